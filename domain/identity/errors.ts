@@ -1,0 +1,115 @@
+import { DomainError } from '#domain/shared/event.js';
+
+/**
+ * Typed rule violations of the identity context. `code` is stable (API error code);
+ * the HTTP status each one maps to is noted for the single error handler.
+ */
+
+/** 400 */
+export class InvalidTimestamp extends DomainError {
+  constructor(field: string) {
+    super('invalid_timestamp', `${field} is not a valid ISO-8601 instant`, { field });
+  }
+}
+
+/** 400 */
+export class InvalidLockoutPolicy extends DomainError {
+  constructor(problem: string) {
+    super('invalid_lockout_policy', `lockout policy: ${problem}`, { problem });
+  }
+}
+
+/** 400: TypeScript prevents it; this guards untyped callers. */
+export class UnknownIdentityCommand extends DomainError {
+  constructor(type: unknown) {
+    super('unknown_command', `unknown identity command ${String(type)}`, { type: String(type) });
+  }
+}
+
+/** 409 */
+export class AccountAlreadyExists extends DomainError {
+  constructor(accountId: string) {
+    super('account_already_exists', 'an account with this id already exists', { accountId });
+  }
+}
+
+/** 404 */
+export class AccountNotFound extends DomainError {
+  constructor(accountId: string) {
+    super('account_not_found', 'no such account', { accountId });
+  }
+}
+
+/** 409 */
+export class SessionAlreadyExists extends DomainError {
+  constructor(sessionId: string) {
+    super('session_already_exists', 'a session with this id already exists', { sessionId });
+  }
+}
+
+/** 401 */
+export class SessionNotFound extends DomainError {
+  constructor(sessionId: string) {
+    super('session_not_found', 'no such session', { sessionId });
+  }
+}
+
+/** 401 */
+export class SessionAlreadyRevoked extends DomainError {
+  constructor(sessionId: string, reason: string) {
+    super('session_revoked', 'the session has been revoked', { sessionId, reason });
+  }
+}
+
+/** 401 */
+export class SessionExpired extends DomainError {
+  constructor(sessionId: string, expiresAt: string) {
+    super('session_expired', 'the session has expired', { sessionId, expiresAt });
+  }
+}
+
+/** 401: a refresh token that never belonged to this session's family. */
+export class UnknownRefreshToken extends DomainError {
+  constructor(sessionId: string) {
+    super('unknown_refresh_token', 'the refresh token does not belong to this session', { sessionId });
+  }
+}
+
+/**
+ * 401. Not thrown by `decide`: on reuse, decide RETURNS the SessionRevoked event (so the handler
+ * appends it and the family dies), and the handler throws this after the append, when
+ * `rotationOutcome(events)` says 'reuse_detected'. Throwing inside decide would lose the revocation.
+ */
+export class RefreshTokenReused extends DomainError {
+  constructor(sessionId: string) {
+    super('refresh_token_reused', 'the refresh token was already used; the session has been revoked', { sessionId });
+  }
+}
+
+/** 409 */
+export class WsTokenAlreadyIssued extends DomainError {
+  constructor(jti: string) {
+    super('ws_token_already_issued', 'a WebSocket token with this id already exists', { jti });
+  }
+}
+
+/** 401 */
+export class WsTokenNotFound extends DomainError {
+  constructor(jti: string) {
+    super('ws_token_not_found', 'unknown WebSocket token', { jti });
+  }
+}
+
+/** 401 */
+export class WsTokenAlreadyUsed extends DomainError {
+  constructor(jti: string) {
+    super('ws_token_already_used', 'the WebSocket token has already been used', { jti });
+  }
+}
+
+/** 401 */
+export class WsTokenExpired extends DomainError {
+  constructor(jti: string, expiresAt: string) {
+    super('ws_token_expired', 'the WebSocket token has expired', { jti, expiresAt });
+  }
+}
