@@ -1,0 +1,69 @@
+import type { AllFilter, RecordedEvent, SubscribeOptions, Subscription } from '#application/shared/eventStore.js';
+import type { Wakeup } from './notifier.js';
+
+export type PollingSubscriptionOptions = SubscribeOptions & {
+  wakeup: Wakeup;
+  pollIntervalMs: number;
+  /** events after `after` matching the filter, and how far the read scanned (the head it saw) */
+  readBatch: (after: number, filter: AllFilter | undefined) => Promise<{ events: RecordedEvent[]; scannedTo: number }>;
+  batchSize?: number;
+};
+
+/**
+ * Catch up, then live: read batches after the checkpoint until a short batch, then wait for a wakeup
+ * (local append or NOTIFY) or the poll interval. Read failures (a restarting database) are retried
+ * with backoff; a failing handler stops the subscription and is reported through onError.
+ */
+export const pollingSubscription = (options: PollingSubscriptionOptions): Subscription => {
+  const batchSize = options.batchSize ?? 500;
+  let position = options.after ?? 0;
+  let stopped = false;
+  let caughtUp = false;
+  let failures = 0;
+
+  const run = async () => {
+    while (!stopped) {
+      let batch: Awaited<ReturnType<PollingSubscriptionOptions['readBatch']>>;
+      try {
+        batch = await options.readBatch(position, options.filter);
+        failures = 0;
+      } catch (_error) {
+        failures += 1;
+        await options.wakeup.wait(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
+        continue;
+      }
+      for (const event of batch.events) {
+        if (stopped) return;
+        try {
+          await options.onEvent(event);
+        } catch (error) {
+          stopped = true;
+          options.onError?.(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        position = event.position;
+      }
+      if (batch.events.length < batchSize) {
+        // Nothing matched up to the head this read saw: the checkpoint may move past it.
+        position = Math.max(position, batch.scannedTo);
+        if (!caughtUp) {
+          caughtUp = true;
+          options.onCaughtUp?.(position);
+        }
+        if (!stopped) await options.wakeup.wait(options.pollIntervalMs);
+      }
+    }
+  };
+  const done = run();
+
+  return {
+    get position() {
+      return position;
+    },
+    async stop() {
+      stopped = true;
+      options.wakeup.signal();
+      await done;
+    },
+  };
+};
