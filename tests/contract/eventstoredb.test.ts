@@ -1,0 +1,27 @@
+// The EventStoreDB run of the event store contract. No EventStoreDB can run on the build machines
+// (no Docker engine, no package), so it is opt-in: `EVENTSTORE_URL=esdb://localhost:2113?tls=false`
+// (e.g. `docker compose up -d eventstore`). Without it the skip is printed, never silent.
+import { createEventStoreDbEventStore } from '#infrastructure/eventstore/eventStoreDb.js';
+
+const url = process.env.EVENTSTORE_URL;
+
+if (url) {
+  // Loaded only here, so the skip below does not depend on the suite's imports.
+  const { eventStoreContract } = await import('./eventStore.contract.js');
+  eventStoreContract('EventStoreDB', async (options) => {
+    // Every test of the suite uses its own stream prefix, so runs against one node do not collide.
+    const store = createEventStoreDbEventStore({ connectionString: url, upcaster: options?.upcaster });
+    await store.ping().catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+    return { store, teardown: () => store.close() };
+  });
+} else {
+  describe('EventStoreDB contract', function () {
+    it('runs against a real EventStoreDB node when EVENTSTORE_URL is set', function () {
+      process.stdout.write('SKIPPED: EventStoreDB contract (EVENTSTORE_URL not set)\n');
+      this.skip();
+    });
+  });
+}
