@@ -18,9 +18,3 @@ export const toIso = (ms: number): string => new Date(ms).toISOString();
 
 export const plusSeconds = (iso: string, seconds: number, field = 'now'): string => toIso(toMillis(iso, field) + seconds * 1000);
 
-/** now < until; an unparsable stored value counts as "not before" so evolve-side data never throws. */
-export const isBefore = (now: string, until: string): boolean => {
-  const a = Date.parse(now);
-  const b = Date.parse(until);
-  return Number.isFinite(a) && Number.isFinite(b) && a < b;
-};
