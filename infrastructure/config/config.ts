@@ -270,7 +270,7 @@ type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T ex
 export type Config = DeepReadonly<ReturnType<typeof toConfig>>;
 
 const issueOf = (issue: z.core.$ZodIssue): ConfigIssue => {
-  const fix = issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'See docs/operations.md for the allowed values.';
+  const fix = issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'See the configuration reference in docs/.';
   return { variable: issue.path.map(String).join('.') || '(environment)', problem: issue.message, fix };
 };
 

@@ -1,0 +1,80 @@
+// First start on a laptop: no manual step. A missing .env is written with fresh random secrets and the
+// login is printed once; afterwards .env is only read. Production never gets a file written for it.
+import { randomBytes, randomInt } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import dotenv from 'dotenv';
+import { Fernet } from '#infrastructure/secrets/fernet.js';
+import type { Env } from './fields.js';
+
+export type PrepareEnvironmentOptions = {
+  cwd: string;
+  env: Env;
+  /** Where the first-start instructions go (the console); never the logger, whose output is shipped. */
+  print: (line: string) => void;
+};
+
+// No 0/O, 1/l/I: the password is read off a terminal and typed into a browser.
+const READABLE = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const ADMIN_PASSWORD_LENGTH = 20;
+
+const isSet = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
+
+export const readablePassword = (length = ADMIN_PASSWORD_LENGTH): string =>
+  Array.from({ length }, () => READABLE[randomInt(READABLE.length)]).join('');
+
+const firstStartFile = (secrets: { jwtSecret: string; adminPassword: string; fernetKey: string }, now: Date): string =>
+  [
+    `# Written by chatbot on its first start (${now.toISOString()}) because JWT_SECRET or ADMIN_PASSWORD was not set.`,
+    '# Keep this file private (mode 0600, ignored by git). Variables already in the environment win over this file.',
+    '# Every variable is described in docs/; delete this file to get fresh secrets on the next start',
+    '# (existing sessions are then invalidated and data encrypted with FERNET_KEYS can no longer be read).',
+    '',
+    '# Signs access, refresh and WebSocket tokens (48 random bytes).',
+    `JWT_SECRET=${secrets.jwtSecret}`,
+    '',
+    '# The first admin account of the console.',
+    'ADMIN_USERNAME=admin',
+    `ADMIN_PASSWORD=${secrets.adminPassword}`,
+    '',
+    '# Fernet keys for secrets at rest, newest first, comma-separated (add a new key in front to rotate).',
+    `FERNET_KEYS=${secrets.fernetKey}`,
+    '',
+  ].join('\n');
+
+const loginPort = (env: Env): string => {
+  const port = env.PORT?.trim();
+  return port !== undefined && /^\d{1,5}$/.test(port) ? port : '8003';
+};
+
+/**
+ * Returns `env` merged with the `.env` file in `cwd` (variables already in `env` always win; empty ones
+ * count as unset). Outside production, writes that file first when it is missing and the required secrets
+ * are not in `env`, then prints how to log in, including the generated password, this one time.
+ */
+export const prepareEnvironment = ({ cwd, env, print }: PrepareEnvironmentOptions): Record<string, string | undefined> => {
+  const path = join(cwd, '.env');
+  const production = env.NODE_ENV?.trim().toLowerCase() === 'production';
+  const needsSecrets = !isSet(env.JWT_SECRET) || !isSet(env.ADMIN_PASSWORD);
+
+  if (!production && needsSecrets && !existsSync(path)) {
+    const adminPassword = readablePassword();
+    const content = firstStartFile({ jwtSecret: randomBytes(48).toString('base64url'), adminPassword, fernetKey: Fernet.generateKey() }, new Date());
+    // 'wx' never overwrites a file another process created meanwhile; chmod in case the file system ignores mode.
+    writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+    const username = isSet(env.ADMIN_USERNAME) ? env.ADMIN_USERNAME : 'admin';
+    const password = isSet(env.ADMIN_PASSWORD) ? 'the ADMIN_PASSWORD already set in your environment' : `${adminPassword}   (shown only now; it is ADMIN_PASSWORD in ${path})`;
+    print(`First start: wrote ${path} with random secrets (JWT_SECRET, ADMIN_PASSWORD, FERNET_KEYS).`);
+    print(`Log in at http://localhost:${loginPort(env)}/`);
+    print(`  username: ${username}`);
+    print(`  password: ${password}`);
+  }
+
+  const fromFile = existsSync(path) ? dotenv.parse(readFileSync(path)) : {};
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [key, value] of Object.entries(fromFile)) {
+    if (!isSet(merged[key])) merged[key] = value;
+  }
+  return merged;
+};
