@@ -260,6 +260,7 @@ export const loginOutcome = (events: readonly AccountEvent[]): LoginOutcome | nu
       case 'wrong_password': return { kind: 'wrong_password', failureCount: e.data.failureCount };
       case 'account_locked': return { kind: 'locked', until: e.data.lockedUntil ?? '', justLocked: false };
       case 'account_disabled': return { kind: 'disabled' };
+      case 'unknown_user': return null;
       default: {
         const _exhaustive: never = e.data.reason;
         return null;

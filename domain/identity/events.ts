@@ -12,7 +12,8 @@ import type { Event } from '#domain/shared/event.js';
 export type Role = 'admin' | 'operator' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
 
-export type LoginFailureReason = 'wrong_password' | 'account_locked' | 'account_disabled';
+/** unknown_user is recorded on a `login-unknown-<id>` stream, never on an account stream */
+export type LoginFailureReason = 'wrong_password' | 'account_locked' | 'account_disabled' | 'unknown_user';
 
 // ---------- account ----------
 
@@ -153,6 +154,8 @@ export const IDENTITY_EVENT_TYPES: readonly IdentityEvent['type'][] = [
 export const accountStreamId = (accountId: string): string => `account-${accountId}`;
 export const sessionStreamId = (sessionId: string): string => `session-${sessionId}`;
 export const wsTokenStreamId = (jti: string): string => `wstoken-${jti}`;
+/** where attempts for usernames that have no account are recorded */
+export const unknownLoginStreamId = (accountId: string): string => `login-unknown-${accountId}`;
 
 /** Commands share the events' shape: a type tag and plain data. */
 export type Command<Type extends string, Data extends Record<string, unknown>> = Readonly<{ type: Type; data: Readonly<Data> }>;

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Decider, Event } from '#domain/shared/event.js';
+import { WrongExpectedRevisionError, type EventMetadata, type EventStore } from './eventStore.js';
+
+/** Who caused a command: copied into every event's metadata. */
+export type CommandContext = {
+  correlationId: string;
+  causationId?: string | null;
+  actor: string;
+  ip?: string | null;
+  userAgent?: string | null;
+};
+
+export const eventMetadata = (context: CommandContext, now: Date, schemaVersion = 1): EventMetadata => ({
+  correlationId: context.correlationId,
+  causationId: context.causationId ?? null,
+  actor: context.actor,
+  ip: context.ip ?? null,
+  userAgent: context.userAgent ?? null,
+  occurredAt: now.toISOString(),
+  schemaVersion,
+});
+
+export type HandleResult<State, E extends Event> = {
+  /** events appended by this call (empty when the decider decided nothing) */
+  events: E[];
+  /** ids of the appended events, in order */
+  eventIds: string[];
+  /** global position of the last appended event (0 when nothing was appended) */
+  position: number;
+  state: State;
+  nextExpectedRevision: number;
+};
+
+/** Folds a stream with `evolve`; the revision is -1 for a stream that does not exist. */
+export const loadAggregate = async <State, Command, E extends Event>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, E>,
+): Promise<{ state: State; revision: number }> => {
+  const recorded = await store.readStream(streamId);
+  const state = recorded.reduce((s, r) => decider.evolve(s, { type: r.type, data: r.data } as unknown as E), decider.initialState());
+  return { state, revision: recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1 };
+};
+
+/**
+ * The one command handler: read the stream, fold, decide, append with the expected revision; on a
+ * concurrency conflict start over with the fresh stream (the decision is re-made on the new state,
+ * which is what keeps concurrent login attempts from slipping past a lockout).
+ * `command` is a function so that time-dependent commands can take a fresh `now` on each attempt.
+ */
+export const handleCommand = async <State, Command, E extends Event>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, E>,
+  command: (state: State) => Command,
+  context: CommandContext,
+  options: { maxAttempts?: number; clock?: () => Date } = {},
+): Promise<HandleResult<State, E>> => {
+  const maxAttempts = options.maxAttempts ?? 100;
+  const clock = options.clock ?? (() => new Date());
+  for (let attempt = 1; ; attempt++) {
+    const { state, revision } = await loadAggregate(store, streamId, decider);
+    const events = decider.decide(command(state), state);
+    const newState = events.reduce(decider.evolve, state);
+    if (events.length === 0) return { events, eventIds: [], position: 0, state: newState, nextExpectedRevision: revision };
+    const metadata = eventMetadata(context, clock());
+    const toAppend = events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata }));
+    try {
+      const result = await store.append(streamId, toAppend, { expectedRevision: revision === -1 ? 'no_stream' : revision });
+      return { events, eventIds: toAppend.map((e) => e.id), position: result.position, state: newState, nextExpectedRevision: result.nextExpectedRevision };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError) || attempt >= maxAttempts) throw error;
+      // Jitter spreads out a thundering herd of retries on one hot stream.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
+    }
+  }
+};

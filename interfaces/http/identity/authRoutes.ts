@@ -1,0 +1,72 @@
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { login } from '#application/identity/login.js';
+import { issueWsToken, logout, refresh, type SessionDeps } from '#application/identity/sessions.js';
+import type { TokenPair } from '#application/identity/login.js';
+import { commandContext } from '../shared/context.js';
+import { parseInput } from '../shared/validate.js';
+import { authOf, requireAuth, toHttpTokenError } from './authenticate.js';
+
+const LoginBody = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) }).strict();
+const RefreshBody = z.object({ refresh_token: z.string().min(1).max(4096) }).strict();
+
+const tokenResponse = (pair: TokenPair) => ({
+  access_token: pair.access.token,
+  token_type: 'Bearer',
+  expires_in: pair.access.expiresIn,
+  refresh_token: pair.refresh.token,
+  refresh_expires_in: pair.refresh.expiresIn,
+});
+
+const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
+export type AuthRoutesOptions = {
+  identity: SessionDeps;
+  /** per-IP login limiter (and fail-closed check); runs before any password work */
+  loginLimiter: RequestHandler;
+};
+
+/** /api/auth/*: login, refresh, logout, me, ws-token. */
+export const authRoutes = ({ identity, loginLimiter }: AuthRoutesOptions): Router => {
+  const router = Router();
+  const authenticated = requireAuth(identity);
+  router.use('/api/auth', noStore);
+
+  router.post('/api/auth/login', loginLimiter, async (req, res) => {
+    const body = parseInput(LoginBody, req.body);
+    const pair = await login(identity, body, commandContext(req));
+    res.status(200).json(tokenResponse(pair));
+  });
+
+  router.post('/api/auth/refresh', async (req, res, next) => {
+    const body = parseInput(RefreshBody, req.body);
+    try {
+      const pair = await refresh(identity, body.refresh_token, commandContext(req));
+      res.status(200).json(tokenResponse(pair));
+    } catch (error) {
+      next(toHttpTokenError(error));
+    }
+  });
+
+  router.post('/api/auth/logout', authenticated, async (req, res) => {
+    const auth = authOf(req);
+    await logout(identity, auth, commandContext(req, auth.accountId));
+    res.status(204).end();
+  });
+
+  router.get('/api/auth/me', authenticated, (req, res) => {
+    const auth = authOf(req);
+    res.status(200).json({ id: auth.accountId, username: auth.username, role: auth.role, session_id: auth.sessionId, expires_at: new Date(auth.expiresAt * 1000).toISOString() });
+  });
+
+  router.post('/api/auth/ws-token', authenticated, async (req, res) => {
+    const auth = authOf(req);
+    const token = await issueWsToken(identity, auth, commandContext(req, auth.accountId));
+    res.status(200).json({ ws_token: token.token, expires_in: token.expiresIn, scope: 'metrics:read' });
+  });
+
+  return router;
+};

@@ -1,0 +1,52 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'winston';
+import { AppError } from '#application/shared/errors.js';
+import { currentContext } from '#infrastructure/logging/context.js';
+
+/** The one error shape of the API: {"error":{"code","message","correlationId"[,"details"]}}. */
+export const errorBody = (code: string, message: string, details?: Record<string, unknown>) => ({
+  error: { code, message, correlationId: currentContext()?.correlationId ?? null, ...(details ? { details } : {}) },
+});
+
+type BodyParserError = Error & { type?: string; status?: number; expose?: boolean };
+
+const bodyParserErrors: Record<string, [number, string, string]> = {
+  'entity.parse.failed': [400, 'malformed_json', 'The request body is not valid JSON.'],
+  'entity.too.large': [413, 'payload_too_large', 'The request body is larger than the server accepts.'],
+  'encoding.unsupported': [415, 'unsupported_encoding', 'The request body encoding is not supported.'],
+  'charset.unsupported': [415, 'unsupported_charset', 'The request body charset is not supported.'],
+  'request.aborted': [400, 'request_aborted', 'The request was aborted by the client.'],
+  'request.size.invalid': [400, 'request_size_invalid', 'The request body size does not match Content-Length.'],
+  'stream.encoding.set': [500, 'internal_error', 'Internal server error.'],
+};
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody('not_found', `No route for ${req.method} ${req.path}.`));
+};
+
+/** Maps every error to the JSON shape; unknown errors are 500 with no stack or internals in the body. */
+export const errorHandler =
+  (logger: Logger): ErrorRequestHandler =>
+  (error: unknown, req, res, _next) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (error instanceof AppError) {
+      if (error.headers) res.set(error.headers);
+      res.status(error.status).json(errorBody(error.code, error.message, error.details));
+      return;
+    }
+    const parserError = error as BodyParserError;
+    const known = parserError.type ? bodyParserErrors[parserError.type] : undefined;
+    if (known) {
+      res.status(known[0]).json(errorBody(known[1], known[2]));
+      return;
+    }
+    if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500 && parserError.expose) {
+      res.status(parserError.status).json(errorBody('bad_request', parserError.message));
+      return;
+    }
+    logger.error('unhandled error', { error, method: req.method, path: req.path });
+    res.status(500).json(errorBody('internal_error', 'Internal server error.'));
+  };

@@ -1,0 +1,56 @@
+import type { EventStore, Upcaster } from '#application/shared/eventStore.js';
+import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
+import { openPgliteDatabase, openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
+
+export type EventStoreSettings = { kind: 'pglite'; dataDir: string } | { kind: 'postgres' } | { kind: 'eventstoredb'; url: string };
+export type DatabaseSettings = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
+
+export type Infrastructure = {
+  db: Database;
+  store: EventStore;
+  close(): Promise<void>;
+};
+
+/**
+ * Opens the read-model database and the event store the configuration names. Embedded mode runs
+ * both on one PGlite instance (a single connection, shared in turn); PostgreSQL keeps the events in
+ * the read-model database unless EventStoreDB is configured.
+ */
+export const openInfrastructure = async (
+  settings: { eventStore: EventStoreSettings; database: DatabaseSettings },
+  options: { applicationName?: string; upcaster?: Upcaster } = {},
+): Promise<Infrastructure> => {
+  const db = settings.database.kind === 'postgres' ? openPostgresDatabase(settings.database.url, { applicationName: options.applicationName }) : openPgliteDatabase(settings.database.dataDir);
+  let store: EventStore;
+  try {
+    store = await openEventStore(settings.eventStore, db, options.upcaster);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return {
+    db,
+    store,
+    close: async () => {
+      await store.close();
+      await db.close();
+    },
+  };
+};
+
+const openEventStore = async (settings: EventStoreSettings, db: Database, upcaster?: Upcaster): Promise<EventStore> => {
+  switch (settings.kind) {
+    case 'eventstoredb': {
+      const { createEventStoreDbEventStore } = await import('#infrastructure/eventstore/eventStoreDb.js');
+      return createEventStoreDbEventStore({ connectionString: settings.url, upcaster });
+    }
+    case 'postgres':
+    case 'pglite':
+      if (settings.kind === 'postgres' && db.kind !== 'postgres') throw new Error('EVENT_STORE=postgres needs DATABASE_URL');
+      return createPostgresEventStore({ executor: db.executor, listenConnectionString: db.connectionString ?? undefined, upcaster });
+    default: {
+      const _exhaustive: never = settings;
+      throw new Error('unknown event store');
+    }
+  }
+};
