@@ -47,6 +47,27 @@ const loginPort = (env: Env): string => {
   return port !== undefined && /^\d{1,5}$/.test(port) ? port : '8003';
 };
 
+/** Creates the file with mode 0600; false when another process created it first (its file is then used). */
+const writeOnce = (path: string, content: string): boolean => {
+  try {
+    writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  chmodSync(path, 0o600); // in case the file system ignored the mode
+  return true;
+};
+
+const printLogin = ({ path, env, adminPassword, print }: { path: string; env: Env; adminPassword: string; print: (line: string) => void }) => {
+  const username = isSet(env.ADMIN_USERNAME) ? env.ADMIN_USERNAME : 'admin';
+  const password = isSet(env.ADMIN_PASSWORD) ? 'the ADMIN_PASSWORD already set in your environment' : `${adminPassword}   (shown only now; it is ADMIN_PASSWORD in ${path})`;
+  print(`First start: wrote ${path} with random secrets (JWT_SECRET, ADMIN_PASSWORD, FERNET_KEYS).`);
+  print(`Log in at http://localhost:${loginPort(env)}/`);
+  print(`  username: ${username}`);
+  print(`  password: ${password}`);
+};
+
 /**
  * Returns `env` merged with the `.env` file in `cwd` (variables already in `env` always win; empty ones
  * count as unset). Outside production, writes that file first when it is missing and the required secrets
@@ -60,15 +81,7 @@ export const prepareEnvironment = ({ cwd, env, print }: PrepareEnvironmentOption
   if (!production && needsSecrets && !existsSync(path)) {
     const adminPassword = readablePassword();
     const content = firstStartFile({ jwtSecret: randomBytes(48).toString('base64url'), adminPassword, fernetKey: Fernet.generateKey() }, new Date());
-    // 'wx' never overwrites a file another process created meanwhile; chmod in case the file system ignores mode.
-    writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
-    chmodSync(path, 0o600);
-    const username = isSet(env.ADMIN_USERNAME) ? env.ADMIN_USERNAME : 'admin';
-    const password = isSet(env.ADMIN_PASSWORD) ? 'the ADMIN_PASSWORD already set in your environment' : `${adminPassword}   (shown only now; it is ADMIN_PASSWORD in ${path})`;
-    print(`First start: wrote ${path} with random secrets (JWT_SECRET, ADMIN_PASSWORD, FERNET_KEYS).`);
-    print(`Log in at http://localhost:${loginPort(env)}/`);
-    print(`  username: ${username}`);
-    print(`  password: ${password}`);
+    if (writeOnce(path, content)) printLogin({ path, env, adminPassword, print });
   }
 
   const fromFile = existsSync(path) ? dotenv.parse(readFileSync(path)) : {};
