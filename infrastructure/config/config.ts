@@ -234,7 +234,7 @@ const withPassword = (url: string, password: string | null): RedisConfig => {
 const toConfig = (e: Parsed) => {
   const eventStore: EventStoreConfig =
     e.EVENTSTORE_URL !== null ? { kind: 'eventstoredb', url: e.EVENTSTORE_URL }
-    : e.EVENT_STORE === 'postgres' && e.DATABASE_URL !== null ? { kind: 'postgres', url: e.DATABASE_URL }
+    : (e.EVENT_STORE === 'postgres' || e.EVENT_STORE === null) && e.DATABASE_URL !== null ? { kind: 'postgres', url: e.DATABASE_URL }
     : { kind: 'pglite', dataDir: e.DATA_DIR };
   const database: DatabaseConfig = e.DATABASE_URL !== null ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.DATA_DIR };
   return {

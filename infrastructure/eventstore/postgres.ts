@@ -18,7 +18,7 @@ import { pollingSubscription } from './subscription.js';
 
 export type PostgresEventStoreOptions = {
   executor: SqlExecutor;
-  /** schema holding es_events/es_streams (default public) */
+  /** schema holding es_events/es_streams (default: the search_path) */
   schema?: string;
   /** PostgreSQL only: where to LISTEN for other processes' appends */
   listenConnectionString?: string;

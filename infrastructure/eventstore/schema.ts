@@ -4,7 +4,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Table and channel names of one event store; `schema` lets tests and benchmarks run side by side. */
 export type EventStoreTables = {
-  schema: string;
+  schema: string | null;
   events: string;
   streams: string;
   /** LISTEN/NOTIFY channel */
@@ -13,14 +13,20 @@ export type EventStoreTables = {
   lockKey: number;
 };
 
-export const eventStoreTables = (schema = 'public'): EventStoreTables => {
-  if (!IDENTIFIER.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+/**
+ * Without a schema the tables are unqualified and follow the connection's search_path (so a
+ * DATABASE_URL with `?options=-c search_path=...` places them); with one they are qualified.
+ */
+export const eventStoreTables = (schema?: string): EventStoreTables => {
+  if (schema !== undefined && !IDENTIFIER.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+  const prefix = schema === undefined ? '' : `"${schema}".`;
+  const name = schema ?? 'default';
   return {
-    schema,
-    events: `"${schema}".es_events`,
-    streams: `"${schema}".es_streams`,
-    channel: `chatbot_events_${schema}`.slice(0, 63),
-    lockKey: hashKey(`chatbot-event-store:${schema}`),
+    schema: schema ?? null,
+    events: `${prefix}es_events`,
+    streams: `${prefix}es_streams`,
+    channel: `chatbot_events_${name}`.slice(0, 63),
+    lockKey: hashKey(`chatbot-event-store:${name}`),
   };
 };
 
@@ -39,7 +45,7 @@ export const ensureEventStoreSchema = (executor: SqlExecutor, tables: EventStore
   executor.transaction(async (sql) => {
     // The same lock appends take: concurrent starts create the tables once.
     await sql.query(`select pg_advisory_xact_lock(${tables.lockKey})`);
-    await sql.query(`create schema if not exists "${tables.schema}"`);
+    if (tables.schema !== null) await sql.query(`create schema if not exists "${tables.schema}"`);
     await sql.query(`
       create table if not exists ${tables.events} (
         position    bigserial primary key,

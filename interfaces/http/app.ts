@@ -13,6 +13,8 @@ export type HttpAppOptions = {
   routers: readonly Router[];
   /** observes every finished request (Prometheus histogram) */
   onRequestFinished?: (info: { method: string; route: string; status: number; durationSeconds: number }) => void;
+  /** per-IP limit for /api routes (login has its own, stricter one) */
+  apiLimiter?: RequestHandler;
   /** trust X-Forwarded-For from this many proxies (0: use the socket address) */
   trustProxy?: number | boolean;
 };
@@ -67,6 +69,7 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
       maxAge: 600,
     }),
   );
+  if (options.apiLimiter) app.use('/api', options.apiLimiter);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
   for (const router of options.routers) app.use(router);
   app.use(notFoundHandler);

@@ -45,9 +45,15 @@ const openEventStore = async (settings: EventStoreSettings, db: Database, upcast
       return createEventStoreDbEventStore({ connectionString: settings.url, upcaster });
     }
     case 'postgres':
-    case 'pglite':
-      if (settings.kind === 'postgres' && db.kind !== 'postgres') throw new Error('EVENT_STORE=postgres needs DATABASE_URL');
+      if (db.kind !== 'postgres') throw new Error('EVENT_STORE=postgres needs DATABASE_URL');
       return createPostgresEventStore({ executor: db.executor, listenConnectionString: db.connectionString ?? undefined, upcaster });
+    case 'pglite': {
+      if (db.kind === 'pglite') return createPostgresEventStore({ executor: db.executor, upcaster });
+      // Events embedded, read models on PostgreSQL (EVENT_STORE=pglite with DATABASE_URL): a PGlite of its own.
+      const events = openPgliteDatabase(settings.dataDir);
+      const store = await createPostgresEventStore({ executor: events.executor, upcaster });
+      return { ...store, close: async () => { await store.close(); await events.close(); } };
+    }
     default: {
       const _exhaustive: never = settings;
       throw new Error('unknown event store');

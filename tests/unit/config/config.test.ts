@@ -141,9 +141,15 @@ describe('configuration', () => {
       expect(config.database).to.deep.equal({ kind: 'pglite', dataDir: '/var/lib/chatbot' });
     });
 
-    it('DATABASE_URL alone moves the read models to Postgres and keeps the embedded event store', () => {
+    it('DATABASE_URL alone puts both the read models and the events on Postgres (a service URL means not embedded)', () => {
       const config = loadConfig({ ...minimal, DATABASE_URL: pg });
       expect(config.database).to.deep.equal({ kind: 'postgres', url: pg });
+      expect(config.eventStore).to.deep.equal({ kind: 'postgres', url: pg });
+    });
+
+    it('EVENT_STORE=pglite keeps the events embedded even with DATABASE_URL set', () => {
+      const config = loadConfig({ ...minimal, DATABASE_URL: pg, EVENT_STORE: 'pglite' });
+      expect(config.database.kind).to.equal('postgres');
       expect(config.eventStore.kind).to.equal('pglite');
     });
   });
