@@ -14,12 +14,20 @@ export type Database = {
   close(): Promise<void>;
 };
 
-export const openPostgresDatabase = (connectionString: string, options: { poolSize?: number; applicationName?: string } = {}): Database => {
+export type PostgresDatabaseOptions = {
+  poolSize?: number;
+  applicationName?: string;
+  /** schema knex resolves unqualified read-model tables in (tests and benchmarks isolate themselves with it); default: the server's */
+  searchPath?: string;
+};
+
+export const openPostgresDatabase = (connectionString: string, options: PostgresDatabaseOptions = {}): Database => {
   const executor = createPgExecutor({ connectionString, max: options.poolSize ?? 10, applicationName: options.applicationName });
   const knex = knexFactory({
     client: 'pg',
     connection: { connectionString, application_name: options.applicationName ?? 'chatbot' },
     pool: { min: 0, max: options.poolSize ?? 10 },
+    ...(options.searchPath === undefined ? {} : { searchPath: [options.searchPath] }),
   });
   return {
     kind: 'postgres',

@@ -1,0 +1,13 @@
+import { checkMigrationList, type Migration } from './migration.js';
+import projectionCheckpoints from './202511270001_projection_checkpoints.js';
+
+/**
+ * EVERY migration, oldest first: add yours at the END (one file each, named
+ * `<yyyymmddNNNN>_<what>.ts`, default-exporting a Migration). Listed statically, not globbed, so the
+ * same list runs under tsx and from a compiled dist/.
+ */
+export const migrations: readonly Migration[] = checkMigrationList([
+  projectionCheckpoints,
+]);
+
+export type { Migration } from './migration.js';

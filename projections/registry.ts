@@ -1,0 +1,12 @@
+import type { Projection } from './shared/projection.js';
+
+/** What projections may need besides their knex transaction; add fields here as projections need them. */
+export type ProjectionDeps = {
+  readonly clock: () => Date;
+};
+
+/**
+ * Every projection the runner runs and the CLI can rebuild. Add yours here: one import, one entry
+ * (one file per projection, e.g. projections/identity/accounts.ts).
+ */
+export const allProjections = (_deps: ProjectionDeps): Projection[] => [];

@@ -1,0 +1,159 @@
+import type { Knex } from 'knex';
+import type { RecordedEvent } from '#application/shared/eventStore.js';
+import { CheckpointMovedError, ProjectionApplyError, type Projection } from './projection.js';
+
+/** Created by infrastructure/migrations (the first migration). */
+export const CHECKPOINTS_TABLE = 'projection_checkpoints';
+
+export type Checkpoint = {
+  name: string;
+  /** global position of the last event applied (0: nothing yet) */
+  position: number;
+  version: number;
+  /** events applied since the last (re)build */
+  eventsApplied: number;
+  lastEventAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  updatedAt: string | null;
+};
+
+type CheckpointRow = {
+  name: string;
+  position: string | number;
+  version: number;
+  events_applied: string | number;
+  last_event_at: Date | string | null;
+  last_error: string | null;
+  last_error_at: Date | string | null;
+  updated_at: Date | string | null;
+};
+
+const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
+  name: row.name,
+  position: Number(row.position),
+  version: row.version,
+  eventsApplied: Number(row.events_applied),
+  lastEventAt: iso(row.last_event_at),
+  lastError: row.last_error,
+  lastErrorAt: iso(row.last_error_at),
+  updatedAt: iso(row.updated_at),
+});
+
+/** The checkpoints table is missing: the database has not been migrated. */
+export class CheckpointsTableMissingError extends Error {
+  readonly code = 'migrations_pending';
+  constructor() {
+    super(`table ${CHECKPOINTS_TABLE} does not exist: run \`chatbot migrate latest\` first`);
+    this.name = 'CheckpointsTableMissingError';
+  }
+}
+
+const undefinedTable = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '42P01' && String((error as Error).message).includes(CHECKPOINTS_TABLE);
+
+/** Turns "relation projection_checkpoints does not exist" into an error that says what to do. */
+const explained = async <T>(work: Promise<T>): Promise<T> => {
+  try {
+    return await work;
+  } catch (error) {
+    throw undefinedTable(error) ? new CheckpointsTableMissingError() : error;
+  }
+};
+
+export const readCheckpoints = async (knex: Knex, names: readonly string[]): Promise<Map<string, Checkpoint>> => {
+  const rows: CheckpointRow[] = await explained(knex<CheckpointRow>(CHECKPOINTS_TABLE).whereIn('name', names).then((r) => r));
+  return new Map(rows.map((row) => [row.name, toCheckpoint(row)]));
+};
+
+export const readCheckpoint = async (knex: Knex, name: string): Promise<Checkpoint | null> =>
+  (await readCheckpoints(knex, [name])).get(name) ?? null;
+
+const truncateTables = async (trx: Knex.Transaction, projection: Projection): Promise<void> => {
+  if (projection.tables.length === 0) return;
+  // restart identity: a rebuilt table must be identical, serial ids included.
+  await trx.raw(`truncate table ${projection.tables.map(() => '??').join(', ')} restart identity`, [...projection.tables]);
+};
+
+/** Empties the read model and rewinds the checkpoint, atomically; the row lock orders it against any batch in flight. */
+const resetInTransaction = async (trx: Knex.Transaction, projection: Projection): Promise<void> => {
+  await trx(CHECKPOINTS_TABLE).where({ name: projection.name }).forUpdate().first();
+  await truncateTables(trx, projection);
+  await trx(CHECKPOINTS_TABLE)
+    .where({ name: projection.name })
+    .update({ position: 0, version: projection.version, events_applied: 0, last_event_at: null, updated_at: trx.fn.now() });
+};
+
+const insertIfMissing = async (trx: Knex.Transaction, projection: Projection): Promise<boolean> => {
+  const inserted = await trx(CHECKPOINTS_TABLE)
+    .insert({ name: projection.name, position: 0, version: projection.version, events_applied: 0, updated_at: trx.fn.now() })
+    .onConflict('name')
+    .ignore()
+    .returning('name');
+  return inserted.length > 0;
+};
+
+export type PreparedCheckpoint = { position: number; reset: 'created' | 'version_changed' | null; storedVersion: number | null };
+
+/**
+ * Run once the projection's lock is held. A new checkpoint starts from empty tables (whatever is in them
+ * was not written under this checkpoint); a stored version different from the code's means a rebuild.
+ */
+export const prepareCheckpoint = (knex: Knex, projection: Projection): Promise<PreparedCheckpoint> =>
+  explained(knex.transaction(async (trx) => {
+    if (await insertIfMissing(trx, projection)) {
+      await truncateTables(trx, projection);
+      return { position: 0, reset: 'created' as const, storedVersion: null };
+    }
+    const row = (await trx<CheckpointRow>(CHECKPOINTS_TABLE).where({ name: projection.name }).forUpdate().first()) as CheckpointRow;
+    if (row.version !== projection.version) {
+      await resetInTransaction(trx, projection);
+      return { position: 0, reset: 'version_changed' as const, storedVersion: row.version };
+    }
+    return { position: Number(row.position), reset: null, storedVersion: row.version };
+  }));
+
+/** Rebuild's first step: empty tables, checkpoint 0, code version. Safe while a runner is applying. */
+export const resetProjection = (knex: Knex, projection: Projection): Promise<void> =>
+  explained(knex.transaction(async (trx) => {
+    await insertIfMissing(trx, projection);
+    await resetInTransaction(trx, projection);
+  }));
+
+/**
+ * Applies `events` (read after checkpoint `from`) and moves the checkpoint in ONE transaction: the read
+ * model changes if and only if the checkpoint does. Compare-and-set: when the stored position is no longer
+ * `from` (another runner, or a rebuild, moved it), nothing is written and CheckpointMovedError is thrown.
+ */
+export const applyBatch = (knex: Knex, projection: Projection, from: number, events: readonly RecordedEvent[]): Promise<number> =>
+  knex.transaction(async (trx) => {
+    const row = await trx<CheckpointRow>(CHECKPOINTS_TABLE).select('position').where({ name: projection.name }).forUpdate().first();
+    const stored = row === undefined ? -1 : Number(row.position);
+    if (stored !== from) throw new CheckpointMovedError(projection.name, from, stored);
+    for (const event of events) {
+      try {
+        await projection.apply(trx, event);
+      } catch (error) {
+        throw new ProjectionApplyError(projection.name, event, error);
+      }
+    }
+    const last = events[events.length - 1];
+    if (last === undefined) return from;
+    await trx(CHECKPOINTS_TABLE)
+      .where({ name: projection.name })
+      .update({
+        position: last.position,
+        events_applied: trx.raw('events_applied + ?', [events.length]),
+        last_event_at: last.recordedAt,
+        updated_at: trx.fn.now(),
+      });
+    return last.position;
+  });
+
+/** After the failed batch rolled back, so the error survives it. */
+export const recordError = async (knex: Knex, name: string, error: unknown): Promise<void> => {
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 4000);
+  await knex(CHECKPOINTS_TABLE).where({ name }).update({ last_error: message, last_error_at: knex.fn.now(), updated_at: knex.fn.now() });
+};

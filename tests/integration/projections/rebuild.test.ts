@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import type { EventStore } from '#application/shared/eventStore.js';
+import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
+import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
+import { migrateLatest } from '#infrastructure/sql/migrate.js';
+import { projectionStatus, rebuildProjection, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { newEvent, uniqueName, waitFor } from '../../support/events.js';
+import { checkpointOf, createSampleTables, dropSchema, openTestSchema, sampleProjection, type TestSchema } from '../../support/projections.js';
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Every column, serial ids included, in id order: a rebuilt table must be identical. */
+const snapshot = async (knex: Knex) => ({
+  rows: await knex('sample_rows').select('*').orderBy('id'),
+  counters: await knex('sample_counters').select('*').orderBy('stream_id'),
+});
+
+/** Appends `count` events, a quarter of them of a type the projection ignores; returns how many it handles. */
+const appendMixed = async (store: EventStore, count: number): Promise<number> => {
+  let handled = 0;
+  for (let i = 0; i < count; i += 10) {
+    const events = Array.from({ length: 10 }, (_, j) => newEvent(j % 4 === 3 ? 'Ignored' : j % 5 === 4 ? 'Noted' : 'Counted', { n: i + j }));
+    handled += events.filter((event) => event.type !== 'Ignored').length;
+    await store.append(`stream-${i % 7}`, events);
+  }
+  return handled;
+};
+
+const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; store: EventStore; close(): Promise<void> }>) => {
+  describe(`rebuilding a projection (${label})`, function () {
+    this.timeout(60_000);
+    let env: { db: Database; store: EventStore; close(): Promise<void> };
+    const runners: ProjectionRunner[] = [];
+    // One database per suite (PGlite takes seconds to start), emptied before each test.
+    before(async () => {
+      env = await open();
+    });
+    beforeEach(async () => {
+      await env.db.knex.raw('truncate table es_events, es_streams, sample_rows, sample_counters, projection_checkpoints restart identity');
+    });
+    afterEach(async () => {
+      for (const runner of runners.splice(0)) await runner.stop();
+    });
+    after(async () => {
+      await env.close();
+    });
+
+    const runUntilCaughtUp = async () => {
+      const runner = startProjections({ db: env.db, store: env.store, projections: [sampleProjection()], logger: quiet, batchSize: 50, lockRetryMs: 100 });
+      runners.push(runner);
+      await waitFor(async () => (await projectionStatus(env.db, env.store, [sampleProjection()]))[0]!.lagEvents === 0 && runner.status()[0]!.state === 'live', 20_000, 'caught up');
+      return runner;
+    };
+
+    it('with no runner alive, it replays everything itself and the tables come back identical', async () => {
+      const handled = await appendMixed(env.store, 300);
+      const runner = await runUntilCaughtUp();
+      await runner.stop();
+      const before = await snapshot(env.db.knex);
+      expect(before.rows).to.have.length(handled);
+
+      const progress: Array<[number, number]> = [];
+      const result = await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection(), batchSize: 64, onProgress: (done, total) => progress.push([done, total]) });
+
+      expect(result).to.include({ name: 'sample', eventsApplied: handled, replayedBy: 'this_process' });
+      expect(await snapshot(env.db.knex)).to.deep.equal(before);
+      expect(progress[0]).to.deep.equal([0, handled]);
+      expect(progress[progress.length - 1]).to.deep.equal([handled, handled]);
+      expect(progress.map(([done]) => done)).to.deep.equal([...progress.map(([done]) => done)].sort((a, b) => a - b));
+      expect((await checkpointOf(env.db.knex))!.events_applied).to.equal(handled);
+    });
+
+    it('while the application runs the projection, the running process replays after the reset and the tables come back identical', async () => {
+      const handled = await appendMixed(env.store, 300);
+      const runner = await runUntilCaughtUp();
+      const before = await snapshot(env.db.knex);
+
+      let handedOff = false;
+      const result = await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection(), pollMs: 20, onHandOff: () => (handedOff = true) });
+
+      expect(handedOff).to.equal(true);
+      expect(result).to.include({ replayedBy: 'running_process', eventsApplied: handled });
+      expect(await snapshot(env.db.knex)).to.deep.equal(before);
+      expect(runner.status()[0]!.eventsApplied).to.equal(2 * handled, 'the runner applied everything twice: live, then the replay');
+    });
+  });
+};
+
+rebuildScenarios('PostgreSQL', async () => {
+  const t: TestSchema = await openTestSchema(uniqueName('proj_rebuild'), { create: true });
+  return { db: t.db, store: t.store, close: async () => { await t.close(); await dropSchema(t.schema); } };
+});
+
+rebuildScenarios('embedded PGlite', async () => {
+  const db = openPgliteDatabase(null);
+  const store = await createPostgresEventStore({ executor: db.executor, pollIntervalMs: 200 });
+  await migrateLatest(db);
+  await createSampleTables(db.knex);
+  return { db, store, close: async () => { await store.close(); await db.close(); } };
+});
