@@ -1,5 +1,8 @@
 import { checkMigrationList, type Migration } from './migration.js';
 import projectionCheckpoints from './202511270001_projection_checkpoints.js';
+import accounts from './202511270002_accounts.js';
+import secrets from './202511270004_secrets.js';
+import auditLog from './202511270005_audit_log.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -8,6 +11,9 @@ import projectionCheckpoints from './202511270001_projection_checkpoints.js';
  */
 export const migrations: readonly Migration[] = checkMigrationList([
   projectionCheckpoints,
+  accounts,
+  secrets,
+  auditLog,
 ]);
 
 export type { Migration } from './migration.js';

@@ -1,0 +1,160 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { ensureAdminAccount } from '#application/identity/accounts.js';
+import type { SessionDeps } from '#application/identity/sessions.js';
+import { RevocationRegistry } from '#application/identity/revocations.js';
+import type { Config } from '#infrastructure/config/config.js';
+import { createTokenService } from '#infrastructure/identity/jwt.js';
+import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
+import type { Logger } from '#infrastructure/logging/logger.js';
+import { newCorrelationId } from '#infrastructure/logging/context.js';
+import { migrateLatest } from '#infrastructure/sql/migrate.js';
+import { createHttpApp } from '#interfaces/http/app.js';
+import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
+import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
+import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
+import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
+import { listAccounts } from '#projections/identity/accounts.js';
+import { allProjections } from '#projections/registry.js';
+import { startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { openInfrastructure, type Infrastructure } from './infrastructure.js';
+
+export type AppProcess = {
+  server: http.Server;
+  port: number;
+  infra: Infrastructure;
+  identity: SessionDeps;
+  projections: ProjectionRunner;
+  redis: Redis | null;
+  close(): Promise<void>;
+};
+
+export type StartAppOptions = {
+  config: Config;
+  logger: Logger;
+  /** overrides config.http.port (tests pass 0) */
+  port?: number;
+  /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
+  redisKeyPrefix?: string;
+};
+
+export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
+  if (!config.redis) return null;
+  const redis = new Redis(config.redis.url, {
+    connectionName: name,
+    // Fail fast while Redis is down instead of queueing commands: login fails closed, reads go on.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 5_000),
+  });
+  let lastWarning = 0;
+  redis.on('error', (error: Error) => {
+    if (Date.now() - lastWarning > 10_000) {
+      lastWarning = Date.now();
+      logger.warn('redis unavailable', { error: error.message });
+    }
+  });
+  return redis;
+};
+
+/** The `app` process: HTTP API on PORT, projections, identity. Everything it needs is built here. */
+export const startApp = async (options: StartAppOptions): Promise<AppProcess> => {
+  const { config, logger } = options;
+  const infra = await openInfrastructure(config, { applicationName: 'chatbot-app' });
+  const closers: Array<() => Promise<void>> = [() => infra.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error('shutdown step failed', { error }));
+  };
+  try {
+    await migrateLatest(infra.db);
+    const redis = connectRedis(config, logger, 'chatbot-app');
+    if (redis) closers.push(() => Promise.resolve(redis.disconnect()));
+
+    const revocations = new RevocationRegistry();
+    closers.push(() => revocations.stop());
+    const rateLimiting = createRateLimiting({
+      redis,
+      keyPrefix: options.redisKeyPrefix ?? 'chatbot:',
+      loginPerMinute: config.rateLimits.loginPerMinute,
+      apiPerMinute: config.rateLimits.apiPerMinute,
+      store: infra.store,
+      log: logger,
+    });
+    closers.push(() => rateLimiting.lockouts.stop());
+    await Promise.all([revocations.start(infra.store), rateLimiting.lockouts.start()]);
+
+    const tokens = createTokenService({
+      secret: config.jwt.secret,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      accessTtlSeconds: config.jwt.accessTokenTtlSeconds,
+      refreshTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+      wsTtlSeconds: config.jwt.wsTokenTtlSeconds,
+    });
+    const identity: SessionDeps = {
+      store: infra.store,
+      passwords: { hashPassword, verifyPassword, verifyAgainstDummy },
+      tokens,
+      policy: {
+        maxFailures: config.login.maxFailures,
+        failureWindowSeconds: config.login.failureWindowSeconds,
+        baseLockSeconds: config.login.lockoutBaseSeconds,
+        maxLockSeconds: config.login.lockoutMaxSeconds,
+        multiplier: config.login.lockoutMultiplier,
+      },
+      refreshTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+      lockouts: rateLimiting.lockouts,
+      revocations,
+      log: logger,
+    };
+    const admin = await ensureAdminAccount(identity, config.admin, { correlationId: newCorrelationId(), actor: 'system' });
+    if (admin === 'created') logger.info('admin account created', { username: config.admin.username });
+
+    const projections = startProjections({
+      db: infra.db,
+      store: infra.store,
+      projections: allProjections({ clock: () => new Date() }),
+      logger,
+    });
+    closers.push(() => projections.stop());
+
+    const checks: HealthCheck[] = [
+      { name: 'eventStore', check: () => infra.store.ping() },
+      { name: 'database', check: async () => void (await infra.db.knex.raw('select 1')) },
+      ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+    ];
+    const app = createHttpApp({
+      logger,
+      corsOrigins: config.http.corsOrigins,
+      bodyLimit: config.http.bodyLimit,
+      trustProxy: config.http.trustProxy,
+      routers: [
+        healthRoutes(checks),
+        authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
+        usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
+      ],
+      apiLimiter: rateLimiting.apiLimiter,
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? config.http.port, config.http.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    logger.info('app listening', { port, host: config.http.host, eventStore: infra.store.kind, database: infra.db.kind, redis: redis !== null });
+    return { server, port, infra, identity, projections, redis, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+};

@@ -1,0 +1,88 @@
+import { ConfigError, loadConfig, redactedConfigSummary, type Config } from '#infrastructure/config/config.js';
+import { prepareEnvironment } from '#infrastructure/config/dotenv.js';
+import { createLogger, type Logger } from '#infrastructure/logging/logger.js';
+import { migrateLatest } from '#infrastructure/sql/migrate.js';
+import { startApp } from './app.js';
+import { openInfrastructure } from './infrastructure.js';
+import { recordProcessEvent, type ProcessName } from './lifecycle.js';
+import { startScheduler } from './scheduler.js';
+
+type Role = ProcessName | 'embedded';
+const ROLES: readonly Role[] = ['embedded', 'app', 'worker-web', 'scheduler'];
+
+const loadOrExit = (): Config => {
+  const env = prepareEnvironment({ cwd: process.cwd(), env: process.env, print: (line) => console.log(line) });
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+};
+
+/** Runs until SIGTERM/SIGINT, then closes everything in reverse order. */
+const run = async (role: Role, config: Config, logger: Logger): Promise<() => Promise<void>> => {
+  const closers: Array<() => Promise<void>> = [];
+  const names: ProcessName[] = role === 'embedded' ? ['app', 'worker-web', 'scheduler'] : [role];
+  if (names.includes('app')) {
+    const app = await startApp({ config, logger });
+    closers.push(() => app.close());
+    const others = names.filter((n) => n !== 'app');
+    for (const name of ['app' as const, ...others]) await recordProcessEvent(app.infra.store, name, 'ProcessStarted', { role });
+    if (others.includes('scheduler')) {
+      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger });
+      closers.push(() => scheduler.stop());
+    }
+    closers.push(async () => {
+      for (const name of names) await recordProcessEvent(app.infra.store, name, 'ProcessStopped', { role });
+    });
+  } else {
+    const infra = await openInfrastructure(config, { applicationName: `chatbot-${role}` });
+    closers.push(() => infra.close());
+    await migrateLatest(infra.db);
+    await recordProcessEvent(infra.store, names[0]!, 'ProcessStarted', { role });
+    if (role === 'scheduler') {
+      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger });
+      closers.push(() => scheduler.stop());
+    }
+    if (role === 'worker-web') logger.warn('worker-web: the WhatsApp Web runtime is not part of this build yet; the process only records its lifecycle');
+    closers.push(() => recordProcessEvent(infra.store, names[0]!, 'ProcessStopped', { role }));
+  }
+  return async () => {
+    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error('shutdown step failed', { error }));
+  };
+};
+
+const main = async () => {
+  const role = (process.argv[2] ?? 'embedded') as Role;
+  if (!ROLES.includes(role)) {
+    console.error(`unknown process role "${role}"; use one of: ${ROLES.join(', ')}`);
+    process.exit(2);
+  }
+  const config = loadOrExit();
+  const logger = createLogger({ level: config.logLevel, service: role === 'embedded' ? 'app' : role });
+  logger.info('configuration loaded', redactedConfigSummary(config));
+  let shutdown: () => Promise<void>;
+  try {
+    shutdown = await run(role, config, logger);
+  } catch (error) {
+    logger.error('start failed', { error });
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    void shutdown().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+};
+
+await main();
