@@ -5,7 +5,7 @@ import { InvalidSecretKind, InvalidSecretName, SecretNotFound } from '#domain/se
 import { SECRET_KINDS, secretStreamId, type SecretKind } from '#domain/secrets/events.js';
 import { isValidSecretName, secretDecider } from '#domain/secrets/secret.js';
 import { SecretsNotConfiguredError, SecretTooLargeError, SecretUndecryptableError } from './errors.js';
-import type { SecretCipher, SecretMetadata } from './ports.js';
+import type { SecretCipher, SecretMetadata, SecretsView } from './ports.js';
 
 /** 64 KiB of UTF-8: room for a WhatsApp Web session's credentials, not for a file. */
 export const MAX_SECRET_BYTES = 64 * 1024;
@@ -23,9 +23,6 @@ export type SecretsDeps = {
   log: SecretsLog;
   clock?: () => Date;
 };
-
-/** The read side (projections/secrets/secrets.ts). */
-export type SecretsView = { list(): Promise<SecretMetadata[]> };
 
 const cipherOf = (deps: Pick<SecretsDeps, 'cipher'>): SecretCipher => {
   if (deps.cipher === null) throw new SecretsNotConfiguredError();
