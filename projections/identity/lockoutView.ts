@@ -52,6 +52,8 @@ export type LockoutProjectionOptions = {
   clock?: () => Date;
   /** first retry delay after Redis or the store fails (doubles up to 10 s) */
   retryDelayMs?: number;
+  /** lockedUntil answers null when Redis takes longer than this (default 250 ms) */
+  readTimeoutMs?: number;
 };
 
 type LockStorage = {
@@ -160,6 +162,7 @@ const redisStorage = (shared: Redis, keyPrefix: string, warn: (message: string, 
 export const createLockoutProjection = (options: LockoutProjectionOptions): LockoutProjection => {
   const clock = options.clock ?? (() => new Date());
   const firstDelay = options.retryDelayMs ?? 250;
+  const readTimeoutMs = options.readTimeoutMs ?? 250;
   let lastWarning = 0;
   const warn = (message: string, error: unknown) => {
     if (Date.now() - lastWarning < 10_000) return;
@@ -236,11 +239,18 @@ export const createLockoutProjection = (options: LockoutProjectionOptions): Lock
       await storage.close();
     },
     async lockedUntil(accountId) {
+      // The view only spares argon2 work: a slow answer is worse than none. Redis down or slow means
+      // "unknown", not "unlocked"; login.ts decides from the account stream either way.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), readTimeoutMs);
+      });
       try {
-        return await storage.lockedUntil(accountId, clock().getTime());
+        return await Promise.race([storage.lockedUntil(accountId, clock().getTime()), giveUp]);
       } catch (_error) {
-        // Redis down: unknown, not "unlocked"; login.ts reads the account stream either way.
         return null;
+      } finally {
+        clearTimeout(timer);
       }
     },
     stats: () => ({ ...stats }),
