@@ -1,5 +1,6 @@
 import { auditLogProjection } from './audit/auditLog.js';
 import { accountsProjection } from './identity/accounts.js';
+import { secretsProjection } from './secrets/secrets.js';
 import type { Projection } from './shared/projection.js';
 
 /** What projections may need besides their knex transaction; add fields here as projections need them. */
@@ -11,4 +12,4 @@ export type ProjectionDeps = {
  * Every projection the runner runs and the CLI can rebuild. Add yours here: one import, one entry
  * (one file per projection, e.g. projections/identity/accounts.ts).
  */
-export const allProjections = (_deps: ProjectionDeps): Projection[] => [accountsProjection, auditLogProjection];
+export const allProjections = (_deps: ProjectionDeps): Projection[] => [accountsProjection, auditLogProjection, secretsProjection];
