@@ -215,8 +215,11 @@ export const createLockoutProjection = (options: LockoutProjectionOptions): Lock
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, delay);
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       delay = Math.min(delay * 2, 10_000);
     }
