@@ -2,20 +2,21 @@ import type { Observable } from 'rxjs';
 
 /**
  * What the live dashboard streams: a metrics snapshot every second and the events as they happen.
- * Produced by the metrics model (application/metrics/, projections/metrics/) from the event store
- * subscription, fanned out across app processes via Redis pub/sub, consumed by the WebSocket server
- * (interfaces/ws/) and the Prometheus exporter. The zod schemas of the wire messages live in
+ * Produced by the metrics model (application/metrics/model.ts, a pure fold) and the live feed
+ * (infrastructure/metrics/liveFeed.ts) from the event store subscription, fanned out across app
+ * processes via Redis pub/sub, consumed by the WebSocket server (interfaces/ws/) and the Prometheus
+ * exporter (infrastructure/metrics/prometheus.ts). The zod schemas of the wire messages live in
  * interfaces/ws/messages.ts and must match these types.
  */
 export type Percentiles = { p50: number; p95: number; p99: number };
 
 export type ProviderMetrics = {
   provider: string;
-  /** calls in the last 60 s */
+  /** calls in the last 60 s (succeeded + failed) */
   calls: number;
-  /** failed / calls in the last 60 s (0 when no calls) */
+  /** failed / calls in the last 60 s, 4 decimals (0 when no calls); refused calls (open circuit) count as failed */
   errorRate: number;
-  /** latency of the calls in the last 60 s, ms (null when no calls) */
+  /** latency of the successful calls in the last 60 s, ms, nearest-rank percentiles (null when none) */
   latencyMs: Percentiles | null;
   circuit: 'closed' | 'open' | 'half_open';
 };
@@ -26,10 +27,10 @@ export type MetricsSnapshot = {
   /** global position of the newest event folded into it */
   position: number;
   messages: {
-    /** per second, averaged over the last 10 s */
+    /** MessageReceived / MessageSent per second, averaged over the last 10 s (one-second buckets) */
     inPerSecond: number;
     outPerSecond: number;
-    /** queued and neither sent nor failed for good */
+    /** queued and neither sent nor failed for good (MessageDeliveryFailed with willRetry keeps it queued) */
     queueDepth: number;
     /** age of the oldest queued message, seconds (0 when empty) */
     oldestQueuedAgeSeconds: number;
@@ -45,8 +46,11 @@ export type MetricsSnapshot = {
     /** RateLimited events in the last 60 s */
     rateLimitedLastMinute: number;
   };
+  /** cluster-wide, from projectionStatus(); lagMs is the age of the oldest unapplied matching event */
   projections: Array<{ name: string; position: number; lagEvents: number; lagMs: number; lastError: string | null }>;
+  /** one entry per process instance (sorted by name, instance); 'unknown': an expected process with no event yet */
   processes: Array<{ name: string; state: 'running' | 'stopped' | 'crashed' | 'unknown'; since: string | null; instance: string | null }>;
+  /** WhatsAppConnected not followed by Disconnected/LoggedOut nor by its instance stopping */
   whatsapp: { connectedSessions: number };
 };
 
@@ -61,6 +65,8 @@ export type LiveEvent = {
 };
 
 export type LiveFeed = {
+  /** a snapshot every interval (1 s); replays the latest to a new subscriber */
   snapshots$: Observable<MetricsSnapshot>;
+  /** every event appended after the feed started (all types, each once, in position order); no replay */
   events$: Observable<LiveEvent>;
 };

@@ -1,0 +1,268 @@
+import type { RecordedEvent } from '#application/shared/eventStore.js';
+import type { LiveEvent, MetricsSnapshot, ProviderMetrics } from './live.js';
+import { emptyWindow, percentile, windowAdd, windowTotals, type Window } from './windows.js';
+
+/**
+ * The live metrics model: a pure fold of events into a small state, and the snapshot of that state
+ * at a given instant. No I/O and no clock: time comes in as `now`, so a test replays a history
+ * and reads exact numbers. Windows count events by `metadata.occurredAt` (when it happened, not when
+ * it was stored), so folding an old history from position 0 leaves the windows empty and only the
+ * lasting state (queue, circuits, locks, processes, sessions) behind.
+ *
+ * Event data the fold relies on (missing fields fall back as noted):
+ *   MessageQueued/MessageSent/MessageDeliveryFailed: `messageId` (else the stream id) to pair them;
+ *     MessageDeliveryFailed with `willRetry: true` leaves the message queued.
+ *   LlmCallSucceeded {provider, latencyMs}, LlmCallFailed {provider}, ProviderCircuit* {provider}
+ *   AccountLocked {accountId, until}, AccountUnlocked {accountId} (else the `account-<id>` stream)
+ *   ProcessStarted/Stopped/Crashed {name, instance} (name else the `process-<name>` stream)
+ *   WhatsAppConnected/Disconnected/LoggedOut: `sessionId` (else the stream id), optional `instance`:
+ *     a stopped or crashed process instance takes its sessions with it.
+ */
+
+export const MESSAGE_RATE_WINDOW_SECONDS = 10;
+export const MINUTE_WINDOW_SECONDS = 60;
+
+/** The event types the fold reads: the live feed subscribes with exactly this filter. */
+export const METRICS_EVENT_TYPES = [
+  'MessageReceived', 'MessageQueued', 'MessageSent', 'MessageDeliveryFailed',
+  'LlmCallSucceeded', 'LlmCallFailed', 'ProviderCircuitOpened', 'ProviderCircuitHalfOpened', 'ProviderCircuitClosed',
+  'LoginFailed', 'AccountLocked', 'AccountUnlocked', 'RateLimited',
+  'ProcessStarted', 'ProcessStopped', 'ProcessCrashed',
+  'WhatsAppConnected', 'WhatsAppDisconnected', 'WhatsAppLoggedOut',
+] as const;
+
+export type CircuitState = ProviderMetrics['circuit'];
+export type ProcessState = MetricsSnapshot['processes'][number]['state'];
+export type ProjectionLag = MetricsSnapshot['projections'][number];
+
+type ProviderState = { readonly calls: Window; readonly circuit: CircuitState };
+type ProcessEntry = { readonly name: string; readonly instance: string | null; readonly state: Exclude<ProcessState, 'unknown'>; readonly since: string };
+
+export type MetricsState = {
+  /** newest global position folded in (0: nothing yet) */
+  readonly position: number;
+  readonly inbound: Window;
+  readonly outbound: Window;
+  readonly providers: ReadonlyMap<string, ProviderState>;
+  /** message key -> queued at (epoch ms) */
+  readonly queue: ReadonlyMap<string, number>;
+  readonly loginFailures: Window;
+  readonly lockouts: Window;
+  readonly rateLimited: Window;
+  /** account id -> locked until (epoch ms; Infinity when the event named no end) */
+  readonly locked: ReadonlyMap<string, number>;
+  /** keyed by name + instance */
+  readonly processes: ReadonlyMap<string, ProcessEntry>;
+  /** WhatsApp session key -> the process instance that holds it */
+  readonly sessions: ReadonlyMap<string, string | null>;
+};
+
+export const initialMetricsState = (): MetricsState => ({
+  position: 0,
+  inbound: emptyWindow,
+  outbound: emptyWindow,
+  providers: new Map(),
+  queue: new Map(),
+  loginFailures: emptyWindow,
+  lockouts: emptyWindow,
+  rateLimited: emptyWindow,
+  locked: new Map(),
+  processes: new Map(),
+  sessions: new Map(),
+});
+
+// ---------- reading event data defensively: other contexts own these shapes ----------
+
+type FoldedEvent = Pick<RecordedEvent, 'type' | 'data' | 'streamId' | 'position' | 'metadata'> & { recordedAt?: string };
+
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+const finite = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+const withoutPrefix = (streamId: string, prefix: string): string => (streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId);
+
+const occurredAtMs = (event: FoldedEvent, nowMs: number): number => {
+  const occurred = Date.parse(event.metadata.occurredAt);
+  if (Number.isFinite(occurred)) return occurred;
+  const recorded = event.recordedAt === undefined ? Number.NaN : Date.parse(event.recordedAt);
+  return Number.isFinite(recorded) ? recorded : nowMs;
+};
+
+const messageKey = (event: FoldedEvent): string => text(event.data.messageId) ?? event.streamId;
+const providerOf = (event: FoldedEvent): string => text(event.data.provider) ?? 'unknown';
+const accountOf = (event: FoldedEvent): string => text(event.data.accountId) ?? withoutPrefix(event.streamId, 'account-');
+const processNameOf = (event: FoldedEvent): string => text(event.data.name) ?? withoutPrefix(event.streamId, 'process-');
+const instanceOf = (event: FoldedEvent): string | null => text(event.data.instance);
+const sessionKeyOf = (event: FoldedEvent): string => text(event.data.sessionId) ?? event.streamId;
+const processKey = (name: string, instance: string | null): string => `${name}\u0000${instance ?? ''}`;
+
+const withEntry = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> => new Map(map).set(key, value);
+const withoutEntry = <K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> => {
+  if (!map.has(key)) return map;
+  const copy = new Map(map);
+  copy.delete(key);
+  return copy;
+};
+const withoutMatching = <K, V>(map: ReadonlyMap<K, V>, drop: (value: V, key: K) => boolean): ReadonlyMap<K, V> => {
+  const kept = [...map].filter(([key, value]) => !drop(value, key));
+  return kept.length === map.size ? map : new Map(kept);
+};
+
+// ---------- the fold ----------
+
+const CIRCUIT_OF: Record<string, CircuitState> = {
+  ProviderCircuitOpened: 'open',
+  ProviderCircuitHalfOpened: 'half_open',
+  ProviderCircuitClosed: 'closed',
+};
+const PROCESS_STATE_OF: Record<string, ProcessEntry['state']> = { ProcessStarted: 'running', ProcessStopped: 'stopped', ProcessCrashed: 'crashed' };
+
+const provider = (state: MetricsState, name: string): ProviderState => state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
+
+const foldProcess = (state: MetricsState, event: FoldedEvent, processState: ProcessEntry['state']): MetricsState => {
+  const name = processNameOf(event);
+  const instance = instanceOf(event);
+  let processes = state.processes;
+  // A new instance supersedes the stopped or crashed ones of the same process, so restarts do not pile up.
+  if (processState === 'running') processes = withoutMatching(processes, (entry) => entry.name === name && entry.state !== 'running');
+  processes = withEntry(processes, processKey(name, instance), { name, instance, state: processState, since: event.metadata.occurredAt });
+  const sessions = processState !== 'running' && instance !== null ? withoutMatching(state.sessions, (holder) => holder === instance) : state.sessions;
+  return { ...state, processes, sessions };
+};
+
+/**
+ * Folds one event. Never throws and never mutates `state`; unknown types leave it as it is, and an
+ * event at or before `state.position` (a redelivery after a resubscription) is ignored.
+ */
+export const foldMetrics = (state: MetricsState, event: FoldedEvent, now: Date): MetricsState => {
+  if (event.position <= state.position) return state;
+  const nowMs = now.getTime();
+  const at = occurredAtMs(event, nowMs);
+  return foldEvent({ ...state, position: event.position }, event, at, nowMs);
+};
+
+const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: number): MetricsState => {
+  switch (event.type) {
+    case 'MessageReceived':
+      return { ...state, inbound: windowAdd(state.inbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS) };
+    case 'MessageQueued':
+      return { ...state, queue: withEntry(state.queue, messageKey(event), at) };
+    case 'MessageSent':
+      return { ...state, outbound: windowAdd(state.outbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS), queue: withoutEntry(state.queue, messageKey(event)) };
+    case 'MessageDeliveryFailed':
+      return event.data.willRetry === true ? state : { ...state, queue: withoutEntry(state.queue, messageKey(event)) };
+    case 'LlmCallSucceeded':
+    case 'LlmCallFailed': {
+      const name = providerOf(event);
+      const current = provider(state, name);
+      const failed = event.type === 'LlmCallFailed';
+      // Latency percentiles describe answered calls: a refused call (open circuit) would drag them to 0.
+      const calls = windowAdd(current.calls, at, nowMs, MINUTE_WINDOW_SECONDS, { failed, latencyMs: failed ? null : finite(event.data.latencyMs) });
+      return { ...state, providers: withEntry(state.providers, name, { ...current, calls }) };
+    }
+    case 'ProviderCircuitOpened':
+    case 'ProviderCircuitHalfOpened':
+    case 'ProviderCircuitClosed': {
+      const name = providerOf(event);
+      return { ...state, providers: withEntry(state.providers, name, { ...provider(state, name), circuit: CIRCUIT_OF[event.type]! }) };
+    }
+    case 'LoginFailed':
+      return { ...state, loginFailures: windowAdd(state.loginFailures, at, nowMs, MINUTE_WINDOW_SECONDS) };
+    case 'AccountLocked': {
+      const until = Date.parse(text(event.data.until) ?? '');
+      // Locks whose time is up are dropped here too, so the map holds only the accounts locked lately.
+      const locked = withoutMatching(state.locked, (lockedUntil) => lockedUntil <= nowMs);
+      return {
+        ...state,
+        lockouts: windowAdd(state.lockouts, at, nowMs, MINUTE_WINDOW_SECONDS),
+        locked: withEntry(locked, accountOf(event), Number.isFinite(until) ? until : Number.POSITIVE_INFINITY),
+      };
+    }
+    case 'AccountUnlocked':
+      return { ...state, locked: withoutEntry(state.locked, accountOf(event)) };
+    case 'RateLimited':
+      return { ...state, rateLimited: windowAdd(state.rateLimited, at, nowMs, MINUTE_WINDOW_SECONDS) };
+    case 'ProcessStarted':
+    case 'ProcessStopped':
+    case 'ProcessCrashed':
+      return foldProcess(state, event, PROCESS_STATE_OF[event.type]!);
+    case 'WhatsAppConnected':
+      return { ...state, sessions: withEntry(state.sessions, sessionKeyOf(event), instanceOf(event)) };
+    case 'WhatsAppDisconnected':
+    case 'WhatsAppLoggedOut':
+      return { ...state, sessions: withoutEntry(state.sessions, sessionKeyOf(event)) };
+    default:
+      return state;
+  }
+};
+
+// ---------- the snapshot ----------
+
+export type SnapshotExtras = {
+  /** from projectionStatus(): the cluster-wide checkpoints and lag */
+  projections?: readonly ProjectionLag[];
+  /** process names always listed, as 'unknown' until an event says otherwise */
+  expectedProcesses?: readonly string[];
+};
+
+const round = (value: number, digits = 4): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+const providerMetrics = (name: string, state: ProviderState, nowMs: number): ProviderMetrics => {
+  const totals = windowTotals(state.calls, nowMs, MINUTE_WINDOW_SECONDS);
+  const sorted = totals.latencies.sort((a, b) => a - b);
+  return {
+    provider: name,
+    calls: totals.count,
+    errorRate: totals.count === 0 ? 0 : round(totals.failed / totals.count),
+    latencyMs: sorted.length === 0 ? null : { p50: percentile(sorted, 0.5)!, p95: percentile(sorted, 0.95)!, p99: percentile(sorted, 0.99)! },
+    circuit: state.circuit,
+  };
+};
+
+export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtras = {}): MetricsSnapshot => {
+  const nowMs = now.getTime();
+  const perSecond = (window: Window) => round(windowTotals(window, nowMs, MESSAGE_RATE_WINDOW_SECONDS).count / MESSAGE_RATE_WINDOW_SECONDS);
+  const lastMinute = (window: Window) => windowTotals(window, nowMs, MINUTE_WINDOW_SECONDS).count;
+  let oldestQueued = nowMs;
+  for (const queuedAt of state.queue.values()) oldestQueued = Math.min(oldestQueued, queuedAt);
+
+  const processes: MetricsSnapshot['processes'] = [...state.processes.values()].map((entry) => ({
+    name: entry.name,
+    state: entry.state,
+    since: entry.since,
+    instance: entry.instance,
+  }));
+  for (const name of extras.expectedProcesses ?? []) {
+    if (!processes.some((entry) => entry.name === name)) processes.push({ name, state: 'unknown', since: null, instance: null });
+  }
+  processes.sort((a, b) => a.name.localeCompare(b.name) || (a.instance ?? '').localeCompare(b.instance ?? ''));
+
+  return {
+    at: now.toISOString(),
+    position: state.position,
+    messages: {
+      inPerSecond: perSecond(state.inbound),
+      outPerSecond: perSecond(state.outbound),
+      queueDepth: state.queue.size,
+      oldestQueuedAgeSeconds: round(Math.max(0, nowMs - oldestQueued) / 1000, 3),
+    },
+    llm: [...state.providers].sort(([a], [b]) => a.localeCompare(b)).map(([name, provider]) => providerMetrics(name, provider, nowMs)),
+    security: {
+      loginFailuresLastMinute: lastMinute(state.loginFailures),
+      lockoutsLastMinute: lastMinute(state.lockouts),
+      lockedAccounts: [...state.locked.values()].filter((until) => until > nowMs).length,
+      rateLimitedLastMinute: lastMinute(state.rateLimited),
+    },
+    projections: (extras.projections ?? []).map(({ name, position, lagEvents, lagMs, lastError }) => ({ name, position, lagEvents, lagMs, lastError })),
+    processes,
+    whatsapp: { connectedSessions: state.sessions.size },
+  };
+};
+
+/** The live feed's view of an event: its shape and who caused it, never its data (which may hold secrets). */
+export const toLiveEvent = (event: Pick<RecordedEvent, 'position' | 'type' | 'streamId' | 'metadata'>): LiveEvent => ({
+  position: event.position,
+  type: event.type,
+  streamId: event.streamId,
+  occurredAt: event.metadata.occurredAt,
+  correlationId: event.metadata.correlationId,
+  actor: event.metadata.actor,
+});
