@@ -38,3 +38,6 @@ export const createSecretCipher = (keys: readonly string[]): SecretCipher => {
     rotate: (ciphertext) => multi.rotate(ciphertext),
   };
 };
+
+/** null when FERNET_KEYS is unset (allowed outside production): the secrets API then answers 503. */
+export const optionalSecretCipher = (keys: readonly string[]): SecretCipher | null => (keys.length === 0 ? null : createSecretCipher(keys));

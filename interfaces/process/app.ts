@@ -7,15 +7,18 @@ import { RevocationRegistry } from '#application/identity/revocations.js';
 import type { Config } from '#infrastructure/config/config.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
+import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
+import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { listAccounts } from '#projections/identity/accounts.js';
+import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { startProjections, type ProjectionRunner } from '#projections/runner.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
@@ -135,6 +138,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         healthRoutes(checks),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
+        secretsRoutes({ auth: identity, secrets: { store: infra.store, cipher: optionalSecretCipher(config.fernetKeys), log: logger }, listSecrets: () => listSecretMetadata(infra.db.knex) }),
       ],
       apiLimiter: rateLimiting.apiLimiter,
     });
