@@ -151,7 +151,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
     action: 'rate.limited',
     target: field('accountId', 'username', 'route', 'path', 'scope', 'limiter'),
     outcome: () => 'denied',
-    details: (d) => ({ scope: text(d, 'scope'), limiter: text(d, 'limiter'), route: text(d, 'route'), path: text(d, 'path'), username: text(d, 'username'), limit: int(d, 'limit'), count: int(d, 'count'), retryAfterSeconds: num(d, 'retryAfterSeconds'), sampled: int(d, 'sampled') }),
+    details: (d) => ({ scope: text(d, 'scope'), limiter: text(d, 'limiter'), route: text(d, 'route'), path: text(d, 'path'), username: text(d, 'username'), limit: int(d, 'limit'), windowSeconds: num(d, 'windowSeconds'), count: int(d, 'count'), retryAfterSeconds: num(d, 'retryAfterSeconds'), sampled: int(d, 'sampled') }),
   },
   // secrets and settings (never the value: only its kind and which key encrypted it)
   SecretStored: { action: 'secret.stored', target: secretName, details: (d) => ({ kind: text(d, 'kind'), keyFingerprint: text(d, 'keyFingerprint') }) },

@@ -137,6 +137,12 @@ describe('audit entries derived from events', () => {
     expect(everything(event)).to.not.include('sk-abc').and.not.include('eyJ');
   });
 
+  it('a sampled rate-limit refusal is denied and names the username tried, or else the route', () => {
+    const login = facts(recorded('RateLimited', { ip: '203.0.113.7', route: 'POST /api/auth/login', limit: 5, windowSeconds: 60, username: 'alice' }, { actor: 'anonymous' }, 'ratelimit-203-0-113-7'));
+    expect(login).to.deep.include({ action: 'rate.limited', outcome: 'denied', target: 'alice', details: { route: 'POST /api/auth/login', username: 'alice', limit: 5, windowSeconds: 60 } });
+    expect(facts(recorded('RateLimited', { ip: '203.0.113.7', route: 'GET /api/users', limit: 100, windowSeconds: 60 }, {}, 'ratelimit-203-0-113-7')).target).to.equal('GET /api/users');
+  });
+
   it('tolerates missing and unexpected fields and odd metadata', () => {
     const event = recorded('RateLimited', { somethingNew: { nested: true }, limit: 'not a number' }, { ip: null, correlationId: '', occurredAt: 'yesterday' });
     expect(facts(event)).to.deep.include({ action: 'rate.limited', outcome: 'denied', target: null, ip: null, correlation_id: null, occurred_at: '2026-03-01T10:00:00.456Z', details: {} });
