@@ -5,6 +5,7 @@ import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { CliError, type CliCommand, type CliIo } from '../context.js';
+import { table } from '../table.js';
 
 // The CLI reports outcomes itself (summary line, failures on stderr); the events are the audit trail.
 const quietLog: SecretsLog = { info: () => undefined, warn: () => undefined };
@@ -91,9 +92,8 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
         io.out('no secrets stored');
         return;
       }
-      const table = [['NAME', 'KIND', 'KEY', 'UPDATED'], ...rows.map((r) => [r.name, r.kind, r.keyFingerprint === current || current === null ? r.keyFingerprint : `${r.keyFingerprint} (old)`, r.updatedAt])];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      for (const row of table) io.out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+      const keyOf = (fingerprint: string) => (current === null || fingerprint === current ? fingerprint : `${fingerprint} (old)`);
+      io.out(table(['NAME', 'KIND', 'KEY', 'UPDATED'], rows.map((r) => [r.name, r.kind, keyOf(r.keyFingerprint), r.updatedAt])));
       const stale = current === null ? 0 : rows.filter((r) => r.keyFingerprint !== current).length;
       if (stale > 0) io.err(`${plural(stale, 'secret')} not under the newest key ${current}: run \`chatbot secrets rotate\``);
     });

@@ -82,6 +82,7 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
     });
 
     const list = await cli(KEY_B, 'secrets', 'list');
+    list.out = list.out.join('\n').split('\n');
     expect(list.out[0]).to.match(/^NAME\s+KIND\s+KEY\s+UPDATED$/);
     expect(list.out.slice(1).map((line) => line.split(/\s+/).slice(0, 3))).to.deep.equal([
       ['openai', 'llm_api_key', keyFingerprint(KEY_B)],
@@ -115,7 +116,7 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
     expect(parsed.currentKeyFingerprint).to.equal(keyFingerprint(KEY_B));
     expect(parsed.secrets.map((s) => Object.keys(s).sort())).to.deep.equal([['keyFingerprint', 'kind', 'name', 'updatedAt']]);
     const table = await cli(`${KEY_B},${KEY_A}`, 'secrets', 'list');
-    expect(table.out[1]).to.contain(`${keyFingerprint(KEY_A)} (old)`);
+    expect(table.out.join('\n').split('\n')[1]).to.contain(`${keyFingerprint(KEY_A)} (old)`);
     expect(table.err.join('\n')).to.contain('chatbot secrets rotate');
   });
 
