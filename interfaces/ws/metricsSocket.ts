@@ -1,0 +1,338 @@
+// GET /ws/metrics: live metrics over WebSocket (protocol in docs/websocket.md). One subscription to the
+// LiveFeed for the whole process, each message serialised once and handed to every authenticated client;
+// a client that does not read loses snapshots first and its connection next, never anyone else's data.
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Subscription } from 'rxjs';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { LiveFeed } from '#application/metrics/live.js';
+import { consumeWsToken, type SessionDeps } from '#application/identity/sessions.js';
+import { acceptCorrelationId } from '#infrastructure/logging/context.js';
+import type { Logger } from '#infrastructure/logging/logger.js';
+import { clientAddress, originAllowed, queryCarriesCredential, refuseUpgrade, requestUrl } from './handshake.js';
+import { ClientMessage, CloseCode, MAX_TOKEN_LENGTH, type ServerMessage } from './messages.js';
+import { Rejections, tokenRejection, type Rejection } from './rejections.js';
+
+export type MetricsSocketLimits = {
+  /** ms a new connection has to send its auth message */
+  authTimeoutMs: number;
+  /** largest frame a client may send, bytes (larger: close 1009) */
+  maxPayloadBytes: number;
+  /** authenticated connections per account */
+  maxConnectionsPerUser: number;
+  /** open connections (authenticated or not) per client address */
+  maxConnectionsPerIp: number;
+  /** open connections in this process */
+  maxConnections: number;
+  /** ping every this many ms; a client that has not answered the previous ping is cut */
+  heartbeatIntervalMs: number;
+  /** unsent bytes queued for a client above which its snapshots are skipped */
+  dropSnapshotsAboveBytes: number;
+  /** unsent bytes queued for a client above which it is disconnected (slow_consumer) */
+  maxBufferedBytes: number;
+  /** snapshots skipped in a row after which a client is disconnected (slow_consumer) */
+  maxDroppedSnapshots: number;
+  /** ms a client gets to complete a close the server started before its socket is destroyed */
+  closeGraceMs: number;
+};
+
+export const DEFAULT_METRICS_SOCKET_LIMITS: Readonly<MetricsSocketLimits> = Object.freeze({
+  authTimeoutMs: 5_000,
+  maxPayloadBytes: 4 * 1024,
+  maxConnectionsPerUser: 10,
+  maxConnectionsPerIp: 50,
+  maxConnections: 10_000,
+  heartbeatIntervalMs: 30_000,
+  dropSnapshotsAboveBytes: 64 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  maxDroppedSnapshots: 30,
+  closeGraceMs: 2_000,
+});
+
+export type MetricsSocketOptions = {
+  feed: LiveFeed;
+  identity: SessionDeps;
+  /** CORS_ORIGINS; the server's own origin is accepted too unless allowSameOrigin is false */
+  allowedOrigins: readonly string[];
+  allowSameOrigin?: boolean;
+  logger: Logger;
+  limits?: Partial<MetricsSocketLimits>;
+  /** TRUST_PROXY, with Express's meaning */
+  trustProxy?: boolean | number;
+  path?: string;
+};
+
+export type MetricsSocketStats = {
+  clients: number;
+  pending: number;
+  /** bytes queued for the authenticated clients, all together */
+  bufferedBytes: number;
+  droppedSnapshots: number;
+  slowConsumerDisconnects: number;
+};
+
+export type MetricsSocket = {
+  /** tells every client (closing notice, then close 1001) and waits for them, at most closeGraceMs */
+  close(): Promise<void>;
+  /** authenticated clients receiving the stream */
+  clients(): number;
+  stats(): MetricsSocketStats;
+};
+
+type Client = {
+  ws: WebSocket;
+  ip: string;
+  origin: string | null;
+  userAgent: string | null;
+  correlationId: string;
+  state: 'awaiting_auth' | 'authenticating' | 'open' | 'closing';
+  accountId: string | null;
+  /** counted in perUser (authenticated and not yet gone) */
+  countedForUser: boolean;
+  alive: boolean;
+  droppedInARow: number;
+  timer: NodeJS.Timeout | null;
+};
+
+const encode = (message: ServerMessage): Buffer => Buffer.from(JSON.stringify(message), 'utf8');
+const text = (data: RawData): string => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+const increment = (counts: Map<string, number>, key: string, by: number) => {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next <= 0) counts.delete(key);
+  else counts.set(key, next);
+};
+
+export const attachMetricsSocket = (server: http.Server, options: MetricsSocketOptions): MetricsSocket => {
+  const limits: MetricsSocketLimits = { ...DEFAULT_METRICS_SOCKET_LIMITS, ...options.limits };
+  const { feed, identity, logger } = options;
+  const path = options.path ?? '/ws/metrics';
+  const allowed = new Set(options.allowedOrigins);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  const everyone = new Set<Client>();
+  const streaming = new Set<Client>();
+  const perIp = new Map<string, number>();
+  const perUser = new Map<string, number>();
+  const stats = { droppedSnapshots: 0, slowConsumerDisconnects: 0 };
+  let lastSnapshot: Buffer | null = null;
+  let closing: Promise<void> | null = null;
+
+  const who = (client: Client) => ({ ip: client.ip, origin: client.origin, accountId: client.accountId, correlationId: client.correlationId });
+
+  const setTimer = (client: Client, ms: number, fn: () => void) => {
+    if (client.timer) clearTimeout(client.timer);
+    client.timer = setTimeout(fn, ms);
+    client.timer.unref();
+  };
+
+  /** Ends a connection the server gave up on; the socket is destroyed if the close handshake stalls. */
+  const closeClient = (client: Client, closeCode: number, reason: string, notice: ServerMessage | null) => {
+    if (client.state === 'closing') return;
+    client.state = 'closing';
+    streaming.delete(client);
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    if (notice) client.ws.send(encode(notice));
+    client.ws.close(closeCode, reason);
+    setTimer(client, limits.closeGraceMs, () => client.ws.terminate());
+  };
+
+  const reject = (client: Client, rejection: Rejection) => {
+    logger.warn('SECURITY_WS_REJECTED', { reason: rejection.reason, closeCode: rejection.closeCode, ...who(client), userAgent: client.userAgent });
+    closeClient(client, rejection.closeCode, rejection.reason, { type: 'error', code: rejection.reason, message: rejection.message });
+  };
+
+  const slowConsumer = (client: Client) => {
+    stats.slowConsumerDisconnects += 1;
+    logger.warn('ws client too slow, disconnected', { ...who(client), bufferedBytes: client.ws.bufferedAmount, droppedInARow: client.droppedInARow });
+    const message = 'The client did not read the stream fast enough; reconnect with a new ws token.';
+    closeClient(client, CloseCode.tryAgainLater, 'slow_consumer', { type: 'closing', reason: 'slow_consumer', closeCode: CloseCode.tryAgainLater, message });
+  };
+
+  /** Snapshots are droppable (the next one supersedes them); events are not, so they count toward the hard limit. */
+  const deliver = (client: Client, payload: Buffer, droppable: boolean) => {
+    const buffered = client.ws.bufferedAmount;
+    if (buffered > limits.maxBufferedBytes) return slowConsumer(client);
+    if (droppable && buffered > limits.dropSnapshotsAboveBytes) {
+      stats.droppedSnapshots += 1;
+      client.droppedInARow += 1;
+      if (client.droppedInARow > limits.maxDroppedSnapshots) slowConsumer(client);
+      return;
+    }
+    if (droppable) client.droppedInARow = 0;
+    client.ws.send(payload, { binary: false });
+  };
+
+  const broadcast = (message: ServerMessage, droppable: boolean) => {
+    try {
+      const payload = encode(message);
+      if (message.type === 'snapshot') lastSnapshot = payload;
+      for (const client of streaming) deliver(client, payload, droppable);
+    } catch (error) {
+      logger.error('ws broadcast failed', { error, type: message.type });
+    }
+  };
+
+  const subscriptions: Subscription[] = [
+    feed.snapshots$.subscribe({
+      next: (data) => broadcast({ type: 'snapshot', data }, true),
+      error: (error: unknown) => logger.error('live metrics snapshots ended with an error', { error }),
+    }),
+    feed.events$.subscribe({
+      next: (data) => broadcast({ type: 'event', data }, false),
+      error: (error: unknown) => logger.error('live metrics events ended with an error', { error }),
+    }),
+  ];
+
+  const authenticate = async (client: Client, data: RawData, isBinary: boolean) => {
+    let token: string;
+    try {
+      const parsed = isBinary ? null : ClientMessage.safeParse(JSON.parse(text(data)));
+      if (!parsed?.success) return reject(client, Rejections.malformedMessage);
+      token = parsed.data.token;
+    } catch (_error) {
+      return reject(client, Rejections.malformedMessage);
+    }
+    let accountId: string;
+    try {
+      const context = { correlationId: client.correlationId, actor: 'system', ip: client.ip, userAgent: client.userAgent };
+      ({ accountId } = await consumeWsToken(identity, token, 'metrics:read', context));
+    } catch (error) {
+      const rejection = tokenRejection(error);
+      if (!rejection) logger.error('ws token check failed', { error, correlationId: client.correlationId });
+      return reject(client, rejection ?? Rejections.internal);
+    }
+    // The client left, sent something else, or the server began to stop while the token was checked.
+    if (client.state !== 'authenticating' || client.ws.readyState !== WebSocket.OPEN) return;
+    client.accountId = accountId;
+    if ((perUser.get(accountId) ?? 0) >= limits.maxConnectionsPerUser) return reject(client, Rejections.tooManyForUser);
+    client.state = 'open';
+    increment(perUser, accountId, 1);
+    client.countedForUser = true;
+    client.ws.send(encode({ type: 'auth_ok' }));
+    if (lastSnapshot) client.ws.send(lastSnapshot);
+    streaming.add(client);
+    logger.info('ws client authenticated', { ...who(client), clients: streaming.size });
+  };
+
+  /** A token that travelled in a URL may sit in proxy logs and browser history: consume it so nobody can replay it. */
+  const burnQueryTokens = (client: Client, search: URLSearchParams) => {
+    const context = { correlationId: client.correlationId, actor: 'system', ip: client.ip, userAgent: client.userAgent };
+    for (const [, value] of search) {
+      if (value.length > 0 && value.length <= MAX_TOKEN_LENGTH) void consumeWsToken(identity, value, 'metrics:read', context).catch(() => undefined);
+    }
+  };
+
+  const onMessage = (client: Client, data: RawData, isBinary: boolean) => {
+    if (client.state === 'awaiting_auth') {
+      client.state = 'authenticating';
+      if (client.timer) clearTimeout(client.timer);
+      void authenticate(client, data, isBinary);
+    } else if (client.state !== 'closing') {
+      reject(client, Rejections.unexpectedMessage);
+    }
+  };
+
+  const onConnection = (ws: WebSocket, req: http.IncomingMessage, url: URL) => {
+    const userAgent = req.headers['user-agent']?.slice(0, 512) ?? null;
+    const client: Client = {
+      ws,
+      ip: clientAddress(req, options.trustProxy ?? false),
+      origin: req.headers.origin ?? null,
+      userAgent,
+      correlationId: acceptCorrelationId(req.headers['x-correlation-id']),
+      state: 'awaiting_auth',
+      accountId: null,
+      countedForUser: false,
+      alive: true,
+      droppedInARow: 0,
+      timer: null,
+    };
+    ws.on('error', (error) => logger.debug('ws connection error', { error, ...who(client) }));
+    if (queryCarriesCredential(url.searchParams)) {
+      burnQueryTokens(client, url.searchParams);
+      return reject(client, Rejections.tokenInQuery);
+    }
+    if (everyone.size >= limits.maxConnections) return reject(client, Rejections.tooMany);
+    if ((perIp.get(client.ip) ?? 0) >= limits.maxConnectionsPerIp) return reject(client, Rejections.tooManyForIp);
+    everyone.add(client);
+    increment(perIp, client.ip, 1);
+    ws.on('close', () => {
+      if (client.timer) clearTimeout(client.timer);
+      everyone.delete(client);
+      streaming.delete(client);
+      increment(perIp, client.ip, -1);
+      if (client.countedForUser && client.accountId !== null) increment(perUser, client.accountId, -1);
+      client.countedForUser = false;
+    });
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', (data, isBinary) => onMessage(client, data, isBinary));
+    setTimer(client, limits.authTimeoutMs, () => {
+      if (client.state === 'awaiting_auth') reject(client, Rejections.authTimeout);
+    });
+  };
+
+  const onSocketError = () => undefined;
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = requestUrl(req);
+    if (url?.pathname !== path) {
+      // Another upgrade handler may own this path; if there is none, answer instead of leaving the socket hanging.
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'not_found');
+      return;
+    }
+    socket.on('error', onSocketError);
+    if (closing) return refuseUpgrade(socket, 503, 'server_shutting_down');
+    const origin = req.headers.origin;
+    if (!originAllowed(origin, req.headers.host, allowed, options.allowSameOrigin ?? true)) {
+      logger.warn('SECURITY_WS_REJECTED', { reason: 'origin_refused', status: 403, origin, ip: clientAddress(req, options.trustProxy ?? false) });
+      return refuseUpgrade(socket, 403, 'origin_refused');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onSocketError);
+      onConnection(ws, req, url);
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  const heartbeat = setInterval(() => {
+    for (const client of everyone) {
+      if (client.state === 'closing') continue;
+      if (!client.alive) {
+        logger.info('ws client missed a heartbeat, disconnected', who(client));
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }, limits.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  const shutdown = async () => {
+    clearInterval(heartbeat);
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    server.off('upgrade', onUpgrade);
+    const message = 'The server is stopping; reconnect in a few seconds.';
+    const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()))));
+    for (const client of everyone) {
+      const notice = client.state === 'open' ? ({ type: 'closing', reason: 'server_shutdown', closeCode: CloseCode.goingAway, message } as const) : null;
+      closeClient(client, CloseCode.goingAway, 'server_shutdown', notice);
+    }
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timeout = setTimeout(resolve, limits.closeGraceMs)))]);
+    clearTimeout(timeout);
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    logger.info('ws metrics endpoint closed');
+  };
+
+  return {
+    close: () => (closing ??= shutdown()),
+    clients: () => streaming.size,
+    stats: () => {
+      let bufferedBytes = 0;
+      for (const client of streaming) bufferedBytes += client.ws.bufferedAmount;
+      return { clients: streaming.size, pending: everyone.size - streaming.size, bufferedBytes, ...stats };
+    },
+  };
+};
