@@ -4,10 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '#infrastructure/config/config.js';
 import { migrateCommand } from './commands/migrate.js';
 import { projectionsCommand } from './commands/projections.js';
+import { secretsCommand } from './commands/secrets.js';
+import { usersCommand } from './commands/users.js';
 import { CliError, createCliContext, type CliCommand, type CliContext } from './context.js';
 
 /** Every command module, one file each in commands/: add yours here. */
-const commands: readonly CliCommand[] = [migrateCommand, projectionsCommand];
+const commands: readonly CliCommand[] = [migrateCommand, projectionsCommand, secretsCommand, usersCommand];
 
 export const buildProgram = (context: CliContext): Command => {
   const program = new Command('chatbot')
