@@ -117,13 +117,13 @@ const PROCESS_STATE_OF: Record<string, ProcessEntry['state']> = { ProcessStarted
 
 const provider = (state: MetricsState, name: string): ProviderState => state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
 
-const foldProcess = (state: MetricsState, event: FoldedEvent, processState: ProcessEntry['state']): MetricsState => {
+const foldProcess = (state: MetricsState, event: FoldedEvent, at: number, processState: ProcessEntry['state']): MetricsState => {
   const name = processNameOf(event);
   const instance = instanceOf(event);
   let processes = state.processes;
   // A new instance supersedes the stopped or crashed ones of the same process, so restarts do not pile up.
   if (processState === 'running') processes = withoutMatching(processes, (entry) => entry.name === name && entry.state !== 'running');
-  processes = withEntry(processes, processKey(name, instance), { name, instance, state: processState, since: event.metadata.occurredAt });
+  processes = withEntry(processes, processKey(name, instance), { name, instance, state: processState, since: new Date(at).toISOString() });
   const sessions = processState !== 'running' && instance !== null ? withoutMatching(state.sessions, (holder) => holder === instance) : state.sessions;
   return { ...state, processes, sessions };
 };
@@ -183,7 +183,7 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
     case 'ProcessStarted':
     case 'ProcessStopped':
     case 'ProcessCrashed':
-      return foldProcess(state, event, PROCESS_STATE_OF[event.type]!);
+      return foldProcess(state, event, at, PROCESS_STATE_OF[event.type]!);
     case 'WhatsAppConnected':
       return { ...state, sessions: withEntry(state.sessions, sessionKeyOf(event), instanceOf(event)) };
     case 'WhatsAppDisconnected':
@@ -258,11 +258,12 @@ export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtra
 };
 
 /** The live feed's view of an event: its shape and who caused it, never its data (which may hold secrets). */
-export const toLiveEvent = (event: Pick<RecordedEvent, 'position' | 'type' | 'streamId' | 'metadata'>): LiveEvent => ({
+export const toLiveEvent = (event: Pick<RecordedEvent, 'position' | 'type' | 'streamId' | 'metadata' | 'recordedAt'>): LiveEvent => ({
   position: event.position,
   type: event.type,
   streamId: event.streamId,
-  occurredAt: event.metadata.occurredAt,
+  // The wire schema wants an ISO time; an event written with a broken one still shows, at its recording time.
+  occurredAt: Number.isFinite(Date.parse(event.metadata.occurredAt)) ? event.metadata.occurredAt : event.recordedAt,
   correlationId: event.metadata.correlationId,
   actor: event.metadata.actor,
 });
