@@ -15,6 +15,7 @@ import { createHttpApp } from '#interfaces/http/app.js';
 import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
 import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
+import { openApiRoutes } from '#interfaces/http/openapi.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { listAccounts } from '#projections/identity/accounts.js';
@@ -136,6 +137,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       trustProxy: config.http.trustProxy,
       routers: [
         healthRoutes(checks),
+        openApiRoutes(),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
         secretsRoutes({ auth: identity, secrets: { store: infra.store, cipher: optionalSecretCipher(config.fernetKeys), log: logger }, listSecrets: () => listSecretMetadata(infra.db.knex) }),
