@@ -7,7 +7,9 @@ import type { EventStore, RecordedEvent } from '#application/shared/eventStore.j
 import { NotFoundError, ValidationError } from '#application/shared/errors.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
 import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secretCipher.js';
-import type { Database } from '#infrastructure/sql/database.js';
+import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
+import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
+import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { rebuildProjection } from '#projections/runner.js';
 import { listSecretMetadata, secretRows, secretsProjection } from '#projections/secrets/secrets.js';
 import { captureLogger, openSecretsTestDb, type SecretsTestDb } from '../../support/secrets.js';
@@ -173,5 +175,32 @@ describe('secrets at rest (PostgreSQL)', function () {
     });
     expect(await secretRows(db.knex)).to.deep.equal(once);
     expect(await listSecretMetadata(db.knex)).to.deep.equal([{ name: 'b', kind: 'llm_api_key', keyFingerprint: keyFingerprint(KEY_B), updatedAt: once[0]!.updated_at }]);
+  });
+});
+
+describe('secrets at rest (embedded PGlite)', function () {
+  // Starting PGlite (WASM) alone can take tens of seconds on a busy machine.
+  this.timeout(120_000);
+
+  it('stores, rotates to the newest key and projects ciphertext only, on the same SQL as production', async () => {
+    const db = openPgliteDatabase(null);
+    const store = await createPostgresEventStore({ executor: db.executor });
+    try {
+      await migrateLatest(db);
+      const log = captureLogger();
+      const value = plaintext('embedded');
+      await storeSecret({ store, cipher: createSecretCipher([KEY_A]), log: log.logger }, { name: 'openai', kind: 'llm_api_key', value }, context);
+      const result = await rotateAllSecrets({ store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger }, context);
+      expect(result).to.deep.include({ rotated: 1, failed: [] });
+      expect((await rotateAllSecrets({ store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger }, context)).rotated).to.equal(0);
+      await rebuildProjection({ db, store, projection: secretsProjection });
+      const rows = await secretRows(db.knex);
+      expect(rows.map((r) => [r.name, r.key_fingerprint])).to.deep.equal([['openai', keyFingerprint(KEY_B)]]);
+      expect(new Fernet(KEY_B).decryptToString(rows[0]!.ciphertext)).to.equal(value);
+      for (const text of [JSON.stringify(await store.readAll()), JSON.stringify(rows), await log.output()]) expect(text).not.to.contain(value);
+    } finally {
+      await store.close();
+      await db.close();
+    }
   });
 });
