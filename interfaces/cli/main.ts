@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '#infrastructure/config/config.js';
+import { auditCommand } from './commands/audit.js';
 import { migrateCommand } from './commands/migrate.js';
 import { projectionsCommand } from './commands/projections.js';
 import { secretsCommand } from './commands/secrets.js';
@@ -9,7 +10,7 @@ import { usersCommand } from './commands/users.js';
 import { CliError, createCliContext, type CliCommand, type CliContext } from './context.js';
 
 /** Every command module, one file each in commands/: add yours here. */
-const commands: readonly CliCommand[] = [migrateCommand, projectionsCommand, secretsCommand, usersCommand];
+const commands: readonly CliCommand[] = [migrateCommand, projectionsCommand, secretsCommand, usersCommand, auditCommand];
 
 export const buildProgram = (context: CliContext): Command => {
   const program = new Command('chatbot')
