@@ -12,16 +12,20 @@ import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { createHttpApp } from '#interfaces/http/app.js';
+import { auditRoutes } from '#interfaces/http/audit/auditRoutes.js';
 import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
 import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
 import { openApiRoutes } from '#interfaces/http/openapi.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
+import { auditLogReader } from '#projections/audit/auditLog.js';
 import { listAccounts } from '#projections/identity/accounts.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
-import { startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { createLiveFeed } from '#infrastructure/metrics/liveFeed.js';
+import { createPrometheus, startMetricsServer } from '#infrastructure/metrics/prometheus.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 
 export type AppProcess = {
@@ -31,6 +35,7 @@ export type AppProcess = {
   identity: SessionDeps;
   projections: ProjectionRunner;
   redis: Redis | null;
+  feed: ReturnType<typeof createLiveFeed>;
   close(): Promise<void>;
 };
 
@@ -74,6 +79,20 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
   };
   try {
     await migrateLatest(infra.db);
+    // Live metrics: the feed folds the event store's history before the app serves anything.
+    const projectionList = allProjections({ clock: () => new Date() });
+    const feed = createLiveFeed({
+      store: infra.store,
+      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList),
+      expectedProcesses: ['app', 'worker-web', 'scheduler'],
+      logger,
+    });
+    await feed.start();
+    closers.push(() => feed.stop());
+    const prometheus = createPrometheus({ feed });
+    // Every append of this process goes through the instrumented store (append latency histogram).
+    const store = prometheus.instrumentStore(infra.store);
+
     const redis = connectRedis(config, logger, 'chatbot-app');
     if (redis) closers.push(() => Promise.resolve(redis.disconnect()));
 
@@ -84,7 +103,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       keyPrefix: options.redisKeyPrefix ?? 'chatbot:',
       loginPerMinute: config.rateLimits.loginPerMinute,
       apiPerMinute: config.rateLimits.apiPerMinute,
-      store: infra.store,
+      store,
       log: logger,
     });
     closers.push(() => rateLimiting.lockouts.stop());
@@ -99,7 +118,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       wsTtlSeconds: config.jwt.wsTokenTtlSeconds,
     });
     const identity: SessionDeps = {
-      store: infra.store,
+      store,
       passwords: { hashPassword, verifyPassword, verifyAgainstDummy },
       tokens,
       policy: {
@@ -120,7 +139,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     const projections = startProjections({
       db: infra.db,
       store: infra.store,
-      projections: allProjections({ clock: () => new Date() }),
+      projections: projectionList,
       logger,
     });
     closers.push(() => projections.stop());
@@ -138,11 +157,14 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       routers: [
         healthRoutes(checks),
         openApiRoutes(),
+        prometheus.router({ token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
-        secretsRoutes({ auth: identity, secrets: { store: infra.store, cipher: optionalSecretCipher(config.fernetKeys), log: logger }, listSecrets: () => listSecretMetadata(infra.db.knex) }),
+        auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),
+        secretsRoutes({ auth: identity, secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger }, listSecrets: () => listSecretMetadata(infra.db.knex) }),
       ],
       apiLimiter: rateLimiting.apiLimiter,
+      onRequestFinished: prometheus.observeHttp,
     });
     const server = http.createServer(app);
     await new Promise<void>((resolve, reject) => {
@@ -157,8 +179,12 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           server.closeAllConnections();
         }),
     );
+    if (config.metrics.bind) {
+      const metricsServer = await startMetricsServer(config.metrics.bind, prometheus.registry);
+      closers.push(() => metricsServer.close());
+    }
     logger.info('app listening', { port, host: config.http.host, eventStore: infra.store.kind, database: infra.db.kind, redis: redis !== null });
-    return { server, port, infra, identity, projections, redis, close: closeAll };
+    return { server, port, infra, identity, projections, redis, feed, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
