@@ -5,8 +5,8 @@
  * but then N processes would do the same work N times and their clients would see N slightly
  * different snapshots. Instead ONE process is elected and computes; Redis pub/sub carries its output
  * to every process; every process (the leader included) relays what arrives on the channel to its
- * own WebSocket clients. So all clients see the same stream, and followers do no metrics work (their
- * local feed is not subscribed; a lazy producer then computes nothing).
+ * own WebSocket clients. So all clients see the same stream, computed once: a follower never
+ * subscribes its local feed (whatever else, e.g. the Prometheus exporter, still reads it locally).
  *
  * Election: a Redis lease, `SET <channel>:leader "<instance> <epoch>" PX leaseMs` when absent,
  * renewed every leaseMs/3 by a script that only extends our own value. The epoch (Redis server time

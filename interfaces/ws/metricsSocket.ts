@@ -11,43 +11,10 @@ import { acceptCorrelationId } from '#infrastructure/logging/context.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { clientAddress, originAllowed, queryCarriesCredential, refuseUpgrade, requestUrl } from './handshake.js';
 import { ClientMessage, CloseCode, MAX_TOKEN_LENGTH, type ServerMessage } from './messages.js';
+import { DEFAULT_METRICS_SOCKET_LIMITS, type MetricsSocketLimits } from './limits.js';
 import { Rejections, tokenRejection, type Rejection } from './rejections.js';
 
-export type MetricsSocketLimits = {
-  /** ms a new connection has to send its auth message */
-  authTimeoutMs: number;
-  /** largest frame a client may send, bytes (larger: close 1009) */
-  maxPayloadBytes: number;
-  /** authenticated connections per account */
-  maxConnectionsPerUser: number;
-  /** open connections (authenticated or not) per client address */
-  maxConnectionsPerIp: number;
-  /** open connections in this process */
-  maxConnections: number;
-  /** ping every this many ms; a client that has not answered the previous ping is cut */
-  heartbeatIntervalMs: number;
-  /** unsent bytes queued for a client above which its snapshots are skipped */
-  dropSnapshotsAboveBytes: number;
-  /** unsent bytes queued for a client above which it is disconnected (slow_consumer) */
-  maxBufferedBytes: number;
-  /** snapshots skipped in a row after which a client is disconnected (slow_consumer) */
-  maxDroppedSnapshots: number;
-  /** ms a client gets to complete a close the server started before its socket is destroyed */
-  closeGraceMs: number;
-};
-
-export const DEFAULT_METRICS_SOCKET_LIMITS: Readonly<MetricsSocketLimits> = Object.freeze({
-  authTimeoutMs: 5_000,
-  maxPayloadBytes: 4 * 1024,
-  maxConnectionsPerUser: 10,
-  maxConnectionsPerIp: 50,
-  maxConnections: 10_000,
-  heartbeatIntervalMs: 30_000,
-  dropSnapshotsAboveBytes: 64 * 1024,
-  maxBufferedBytes: 1024 * 1024,
-  maxDroppedSnapshots: 30,
-  closeGraceMs: 2_000,
-});
+export { DEFAULT_METRICS_SOCKET_LIMITS, type MetricsSocketLimits };
 
 export type MetricsSocketOptions = {
   feed: LiveFeed;
@@ -311,7 +278,6 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
   const shutdown = async () => {
     clearInterval(heartbeat);
     for (const subscription of subscriptions) subscription.unsubscribe();
-    server.off('upgrade', onUpgrade);
     const message = 'The server is stopping; reconnect in a few seconds.';
     const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()))));
     for (const client of everyone) {
@@ -323,6 +289,8 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     clearTimeout(timeout);
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+    // Until here late upgrades got a 503; from now on the HTTP server decides (it is about to close too).
+    server.off('upgrade', onUpgrade);
     logger.info('ws metrics endpoint closed');
   };
 

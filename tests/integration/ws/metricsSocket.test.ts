@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { DEFAULT_METRICS_SOCKET_LIMITS } from '#interfaces/ws/metricsSocket.js';
@@ -199,20 +200,26 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     healthy.ws.close();
   });
 
-  it('on shutdown tells every client (closing notice, then 1001 server_shutdown) and refuses new connections', async () => {
-    const { server } = await serve();
+  it('on shutdown tells every client (closing notice, then 1001 server_shutdown), refuses upgrades meanwhile, and waits at most the grace period', async () => {
+    const { server } = await serve({ limits: { closeGraceMs: 1_000 } });
     const clients = [await authenticated(server.url, await token()), await authenticated(server.url, await token())];
+    const stuck = await authenticated(server.url, await token());
+    (stuck.ws as unknown as { _socket: Socket })._socket.pause(); // never completes the close handshake
     const unauthenticated = connect(server.url);
     await unauthenticated.opened;
-    await server.socket.close();
+    const started = Date.now();
+    const closing = server.socket.close();
+    expect(await connect(server.url).refused).to.equal(503);
     for (const client of clients) {
       expect(await client.closed).to.deep.equal({ code: 1001, reason: 'server_shutdown' });
       expect(client.messages.at(-1)).to.include({ type: 'closing', reason: 'server_shutdown', closeCode: 1001 });
     }
     expect((await unauthenticated.closed).code).to.equal(1001);
+    await closing;
+    expect(Date.now() - started).to.be.within(900, 3_000);
     expect(server.socket.clients()).to.equal(0);
-    const late = connect(server.url);
-    await late.closed;
-    expect(late.messages).to.deep.equal([]);
+    (stuck.ws as unknown as { _socket: Socket })._socket.resume();
+    await stuck.closed;
+    expect(stuck.messages.at(-1)).to.include({ type: 'closing', reason: 'server_shutdown' });
   });
 });
