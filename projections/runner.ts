@@ -2,11 +2,15 @@ import type { EventStore, Subscription } from '#application/shared/eventStore.js
 import type { Database } from '#infrastructure/sql/database.js';
 import { applyBatch, prepareCheckpoint, readCheckpoint, recordError } from './shared/checkpoints.js';
 import { lockHolder, lockNamespace, openProjectionLocks, type ProjectionLocks } from './shared/locks.js';
-import { CheckpointMovedError, consoleProjectionLogger, validateProjections, type Projection, type ProjectionLogger } from './shared/projection.js';
+import {
+  CheckpointMovedError, consoleProjectionLogger, ProjectionVersionAheadError, validateProjections, type Projection, type ProjectionLogger,
+} from './shared/projection.js';
 import { backoffMs, Signal } from './shared/signal.js';
 
 export type { Projection, ProjectionLogger } from './shared/projection.js';
-export { CheckpointMovedError, ProjectionApplyError, UnknownProjectionError, InvalidProjectionError, findProjection } from './shared/projection.js';
+export {
+  CheckpointMovedError, ProjectionApplyError, ProjectionVersionAheadError, UnknownProjectionError, InvalidProjectionError, findProjection,
+} from './shared/projection.js';
 export { projectionStatus, type ProjectionStatus } from './shared/status.js';
 export { rebuildProjection, type RebuildOptions, type RebuildResult } from './shared/rebuild.js';
 export { CHECKPOINTS_TABLE } from './shared/checkpoints.js';
@@ -87,7 +91,8 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
     return null;
   };
 
-  const runWhileHeld = async (projection: Projection, status: ProjectionRunStatus, held: ProjectionLocks): Promise<void> => {
+  /** Returns why it stopped applying: the runner stops, the lock connection died, or a newer version owns the projection. */
+  const runWhileHeld = async (projection: Projection, status: ProjectionRunStatus, held: ProjectionLocks): Promise<'stopped' | 'lost' | 'stepped_aside'> => {
     let position: number | null = null;
     while (!stopped && held.isHeld(projection.name)) {
       try {
@@ -123,6 +128,15 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
         status.batchesApplied += 1;
         status.failures = 0;
       } catch (error) {
+        if (error instanceof ProjectionVersionAheadError) {
+          // Hand the lock to the newer deployment; look again later in case it is gone for good.
+          status.state = 'waiting_for_lock';
+          status.lastError = error.message;
+          logger.warn(error.message, { projection: projection.name, stored: error.stored, version: projection.version });
+          await held.release(projection.name);
+          await sleep(lockRetryMs);
+          return 'stepped_aside';
+        }
         if (error instanceof CheckpointMovedError) {
           status.batchesAborted += 1;
           logger.warn('projection checkpoint moved by someone else: batch rolled back, re-reading', { projection: projection.name, expected: error.expected, actual: error.actual });
@@ -138,6 +152,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
         await sleep(backoffMs(status.failures, maxBackoffMs));
       }
     }
+    return stopped ? 'stopped' : 'lost';
   };
 
   const run = async (projection: Projection, held: ProjectionLocks): Promise<void> => {
@@ -162,8 +177,9 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
       }
       announcedWait = false;
       logger.info('projection lock acquired', { projection: projection.name });
-      await runWhileHeld(projection, status, held);
-      if (!stopped) logger.warn('projection lost its lock (database connection gone); re-acquiring', { projection: projection.name });
+      if ((await runWhileHeld(projection, status, held)) === 'lost') {
+        logger.warn('projection lost its lock (database connection gone); re-acquiring', { projection: projection.name });
+      }
     }
     await held.release(projection.name).catch(() => undefined);
     status.state = 'stopped';

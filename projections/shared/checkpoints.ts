@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
-import { CheckpointMovedError, ProjectionApplyError, type Projection } from './projection.js';
+import { CheckpointMovedError, ProjectionApplyError, ProjectionVersionAheadError, type Projection } from './projection.js';
 
 /** Created by infrastructure/migrations (the first migration). */
 export const CHECKPOINTS_TABLE = 'projection_checkpoints';
@@ -99,7 +99,8 @@ export type PreparedCheckpoint = { position: number; reset: 'created' | 'version
 
 /**
  * Run once the projection's lock is held. A new checkpoint starts from empty tables (whatever is in them
- * was not written under this checkpoint); a stored version different from the code's means a rebuild.
+ * was not written under this checkpoint); an older stored version means a rebuild, a newer one
+ * (a rolling deploy's old process) throws ProjectionVersionAheadError.
  */
 export const prepareCheckpoint = (knex: Knex, projection: Projection): Promise<PreparedCheckpoint> =>
   explained(knex.transaction(async (trx) => {
@@ -108,6 +109,7 @@ export const prepareCheckpoint = (knex: Knex, projection: Projection): Promise<P
       return { position: 0, reset: 'created' as const, storedVersion: null };
     }
     const row = (await trx<CheckpointRow>(CHECKPOINTS_TABLE).where({ name: projection.name }).forUpdate().first()) as CheckpointRow;
+    if (row.version > projection.version) throw new ProjectionVersionAheadError(projection.name, row.version, projection.version);
     if (row.version !== projection.version) {
       await resetInTransaction(trx, projection);
       return { position: 0, reset: 'version_changed' as const, storedVersion: row.version };

@@ -57,6 +57,18 @@ export class CheckpointMovedError extends Error {
   }
 }
 
+/**
+ * The read model was built by a newer version of this projection (a newer deployment owns it): an
+ * older process must not rebuild it back, so it steps aside instead.
+ */
+export class ProjectionVersionAheadError extends Error {
+  readonly code = 'projection_version_ahead';
+  constructor(readonly projection: string, readonly stored: number, readonly version: number) {
+    super(`projection ${projection}: the read model was built by version ${stored}, newer than this code's ${version}; leaving it to the newer deployment`);
+    this.name = 'ProjectionVersionAheadError';
+  }
+}
+
 /** `apply` failed on one event; the batch is rolled back and retried, the event is never skipped. */
 export class ProjectionApplyError extends Error {
   readonly code = 'projection_apply_failed';

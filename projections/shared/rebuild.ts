@@ -55,7 +55,11 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
   const locks = await openProjectionLocks(db);
   try {
     let acquired = await locks.tryAcquire(projection.name);
-    const errorBefore = (await readCheckpoint(db.knex, projection.name))?.lastErrorAt ?? null;
+    const before = await readCheckpoint(db.knex, projection.name);
+    if (before !== null && before.version > projection.version) {
+      throw new RebuildFailedError(projection.name, `the read model was built by version ${before.version}, newer than this code's ${projection.version}; rebuild it with the newer version`);
+    }
+    const errorBefore = before?.lastErrorAt ?? null;
     await resetProjection(db.knex, projection);
     progress(0);
     if (!acquired) options.onHandOff?.(await lockHolder(db, await lockNamespace(db.knex, 'projections'), projection.name));

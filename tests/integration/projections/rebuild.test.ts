@@ -5,6 +5,7 @@ import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js
 import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { projectionStatus, rebuildProjection, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { RebuildFailedError } from '#projections/shared/rebuild.js';
 import { newEvent, uniqueName, waitFor } from '../../support/events.js';
 import { checkpointOf, createSampleTables, dropSchema, openTestSchema, sampleProjection, type TestSchema } from '../../support/projections.js';
 
@@ -69,6 +70,16 @@ const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; sto
       expect(progress[progress.length - 1]).to.deep.equal([handled, handled]);
       expect(progress.map(([done]) => done)).to.deep.equal([...progress.map(([done]) => done)].sort((a, b) => a - b));
       expect((await checkpointOf(env.db.knex))!.events_applied).to.equal(handled);
+    });
+
+    it('refuses to rebuild with code older than the version that built the read model, and changes nothing', async () => {
+      await env.store.append('old', [newEvent('Counted', { n: 1 })]);
+      await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection({ version: 3 }) });
+      const before = await snapshot(env.db.knex);
+      const refused = await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection({ version: 2 }) }).catch((error: unknown) => error);
+      expect(refused).to.be.instanceOf(RebuildFailedError);
+      expect((refused as Error).message).to.contain('built by version 3, newer than this code\'s 2');
+      expect(await snapshot(env.db.knex)).to.deep.equal(before);
     });
 
     it('while the application runs the projection, the running process replays after the reset and the tables come back identical', async () => {
