@@ -109,12 +109,20 @@ const sessionLocks = (connectionString: string, namespace: number, onLost: () =>
     return connecting;
   };
 
+  // One connection serves every projection's lock: queries on it take turns (pg deprecates overlapping ones).
+  let turn: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const result = turn.then(fn, fn);
+    turn = result.catch(() => undefined);
+    return result;
+  };
+
   return {
     async tryAcquire(name) {
       if (closed) return false;
       if (held.has(name)) return true;
       const session = await connect();
-      const result = await session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int, $2::int) as ok', [namespace, hashKey(name)]);
+      const result = await serial(() => session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int, $2::int) as ok', [namespace, hashKey(name)]));
       if (result.rows[0]?.ok !== true) return false;
       if (client !== session) return false; // the connection died while we asked
       held.add(name);
@@ -123,7 +131,8 @@ const sessionLocks = (connectionString: string, namespace: number, onLost: () =>
     isHeld: (name) => held.has(name) && client !== null,
     async release(name) {
       if (!held.delete(name) || !client) return;
-      await client.query('select pg_advisory_unlock($1::int, $2::int)', [namespace, hashKey(name)]).catch(() => undefined);
+      const session = client;
+      await serial(() => session.query('select pg_advisory_unlock($1::int, $2::int)', [namespace, hashKey(name)])).catch(() => undefined);
     },
     async close() {
       closed = true;
