@@ -1,21 +1,19 @@
 /**
- * The load generator of bench/auth.ts, in a process of its own so that it does not share an event
- * loop with either server. It receives one LoadSpec over IPC, runs autocannon twice (warm-up, then
- * the measured run, same connections) and sends the LoadResult back. Loopback targets only.
+ * The load generator of bench/auth.ts, in a process of its own so that it shares an event loop with
+ * neither server. It receives one LoadSpec over IPC, warms every target up, then runs them in
+ * interleaved rounds (A B, B A, A B...) with the same connections, so that a noisy moment on the
+ * shared machine lands on all of them; it sends one LoadResult per target back. Loopback only.
  */
 import autocannon from 'autocannon';
 import { assertLoopback } from './bench-support.js';
 import { tellParent } from './auth-children.js';
 
-export type LoadSpec = {
+export type Target = {
   label: string;
   /** http://127.0.0.1:<port>/<path> */
   url: string;
   method: 'GET' | 'POST';
   headers: Record<string, string>;
-  connections: number;
-  warmupSeconds: number;
-  seconds: number;
   /**
    * POST /api/auth/login bodies rotating over these accounts. With maxPerAccount, no account gets
    * more attempts than that (warm-up included): the run ends early rather than exceed it.
@@ -23,12 +21,14 @@ export type LoadSpec = {
   logins?: { usernames: string[]; password: string; maxPerAccount?: number };
 };
 
+export type LoadSpec = { targets: Target[]; connections: number; warmupSeconds: number; rounds: number; roundSeconds: number };
+
 export type LoadResult = {
   label: string;
   connections: number;
+  /** measured seconds, all rounds together */
   seconds: number;
-  /** completed responses, any status */
-  responses: number;
+  rounds: number;
   statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
@@ -38,31 +38,21 @@ export type LoadResult = {
   maxAttemptsPerAccount: number | null;
 };
 
-type Run = { seconds: number; maxOverallRequests?: number };
+type Raw = autocannon.Result & { statusCodeStats: Record<string, { count: number }> };
+const { aggregateResult } = autocannon as unknown as { aggregateResult: (results: Raw[], opts: { url: string; connections: number }) => autocannon.Result };
 
-const run = async (spec: LoadSpec, { seconds, maxOverallRequests }: Run, setupRequest?: (req: autocannon.Request) => autocannon.Request) => {
-  const result = await autocannon({
-    url: spec.url,
-    method: spec.method,
-    headers: spec.headers,
-    connections: spec.connections,
-    pipelining: 1,
-    duration: seconds,
-    timeout: 30,
-    ...(maxOverallRequests !== undefined ? { maxOverallRequests } : {}),
-    ...(setupRequest ? { requests: [{ method: spec.method, setupRequest }] } : {}),
-  });
-  return result;
+const statusCodes = (result: Raw): Record<string, number> => Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, Number(stat.count)]));
+
+const sum = (into: Record<string, number>, add: Record<string, number>) => {
+  for (const [key, n] of Object.entries(add)) into[key] = (into[key] ?? 0) + n;
 };
 
-const statusCodes = (result: autocannon.Result): Record<string, number> =>
-  Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, Number((stat as { count: number | string }).count)]));
-
-const measure = async (spec: LoadSpec): Promise<LoadResult> => {
-  assertLoopback(spec.url);
+/** One target's autocannon runs: its request rotation and attempt counts live across all of them. */
+const driver = (target: Target, connections: number) => {
+  assertLoopback(target.url);
   const attempts = new Map<string, number>();
   let sent = 0;
-  const logins = spec.logins;
+  const logins = target.logins;
   const setupRequest = logins
     ? (req: autocannon.Request): autocannon.Request => {
         // Round robin: consecutive requests, hence concurrent ones, go to different accounts.
@@ -72,39 +62,74 @@ const measure = async (spec: LoadSpec): Promise<LoadResult> => {
         return { ...req, body: JSON.stringify({ username, password: logins.password }) };
       }
     : undefined;
-  const budget = () => (logins?.maxPerAccount !== undefined ? logins.usernames.length * logins.maxPerAccount - sent : undefined);
-  const limited = (seconds: number): Run => {
-    const left = budget();
-    if (left === undefined) return { seconds };
-    if (left < spec.connections) throw new Error(`${spec.label}: the account pool is used up; create more accounts`);
-    return { seconds, maxOverallRequests: left };
+  const maxOverallRequests = (): number | undefined => {
+    if (logins?.maxPerAccount === undefined) return undefined;
+    const left = logins.usernames.length * logins.maxPerAccount - sent;
+    if (left < connections) throw new Error(`${target.label}: the account pool is used up; create more accounts`);
+    return left;
   };
+  const run = async (seconds: number): Promise<Raw> => {
+    const cap = maxOverallRequests();
+    const result = (await autocannon({
+      url: target.url,
+      method: target.method,
+      headers: target.headers,
+      connections,
+      pipelining: 1,
+      duration: seconds,
+      timeout: 30,
+      skipAggregateResult: true,
+      ...(cap !== undefined ? { maxOverallRequests: cap } : {}),
+      ...(setupRequest ? { requests: [{ method: target.method, setupRequest }] } : {}),
+    })) as Raw;
+    return result;
+  };
+  const maxAttempts = () => {
+    const most = attempts.size === 0 ? null : Math.max(...attempts.values());
+    if (logins?.maxPerAccount !== undefined && most !== null && most > logins.maxPerAccount) {
+      throw new Error(`${target.label}: an account got ${most} attempts, more than ${logins.maxPerAccount}`);
+    }
+    return most;
+  };
+  return { target, run, maxAttempts };
+};
 
-  const warm = await run(spec, limited(spec.warmupSeconds), setupRequest);
-  const result = await run(spec, limited(spec.seconds), setupRequest);
-  const maxAttempts = attempts.size === 0 ? null : Math.max(...attempts.values());
-  if (logins?.maxPerAccount !== undefined && maxAttempts !== null && maxAttempts > logins.maxPerAccount) {
-    throw new Error(`${spec.label}: an account got ${maxAttempts} attempts, more than ${logins.maxPerAccount}`);
+const measure = async (spec: LoadSpec): Promise<LoadResult[]> => {
+  const drivers = spec.targets.map((target) => driver(target, spec.connections));
+  const warmups: Raw[] = [];
+  for (const d of drivers) warmups.push(await d.run(spec.warmupSeconds));
+  const rounds = drivers.map(() => [] as Raw[]);
+  for (let round = 0; round < spec.rounds; round += 1) {
+    const order = drivers.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) rounds[i]!.push(await drivers[i]!.run(spec.roundSeconds));
   }
-  const responses = Object.values(statusCodes(result)).reduce((a, b) => a + b, 0);
-  return {
-    label: spec.label,
-    connections: spec.connections,
-    seconds: result.duration,
-    responses,
-    statusCodes: statusCodes(result),
-    errors: result.errors,
-    timeouts: result.timeouts,
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average },
-    warmup: { seconds: warm.duration, responses: Object.values(statusCodes(warm)).reduce((a, b) => a + b, 0) },
-    maxAttemptsPerAccount: maxAttempts,
-  };
+  return drivers.map((d, i) => {
+    const runs = rounds[i]!;
+    // Before aggregateResult, which adds the later runs' status counts into the first run's object.
+    const codes: Record<string, number> = {};
+    for (const run of runs) sum(codes, statusCodes(run));
+    const warm = warmups[i]!;
+    const latency = aggregateResult(runs, { url: d.target.url, connections: spec.connections }).latency;
+    return {
+      label: d.target.label,
+      connections: spec.connections,
+      seconds: Math.round(runs.reduce((s, r) => s + r.duration, 0) * 100) / 100,
+      rounds: runs.length,
+      statusCodes: codes,
+      errors: runs.reduce((s, r) => s + r.errors, 0),
+      timeouts: runs.reduce((s, r) => s + r.timeouts, 0),
+      latencyMs: { p50: latency.p50, p90: latency.p90, p99: latency.p99, max: latency.max, mean: latency.average },
+      warmup: { seconds: warm.duration, responses: Object.values(statusCodes(warm)).reduce((a, b) => a + b, 0) },
+      maxAttemptsPerAccount: d.maxAttempts(),
+    };
+  });
 };
 
 process.once('message', (message: { type: string; spec: LoadSpec }) => {
   measure(message.spec).then(
-    (result) => {
-      tellParent({ type: 'result', result });
+    (results) => {
+      tellParent({ type: 'result', result: results });
       process.disconnect();
     },
     (error: unknown) => {

@@ -23,8 +23,8 @@ import { countEventTypes, createAccounts, deleteRedisKeys, getJson, measureHashi
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const settings = args.quick
-  ? { connections: 10, warmupSeconds: 0.5, seconds: 2, loginConnections: 4, loginWarmupSeconds: 0.5, loginSeconds: 2, hashSamples: 3, minAccounts: 20 }
-  : { connections: 50, warmupSeconds: 2, seconds: 10, loginConnections: 8, loginWarmupSeconds: 1, loginSeconds: 10, hashSamples: 10, minAccounts: 50 };
+  ? { connections: 10, warmupSeconds: 1, seconds: 2, rounds: 2, loginConnections: 4, loginWarmupSeconds: 1, loginSeconds: 2, hashSamples: 3, minAccounts: 20 }
+  : { connections: 50, warmupSeconds: 2, seconds: 10, rounds: 5, loginConnections: 8, loginWarmupSeconds: 1, loginSeconds: 10, hashSamples: 10, minAccounts: 50 };
 /** The production default; the wrong-password phase stays one attempt below it on every account. */
 const LOGIN_MAX_FAILURES = 5;
 /** Far above what the runs send from 127.0.0.1 (the config's maximum), so the limiter counts but never refuses. */
@@ -38,13 +38,14 @@ const admin = adminConnectionString();
 const redisUrl = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 assertLoopback(redisUrl);
 
-const runLoad = async (spec: LoadSpec): Promise<LoadResult> => {
+/** One load-generator process per phase; a result per target, in the order of spec.targets. */
+const runLoad = async (spec: LoadSpec): Promise<LoadResult[]> => {
   const loader = forkChild('./auth-load.ts', []);
   try {
     loader.send({ type: 'run', spec });
-    const timeoutMs = (spec.warmupSeconds + spec.seconds) * 1000 + 60_000;
+    const timeoutMs = (spec.warmupSeconds + spec.rounds * spec.roundSeconds) * spec.targets.length * 1000 + 60_000;
     const { result } = await loader.next('result', timeoutMs);
-    return result as LoadResult;
+    return result as LoadResult[];
   } finally {
     await loader.stop(5_000);
   }
@@ -122,29 +123,30 @@ const main = async () => {
     const usernames = await createAccounts(appUrl, authorization, accountCount, userPassword);
     log(`created ${usernames.length} accounts`);
 
-    const me50 = { method: 'GET' as const, connections: settings.connections, warmupSeconds: settings.warmupSeconds, seconds: settings.seconds };
-    // The baseline first, then ours, with identical load settings.
-    const bareResult = await runLoad({ ...me50, label: 'bare', url: `${bareUrl}/api/auth/me`, headers: { authorization } });
-    log(describe(bareResult));
-    runs.bare = toRun(bareResult, 200);
-    const meResult = await runLoad({ ...me50, label: 'me', url: `${appUrl}/api/auth/me`, headers: { authorization } });
-    log(describe(meResult));
-    runs.me = toRun(meResult, 200);
+    // Same token, connections and time for both; the load generator interleaves their rounds.
+    const [bareResult, meResult] = await runLoad({
+      targets: [
+        { label: 'bare', method: 'GET', url: `${bareUrl}/api/auth/me`, headers: { authorization } },
+        { label: 'me', method: 'GET', url: `${appUrl}/api/auth/me`, headers: { authorization } },
+      ],
+      connections: settings.connections,
+      warmupSeconds: settings.warmupSeconds,
+      rounds: settings.rounds,
+      roundSeconds: settings.seconds / settings.rounds,
+    });
+    for (const result of [bareResult!, meResult!]) log(describe(result));
+    runs.bare = toRun(bareResult!, 200);
+    runs.me = toRun(meResult!, 200);
 
-    const loginLoad = {
-      method: 'POST' as const,
-      url: `${appUrl}/api/auth/login`,
-      headers: { 'content-type': 'application/json' },
-      connections: settings.loginConnections,
-      warmupSeconds: settings.loginWarmupSeconds,
-      seconds: settings.loginSeconds,
-    };
-    const okResult = await runLoad({ ...loginLoad, label: 'login-ok', logins: { usernames, password: userPassword } });
-    log(describe(okResult));
-    runs.loginOk = toRun(okResult, 200);
-    const wrongResult = await runLoad({ ...loginLoad, label: 'login-wrong', logins: { usernames, password: `${userPassword}-wrong`, maxPerAccount: wrongPerAccount } });
-    log(`${describe(wrongResult)}, at most ${wrongResult.maxAttemptsPerAccount} attempts per account`);
-    runs.loginWrong = toRun(wrongResult, 401);
+    const loginTarget = { method: 'POST' as const, url: `${appUrl}/api/auth/login`, headers: { 'content-type': 'application/json' } };
+    const loginLoad = { connections: settings.loginConnections, warmupSeconds: settings.loginWarmupSeconds, rounds: 1, roundSeconds: settings.loginSeconds };
+    const [okResult] = await runLoad({ ...loginLoad, targets: [{ ...loginTarget, label: 'login-ok', logins: { usernames, password: userPassword } }] });
+    log(describe(okResult!));
+    runs.loginOk = toRun(okResult!, 200);
+    const wrongLogins = { usernames, password: `${userPassword}-wrong`, maxPerAccount: wrongPerAccount };
+    const [wrongResult] = await runLoad({ ...loginLoad, targets: [{ ...loginTarget, label: 'login-wrong', logins: wrongLogins }] });
+    log(`${describe(wrongResult!)}, at most ${wrongResult!.maxAttemptsPerAccount} attempts per account`);
+    runs.loginWrong = toRun(wrongResult!, 401);
   } finally {
     for (const child of children.reverse()) await child.stop();
     closeSync(logFd);
