@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
@@ -40,12 +40,61 @@ export const openPostgresDatabase = (connectionString: string, options: Postgres
   };
 };
 
+/** Another process has the embedded database open: PGlite is single-process, a second opener would corrupt it. */
+export class EmbeddedDatabaseInUseError extends Error {
+  readonly code = 'embedded_database_in_use';
+  constructor(readonly dataDir: string, readonly pid: number) {
+    super(`the embedded database in ${dataDir} is in use by process ${pid}; stop it first (PGlite allows one process at a time)`);
+    this.name = 'EmbeddedDatabaseInUseError';
+  }
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** A pid file next to the data: refuses a second live process, takes over from a dead one. */
+const lockDataDir = (dir: string): (() => void) => {
+  const file = path.join(dir, 'chatbot.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw new EmbeddedDatabaseInUseError(dir, pid);
+      rmSync(file, { force: true }); // stale: its process is gone (or it is ours)
+    }
+  }
+  throw new Error(`could not lock ${dir}`);
+};
+
 /** Embedded PostgreSQL (PGlite) under `dataDir`, or in memory when dataDir is null. */
 export const openPgliteDatabase = (dataDir: string | null): Database => {
-  const connection = (dataDir === null ? {} : { filename: ensureDir(path.resolve(dataDir, 'pgdata')) }) as Knex.StaticConnectionConfig;
+  const dir = dataDir === null ? null : ensureDir(path.resolve(dataDir, 'pgdata'));
+  const unlock = dir === null ? () => undefined : lockDataDir(path.dirname(dir));
+  const connection = (dir === null ? {} : { filename: dir }) as Knex.StaticConnectionConfig;
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection, useNullAsDefault: false });
   const executor = createKnexPgliteExecutor(knex);
-  return { kind: 'pglite', knex, executor, connectionString: null, close: () => executor.close() };
+  return {
+    kind: 'pglite',
+    knex,
+    executor,
+    connectionString: null,
+    close: async () => {
+      try {
+        await executor.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
 };
 
 const ensureDir = (dir: string): string => {
