@@ -54,7 +54,8 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeLabel(req);
       options.onRequestFinished?.({ method: req.method, route, status: res.statusCode, durationSeconds });
-      options.logger.http('request', { method: req.method, path: req.path, route, status: res.statusCode, durationMs: Math.round(durationSeconds * 1e5) / 100, ip: req.ip });
+      // Skip building the line when http logs are off: winston would format and redact it anyway.
+      if (options.logger.isLevelEnabled('http')) options.logger.http('request', { method: req.method, path: req.path, route, status: res.statusCode, durationMs: Math.round(durationSeconds * 1e5) / 100, ip: req.ip });
     });
     next();
   });
