@@ -1,0 +1,130 @@
+// Entry point of the console: language, session, hash routing (#/dashboard, #/users, #/audit) and the
+// live connection, which runs as long as someone is logged in so the charts keep their history.
+import { currentUser, isAdmin, login, logout, onSessionChange, restore, wsToken } from './api.js';
+import { createAuditPage } from './audit.js';
+import { createDashboard } from './dashboard.js';
+import { $, say } from './dom.js';
+import { describeError } from './errors.js';
+import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
+import { createLive } from './live.js';
+import { forgetNames } from './people.js';
+import { createUsersPage } from './users.js';
+
+const VIEWS = ['login', 'dashboard', 'users', 'audit'];
+const ADMIN_VIEWS = new Set(['users', 'audit']);
+
+translateTree();
+
+const dashboard = createDashboard({ canLinkAudit: isAdmin });
+const users = createUsersPage();
+const audit = createAuditPage();
+const live = createLive({
+  getToken: wsToken,
+  onStatus: (status) => dashboard.status(status),
+  onSnapshot: (snapshot) => dashboard.snapshot(snapshot),
+  onEvent: (event) => dashboard.event(event),
+});
+
+const loginForm = $('#login-form');
+const loginError = $('#login-error');
+/** the last login failure, described again when the language changes */
+let loginProblem = null;
+
+const showLoginProblem = () => {
+  if (!loginProblem) return say(loginError, '');
+  say(loginError, loginProblem.key ? t(loginProblem.key) : describeError(loginProblem.error), loginProblem.kind);
+};
+
+const parseHash = () => {
+  const [name = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  return { name: name || 'dashboard', params: new URLSearchParams(query) };
+};
+
+const show = (name) => {
+  for (const view of VIEWS) $(`#view-${view}`).hidden = view !== name;
+  for (const link of document.querySelectorAll('#nav a[data-route]')) {
+    if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+};
+
+const route = () => {
+  if (!currentUser()) {
+    show('login');
+    $('#login-username').focus();
+    return;
+  }
+  let { name, params } = parseHash();
+  if (!VIEWS.includes(name) || name === 'login' || (ADMIN_VIEWS.has(name) && !isAdmin())) {
+    name = 'dashboard';
+    history.replaceState(null, '', '#/dashboard');
+  }
+  show(name);
+  if (name === 'dashboard') dashboard.shown();
+  else if (name === 'users') void users.show();
+  else if (name === 'audit') audit.show(params);
+};
+
+const renderChrome = () => {
+  const user = currentUser();
+  $('#nav').hidden = !user;
+  $('#logout').hidden = !user;
+  $('#whoami').textContent = user ? t('auth.signedInAs', { user: user.username, role: t(`role.${user.role}`) }) : '';
+  for (const link of document.querySelectorAll('#nav [data-admin]')) link.hidden = !isAdmin();
+  for (const button of document.querySelectorAll('[data-lang]')) button.setAttribute('aria-pressed', String(button.dataset.lang === getLang()));
+};
+
+onSessionChange((user, reason) => {
+  renderChrome();
+  if (user) {
+    live.start();
+  } else {
+    live.stop();
+    dashboard.reset();
+    forgetNames();
+    loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
+    showLoginProblem();
+  }
+  route();
+});
+
+loginForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const data = new FormData(loginForm);
+  const username = String(data.get('username') ?? '').trim();
+  const password = String(data.get('password') ?? '');
+  if (!username || !password) {
+    loginProblem = { key: 'login.missing', kind: 'error' };
+    return showLoginProblem();
+  }
+  const submit = $('#login-submit');
+  submit.disabled = true;
+  submit.textContent = t('login.busy');
+  try {
+    await login(username, password);
+    loginForm.reset();
+    loginProblem = null;
+    showLoginProblem();
+  } catch (error) {
+    loginProblem = { error, kind: 'error' };
+    showLoginProblem();
+    $('#login-password').select();
+  } finally {
+    submit.disabled = false;
+    submit.textContent = t('login.submit');
+  }
+});
+
+$('#logout').addEventListener('click', () => void logout());
+for (const button of document.querySelectorAll('[data-lang]')) button.addEventListener('click', () => setLang(button.dataset.lang));
+window.addEventListener('hashchange', route);
+onLangChange(() => {
+  renderChrome();
+  showLoginProblem();
+});
+
+renderChrome();
+// A reload keeps the session of this tab (api.js); without one this just shows the login.
+restore().then((user) => {
+  if (!user) route();
+});

@@ -1,0 +1,339 @@
+// Spanish (default) and English strings, and the language switch (remembered in localStorage: it is a
+// preference, not a secret). Static text is marked in index.html with data-i18n; code calls t().
+const STORAGE_KEY = 'chatbot.lang';
+export const LANGUAGES = ['es', 'en'];
+
+const strings = {
+  es: {
+    'app.title': 'Consola del chatbot',
+    'app.noscript': 'La consola necesita JavaScript.',
+    'lang.label': 'Idioma',
+    'nav.label': 'Secciones',
+    'nav.dashboard': 'Panel en vivo',
+    'nav.users': 'Usuarios',
+    'nav.audit': 'Auditoría',
+    'auth.logout': 'Cerrar sesión',
+    'auth.signedInAs': '{user} ({role})',
+    'auth.expired': 'La sesión ha caducado. Vuelve a iniciar sesión.',
+    'login.title': 'Iniciar sesión',
+    'login.subtitle': 'Acceso para administradores y operadores.',
+    'login.username': 'Usuario',
+    'login.password': 'Contraseña',
+    'login.submit': 'Entrar',
+    'login.busy': 'Entrando…',
+    'login.missing': 'Escribe el usuario y la contraseña.',
+    'error.invalid_credentials': 'Usuario o contraseña incorrectos.',
+    'error.account_locked': 'La cuenta está bloqueada por demasiados intentos fallidos. Podrás volver a intentarlo dentro de {wait} (a las {at}).',
+    'error.rate_limited': 'Demasiados intentos desde esta dirección. Espera {wait} (hasta las {at}).',
+    'error.unavailable': 'El servicio no está disponible ahora mismo. Inténtalo de nuevo en unos segundos.',
+    'error.network': 'No se pudo contactar con el servidor. Comprueba la conexión.',
+    'error.forbidden': 'No tienes permiso para esta acción.',
+    'error.username_taken': 'Ese nombre de usuario ya existe.',
+    'error.weak_password': 'La contraseña debe tener al menos 8 caracteres.',
+    'error.invalid_username': 'El usuario debe tener de 2 a 64 caracteres: letras, dígitos, punto, guion o guion bajo.',
+    'error.generic': 'Error ({code}): {message}',
+    'live.title': 'Conexión en vivo',
+    'live.connecting': 'Conectando…',
+    'live.live': 'En vivo',
+    'live.reconnecting': 'Reconectando en {seconds} s',
+    'live.closed': 'Conexión cerrada: {reason} (código {code})',
+    'live.stopped': 'Desconectado',
+    'live.lastSnapshot': 'Última instantánea: {time}',
+    'reason.connection_lost': 'conexión perdida',
+    'reason.network': 'sin red',
+    'reason.server_shutdown': 'el servidor se está reiniciando',
+    'reason.slow_consumer': 'el navegador no leía a tiempo',
+    'reason.auth_timeout': 'autenticación fuera de tiempo',
+    'reason.token_expired': 'token caducado',
+    'reason.token_already_used': 'token ya usado',
+    'reason.token_revoked': 'sesión revocada',
+    'reason.too_many_connections_user': 'demasiadas conexiones de este usuario',
+    'reason.too_many_connections_ip': 'demasiadas conexiones desde esta dirección',
+    'reason.internal_error': 'error interno del servidor',
+    'chart.messages': 'Mensajes por segundo',
+    'chart.messagesIn': 'entrantes',
+    'chart.messagesOut': 'salientes',
+    'chart.security': 'Accesos fallidos y bloqueos por minuto',
+    'chart.loginFailures': 'accesos fallidos',
+    'chart.lockouts': 'bloqueos',
+    'chart.lag': 'Retraso de proyecciones (eventos)',
+    'chart.waiting': 'Esperando datos…',
+    'chart.ago': 'hace 2 min',
+    'chart.now': 'ahora',
+    'card.queue': 'Cola de salida',
+    'card.queueDepth': 'mensajes en cola',
+    'card.queueOldest': 'el más antiguo: {age}',
+    'card.processes': 'Procesos',
+    'card.circuits': 'Proveedores LLM',
+    'card.noProviders': 'Ninguna llamada a un LLM todavía.',
+    'card.whatsapp': 'WhatsApp',
+    'card.sessions': 'sesiones conectadas',
+    'card.security': 'Seguridad',
+    'card.locked': 'cuentas bloqueadas ahora',
+    'card.projections': 'Proyecciones',
+    'card.position': 'posición del último evento',
+    'card.rateLimited': 'limitados (último minuto): {n}',
+    'card.maxLag': 'retraso máximo: {age}',
+    'card.calls': '{calls} llamadas · {errors} errores · p95 {p95}',
+    'state.running': 'en marcha',
+    'state.stopped': 'parado',
+    'state.crashed': 'caído',
+    'state.unknown': 'desconocido',
+    'state.since': 'desde {time}',
+    'circuit.closed': 'cerrado',
+    'circuit.open': 'abierto',
+    'circuit.half_open': 'semiabierto',
+    'events.title': 'Eventos en vivo',
+    'events.hint': 'Los últimos 100, el más reciente arriba.',
+    'events.empty': 'Todavía no ha llegado ningún evento.',
+    'col.type': 'Tipo',
+    'col.stream': 'Flujo',
+    'col.time': 'Hora',
+    'col.correlation': 'ID de correlación',
+    'col.actor': 'Actor',
+    'col.username': 'Usuario',
+    'col.role': 'Rol',
+    'col.status': 'Estado',
+    'col.failed': 'Fallos',
+    'col.lastLogin': 'Último acceso',
+    'col.actions': 'Acciones',
+    'col.action': 'Acción',
+    'col.target': 'Objetivo',
+    'col.outcome': 'Resultado',
+    'col.ip': 'IP',
+    'users.title': 'Usuarios',
+    'users.create': 'Crear usuario',
+    'users.password': 'Contraseña (mín. 8)',
+    'users.submit': 'Crear',
+    'users.created': 'Usuario {user} creado.',
+    'users.empty': 'No hay usuarios.',
+    'users.disable': 'Desactivar',
+    'users.enable': 'Activar',
+    'users.unlock': 'Desbloquear',
+    'users.changed': 'Hecho: {user}.',
+    'users.unchanged': 'Nada que cambiar: {user}.',
+    'users.reload': 'Recargar',
+    'role.admin': 'administrador',
+    'role.operator': 'operador',
+    'role.viewer': 'lector',
+    'status.active': 'activo',
+    'status.disabled': 'desactivado',
+    'status.locked': 'bloqueado',
+    'audit.title': 'Auditoría',
+    'audit.filters': 'Filtros',
+    'audit.actor': 'Actor',
+    'audit.action': 'Acción (p. ej. login.failed o login.*)',
+    'audit.correlation': 'ID de correlación',
+    'audit.apply': 'Buscar',
+    'audit.clear': 'Limpiar',
+    'audit.more': 'Cargar más',
+    'audit.download': 'Descargar NDJSON',
+    'audit.downloading': 'Preparando la descarga…',
+    'audit.downloaded': 'Descarga lista: {name}',
+    'audit.empty': 'Ninguna entrada coincide con los filtros.',
+    'audit.count': '{n} entradas mostradas',
+    'common.never': 'nunca',
+    'common.none': '—',
+  },
+  en: {
+    'app.title': 'Chatbot console',
+    'app.noscript': 'The console needs JavaScript.',
+    'lang.label': 'Language',
+    'nav.label': 'Sections',
+    'nav.dashboard': 'Live dashboard',
+    'nav.users': 'Users',
+    'nav.audit': 'Audit',
+    'auth.logout': 'Log out',
+    'auth.signedInAs': '{user} ({role})',
+    'auth.expired': 'Your session has expired. Please log in again.',
+    'login.title': 'Log in',
+    'login.subtitle': 'Access for admins and operators.',
+    'login.username': 'Username',
+    'login.password': 'Password',
+    'login.submit': 'Log in',
+    'login.busy': 'Logging in…',
+    'login.missing': 'Enter the username and the password.',
+    'error.invalid_credentials': 'Wrong username or password.',
+    'error.account_locked': 'The account is locked after too many failed attempts. You can try again in {wait} (at {at}).',
+    'error.rate_limited': 'Too many attempts from this address. Wait {wait} (until {at}).',
+    'error.unavailable': 'The service is unavailable right now. Try again in a few seconds.',
+    'error.network': 'Could not reach the server. Check the connection.',
+    'error.forbidden': 'You do not have permission for this action.',
+    'error.username_taken': 'That username already exists.',
+    'error.weak_password': 'The password must have at least 8 characters.',
+    'error.invalid_username': 'The username must be 2-64 characters: letters, digits, dot, dash or underscore.',
+    'error.generic': 'Error ({code}): {message}',
+    'live.title': 'Live connection',
+    'live.connecting': 'Connecting…',
+    'live.live': 'Live',
+    'live.reconnecting': 'Reconnecting in {seconds} s',
+    'live.closed': 'Connection closed: {reason} (code {code})',
+    'live.stopped': 'Disconnected',
+    'live.lastSnapshot': 'Last snapshot: {time}',
+    'reason.connection_lost': 'connection lost',
+    'reason.network': 'no network',
+    'reason.server_shutdown': 'the server is restarting',
+    'reason.slow_consumer': 'the browser did not keep up',
+    'reason.auth_timeout': 'authentication timed out',
+    'reason.token_expired': 'token expired',
+    'reason.token_already_used': 'token already used',
+    'reason.token_revoked': 'session revoked',
+    'reason.too_many_connections_user': 'too many connections for this user',
+    'reason.too_many_connections_ip': 'too many connections from this address',
+    'reason.internal_error': 'internal server error',
+    'chart.messages': 'Messages per second',
+    'chart.messagesIn': 'inbound',
+    'chart.messagesOut': 'outbound',
+    'chart.security': 'Login failures and lockouts per minute',
+    'chart.loginFailures': 'login failures',
+    'chart.lockouts': 'lockouts',
+    'chart.lag': 'Projection lag (events)',
+    'chart.waiting': 'Waiting for data…',
+    'chart.ago': '2 min ago',
+    'chart.now': 'now',
+    'card.queue': 'Outbound queue',
+    'card.queueDepth': 'queued messages',
+    'card.queueOldest': 'oldest: {age}',
+    'card.processes': 'Processes',
+    'card.circuits': 'LLM providers',
+    'card.noProviders': 'No LLM calls yet.',
+    'card.whatsapp': 'WhatsApp',
+    'card.sessions': 'connected sessions',
+    'card.security': 'Security',
+    'card.locked': 'accounts locked now',
+    'card.projections': 'Projections',
+    'card.position': 'newest event position',
+    'card.rateLimited': 'rate limited (last minute): {n}',
+    'card.maxLag': 'max lag: {age}',
+    'card.calls': '{calls} calls · {errors} errors · p95 {p95}',
+    'state.running': 'running',
+    'state.stopped': 'stopped',
+    'state.crashed': 'crashed',
+    'state.unknown': 'unknown',
+    'state.since': 'since {time}',
+    'circuit.closed': 'closed',
+    'circuit.open': 'open',
+    'circuit.half_open': 'half open',
+    'events.title': 'Live events',
+    'events.hint': 'The last 100, newest first.',
+    'events.empty': 'No events yet.',
+    'col.type': 'Type',
+    'col.stream': 'Stream',
+    'col.time': 'Time',
+    'col.correlation': 'Correlation id',
+    'col.actor': 'Actor',
+    'col.username': 'Username',
+    'col.role': 'Role',
+    'col.status': 'Status',
+    'col.failed': 'Failures',
+    'col.lastLogin': 'Last login',
+    'col.actions': 'Actions',
+    'col.action': 'Action',
+    'col.target': 'Target',
+    'col.outcome': 'Outcome',
+    'col.ip': 'IP',
+    'users.title': 'Users',
+    'users.create': 'Create user',
+    'users.password': 'Password (min. 8)',
+    'users.submit': 'Create',
+    'users.created': 'User {user} created.',
+    'users.empty': 'No users.',
+    'users.disable': 'Disable',
+    'users.enable': 'Enable',
+    'users.unlock': 'Unlock',
+    'users.changed': 'Done: {user}.',
+    'users.unchanged': 'Nothing to change: {user}.',
+    'users.reload': 'Reload',
+    'role.admin': 'admin',
+    'role.operator': 'operator',
+    'role.viewer': 'viewer',
+    'status.active': 'active',
+    'status.disabled': 'disabled',
+    'status.locked': 'locked',
+    'audit.title': 'Audit',
+    'audit.filters': 'Filters',
+    'audit.actor': 'Actor',
+    'audit.action': 'Action (e.g. login.failed or login.*)',
+    'audit.correlation': 'Correlation id',
+    'audit.apply': 'Search',
+    'audit.clear': 'Clear',
+    'audit.more': 'Load more',
+    'audit.download': 'Download NDJSON',
+    'audit.downloading': 'Preparing the download…',
+    'audit.downloaded': 'Download ready: {name}',
+    'audit.empty': 'No entry matches the filters.',
+    'audit.count': '{n} entries shown',
+    'common.never': 'never',
+    'common.none': '—',
+  },
+};
+
+const listeners = new Set();
+
+const stored = () => {
+  try {
+    return localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+};
+
+let current = LANGUAGES.includes(stored()) ? stored() : 'es';
+
+export const getLang = () => current;
+
+/** Translates a key; {name} placeholders are filled from params. Unknown keys show the key (visible in tests). */
+export const t = (key, params = {}) => {
+  const text = strings[current][key] ?? strings.es[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+};
+
+export const has = (key) => key in strings[current];
+
+/** Fills every data-i18n (text) and data-i18n-<attribute> (placeholder, aria-label, title) under root. */
+export const translateTree = (root = document) => {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const attribute of ['placeholder', 'aria-label', 'title']) {
+    const dataName = `data-i18n-${attribute}`;
+    for (const el of root.querySelectorAll(`[${dataName}]`)) el.setAttribute(attribute, t(el.getAttribute(dataName)));
+  }
+  document.documentElement.lang = current;
+  document.title = t('app.title');
+};
+
+export const setLang = (lang) => {
+  if (!LANGUAGES.includes(lang) || lang === current) return;
+  current = lang;
+  try {
+    localStorage.setItem(STORAGE_KEY, lang);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+  translateTree();
+  for (const listener of listeners) listener(lang);
+};
+
+/** Called after every language change, so views can re-render what they built with t(). */
+export const onLangChange = (listener) => {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+};
+
+const locale = () => (current === 'es' ? 'es-ES' : 'en-GB');
+
+export const formatTime = (iso) => (iso ? new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso)) : t('common.none'));
+
+export const formatDateTime = (iso) =>
+  iso ? new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(iso)) : t('common.never');
+
+export const formatNumber = (value, digits = 0) => new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(value);
+
+/** 75 -> "1 min 15 s"; the units read the same in both languages. */
+export const formatDuration = (seconds) => {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`;
+};
