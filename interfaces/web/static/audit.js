@@ -3,7 +3,7 @@
 import { api, apiRaw } from './api.js';
 import { $, clear, h, say } from './dom.js';
 import { describeError } from './errors.js';
-import { formatDateTime, onLangChange, t } from './i18n.js';
+import { formatDateTime, has, onLangChange, t } from './i18n.js';
 import { loadNames, who } from './people.js';
 
 const PAGE_SIZE = 50;
@@ -35,7 +35,7 @@ export const createAuditPage = () => {
           h('td', { class: 'truncate' }, who(e.actor)),
           h('td', {}, h('code', {}, e.action)),
           h('td', { class: 'truncate' }, e.target ? who(e.target) : t('common.none')),
-          h('td', {}, h('span', { class: `badge outcome-${e.outcome}` }, e.outcome)),
+          h('td', {}, h('span', { class: `badge outcome-${e.outcome}` }, has(`outcome.${e.outcome}`) ? t(`outcome.${e.outcome}`) : e.outcome)),
           h('td', { class: 'nowrap' }, e.ip ?? t('common.none')),
           h('td', { class: 'truncate' }, h('code', { title: e.correlation_id }, e.correlation_id)),
         ),

@@ -119,6 +119,9 @@ const strings = {
     'status.active': 'activo',
     'status.disabled': 'desactivado',
     'status.locked': 'bloqueado',
+    'outcome.success': 'correcto',
+    'outcome.failure': 'fallido',
+    'outcome.denied': 'denegado',
     'audit.title': 'Auditoría',
     'audit.filters': 'Filtros',
     'audit.actor': 'Actor',
@@ -250,6 +253,9 @@ const strings = {
     'status.active': 'active',
     'status.disabled': 'disabled',
     'status.locked': 'locked',
+    'outcome.success': 'success',
+    'outcome.failure': 'failure',
+    'outcome.denied': 'denied',
     'audit.title': 'Audit',
     'audit.filters': 'Filters',
     'audit.actor': 'Actor',
@@ -267,6 +273,9 @@ const strings = {
     'common.none': '—',
   },
 };
+
+/** Read by tests/e2e/i18n.test.ts: both languages must have the same keys. */
+export const catalogue = strings;
 
 const listeners = new Set();
 

@@ -37,7 +37,7 @@ export const createLive = ({ getToken, onStatus, onSnapshot, onEvent, url = defa
         stop();
         return;
       }
-      schedule(0, error?.code === 'network' ? 'network' : (error?.code ?? 'network'));
+      schedule(0, error?.code ?? 'network');
       return;
     }
     if (stopped) return;
