@@ -5,12 +5,13 @@
  * This process is the app: startApp (identity, projections, HTTP API on a throwaway Postgres
  * database) plus attachMetricsSocket fed by a synthetic LiveFeed that stamps each snapshot's `at`
  * when it emits it. The clients run in bench/ws-client.ts, forked into a separate process on
- * loopback; each gets its ws token over HTTP and authenticates like the dashboard. Lag = receive
- * time at the client (after parsing) minus `at`. The ramp stops at the first step over budget.
+ * loopback; each gets its ws token over HTTP and authenticates like the dashboard. Lag = the time
+ * the client process sees the message minus `at` (so it includes the server's whole send loop and
+ * the client process's own queue). The ramp stops at the first step over budget.
  *
  *   npx tsx bench/ws.ts                # full run: bench/results/ws.json and the WebSocket section of bench/README.md
  *   npx tsx bench/ws.ts --quick        # smoke run with a few clients, writes nothing
- *   options: --steps=250,500,1000 --seconds=10 --events-per-second=10, BENCH_PG_URL
+ *   options: --steps=250,500,1000 --seconds=10 --passes=3 --events-per-second=10, BENCH_PG_URL
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,18 +28,20 @@ import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';
 import { startApp } from '../interfaces/process/app.js';
 import { attachMetricsSocket } from '../interfaces/ws/metricsSocket.js';
-import { adminConnectionString, dropDatabase, machineInfo, markdownTable, recreateDatabase, replaceBetweenMarkers, textTable } from './bench-support.js';
+import { adminConnectionString, dropDatabase, machineInfo, markdownTable, percentile, recreateDatabase, replaceBetweenMarkers, textTable } from './bench-support.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, steps: { type: 'string' }, seconds: { type: 'string' }, 'events-per-second': { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, steps: { type: 'string' }, seconds: { type: 'string' }, 'events-per-second': { type: 'string' }, passes: { type: 'string' } },
 });
 const steps = args.steps ? args.steps.split(',').map(Number) : args.quick ? [50, 100] : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
 const seconds = Number(args.seconds ?? (args.quick ? 3 : 10));
+const passes = Number(args.passes ?? (args.quick ? 1 : 3));
 const eventsPerSecond = Number(args['events-per-second'] ?? 10);
 const P99_BUDGET_MS = 100;
 const TARGET_CLIENTS = 1_000;
 const DATABASE = 'bench_ws';
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const round2 = (value: number) => Math.round(value * 100) / 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A snapshot the size of a busy installation's: three providers, the projections, the processes. */
@@ -60,9 +63,9 @@ type ClientReport = {
   clients: number;
   snapshots: { samples: number; p50: number; p95: number; p99: number; max: number };
   events: { samples: number; p50: number; p95: number; p99: number; max: number };
-  snapshotsPerClient: { min: number; max: number };
   closedUnexpectedly: number;
   cpuPercent: number;
+  loopDelayP99Ms: number;
   seconds: number;
 };
 
@@ -85,10 +88,14 @@ const app = await startApp({ config, logger, port: 0 });
 const snapshots = new Subject<MetricsSnapshot>();
 const events = new Subject<LiveEvent>();
 let position = 0;
+// Snapshots are numbered by their `position`, so the client can tell which ones the window emitted.
 let emittedSnapshots = 0;
+let broadcastMs: number[] = [];
 const snapshotTimer = setInterval(() => {
   emittedSnapshots += 1;
-  snapshots.next(snapshot(position));
+  const started = performance.now();
+  snapshots.next(snapshot(emittedSnapshots)); // serialised once, handed to every client, synchronously
+  broadcastMs.push(performance.now() - started);
 }, 1_000);
 const eventTimer =
   eventsPerSecond > 0
@@ -134,50 +141,65 @@ const results: Array<Record<string, unknown>> = [];
 // Other work on the machine shows up as lag; the load average is recorded with every step so a noisy run is visible.
 const loadAverage = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 if (os.loadavg()[0]! > os.cpus().length) log(`warning: load average ${loadAverage().join(' ')} on ${os.cpus().length} cores: other work will inflate the lag`);
-log(`ws bench: steps ${steps.join(', ')}, ${seconds} s each, 1 Hz snapshots, ${eventsPerSecond} events/s`);
+/** One measurement window over the clients already connected. */
+const measure = async (connected: number): Promise<Record<string, unknown>> => {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const before = socket.stats();
+  child.send({ type: 'measure' });
+  await sleep(100);
+  const from = emittedSnapshots + 1;
+  broadcastMs = [];
+  await sleep(seconds * 1_000);
+  const to = emittedSnapshots;
+  const emitted = to - from + 1;
+  const broadcast = [...broadcastMs];
+  await sleep(500); // let the last snapshot of the window arrive
+  child.send({ type: 'report', from, to });
+  const { report } = await next<{ report: ClientReport }>('report', 30_000);
+  loop.disable();
+  const used = process.cpuUsage(cpu);
+  const elapsed = (performance.now() - started) / 1000;
+  const memory = process.memoryUsage();
+  const stats = socket.stats();
+  return {
+    snapshotLagMs: report.snapshots,
+    eventLagMs: report.events,
+    snapshotsDelivered: emitted > 0 ? Math.round((report.snapshots.samples / (emitted * connected)) * 1000) / 1000 : 0,
+    closedUnexpectedly: report.closedUnexpectedly,
+    serverCpuPercent: Math.round(((used.user + used.system) / 1e6 / elapsed) * 1000) / 10,
+    clientCpuPercent: report.cpuPercent,
+    serverRssMiB: Math.round(memory.rss / 2 ** 20),
+    serverHeapMiB: Math.round(memory.heapUsed / 2 ** 20),
+    serverLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
+    serverBroadcastMs: { p50: round2(percentile(broadcast, 50)), max: round2(Math.max(0, ...broadcast)) },
+    clientLoopDelayP99Ms: report.loopDelayP99Ms,
+    droppedSnapshots: stats.droppedSnapshots - before.droppedSnapshots,
+    slowConsumerDisconnects: stats.slowConsumerDisconnects - before.slowConsumerDisconnects,
+    loadAverage1m: loadAverage()[0],
+  };
+};
+
+log(`ws bench: steps ${steps.join(', ')}, ${passes} x ${seconds} s each, 1 Hz snapshots, ${eventsPerSecond} events/s`);
 try {
   for (const target of steps) {
     child.send({ type: 'grow', target });
     const grown = await next<{ connected: number; failed: number; seconds: number }>('grown', 600_000);
     await sleep(1_500);
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
-    const cpu = process.cpuUsage();
-    const emittedBefore = emittedSnapshots;
-    const started = performance.now();
-    child.send({ type: 'measure' });
-    await sleep(seconds * 1_000);
-    const emitted = emittedSnapshots - emittedBefore;
-    await sleep(300); // let the last snapshot of the window arrive
-    child.send({ type: 'report' });
-    const { report } = await next<{ report: ClientReport }>('report', 30_000);
-    loop.disable();
-    const used = process.cpuUsage(cpu);
-    const elapsed = (performance.now() - started) / 1000;
-    const memory = process.memoryUsage();
-    const stats = socket.stats();
-    const delivered = emitted > 0 ? report.snapshots.samples / (emitted * grown.connected) : 0;
-    const ok = grown.failed === 0 && grown.connected === target && report.snapshots.p99 < P99_BUDGET_MS && delivered >= 0.99 && report.closedUnexpectedly === 0;
-    const row = {
-      clients: target,
-      connected: grown.connected,
-      failedToConnect: grown.failed,
-      connectSeconds: Math.round(grown.seconds * 10) / 10,
-      snapshotLagMs: report.snapshots,
-      eventLagMs: report.events,
-      snapshotsDelivered: Math.round(delivered * 1000) / 1000,
-      serverCpuPercent: Math.round(((used.user + used.system) / 1e6 / elapsed) * 1000) / 10,
-      clientCpuPercent: report.cpuPercent,
-      serverRssMiB: Math.round(memory.rss / 2 ** 20),
-      serverHeapMiB: Math.round(memory.heapUsed / 2 ** 20),
-      serverLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
-      droppedSnapshots: stats.droppedSnapshots,
-      slowConsumerDisconnects: stats.slowConsumerDisconnects,
-      loadAverage1m: loadAverage()[0],
-      ok,
-    };
+    const runs: Array<Record<string, unknown> & { p99: number }> = [];
+    for (let pass = 1; pass <= passes; pass++) runs.push({ ...(await measure(grown.connected)), p99: 0 });
+    for (const run of runs) run.p99 = (run.snapshotLagMs as ClientReport['snapshots']).p99;
+    // The median pass by p99: one pass spoilt by a neighbour's burst on this shared machine does not decide the step.
+    const median = [...runs].sort((x, y) => x.p99 - y.p99)[Math.floor(runs.length / 2)]!;
+    const ok = grown.failed === 0 && grown.connected === target && median.p99 < P99_BUDGET_MS && runs.every((r) => (r.snapshotsDelivered as number) >= 0.99 && r.closedUnexpectedly === 0);
+    const row = { clients: target, connected: grown.connected, failedToConnect: grown.failed, connectSeconds: Math.round(grown.seconds * 10) / 10, ...median, passes: runs.map((r) => r.p99), ok };
+    delete (row as Record<string, unknown>).p99;
     results.push(row);
-    log(`  ${target} clients: p50 ${report.snapshots.p50} ms, p99 ${report.snapshots.p99} ms, max ${report.snapshots.max} ms, delivered ${row.snapshotsDelivered}, server cpu ${row.serverCpuPercent}%, client cpu ${row.clientCpuPercent}%, rss ${row.serverRssMiB} MiB${ok ? '' : '  <- over budget'}`);
+    const lag = median.snapshotLagMs as ClientReport['snapshots'];
+    const broadcast = median.serverBroadcastMs as { p50: number; max: number };
+    log(`  ${target} clients: p99 by pass ${row.passes.join('/')} ms; median pass: p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms, broadcast ${broadcast.p50}/${broadcast.max} ms, server cpu ${String(median.serverCpuPercent)}%, client cpu ${String(median.clientCpuPercent)}%, rss ${String(median.serverRssMiB)} MiB${ok ? '' : '  <- over budget'}`);
     if (!ok) break;
   }
 } finally {
@@ -192,11 +214,11 @@ try {
 
 const passing = results.filter((r) => r.ok === true).map((r) => r.clients as number);
 const maxClients = passing.length ? Math.max(...passing) : 0;
-const header = ['clients', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'delivered', 'server CPU', 'client CPU', 'server RSS', 'load avg', 'within budget'];
+const header = ['clients', 'p50 ms', 'p95 ms', 'p99 ms', 'p99 per pass', 'max ms', 'delivered', 'server CPU', 'client CPU', 'server RSS', 'load avg', 'within budget'];
 const rows = results.map((r) => {
   const lag = r.snapshotLagMs as ClientReport['snapshots'];
   const pct = (value: unknown) => `${Math.round(Number(value) * 10) / 10}%`;
-  return [String(r.clients), String(lag.p50), String(lag.p95), String(lag.p99), String(lag.max), pct(Number(r.snapshotsDelivered) * 100), pct(r.serverCpuPercent), pct(r.clientCpuPercent), `${Number(r.serverRssMiB)} MiB`, String(r.loadAverage1m), r.ok ? 'yes' : 'no'];
+  return [String(r.clients), String(lag.p50), String(lag.p95), String(lag.p99), (r.passes as number[]).join(' / '), String(lag.max), pct(Number(r.snapshotsDelivered) * 100), pct(r.serverCpuPercent), pct(r.clientCpuPercent), `${Number(r.serverRssMiB)} MiB`, String(r.loadAverage1m), r.ok ? 'yes' : 'no'];
 });
 log(`\n${textTable(header, rows)}\n\nmax clients with p99 < ${P99_BUDGET_MS} ms: ${maxClients} (target ${TARGET_CLIENTS})`);
 
@@ -205,7 +227,7 @@ if (!args.quick) {
   const output = {
     generatedAt: new Date().toISOString(),
     machine,
-    settings: { secondsPerStep: seconds, snapshotIntervalMs: 1_000, eventsPerSecond, p99BudgetMs: P99_BUDGET_MS, steps },
+    settings: { secondsPerPass: seconds, passesPerStep: passes, snapshotIntervalMs: 1_000, eventsPerSecond, p99BudgetMs: P99_BUDGET_MS, steps },
     maxClientsWithinBudget: maxClients,
     target: TARGET_CLIENTS,
     targetMet: maxClients >= TARGET_CLIENTS,
@@ -215,9 +237,14 @@ if (!args.quick) {
   writeFileSync(new URL('./results/ws.json', import.meta.url), `${JSON.stringify(output, null, 2)}\n`);
   const section = [
     `Measured ${output.generatedAt.slice(0, 10)} on ${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}: one app process, clients in a separate`,
-    `process on loopback, 1 Hz snapshots plus ${eventsPerSecond} live events/s, ${seconds} s per step. Lag is client receive time (after JSON.parse) minus`,
-    `the time the snapshot was emitted. **${maxClients} concurrent authenticated clients with p99 < ${P99_BUDGET_MS} ms** (target ${TARGET_CLIENTS}; the ramp stops at the`,
+    `process on loopback, 1 Hz snapshots plus ${eventsPerSecond} live events/s, ${passes} passes of ${seconds} s per step, the median pass by p99 shown. Lag is the time the client process sees a`,
+    `snapshot minus the time the server emitted it (one synchronous loop sends every copy). **${maxClients} concurrent authenticated clients with p99 < ${P99_BUDGET_MS} ms** (target ${TARGET_CLIENTS}; the ramp stops at the`,
     `first step over budget or at its last step). Raw figures: \`bench/results/ws.json\`. Run: \`npx tsx bench/ws.ts\`.`,
+    '',
+    `Reading it: the server's cost is one \`write\` per client per message (serialisation happens once), so the lag of the`,
+    'last client grows with the number of clients; "server CPU" stays low because the loop is short and once a second. The',
+    'build machine is shared: "load avg" is the 1-minute load average during the step (2 means both cores busy), and other',
+    'work running at the same time shows up directly as lag, which is why each step is measured three times.',
     '',
     markdownTable(header, rows),
   ].join('\n');

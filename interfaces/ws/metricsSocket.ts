@@ -62,6 +62,8 @@ type Client = {
 };
 
 const encode = (message: ServerMessage): Buffer => Buffer.from(JSON.stringify(message), 'utf8');
+/** Messages are serialised once into a Buffer, which ws would otherwise send as a binary frame. */
+const sendText = (ws: WebSocket, payload: Buffer) => ws.send(payload, { binary: false });
 const text = (data: RawData): string => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
 const increment = (counts: Map<string, number>, key: string, by: number) => {
   const next = (counts.get(key) ?? 0) + by;
@@ -97,7 +99,7 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     client.state = 'closing';
     streaming.delete(client);
     if (client.ws.readyState !== WebSocket.OPEN) return;
-    if (notice) client.ws.send(encode(notice));
+    if (notice) sendText(client.ws, encode(notice));
     client.ws.close(closeCode, reason);
     setTimer(client, limits.closeGraceMs, () => client.ws.terminate());
   };
@@ -125,7 +127,7 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
       return;
     }
     if (droppable) client.droppedInARow = 0;
-    client.ws.send(payload, { binary: false });
+    sendText(client.ws, payload);
   };
 
   const broadcast = (message: ServerMessage, droppable: boolean) => {
@@ -174,8 +176,8 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     client.state = 'open';
     increment(perUser, accountId, 1);
     client.countedForUser = true;
-    client.ws.send(encode({ type: 'auth_ok' }));
-    if (lastSnapshot) client.ws.send(lastSnapshot);
+    sendText(client.ws, encode({ type: 'auth_ok' }));
+    if (lastSnapshot) sendText(client.ws, lastSnapshot);
     streaming.add(client);
     logger.info('ws client authenticated', { ...who(client), clients: streaming.size });
   };

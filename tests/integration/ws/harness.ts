@@ -92,6 +92,8 @@ export type TestClient = {
   /** every server message so far, each validated against ServerMessage */
   messages: ServerMessage[];
   invalid: unknown[];
+  /** frames that arrived binary (the protocol is JSON text only) */
+  binaryFrames: number;
   closed: Promise<{ code: number; reason: string }>;
   /** resolves with the HTTP status when the server refused the upgrade */
   refused: Promise<number>;
@@ -105,7 +107,9 @@ export const connect = (url: string, options: ClientOptions = {}): TestClient =>
   const messages: ServerMessage[] = [];
   const invalid: unknown[] = [];
   const cursors = new Map<string, number>();
-  ws.on('message', (data: Buffer) => {
+  const client = { binaryFrames: 0 };
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary) client.binaryFrames += 1;
     const parsed = ServerMessage.safeParse(JSON.parse(data.toString('utf8')));
     if (parsed.success) messages.push(parsed.data);
     else invalid.push({ data: data.toString('utf8'), issues: parsed.error.issues });
@@ -126,6 +130,9 @@ export const connect = (url: string, options: ClientOptions = {}): TestClient =>
     ws,
     messages,
     invalid,
+    get binaryFrames() {
+      return client.binaryFrames;
+    },
     closed,
     refused,
     opened,

@@ -56,6 +56,7 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     expect((await client.next('snapshot')).data.position).to.equal(8);
     expect(client.messages.map((m) => m.type)).to.deep.equal(['auth_ok', 'snapshot', 'event', 'snapshot']);
     expect(client.invalid).to.deep.equal([]);
+    expect(client.binaryFrames, 'every frame is JSON text').to.equal(0);
     expect(server.socket.clients()).to.equal(1);
     client.ws.close();
     await client.closed;
@@ -68,6 +69,7 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     const closed = await client.closed;
     expect(closed).to.deep.equal({ code: 4400, reason: 'token_in_query' });
     expect(client.messages).to.deep.include({ type: 'error', code: 'token_in_query', message: client.messages.find((m) => m.type === 'error')!.message });
+    expect(client.binaryFrames).to.equal(0);
     expect(rejection(server.logs(), 'token_in_query')).to.include({ level: 'warn', closeCode: 4400 });
     expect(server.rawLogs()).not.to.include(valid.split('.')[2]!);
     expect(t.rawLogs()).not.to.include(valid.split('.')[2]!);
@@ -213,6 +215,7 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     for (const client of clients) {
       expect(await client.closed).to.deep.equal({ code: 1001, reason: 'server_shutdown' });
       expect(client.messages.at(-1)).to.include({ type: 'closing', reason: 'server_shutdown', closeCode: 1001 });
+      expect(client.binaryFrames).to.equal(0);
     }
     expect((await unauthenticated.closed).code).to.equal(1001);
     await closing;
