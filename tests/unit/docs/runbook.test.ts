@@ -1,0 +1,107 @@
+// The runbooks are what on-call engineers run at 3 a.m.: this keeps them from drifting away from the
+// product (endpoints, service names, variables, log markers, CLI commands, the config error text).
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '#infrastructure/config/config.js';
+import { buildProgram } from '#interfaces/cli/main.js';
+import type { CliContext } from '#interfaces/cli/context.js';
+
+const read = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
+const RUNBOOKS = ['docs/runbook.es.md', 'docs/runbook.en.md'] as const;
+
+const ENDPOINTS = ['/healthz', '/api/auth/me', '/api/auth/ws-token', '/api/whatsapp/send', '/api/whatsapp/status'];
+const SERVICES = ['app', 'worker-web', 'scheduler', 'postgres', 'redis'];
+const VARIABLES = ['JWT_SECRET', 'ADMIN_PASSWORD', 'WHATSAPP_MODE', 'WHATSAPP_APP_SECRET', 'CORS_ORIGINS', 'DATABASE_URL', 'REDIS_PASSWORD'];
+const MARKERS = ['SECURITY_LOGIN_FAILED', 'lockout', 'rate limit', 'provider', 'fallback', 'timeout', 'circuit'];
+// The seed runbook's own grep lines, which operators already know by heart.
+const GREPS = ['grep -i "SECURITY_LOGIN_FAILED\\|lockout\\|rate limit"', 'grep -i "provider\\|fallback\\|timeout\\|circuit"'];
+
+const unusable = () => {
+  throw new Error('the docs test only inspects the command tree');
+};
+const dummyContext: CliContext = {
+  io: { out: () => undefined, err: () => undefined, interactive: false, errStream: process.stderr },
+  config: unusable,
+  projections: () => [],
+  withDatabase: unusable,
+  withInfrastructure: unusable,
+};
+
+const namesOf = (command: Command): string[] => [command.name(), ...command.aliases()];
+const cliTree = (): Map<string, Set<string>> => {
+  const tree = new Map<string, Set<string>>();
+  for (const top of buildProgram(dummyContext).commands) {
+    const subs = new Set(top.commands.flatMap(namesOf));
+    for (const name of namesOf(top)) tree.set(name, subs);
+  }
+  return tree;
+};
+
+/** `chatbot <command> [<sub>]` (or the compiled `interfaces/cli/main.js ...`) inside code, never in prose. */
+const cliMentions = (markdown: string): Array<{ command: string; sub: string | undefined }> => {
+  const code = [...markdown.matchAll(/\x60{3}[^\n]*\n([\s\S]*?)\x60{3}|\x60([^\x60\n]+)\x60/g)].map((m) => m[1] ?? m[2] ?? '');
+  const mention = /(?:\bchatbot|interfaces\/cli\/main\.[jt]s)\s+(?:--\s+)?([a-z][a-z-]*)(?:[ \t]+([a-z][a-z-]*))?/g;
+  return code.flatMap((text) => [...text.matchAll(mention)].map((m) => ({ command: m[1]!, sub: m[2] })));
+};
+
+describe('operations runbooks (docs/runbook.es.md, docs/runbook.en.md)', () => {
+  for (const path of RUNBOOKS) {
+    describe(path, () => {
+      // Read in a hook, not while mocha collects the tests: a missing file then fails one test, clearly.
+      let text = '';
+      before(() => {
+        text = read(path);
+      });
+
+      it('names every endpoint the seed runbook relies on, on port 8003', () => {
+        for (const endpoint of ENDPOINTS) expect(text, endpoint).to.include(`localhost:8003${endpoint}`);
+      });
+
+      it('runs a docker compose command against every service name of docker-compose.yml', () => {
+        const compose = read('docker-compose.yml');
+        for (const service of SERVICES) {
+          expect(compose, `docker-compose.yml service ${service}`).to.match(new RegExp(`^  ${service}:`, 'm'));
+          expect(text, `docker compose ... ${service}`).to.match(new RegExp(`docker compose [^\\n]*\\s${service}(\\s|$)`, 'm'));
+        }
+      });
+
+      it('mentions every variable and log marker, with the seed grep lines', () => {
+        for (const variable of VARIABLES) expect(text, variable).to.include(variable);
+        for (const marker of MARKERS) expect(text.toLowerCase(), marker).to.include(marker.toLowerCase());
+        for (const grep of GREPS) expect(text, grep).to.include(grep);
+      });
+
+      it('only uses chatbot commands and subcommands that the CLI has', () => {
+        const tree = cliTree();
+        const mentions = cliMentions(text);
+        expect(mentions.length, 'CLI mentions found').to.be.greaterThan(10);
+        for (const { command, sub } of mentions) {
+          const subs = tree.get(command);
+          expect(subs, `chatbot ${command}`).to.not.equal(undefined);
+          if (sub !== undefined && subs!.size > 0) expect([...subs!], `chatbot ${command} ${sub}`).to.include(sub);
+        }
+      });
+
+      it('quotes the configuration error exactly as the app prints it', () => {
+        let error: unknown;
+        try {
+          loadConfig({ NODE_ENV: 'production' });
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).to.be.instanceOf(ConfigError);
+        for (const line of (error as ConfigError).message.split('\n')) expect(text, line).to.include(line);
+      });
+    });
+  }
+});
+
+describe('configuration reference (docs/configuration.md)', () => {
+  it('documents every variable that config.ts reads', () => {
+    const doc = read('docs/configuration.md');
+    const variables = [...read('infrastructure/config/config.ts').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+    expect(variables.length).to.be.greaterThan(30);
+    for (const variable of variables) expect(doc, variable).to.include(`\`${variable}\``);
+  });
+});
