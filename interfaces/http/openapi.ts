@@ -50,6 +50,7 @@ export const openApiDocument = {
     },
   },
   paths: {
+    '/': { get: { summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/', responses: { 200: { description: 'HTML page' } } } },
     '/healthz': {
       get: {
         summary: 'Health of every dependency, with latency',

@@ -17,6 +17,9 @@ import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
 import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
 import { openApiRoutes } from '#interfaces/http/openapi.js';
+import { webRoutes } from '#interfaces/web/webRoutes.js';
+import { attachMetricsSocket, type MetricsSocket } from '#interfaces/ws/metricsSocket.js';
+import { createFanout } from '#infrastructure/metrics/fanout.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { auditLogReader } from '#projections/audit/auditLog.js';
@@ -36,6 +39,7 @@ export type AppProcess = {
   projections: ProjectionRunner;
   redis: Redis | null;
   feed: ReturnType<typeof createLiveFeed>;
+  socket: MetricsSocket;
   close(): Promise<void>;
 };
 
@@ -155,6 +159,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       bodyLimit: config.http.bodyLimit,
       trustProxy: config.http.trustProxy,
       routers: [
+        webRoutes(),
         healthRoutes(checks),
         openApiRoutes(),
         prometheus.router({ token: config.metrics.token }),
@@ -172,6 +177,9 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       server.listen(options.port ?? config.http.port, config.http.host, () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
+    // Live metrics over WebSocket: one elected process computes, Redis pub/sub fans out to all.
+    const live = createFanout({ redis, local: feed, channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`, publish: true, logger });
+    const socket: MetricsSocket = attachMetricsSocket(server, { feed: live, identity, allowedOrigins: config.http.corsOrigins, logger, trustProxy: config.http.trustProxy });
     closers.push(
       () =>
         new Promise<void>((resolve) => {
@@ -179,12 +187,15 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           server.closeAllConnections();
         }),
     );
+    // Closed before the HTTP server (closers run in reverse): clients are told, then the socket goes.
+    closers.push(() => live.close());
+    closers.push(() => socket.close());
     if (config.metrics.bind) {
       const metricsServer = await startMetricsServer(config.metrics.bind, prometheus.registry);
       closers.push(() => metricsServer.close());
     }
     logger.info('app listening', { port, host: config.http.host, eventStore: infra.store.kind, database: infra.db.kind, redis: redis !== null });
-    return { server, port, infra, identity, projections, redis, feed, close: closeAll };
+    return { server, port, infra, identity, projections, redis, feed, socket, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
