@@ -23,6 +23,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # dist/ holds domain/, application/, ...: package.json "imports" (#domain/* -> ./domain/*) resolve in /app.
 COPY --from=build /src/dist/ ./
+# Not TypeScript, so not in dist/: the console's static files and the CLI launcher (`npx chatbot ...`).
+COPY --from=build /src/interfaces/web/static/ ./interfaces/web/static/
+COPY --from=build /src/bin/ ./bin/
 # The code stays root-owned and read-only for the process; only the embedded-mode data dir is writable.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// `npx chatbot <command>`: runs the TypeScript CLI through tsx, wherever it is called from.
+// `npx chatbot <command>`: the compiled CLI when it sits beside this file (the Docker image),
+// otherwise the TypeScript sources through tsx (a checkout).
 /* global process, URL */
-import { register } from 'tsx/esm/api';
+import { existsSync } from 'node:fs';
 
-register();
+const compiled = new URL('../interfaces/cli/main.js', import.meta.url);
+let entry = compiled;
+if (!existsSync(compiled)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = new URL('../interfaces/cli/main.ts', import.meta.url);
+}
 // Plain JS cannot see the module's types; runCli(argv: readonly string[]): Promise<number>.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
-const cli = /** @type {{ runCli: (argv: readonly string[]) => Promise<number> }} */ (await import(new URL('../interfaces/cli/main.ts', import.meta.url).href));
+const cli = /** @type {{ runCli: (argv: readonly string[]) => Promise<number> }} */ (await import(entry.href));
 process.exit(await cli.runCli(process.argv.slice(2)));
