@@ -108,7 +108,10 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
       await a?.close();
     });
 
-    it('a client of B receives snapshots and the events appended through A', async () => {
+    it('one of the two publishes, and a client of B receives snapshots and the events appended through A', async () => {
+      // AppProcess exposes the fan-out as `liveFeed` once wired; without it the election is not observable here.
+      const leaders = () => [a, b].map((t) => (t.app as unknown as { liveFeed?: Fanout }).liveFeed?.isLeader());
+      if (leaders().every((l) => l !== undefined)) await waitFor(() => leaders().filter(Boolean).length === 1, 5_000, 'one publisher');
       const { access } = await loginAs(b.baseUrl, 'admin', ADMIN_PASSWORD);
       const client = await authenticated(`ws://127.0.0.1:${b.app.port}/ws/metrics`, await wsToken(b.baseUrl, access));
       await client.next('snapshot', 5_000);
