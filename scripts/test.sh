@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-services.sh
+# The benchmarks are linted and type-checked too; their peers (Emmett, autocannon) live in bench/.
+[ -d bench/node_modules ] || npm --prefix bench ci --no-audit --no-fund
 echo "== lint"; npx eslint .
 echo "== type check"; npx tsc --noEmit
 echo "== tests"
