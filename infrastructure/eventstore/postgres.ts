@@ -80,14 +80,20 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
   const flush = async () => {
     flushing = true;
     while (queue.length > 0) {
+      // One macrotask first: appends made in this tick, and the next appends of callers whose appends
+      // just resolved, join this batch instead of waiting for the next commit.
+      await new Promise((resolve) => setImmediate(resolve));
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       try {
-        const outcomes = await executor.transaction(async (sql) => {
-          const results = await appendBatch(sql, tables, batch);
-          await options.beforeCommit?.();
-          return results;
-        });
+        // One round trip, in its own transaction; the test hook needs an explicit one to run in.
+        const outcomes = options.beforeCommit
+          ? await executor.transaction(async (sql) => {
+              const results = await appendBatch(sql, tables, batch);
+              await options.beforeCommit?.();
+              return results;
+            })
+          : await appendBatch(executor, tables, batch);
         outcomes.forEach((outcome, i) => {
           const pending = batch[i]!;
           if (outcome instanceof Error) pending.reject(outcome);
@@ -177,86 +183,51 @@ const validateAppend = (streamId: string, events: readonly NewEvent[]): Error | 
   return null;
 };
 
-const matchesExpected = (expected: ExpectedRevision, actual: number): boolean => {
-  switch (expected) {
-    case 'any':
-      return true;
-    case 'no_stream':
-      return actual === -1;
-    case 'stream_exists':
-      return actual >= 0;
-    default:
-      return actual === expected;
-  }
-};
+const encodeExpected = (expected: ExpectedRevision): number =>
+  expected === 'no_stream' ? -1 : expected === 'any' ? -2 : expected === 'stream_exists' ? -3 : expected;
 
-/** Runs under the commit-ordering lock; returns one result (or error) per pending append, in order. */
+/**
+ * Appends a batch with one call of the schema's append function (which takes the commit-ordering
+ * lock); returns one result (or error) per pending append, in order.
+ */
 const appendBatch = async (sql: SqlSession, tables: EventStoreTables, batch: PendingAppend[]): Promise<Array<AppendResult | Error>> => {
-  await sql.query(`select pg_advisory_xact_lock(${tables.lockKey})`);
-  const streamIds = [...new Set(batch.map((p) => p.streamId))];
-  const allIds = batch.flatMap((p) => p.events.map((e) => e.id.toLowerCase()));
-  const [streamRows, existingRows] = await Promise.all([
-    sql.query<{ stream_id: string; revision: string | number }>(`select stream_id, revision from ${tables.streams} where stream_id = any($1::text[])`, [streamIds]),
-    sql.query<{ id: string; stream_id: string; revision: string | number; position: string | number }>(
+  const events = batch.flatMap((p) => p.events);
+  const { rows } = await sql.query<{ status: 'ok' | 'conflict' | 'stored'; revision: string | number | null; last_position: string | number | null }>(
+    `select status, revision, last_position
+     from ${tables.appendFunction}($1, $2, $3::text[], $4::bigint[], $5::int[], $6::uuid[], $7::text[], $8::text[], $9::text[])`,
+    [
+      tables.lockKey,
+      tables.channel,
+      batch.map((p) => p.streamId),
+      batch.map((p) => encodeExpected(p.expected)),
+      batch.map((p) => p.events.length),
+      events.map((e) => e.id.toLowerCase()),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => JSON.stringify(e.metadata)),
+    ],
+  );
+  const retries = batch.filter((_, i) => rows[i]!.status === 'stored');
+  let stored = new Map<string, { streamId: string; revision: number; position: number }>();
+  if (retries.length > 0) {
+    // Rare (a client retrying): classify against what is stored; stored events never change.
+    const ids = retries.flatMap((p) => p.events.map((e) => e.id.toLowerCase()));
+    const found = await sql.query<{ id: string; stream_id: string; revision: string | number; position: string | number }>(
       `select id, stream_id, revision, position from ${tables.events} where id = any($1::uuid[])`,
-      [allIds],
-    ),
-  ]);
-  const revisions = new Map(streamRows.rows.map((r) => [r.stream_id, Number(r.revision)]));
-  const existing = new Map(existingRows.rows.map((r) => [r.id.toLowerCase(), { streamId: r.stream_id, revision: Number(r.revision), position: Number(r.position) }]));
-
-  const outcomes: Array<AppendResult | Error | { pendingRows: number }> = [];
-  const rows = { id: [] as string[], stream: [] as string[], revision: [] as number[], type: [] as string[], data: [] as string[], metadata: [] as string[] };
-  const claimed = new Set<string>();
-  for (const pending of batch) {
-    const ids = pending.events.map((e) => e.id.toLowerCase());
-    const stored = ids.map((id) => existing.get(id));
-    if (stored.some((s) => s !== undefined) || ids.some((id) => claimed.has(id))) {
-      outcomes.push(idempotentOutcome(pending, stored));
-      continue;
-    }
-    const current = revisions.get(pending.streamId) ?? -1;
-    if (!matchesExpected(pending.expected, current)) {
-      outcomes.push(new WrongExpectedRevisionError(pending.streamId, pending.expected, current));
-      continue;
-    }
-    pending.events.forEach((event, i) => {
-      rows.id.push(ids[i]!);
-      rows.stream.push(pending.streamId);
-      rows.revision.push(current + 1 + i);
-      rows.type.push(event.type);
-      rows.data.push(JSON.stringify(event.data));
-      rows.metadata.push(JSON.stringify(event.metadata));
-      claimed.add(ids[i]!);
-    });
-    revisions.set(pending.streamId, current + pending.events.length);
-    outcomes.push({ pendingRows: pending.events.length });
+      [ids],
+    );
+    stored = new Map(found.rows.map((r) => [r.id.toLowerCase(), { streamId: r.stream_id, revision: Number(r.revision), position: Number(r.position) }]));
   }
-  if (rows.id.length === 0) return outcomes as Array<AppendResult | Error>;
-
-  const inserted = await sql.query<{ position: string | number }>(
-    `insert into ${tables.events} (id, stream_id, revision, type, data, metadata)
-     select id, stream_id, revision, type, data::jsonb, metadata::jsonb
-     from unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-       with ordinality as t(id, stream_id, revision, type, data, metadata, ord)
-     order by ord
-     returning position`,
-    [rows.id, rows.stream, rows.revision, rows.type, rows.data, rows.metadata],
-  );
-  const positions = inserted.rows.map((r) => Number(r.position)).sort((a, b) => a - b);
-  const touched = [...new Set(rows.stream)];
-  await sql.query(
-    `insert into ${tables.streams} (stream_id, revision) select * from unnest($1::text[], $2::bigint[])
-     on conflict (stream_id) do update set revision = excluded.revision`,
-    [touched, touched.map((s) => revisions.get(s)!)],
-  );
-  await sql.query(`select pg_notify($1, $2)`, [tables.channel, String(positions[positions.length - 1])]);
-
-  let cursor = 0;
-  return outcomes.map((outcome) => {
-    if (outcome instanceof Error || !('pendingRows' in outcome)) return outcome;
-    cursor += outcome.pendingRows;
-    return { nextExpectedRevision: rows.revision[cursor - 1]!, position: positions[cursor - 1]!, idempotent: false };
+  return batch.map((pending, i) => {
+    const row = rows[i]!;
+    switch (row.status) {
+      case 'ok':
+        return { nextExpectedRevision: Number(row.revision), position: Number(row.last_position), idempotent: false };
+      case 'conflict':
+        return new WrongExpectedRevisionError(pending.streamId, pending.expected, Number(row.revision));
+      case 'stored':
+        return idempotentOutcome(pending, pending.events.map((e) => stored.get(e.id.toLowerCase())));
+    }
   });
 };
 

@@ -11,6 +11,8 @@ export type EventStoreTables = {
   channel: string;
   /** key of the transaction-level advisory lock that orders commits */
   lockKey: number;
+  /** the PL/pgSQL function that appends a batch in one round trip */
+  appendFunction: string;
 };
 
 /**
@@ -25,6 +27,7 @@ export const eventStoreTables = (schema?: string): EventStoreTables => {
     schema: schema ?? null,
     events: `${prefix}es_events`,
     streams: `${prefix}es_streams`,
+    appendFunction: `${prefix}es_append_batch`,
     channel: `chatbot_events_${name}`.slice(0, 63),
     lockKey: hashKey(`chatbot-event-store:${name}`),
   };
@@ -64,4 +67,104 @@ export const ensureEventStoreSchema = (executor: SqlExecutor, tables: EventStore
         stream_id text primary key,
         revision  bigint not null
       )`);
+    // Under the same lock: concurrent `create or replace` of one function fails ("tuple concurrently updated").
+    await sql.query(appendFunctionSql(tables));
   });
+
+/**
+ * Appends a batch of appends in one call, so an append costs one round trip. It takes the
+ * commit-ordering lock first; volatile PL/pgSQL takes a new snapshot per statement (READ COMMITTED),
+ * so the reads after the lock see every earlier commit. Per append (in order) it returns 'ok' with the
+ * new revision and last position, 'conflict' with the actual revision, or 'stored' when one of its ids
+ * is already stored (or claimed earlier in the batch): the caller classifies that retry.
+ * p_expected: -1 no_stream, -2 any, -3 stream_exists, n >= 0 the exact revision.
+ */
+const appendFunctionSql = (tables: EventStoreTables): string => `
+  create or replace function ${tables.appendFunction}(
+    p_lock bigint, p_channel text, p_streams text[], p_expected bigint[], p_counts int[],
+    p_ids uuid[], p_types text[], p_data text[], p_metadata text[]
+  ) returns table (status text, revision bigint, last_position bigint)
+  language plpgsql volatile
+  -- Plan statements per call: a plan cached while the tables were tiny would keep seq-scanning them.
+  set plan_cache_mode = force_custom_plan
+  as $fn$
+  declare
+    n_appends int := coalesce(array_length(p_streams, 1), 0);
+    stored uuid[];
+    heads jsonb;
+    touched text[] := '{}';
+    statuses text[] := '{}';
+    revisions bigint[] := '{}';
+    k_ids uuid[] := '{}';
+    k_streams text[] := '{}';
+    k_revs bigint[] := '{}';
+    k_types text[] := '{}';
+    k_data text[] := '{}';
+    k_meta text[] := '{}';
+    positions bigint[];
+    i int;
+    j int;
+    first int := 1;
+    n int;
+    cur bigint;
+    e bigint;
+    ids uuid[];
+    done int := 0;
+  begin
+    perform pg_advisory_xact_lock(p_lock);
+    select coalesce(array_agg(x.id), '{}') into stored from ${tables.events} x where x.id = any(p_ids);
+    select coalesce(jsonb_object_agg(s.stream_id, s.revision), '{}') into heads from ${tables.streams} s where s.stream_id = any(p_streams);
+    for i in 1 .. n_appends loop
+      n := p_counts[i];
+      ids := p_ids[first : first + n - 1];
+      e := p_expected[i];
+      cur := coalesce((heads ->> p_streams[i])::bigint, -1);
+      if ids && stored then
+        statuses := statuses || 'stored'::text;
+        revisions := revisions || null::bigint;
+      elsif (e = -1 and cur <> -1) or (e = -3 and cur = -1) or (e >= 0 and cur <> e) then
+        statuses := statuses || 'conflict'::text;
+        revisions := revisions || cur;
+      else
+        for j in 0 .. n - 1 loop
+          k_ids := k_ids || p_ids[first + j];
+          k_streams := k_streams || p_streams[i];
+          k_revs := k_revs || (cur + 1 + j);
+          k_types := k_types || p_types[first + j];
+          k_data := k_data || p_data[first + j];
+          k_meta := k_meta || p_metadata[first + j];
+        end loop;
+        stored := stored || ids;
+        heads := jsonb_set(heads, array[p_streams[i]], to_jsonb(cur + n));
+        touched := touched || p_streams[i];
+        statuses := statuses || 'ok'::text;
+        revisions := revisions || (cur + n);
+      end if;
+      first := first + n;
+    end loop;
+    if coalesce(array_length(k_ids, 1), 0) > 0 then
+      with inserted as (
+        insert into ${tables.events} (id, stream_id, revision, type, data, metadata)
+        select t.id, t.stream_id, t.revision, t.type, t.data::jsonb, t.metadata::jsonb
+        from unnest(k_ids, k_streams, k_revs, k_types, k_data, k_meta) with ordinality as t(id, stream_id, revision, type, data, metadata, ord)
+        order by t.ord
+        returning position
+      )
+      select array_agg(inserted.position order by inserted.position) into positions from inserted;
+      insert into ${tables.streams} (stream_id, revision)
+        select u.s, (heads ->> u.s)::bigint from (select distinct x as s from unnest(touched) x) u
+        on conflict (stream_id) do update set revision = excluded.revision;
+      perform pg_notify(p_channel, positions[array_length(positions, 1)]::text);
+    end if;
+    for i in 1 .. n_appends loop
+      status := statuses[i];
+      revision := revisions[i];
+      last_position := null;
+      if status = 'ok' then
+        done := done + p_counts[i];
+        last_position := positions[done];
+      end if;
+      return next;
+    end loop;
+  end
+  $fn$`;
