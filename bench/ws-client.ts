@@ -107,7 +107,7 @@ const summary = (values: number[]) => ({
   p50: percentile(values, 50),
   p95: percentile(values, 95),
   p99: percentile(values, 99),
-  max: values.length ? Math.max(...values) : 0,
+  max: values.reduce((max, value) => (value > max ? value : max), 0),
 });
 
 /** Lags of the snapshots numbered from..to (inclusive): the ones the server emitted inside the window. */

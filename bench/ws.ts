@@ -203,7 +203,7 @@ try {
     if (!ok) break;
   }
 } finally {
-  child.send({ type: 'stop' });
+  if (child.connected) child.send({ type: 'stop' }, () => undefined);
   clearInterval(snapshotTimer);
   if (eventTimer) clearInterval(eventTimer);
   await socket.close();
@@ -244,7 +244,9 @@ if (!args.quick) {
     `Reading it: the server's cost is one \`write\` per client per message (serialisation happens once), so the lag of the`,
     'last client grows with the number of clients; "server CPU" stays low because the loop is short and once a second. The',
     'build machine is shared: "load avg" is the 1-minute load average during the step (2 means both cores busy), and other',
-    'work running at the same time shows up directly as lag, which is why each step is measured three times.',
+    'work running at the same time shows up directly as lag, which is why each step is measured three times. The client',
+    'process plays every browser at once, so of each snapshot copy it reads only the number and the time (a browser parses',
+    'its own one); its CPU column is what that costs.',
     '',
     markdownTable(header, rows),
   ].join('\n');
