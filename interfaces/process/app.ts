@@ -40,6 +40,7 @@ export type AppProcess = {
   redis: Redis | null;
   feed: ReturnType<typeof createLiveFeed>;
   socket: MetricsSocket;
+  liveFeed: ReturnType<typeof createFanout>;
   close(): Promise<void>;
 };
 
@@ -172,14 +173,16 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       onRequestFinished: prometheus.observeHttp,
     });
     const server = http.createServer(app);
+    // Live metrics over WebSocket: one elected process computes, Redis pub/sub fans out to all.
+    // Attached before listen, so no upgrade arrives unhandled.
+    const live = createFanout({ redis, local: feed, channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`, publish: true, logger });
+    const socket: MetricsSocket = attachMetricsSocket(server, { feed: live, identity, allowedOrigins: config.http.corsOrigins, logger, trustProxy: config.http.trustProxy });
+    closers.push(() => live.close());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? config.http.port, config.http.host, () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    // Live metrics over WebSocket: one elected process computes, Redis pub/sub fans out to all.
-    const live = createFanout({ redis, local: feed, channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`, publish: true, logger });
-    const socket: MetricsSocket = attachMetricsSocket(server, { feed: live, identity, allowedOrigins: config.http.corsOrigins, logger, trustProxy: config.http.trustProxy });
     closers.push(
       () =>
         new Promise<void>((resolve) => {
@@ -188,14 +191,13 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         }),
     );
     // Closed before the HTTP server (closers run in reverse): clients are told, then the socket goes.
-    closers.push(() => live.close());
     closers.push(() => socket.close());
     if (config.metrics.bind) {
       const metricsServer = await startMetricsServer(config.metrics.bind, prometheus.registry);
       closers.push(() => metricsServer.close());
     }
     logger.info('app listening', { port, host: config.http.host, eventStore: infra.store.kind, database: infra.db.kind, redis: redis !== null });
-    return { server, port, infra, identity, projections, redis, feed, socket, close: closeAll };
+    return { server, port, infra, identity, projections, redis, feed, socket, liveFeed: live, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
