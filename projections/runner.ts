@@ -5,7 +5,7 @@ import { lockHolder, lockNamespace, openProjectionLocks, type ProjectionLocks } 
 import {
   CheckpointMovedError, consoleProjectionLogger, ProjectionVersionAheadError, validateProjections, type Projection, type ProjectionLogger,
 } from './shared/projection.js';
-import { backoffMs, Signal } from './shared/signal.js';
+import { backoffMs, Signal } from '#infrastructure/shared/signal.js';
 
 export type { Projection, ProjectionLogger } from './shared/projection.js';
 export {

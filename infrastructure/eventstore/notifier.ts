@@ -1,33 +1,19 @@
 import pg from 'pg';
+import { Signal } from '#infrastructure/shared/signal.js';
 
 /**
- * Wakes subscriptions when new events may have been committed. Local appends signal directly;
+ * Wakes subscriptions when new events may have been committed (a Signal: read `generation` before
+ * reading, wait on it after, and no wake-up is lost in between). Local appends signal directly;
  * on PostgreSQL a LISTEN connection relays other processes' NOTIFYs. Subscriptions also poll,
  * so a lost notification (or a restarting server) only adds latency, never loses an event.
  */
-export class Wakeup {
-  private waiters = new Set<() => void>();
+export class Wakeup extends Signal {
   private listener: pg.Client | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
 
   signal(): void {
-    const waiters = this.waiters;
-    this.waiters = new Set();
-    for (const wake of waiters) wake();
-  }
-
-  /** Resolves on the next signal or after `timeoutMs`, whichever comes first. */
-  wait(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-    });
+    this.fire();
   }
 
   /** Relays NOTIFY on `channel` (PostgreSQL only); reconnects with backoff when the server goes away. */

@@ -23,13 +23,15 @@ export const pollingSubscription = (options: PollingSubscriptionOptions): Subscr
 
   const run = async () => {
     while (!stopped) {
+      // Taken before the read: an append that lands after it makes the wait below return at once.
+      const generation = options.wakeup.generation;
       let batch: Awaited<ReturnType<PollingSubscriptionOptions['readBatch']>>;
       try {
         batch = await options.readBatch(position, options.filter);
         failures = 0;
       } catch (_error) {
         failures += 1;
-        await options.wakeup.wait(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
+        await options.wakeup.wait(generation, Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
         continue;
       }
       for (const event of batch.events) {
@@ -50,7 +52,7 @@ export const pollingSubscription = (options: PollingSubscriptionOptions): Subscr
           caughtUp = true;
           options.onCaughtUp?.(position);
         }
-        if (!stopped) await options.wakeup.wait(options.pollIntervalMs);
+        if (!stopped) await options.wakeup.wait(generation, options.pollIntervalMs);
       }
     }
   };
