@@ -95,6 +95,7 @@ export const administerAccount = async (deps: AccountDeps, accountId: string, ac
     );
     if (action.type === 'disable') deps.revocations?.accountDisabled(accountId);
     if (action.type === 'enable') deps.revocations?.accountEnabled(accountId);
+    if ((action.type === 'reset-password' || action.type === 'change-role') && events.length > 0) deps.revocations?.credentialsChanged(accountId, clock());
     deps.log.info(`account ${action.type}`, { accountId, by, changed: events.length > 0, correlationId: context.correlationId });
     return { changed: events.length > 0 };
   } catch (error) {

@@ -81,7 +81,7 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 // ---------- close codes ----------
 
 /**
- * Close codes (4xxx mirror the HTTP statuses they resemble). The close reason text names the case
+ * Close codes (the 4000-range codes mirror the HTTP statuses they resemble). The close reason text names the case
  * (`token_expired`, `auth_timeout`...), so one code can cover several cases and still tell them apart.
  */
 export const CloseCode = {

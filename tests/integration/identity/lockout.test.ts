@@ -74,6 +74,27 @@ describe('login lockout and account administration (real Postgres)', function ()
     expect(JSON.stringify(list.body)).not.to.include('argon2');
   });
 
+  it('a password reset or a role change voids the tokens issued before it; a new login works', async () => {
+    const admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
+    expect((await request(t.baseUrl, 'POST', '/api/users', { token: admin.access, body: { username: 'changes', password: 'first-password-1', role: 'admin' } })).status).to.equal(201);
+    const before = await loginAs(t.baseUrl, 'changes', 'first-password-1');
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // JWT iat has whole seconds
+    const id = accountIdFor('changes');
+    expect((await request(t.baseUrl, 'PATCH', `/api/users/${id}`, { token: admin.access, body: { role: 'viewer' } })).body.changed).to.equal(true);
+    const stale = await request(t.baseUrl, 'GET', '/api/users', { token: before.access });
+    expect(stale.status).to.equal(401);
+    expect(stale.body.error.code).to.equal('token_revoked');
+    expect((await request(t.baseUrl, 'POST', '/api/auth/refresh', { body: { refresh_token: before.refresh } })).status).to.equal(401);
+    const after = await loginAs(t.baseUrl, 'changes', 'first-password-1');
+    expect((await request(t.baseUrl, 'GET', '/api/auth/me', { token: after.access })).body.role).to.equal('viewer');
+
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await request(t.baseUrl, 'POST', `/api/users/${id}/reset-password`, { token: admin.access, body: { password: 'second-password-2' } })).status).to.equal(200);
+    expect((await request(t.baseUrl, 'GET', '/api/auth/me', { token: after.access })).body.error.code).to.equal('token_revoked');
+    expect((await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'changes', password: 'first-password-1' } })).status).to.equal(401);
+    await loginAs(t.baseUrl, 'changes', 'second-password-2');
+  });
+
   it('the admin account is created once even when several app processes start at the same time', async () => {
     const schema = await createTestSchema();
     const apps = await Promise.all([0, 1, 2].map(() => startTestApp({ databaseUrl: schema.url })));
