@@ -1,12 +1,13 @@
 // Two app instances on the same Postgres schema and the same Redis: an event appended through one reaches a
 // WebSocket client of the other, by way of the elected publisher and Redis pub/sub.
 import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Observable, interval, map, share } from 'rxjs';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { LiveEvent, LiveFeed } from '#application/metrics/live.js';
 import { accountIdFor } from '#application/identity/accountIds.js';
 import { createFanout, type Fanout } from '#infrastructure/metrics/fanout.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import { ADMIN_PASSWORD, TEST_JWT_SECRET, TEST_REDIS_URL, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { uniqueName } from '../../support/events.js';
 import { authenticated, sampleSnapshot, startWsServer, waitFor, wsToken, type TestClient, type WsServer } from './harness.js';
 
@@ -114,6 +115,43 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
       if (leaders().every((l) => l !== undefined)) await waitFor(() => leaders().filter(Boolean).length === 1, 5_000, 'one publisher');
       const { access } = await loginAs(b.baseUrl, 'admin', ADMIN_PASSWORD);
       const client = await authenticated(`ws://127.0.0.1:${b.app.port}/ws/metrics`, await wsToken(b.baseUrl, access));
+      await client.next('snapshot', 5_000);
+      await loginSeenBy(client, await loginThrough(a));
+      expect(client.invalid).to.deep.equal([]);
+      client.ws.close();
+    });
+  });
+
+  describe('across two operating-system processes', () => {
+    let a: TestApp;
+    let child: ChildProcess;
+    let childPort = 0;
+    before(async () => {
+      const redisKeyPrefix = `${uniqueName('t')}:`;
+      a = await startTestApp({ redis: true, redisKeyPrefix });
+      child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/app-process.ts'], {
+        cwd: process.cwd(),
+        env: { ...process.env, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ADMIN_PASSWORD, DATABASE_URL: a.databaseUrl, REDIS_URL: TEST_REDIS_URL, TEST_REDIS_PREFIX: redisKeyPrefix, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      await waitFor(() => /"port":\d+/.test(output), 60_000, 'the second app process to listen');
+      childPort = (JSON.parse(output.split('\n')[0]!) as { port: number }).port;
+    });
+    after(async () => {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await a?.close();
+    });
+
+    it('an event appended through this process reaches a WebSocket client of the other process', async () => {
+      const childUrl = `http://127.0.0.1:${childPort}`;
+      const { access } = await loginAs(childUrl, 'admin', ADMIN_PASSWORD);
+      const client = await authenticated(`ws://127.0.0.1:${childPort}/ws/metrics`, await wsToken(childUrl, access));
       await client.next('snapshot', 5_000);
       await loginSeenBy(client, await loginThrough(a));
       expect(client.invalid).to.deep.equal([]);
