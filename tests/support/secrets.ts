@@ -1,39 +1,19 @@
 import { Writable } from 'node:stream';
-import pg from 'pg';
-import type { EventStore } from '#application/shared/eventStore.js';
-import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { createLogger, type Logger } from '#infrastructure/logging/logger.js';
-import { openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
-import { migrateLatest } from '#infrastructure/sql/migrate.js';
-import { TEST_DATABASE_URL, uniqueName } from './events.js';
+import { uniqueName } from './events.js';
+import { dropSchema, openTestSchema, type TestSchema } from './projections.js';
 
-const adminQuery = async (sql: string): Promise<void> => {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-};
-
-export type SecretsTestDb = { schema: string; db: Database; store: EventStore; close(): Promise<void> };
+export type SecretsTestDb = TestSchema;
 
 /** A fresh, migrated schema with its own event store; `close` drops it. */
 export const openSecretsTestDb = async (): Promise<SecretsTestDb> => {
   const schema = uniqueName('secrets_test');
-  await adminQuery(`create schema "${schema}"`);
-  const db = openPostgresDatabase(TEST_DATABASE_URL, { searchPath: schema, poolSize: 4, applicationName: schema });
-  const store = await createPostgresEventStore({ executor: db.executor, schema });
-  await migrateLatest(db);
+  const handle = await openTestSchema(schema, { create: true, applicationName: schema });
   return {
-    schema,
-    db,
-    store,
+    ...handle,
     close: async () => {
-      await store.close();
-      await db.close();
-      await adminQuery(`drop schema if exists "${schema}" cascade`);
+      await handle.close();
+      await dropSchema(schema);
     },
   };
 };
