@@ -1,30 +1,70 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettierConfig from 'eslint-config-prettier';
 
-const infraModules = ['express', 'knex', 'pg', 'ioredis', 'ws', 'rxjs', 'winston', '@electric-sql/pglite', '@eventstore/db-client'];
+const infraModules = [
+  'express',
+  'knex',
+  'pg',
+  'ioredis',
+  'ws',
+  'rxjs',
+  'winston',
+  '@electric-sql/pglite',
+  '@eventstore/db-client',
+];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'bench/node_modules/**', 'bench/results/**', '**/*.cjs', 'interfaces/web/static/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'data/**',
+      'bench/node_modules/**',
+      'bench/results/**',
+      '**/*.cjs',
+      'interfaces/web/static/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
+  prettierConfig,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
     },
   },
   {
     files: ['domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: infraModules,
-        patterns: [{ group: ['node:*'], message: 'domain/ is pure: no I/O.' }, { group: ['#application/*', '#infrastructure/*', '#projections/*', '#interfaces/*'], message: 'domain/ imports nothing from other layers.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: infraModules,
+          patterns: [
+            { group: ['node:*'], message: 'domain/ is pure: no I/O.' },
+            {
+              group: ['#application/*', '#infrastructure/*', '#projections/*', '#interfaces/*'],
+              message: 'domain/ imports nothing from other layers.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -16,7 +16,9 @@ const me = JSON.parse(process.argv[2] ?? '{}') as Me;
 
 const app = express();
 app.get('/api/auth/me', (_req, res) => {
-  res.status(200).json({ id: me.id, username: me.username, role: me.role, session_id: me.session_id, expires_at: me.expires_at });
+  res
+    .status(200)
+    .json({ id: me.id, username: me.username, role: me.role, session_id: me.session_id, expires_at: me.expires_at });
 });
 
 const server = http.createServer(app);

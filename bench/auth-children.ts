@@ -6,7 +6,8 @@ import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Messages children send up: a server is listening, or a load run is over. */
-export type ChildMessage = { type: 'ready'; port: number } | { type: 'result'; result: unknown } | { type: 'failed'; error: string };
+export type ChildMessage =
+  { type: 'ready'; port: number } | { type: 'result'; result: unknown } | { type: 'failed'; error: string };
 
 export type Child = {
   process: ChildProcess;
@@ -19,9 +20,17 @@ export type Child = {
 
 const tsxLoader = import.meta.resolve('tsx');
 
-export const forkChild = (file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdout?: number | 'inherit' | 'ignore' } = {}): Child => {
+export const forkChild = (
+  file: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; stdout?: number | 'inherit' | 'ignore' } = {},
+): Child => {
   const stdio: StdioOptions = ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'];
-  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [...args], { execArgv: ['--import', tsxLoader], env: options.env ?? process.env, stdio });
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [...args], {
+    execArgv: ['--import', tsxLoader],
+    env: options.env ?? process.env,
+    stdio,
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // A child that has just closed its channel makes send() fail with EPIPE; its exit is what counts.
   child.on('error', (error) => {
@@ -30,12 +39,16 @@ export const forkChild = (file: string, args: readonly string[], options: { env?
 
   const next = <T extends ChildMessage['type']>(type: T, timeoutMs: number) =>
     new Promise<Extract<ChildMessage, { type: T }>>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`${file}: no '${type}' message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${file}: no '${type}' message within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onMessage = (message: ChildMessage) => {
         if (message.type === 'failed') finish(new Error(`${file}: ${message.error}`));
         else if (message.type === type) finish(null, message as Extract<ChildMessage, { type: T }>);
       };
-      const onExit = (code: number | null) => finish(new Error(`${file} exited (code ${code}) before sending '${type}'`));
+      const onExit = (code: number | null) =>
+        finish(new Error(`${file} exited (code ${code}) before sending '${type}'`));
       const finish = (error: Error | null, message?: Extract<ChildMessage, { type: T }>) => {
         clearTimeout(timer);
         child.off('message', onMessage);

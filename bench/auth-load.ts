@@ -21,7 +21,13 @@ export type Target = {
   logins?: { usernames: string[]; password: string; maxPerAccount?: number };
 };
 
-export type LoadSpec = { targets: Target[]; connections: number; warmupSeconds: number; rounds: number; roundSeconds: number };
+export type LoadSpec = {
+  targets: Target[];
+  connections: number;
+  warmupSeconds: number;
+  rounds: number;
+  roundSeconds: number;
+};
 
 export type LoadResult = {
   label: string;
@@ -39,9 +45,12 @@ export type LoadResult = {
 };
 
 type Raw = autocannon.Result & { statusCodeStats: Record<string, { count: number }> };
-const { aggregateResult } = autocannon as unknown as { aggregateResult: (results: Raw[], opts: { url: string; connections: number }) => autocannon.Result };
+const { aggregateResult } = autocannon as unknown as {
+  aggregateResult: (results: Raw[], opts: { url: string; connections: number }) => autocannon.Result;
+};
 
-const statusCodes = (result: Raw): Record<string, number> => Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, Number(stat.count)]));
+const statusCodes = (result: Raw): Record<string, number> =>
+  Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, stat]) => [code, Number(stat.count)]));
 
 const sum = (into: Record<string, number>, add: Record<string, number>) => {
   for (const [key, n] of Object.entries(add)) into[key] = (into[key] ?? 0) + n;

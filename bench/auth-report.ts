@@ -60,7 +60,10 @@ export const toRun = (result: LoadResult, status: number): Run => {
   };
 };
 
-export const authFigures = (runs: Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>, hash: HashFigures): AuthFigures => {
+export const authFigures = (
+  runs: Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>,
+  hash: HashFigures,
+): AuthFigures => {
   const pick = (run: Run) => ({ p50: run.latency_ms.p50, p99: run.latency_ms.p99 });
   return {
     me_rps: runs.me.rps,
@@ -98,7 +101,22 @@ const hashLine = (h: HashFigures) =>
   `argon2id m=${h.memoryCost} KiB, t=${h.timeCost}, p=${h.parallelism}: one hash ${h.single_hash_ms} ms, one verify ${h.single_verify_ms} ms (median of ${h.samples}); so at most ~${Math.round(h.verify_ceiling_per_s)} verifies/s with every core hashing`;
 
 export const stdoutReport = (f: AuthFigures, runs: Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>): string =>
-  [textTable(HEADER, rows(f, runs)), '', `/api/auth/me runs at ${f.ratio} x the bare Express route`, hashLine(f.hash)].join('\n');
+  [
+    textTable(HEADER, rows(f, runs)),
+    '',
+    `/api/auth/me runs at ${f.ratio} x the bare Express route`,
+    hashLine(f.hash),
+  ].join('\n');
 
-export const markdownReport = (f: AuthFigures, runs: Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>, machineLine: string): string =>
-  [machineLine, '', markdownTable(HEADER, rows(f, runs)), '', `Ratio /api/auth/me ÷ bare Express: **${f.ratio}**. ${hashLine(f.hash)}.`].join('\n');
+export const markdownReport = (
+  f: AuthFigures,
+  runs: Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>,
+  machineLine: string,
+): string =>
+  [
+    machineLine,
+    '',
+    markdownTable(HEADER, rows(f, runs)),
+    '',
+    `Ratio /api/auth/me ÷ bare Express: **${f.ratio}**. ${hashLine(f.hash)}.`,
+  ].join('\n');

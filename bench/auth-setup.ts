@@ -9,7 +9,9 @@ import { hashPassword, verifyPassword } from '../infrastructure/identity/passwor
 import { median, round3 } from './bench-support.js';
 
 /** Medians of `samples` sequential calls, after one untimed call that builds argon2's state. */
-export const measureHashing = async (samples: number): Promise<{ single_hash_ms: number; single_verify_ms: number }> => {
+export const measureHashing = async (
+  samples: number,
+): Promise<{ single_hash_ms: number; single_verify_ms: number }> => {
   const password = randomBytes(16).toString('hex');
   const stored = await hashPassword(password);
   await verifyPassword(stored, password);
@@ -32,14 +34,30 @@ const json = async (response: Response, what: string): Promise<Record<string, un
   return JSON.parse(text) as Record<string, unknown>;
 };
 
-export const postJson = async (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> =>
-  json(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }), `POST ${url}`);
+export const postJson = async (
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> =>
+  json(
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }),
+    `POST ${url}`,
+  );
 
 export const getJson = async (url: string, headers: Record<string, string>): Promise<Record<string, unknown>> =>
   json(await fetch(url, { headers }), `GET ${url}`);
 
 /** `count` viewer accounts through POST /api/users, a few at a time (each one is an argon2 hash). */
-export const createAccounts = async (baseUrl: string, authorization: string, count: number, password: string): Promise<string[]> => {
+export const createAccounts = async (
+  baseUrl: string,
+  authorization: string,
+  count: number,
+  password: string,
+): Promise<string[]> => {
   const usernames = Array.from({ length: count }, (_, i) => `bench-user-${String(i).padStart(4, '0')}`);
   let next = 0;
   const worker = async () => {
@@ -58,7 +76,9 @@ export const countEventTypes = async (databaseUrl: string): Promise<Record<strin
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'bench-auth' });
   await client.connect();
   try {
-    const { rows } = await client.query<{ type: string; n: string }>('select type, count(*) as n from es_events group by type order by type');
+    const { rows } = await client.query<{ type: string; n: string }>(
+      'select type, count(*) as n from es_events group by type order by type',
+    );
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
   } finally {
     await client.end();

@@ -15,7 +15,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PASSWORD_HASH_PARAMS } from '../infrastructure/identity/passwords.js';
-import { adminConnectionString, assertLoopback, dropDatabase, machineInfo, recreateDatabase, replaceBetweenMarkers, round3, serverInfo } from './bench-support.js';
+import {
+  adminConnectionString,
+  assertLoopback,
+  dropDatabase,
+  machineInfo,
+  recreateDatabase,
+  replaceBetweenMarkers,
+  round3,
+  serverInfo,
+} from './bench-support.js';
 import { forkChild, type Child } from './auth-children.js';
 import type { LoadResult, LoadSpec } from './auth-load.js';
 import { authFigures, markdownReport, stdoutReport, toRun, type Run } from './auth-report.js';
@@ -23,8 +32,28 @@ import { countEventTypes, createAccounts, deleteRedisKeys, getJson, measureHashi
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const settings = args.quick
-  ? { connections: 10, warmupSeconds: 1, seconds: 2, rounds: 2, loginConnections: 4, loginWarmupSeconds: 1, loginSeconds: 2, hashSamples: 3, minAccounts: 20 }
-  : { connections: 50, warmupSeconds: 2, seconds: 10, rounds: 5, loginConnections: 8, loginWarmupSeconds: 1, loginSeconds: 10, hashSamples: 10, minAccounts: 50 };
+  ? {
+      connections: 10,
+      warmupSeconds: 1,
+      seconds: 2,
+      rounds: 2,
+      loginConnections: 4,
+      loginWarmupSeconds: 1,
+      loginSeconds: 2,
+      hashSamples: 3,
+      minAccounts: 20,
+    }
+  : {
+      connections: 50,
+      warmupSeconds: 2,
+      seconds: 10,
+      rounds: 5,
+      loginConnections: 8,
+      loginWarmupSeconds: 1,
+      loginSeconds: 10,
+      hashSamples: 10,
+      minAccounts: 50,
+    };
 /** The production default; the wrong-password phase stays one attempt below it on every account. */
 const LOGIN_MAX_FAILURES = 5;
 /** Far above what the runs send from 127.0.0.1 (the config's maximum), so the limiter counts but never refuses. */
@@ -60,23 +89,42 @@ const main = async () => {
   const machine = {
     ...machineInfo(),
     loadAverage1mAtStart: round3(os.loadavg()[0] ?? 0),
-    postgres: { version: postgres.version.split(' on ')[0], fsync: postgres.fsync, synchronous_commit: postgres.synchronous_commit },
+    postgres: {
+      version: postgres.version.split(' on ')[0],
+      fsync: postgres.fsync,
+      synchronous_commit: postgres.synchronous_commit,
+    },
     versions: {
       express: packageVersion('../node_modules/express/package.json'),
       argon2: packageVersion('../node_modules/argon2/package.json'),
       autocannon: packageVersion('./node_modules/autocannon/package.json'),
     },
   };
-  log(`${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, load average ${machine.loadAverage1mAtStart}`);
+  log(
+    `${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, load average ${machine.loadAverage1mAtStart}`,
+  );
 
   // Before any server runs, so that the figure is the cost of argon2 alone.
   const hashing = await measureHashing(settings.hashSamples);
   const threads = Math.min(machine.cores, Number(process.env['UV_THREADPOOL_SIZE'] ?? 4));
-  const hash = { algorithm: 'argon2id' as const, ...PASSWORD_HASH_PARAMS, ...hashing, samples: settings.hashSamples, verify_ceiling_per_s: round3((threads * 1000) / hashing.single_verify_ms) };
-  log(`argon2id ${JSON.stringify(PASSWORD_HASH_PARAMS)}: hash ${hash.single_hash_ms} ms, verify ${hash.single_verify_ms} ms`);
+  const hash = {
+    algorithm: 'argon2id' as const,
+    ...PASSWORD_HASH_PARAMS,
+    ...hashing,
+    samples: settings.hashSamples,
+    verify_ceiling_per_s: round3((threads * 1000) / hashing.single_verify_ms),
+  };
+  log(
+    `argon2id ${JSON.stringify(PASSWORD_HASH_PARAMS)}: hash ${hash.single_hash_ms} ms, verify ${hash.single_verify_ms} ms`,
+  );
   // Enough accounts that no account reaches LOGIN_MAX_FAILURES, even at the hashing ceiling.
   const wrongPerAccount = LOGIN_MAX_FAILURES - 1;
-  const accountCount = Math.max(settings.minAccounts, Math.ceil((hash.verify_ceiling_per_s * (settings.loginWarmupSeconds + settings.loginSeconds) * 1.5) / wrongPerAccount));
+  const accountCount = Math.max(
+    settings.minAccounts,
+    Math.ceil(
+      (hash.verify_ceiling_per_s * (settings.loginWarmupSeconds + settings.loginSeconds) * 1.5) / wrongPerAccount,
+    ),
+  );
 
   const databaseUrl = await recreateDatabase(admin, DATABASE);
   const redisKeyPrefix = `bench-auth-${randomBytes(6).toString('hex')}:`;
@@ -117,7 +165,8 @@ const main = async () => {
     children.push(bare);
     const bareUrl = `http://127.0.0.1:${(await bare.next('ready', 60_000)).port}`;
     const bareMe = await getJson(`${bareUrl}/api/auth/me`, {});
-    if (JSON.stringify(bareMe) !== JSON.stringify(me)) throw new Error('the bare route does not answer what /api/auth/me answers');
+    if (JSON.stringify(bareMe) !== JSON.stringify(me))
+      throw new Error('the bare route does not answer what /api/auth/me answers');
 
     const userPassword = `bench-user-${randomBytes(12).toString('hex')}`;
     const usernames = await createAccounts(appUrl, authorization, accountCount, userPassword);
@@ -138,13 +187,28 @@ const main = async () => {
     runs.bare = toRun(bareResult!, 200);
     runs.me = toRun(meResult!, 200);
 
-    const loginTarget = { method: 'POST' as const, url: `${appUrl}/api/auth/login`, headers: { 'content-type': 'application/json' } };
-    const loginLoad = { connections: settings.loginConnections, warmupSeconds: settings.loginWarmupSeconds, rounds: 1, roundSeconds: settings.loginSeconds };
-    const [okResult] = await runLoad({ ...loginLoad, targets: [{ ...loginTarget, label: 'login-ok', logins: { usernames, password: userPassword } }] });
+    const loginTarget = {
+      method: 'POST' as const,
+      url: `${appUrl}/api/auth/login`,
+      headers: { 'content-type': 'application/json' },
+    };
+    const loginLoad = {
+      connections: settings.loginConnections,
+      warmupSeconds: settings.loginWarmupSeconds,
+      rounds: 1,
+      roundSeconds: settings.loginSeconds,
+    };
+    const [okResult] = await runLoad({
+      ...loginLoad,
+      targets: [{ ...loginTarget, label: 'login-ok', logins: { usernames, password: userPassword } }],
+    });
     log(describe(okResult!));
     runs.loginOk = toRun(okResult!, 200);
     const wrongLogins = { usernames, password: `${userPassword}-wrong`, maxPerAccount: wrongPerAccount };
-    const [wrongResult] = await runLoad({ ...loginLoad, targets: [{ ...loginTarget, label: 'login-wrong', logins: wrongLogins }] });
+    const [wrongResult] = await runLoad({
+      ...loginLoad,
+      targets: [{ ...loginTarget, label: 'login-wrong', logins: wrongLogins }],
+    });
     log(`${describe(wrongResult!)}, at most ${wrongResult!.maxAttemptsPerAccount} attempts per account`);
     runs.loginWrong = toRun(wrongResult!, 401);
   } finally {
@@ -154,7 +218,8 @@ const main = async () => {
     await dropDatabase(admin, DATABASE);
     await deleteRedisKeys(redisUrl, redisKeyPrefix);
   }
-  if ((eventCounts['AccountLocked'] ?? 0) > 0) throw new Error('an account was locked: the wrong-password figure is not valid');
+  if ((eventCounts['AccountLocked'] ?? 0) > 0)
+    throw new Error('an account was locked: the wrong-password figure is not valid');
 
   const figures = authFigures(runs, hash);
   const loadAverage1mAtEnd = round3(os.loadavg()[0] ?? 0);
@@ -168,7 +233,14 @@ const main = async () => {
     date: started.toISOString(),
     durationSeconds: round3((Date.now() - started.getTime()) / 1000),
     machine: { ...machine, loadAverage1mAtEnd },
-    settings: { ...settings, accounts: accountCount, wrongAttemptsPerAccountMax: wrongPerAccount, loginMaxFailures: LOGIN_MAX_FAILURES, rateLimitPerMinute: RATE_LIMIT_PER_MINUTE, loadGenerator: 'autocannon (separate process)' },
+    settings: {
+      ...settings,
+      accounts: accountCount,
+      wrongAttemptsPerAccountMax: wrongPerAccount,
+      loginMaxFailures: LOGIN_MAX_FAILURES,
+      rateLimitPerMinute: RATE_LIMIT_PER_MINUTE,
+      loadGenerator: 'autocannon (separate process)',
+    },
     figures,
     runs,
     eventsAppended: eventCounts,
@@ -180,7 +252,9 @@ const main = async () => {
     `(fsync=${machine.postgres.fsync}, synchronous_commit=${machine.postgres.synchronous_commit}), Express ${machine.versions.express}, autocannon ${machine.versions.autocannon}; ` +
     `1-minute load average ${machine.loadAverage1mAtStart} at the start and ${loadAverage1mAtEnd} at the end (other work on the machine competes for the same 2 cores).`;
   const readmeUrl = new URL('./README.md', import.meta.url);
-  const readme = existsSync(readmeUrl) ? replaceBetweenMarkers(readFileSync(readmeUrl, 'utf8'), 'auth-results', markdownReport(figures, runs, machineLine)) : null;
+  const readme = existsSync(readmeUrl)
+    ? replaceBetweenMarkers(readFileSync(readmeUrl, 'utf8'), 'auth-results', markdownReport(figures, runs, machineLine))
+    : null;
   if (readme) writeFileSync(readmeUrl, readme);
   else log('bench/README.md has no auth-results markers: table not written');
   log('wrote bench/results/auth.json');

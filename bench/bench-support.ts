@@ -52,12 +52,28 @@ export const dropDatabase = (admin: string, name: string): Promise<void> =>
     await client.query(`drop database if exists "${name}" with (force)`);
   });
 
-export type ServerInfo = Record<'version' | 'fsync' | 'synchronous_commit' | 'wal_sync_method' | 'full_page_writes' | 'shared_buffers' | 'max_connections', string>;
+export type ServerInfo = Record<
+  | 'version'
+  | 'fsync'
+  | 'synchronous_commit'
+  | 'wal_sync_method'
+  | 'full_page_writes'
+  | 'shared_buffers'
+  | 'max_connections',
+  string
+>;
 
 /** Settings that decide what a commit costs, read from the server itself. */
 export const serverInfo = (admin: string): Promise<ServerInfo> =>
   withAdmin(admin, async (client) => {
-    const names = ['fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'max_connections'] as const;
+    const names = [
+      'fsync',
+      'synchronous_commit',
+      'wal_sync_method',
+      'full_page_writes',
+      'shared_buffers',
+      'max_connections',
+    ] as const;
     const { rows } = await client.query<{ name: string; setting: string }>(
       `select name, current_setting(name) as setting from pg_settings where name = any($1::text[])`,
       [names],

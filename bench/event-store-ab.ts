@@ -53,7 +53,11 @@ const openOurs = async (name: string, module: StoreModule): Promise<BenchTarget>
   return {
     name,
     append: async (stream, events) => {
-      await store.append(stream.name, events.map((e) => ({ id: randomUUID(), ...e })), { expectedRevision: stream.length === 0 ? 'no_stream' : stream.length - 1 });
+      await store.append(
+        stream.name,
+        events.map((e) => ({ id: randomUUID(), ...e })),
+        { expectedRevision: stream.length === 0 ? 'no_stream' : stream.length - 1 },
+      );
     },
     readAll: () => Promise.reject(new Error('appends only')),
     catchUp: () => Promise.reject(new Error('appends only')),
@@ -91,7 +95,12 @@ for (const target of targets) await target.close();
 for (const cleanup of cleanups) await cleanup();
 
 const reference = backend === 'postgres' ? 'emmett' : 'current';
-console.log(`${backend}, ${rounds} rounds of ${seconds} s, load average ${os.loadavg().map((n) => n.toFixed(1)).join(' ')}; appends/s, median (min-max), ratio to ${reference}\n`);
+console.log(
+  `${backend}, ${rounds} rounds of ${seconds} s, load average ${os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ')}; appends/s, median (min-max), ratio to ${reference}\n`,
+);
 console.log(
   textTable(
     ['store', ...LOADS.map((l) => `${l.eventsPerAppend} event(s) x ${l.writers} writer(s)`)],

@@ -15,17 +15,31 @@ type RecordedMessage = { metadata: { globalPosition: bigint } };
 type BatchResult = { currentGlobalPosition: bigint; messages: RecordedMessage[]; areMessagesLeft: boolean };
 type Puller = { start(options: { startFrom: 'BEGINNING' }): Promise<void> };
 type Consumer = {
-  reactor(options: { processorId: string; startFrom: 'BEGINNING'; eachMessage: (message: RecordedMessage) => void }): unknown;
+  reactor(options: {
+    processorId: string;
+    startFrom: 'BEGINNING';
+    eachMessage: (message: RecordedMessage) => void;
+  }): unknown;
   start(): Promise<void>;
 };
 type EmmettStore = {
-  appendToStream(streamName: string, events: readonly EmmettEvent[], options: { expectedStreamVersion: bigint }): Promise<{ nextExpectedStreamVersion: bigint }>;
-  consumer(options: { stopWhen?: { noMessagesLeft?: boolean }; pulling?: { batchSize?: number; pullingFrequencyInMs?: number } }): Consumer;
+  appendToStream(
+    streamName: string,
+    events: readonly EmmettEvent[],
+    options: { expectedStreamVersion: bigint },
+  ): Promise<{ nextExpectedStreamVersion: bigint }>;
+  consumer(options: {
+    stopWhen?: { noMessagesLeft?: boolean };
+    pulling?: { batchSize?: number; pullingFrequencyInMs?: number };
+  }): Consumer;
   schema: { migrate(): Promise<unknown> };
   close(): Promise<void>;
 };
 type EmmettPostgresModule = {
-  getPostgreSQLEventStore(connectionString: string, options: { connectionOptions: { dumbo: Dumbo }; schema: { autoMigration: 'None' } }): EmmettStore;
+  getPostgreSQLEventStore(
+    connectionString: string,
+    options: { connectionOptions: { dumbo: Dumbo }; schema: { autoMigration: 'None' } },
+  ): EmmettStore;
   readMessagesBatch(execute: Executor, options: { after: bigint; batchSize: number }): Promise<BatchResult>;
   postgreSQLEventStoreMessageBatchPuller(options: {
     executor: Executor;
@@ -44,7 +58,10 @@ const DUMBO: string = '@event-driven-io/dumbo';
 
 const load = async (): Promise<{ emmett: EmmettPostgresModule; dumbo: DumboModule }> => {
   try {
-    return { emmett: (await import(EMMETT_POSTGRESQL)) as EmmettPostgresModule, dumbo: (await import(DUMBO)) as DumboModule };
+    return {
+      emmett: (await import(EMMETT_POSTGRESQL)) as EmmettPostgresModule,
+      dumbo: (await import(DUMBO)) as DumboModule,
+    };
   } catch (error) {
     throw new Error('Emmett is not installed: run `npm --prefix bench install`', { cause: error });
   }
@@ -63,7 +80,10 @@ export const emmettOnPostgres = async (connectionString: string): Promise<Emmett
   const { emmett, dumbo } = await load();
   // Emmett's default pool: a pg.Pool with pg's default size (10), the same as ours.
   const pool = dumbo.dumbo({ connectionString });
-  const store = emmett.getPostgreSQLEventStore(connectionString, { connectionOptions: { dumbo: pool }, schema: { autoMigration: 'None' } });
+  const store = emmett.getPostgreSQLEventStore(connectionString, {
+    connectionOptions: { dumbo: pool },
+    schema: { autoMigration: 'None' },
+  });
   await store.schema.migrate();
 
   /** The message batch puller Emmett's consumers run on, without checkpoints: the closest match to subscribeToAll. */

@@ -32,17 +32,38 @@ export const appendFigure = (id: string, title: string, results: Record<TargetNa
   emmett: round3(results.emmett.appendsPerSecond),
   ratio: ratioOf(results['ours-postgres'].appendsPerSecond, results.emmett.appendsPerSecond),
   ratioPglite: ratioOf(results['ours-pglite'].appendsPerSecond, results.emmett.appendsPerSecond),
-  eventsPerSecond: Object.fromEntries(TARGETS.map((t) => [t, round3(results[t].eventsPerSecond)])) as Record<TargetName, number>,
+  eventsPerSecond: Object.fromEntries(TARGETS.map((t) => [t, round3(results[t].eventsPerSecond)])) as Record<
+    TargetName,
+    number
+  >,
   details: Object.fromEntries(
     TARGETS.map((t) => {
       const r = results[t];
-      const spread = 'roundsAppendsPerSecond' in r ? { roundsAppendsPerSecond: (r.roundsAppendsPerSecond as number[]).map(round3) } : {};
-      return [t, { appends: r.appends, events: r.events, seconds: round3(r.seconds), p50Ms: round3(r.p50Ms), p99Ms: round3(r.p99Ms), ...spread }];
+      const spread =
+        'roundsAppendsPerSecond' in r
+          ? { roundsAppendsPerSecond: (r.roundsAppendsPerSecond as number[]).map(round3) }
+          : {};
+      return [
+        t,
+        {
+          appends: r.appends,
+          events: r.events,
+          seconds: round3(r.seconds),
+          p50Ms: round3(r.p50Ms),
+          p99Ms: round3(r.p99Ms),
+          ...spread,
+        },
+      ];
     }),
   ),
 });
 
-export const readFigure = (id: string, title: string, results: Record<TargetName, ReadResult>, extra: Record<string, unknown> = {}): Figure => ({
+export const readFigure = (
+  id: string,
+  title: string,
+  results: Record<TargetName, ReadResult>,
+  extra: Record<string, unknown> = {},
+): Figure => ({
   id,
   title,
   unit: 'events/s',
@@ -55,7 +76,17 @@ export const readFigure = (id: string, title: string, results: Record<TargetName
     ...Object.fromEntries(
       TARGETS.map((t) => {
         const r = results[t];
-        return [t, { storeEvents: r.events, delivered: r.delivered, distinct: r.unique, missed: r.events - r.unique, repeated: r.delivered - r.unique, passSeconds: r.seconds.map(round3) }];
+        return [
+          t,
+          {
+            storeEvents: r.events,
+            delivered: r.delivered,
+            distinct: r.unique,
+            missed: r.events - r.unique,
+            repeated: r.delivered - r.unique,
+            passSeconds: r.seconds.map(round3),
+          },
+        ];
       }),
     ),
     ...extra,
@@ -67,14 +98,41 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** One row per figure, plus an events/s row under each batched append figure. */
 const summaryRows = (figures: readonly Figure[]): string[][] =>
   figures.flatMap((f) => {
-    const row = [f.title, f.unit, fmt(f['ours-postgres']), fmt(f['ours-pglite']), fmt(f.emmett), `${f.ratio.toFixed(2)}x`, `${f.ratioPglite.toFixed(2)}x`];
+    const row = [
+      f.title,
+      f.unit,
+      fmt(f['ours-postgres']),
+      fmt(f['ours-pglite']),
+      fmt(f.emmett),
+      `${f.ratio.toFixed(2)}x`,
+      `${f.ratioPglite.toFixed(2)}x`,
+    ];
     const batched = f.eventsPerSecond && f.id.includes('batch');
     if (!batched) return [row];
     const e = f.eventsPerSecond!;
-    return [row, [`  same, in events`, 'events/s', fmt(e['ours-postgres']), fmt(e['ours-pglite']), fmt(e.emmett), `${f.ratio.toFixed(2)}x`, `${f.ratioPglite.toFixed(2)}x`]];
+    return [
+      row,
+      [
+        `  same, in events`,
+        'events/s',
+        fmt(e['ours-postgres']),
+        fmt(e['ours-pglite']),
+        fmt(e.emmett),
+        `${f.ratio.toFixed(2)}x`,
+        `${f.ratioPglite.toFixed(2)}x`,
+      ],
+    ];
   });
 
-const HEADER = ['figure', 'unit', 'ours (PostgreSQL)', 'ours (PGlite)', 'Emmett (PostgreSQL)', 'ours PG / Emmett', 'ours PGlite / Emmett'];
+const HEADER = [
+  'figure',
+  'unit',
+  'ours (PostgreSQL)',
+  'ours (PGlite)',
+  'Emmett (PostgreSQL)',
+  'ours PG / Emmett',
+  'ours PGlite / Emmett',
+];
 
 export const stdoutSummary = (figures: readonly Figure[]): string => textTable(HEADER, summaryRows(figures));
 
@@ -93,4 +151,7 @@ export const stdoutLatencies = (figures: readonly Figure[]): string =>
   );
 
 export const markdownSummary = (figures: readonly Figure[], machineLine: string): string =>
-  `${machineLine}\n\n${markdownTable(HEADER, summaryRows(figures).map((r) => r.map((c) => c.trim())))}`;
+  `${machineLine}\n\n${markdownTable(
+    HEADER,
+    summaryRows(figures).map((r) => r.map((c) => c.trim())),
+  )}`;

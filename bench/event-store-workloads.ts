@@ -86,7 +86,10 @@ export const runAppends = async (target: BenchTarget, load: AppendLoad): Promise
   const start = performance.now();
   const deadline = start + load.maxSeconds * 1000;
   const writer = async (w: number) => {
-    const streams: StreamCursor[] = Array.from({ length: load.streamsPerWriter }, (_, i) => ({ name: `bench-${load.label}-w${w}-s${i}`, length: 0 }));
+    const streams: StreamCursor[] = Array.from({ length: load.streamsPerWriter }, (_, i) => ({
+      name: `bench-${load.label}-w${w}-s${i}`,
+      length: 0,
+    }));
     for (let i = 0; issued < load.maxAppends && performance.now() < deadline; i++) {
       issued += 1;
       const stream = streams[i % streams.length]!;
@@ -111,7 +114,9 @@ export const runAppends = async (target: BenchTarget, load: AppendLoad): Promise
 };
 
 /** Several rounds of one load: the median round's rates, and each round's appends/s to show the spread. */
-export const medianOfRounds = (rounds: readonly AppendResult[]): AppendResult & { roundsAppendsPerSecond: number[] } => {
+export const medianOfRounds = (
+  rounds: readonly AppendResult[],
+): AppendResult & { roundsAppendsPerSecond: number[] } => {
   const sorted = [...rounds].sort((a, b) => a.appendsPerSecond - b.appendsPerSecond);
   const mid = sorted[Math.floor((sorted.length - 1) / 2)]!;
   return { ...mid, roundsAppendsPerSecond: rounds.map((r) => r.appendsPerSecond) };
@@ -127,7 +132,8 @@ export const prefill = async (target: BenchTarget, events: number, label: string
     streamsPerWriter: 50,
     label,
   });
-  if (result.events !== events) throw new Error(`${target.name}: prefill wrote ${result.events} events, wanted ${events}`);
+  if (result.events !== events)
+    throw new Error(`${target.name}: prefill wrote ${result.events} events, wanted ${events}`);
 };
 
 export type ReadResult = {
@@ -142,7 +148,11 @@ export type ReadResult = {
 };
 
 /** One unmeasured pass, then `passes` measured ones; the rate is the median pass's. */
-export const runRepeated = async (what: () => Promise<Delivery>, expected: number, passes: number): Promise<ReadResult> => {
+export const runRepeated = async (
+  what: () => Promise<Delivery>,
+  expected: number,
+  passes: number,
+): Promise<ReadResult> => {
   let last = await what();
   const seconds: number[] = [];
   for (let i = 0; i < passes; i++) {
@@ -150,5 +160,11 @@ export const runRepeated = async (what: () => Promise<Delivery>, expected: numbe
     last = await what();
     seconds.push((performance.now() - t0) / 1000);
   }
-  return { events: expected, delivered: last.delivered, unique: last.unique, seconds, eventsPerSecond: last.delivered / median(seconds) };
+  return {
+    events: expected,
+    delivered: last.delivered,
+    unique: last.unique,
+    seconds,
+    eventsPerSecond: last.delivered / median(seconds),
+  };
 };

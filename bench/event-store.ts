@@ -30,15 +30,44 @@ import {
   type Figure,
   type TargetName,
 } from './event-store-report.js';
-import { medianOfRounds, prefill, runAppends, runRepeated, type AppendResult, type BenchTarget, type Delivery, type ReadResult } from './event-store-workloads.js';
+import {
+  medianOfRounds,
+  prefill,
+  runAppends,
+  runRepeated,
+  type AppendResult,
+  type BenchTarget,
+  type Delivery,
+  type ReadResult,
+} from './event-store-workloads.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, pglite: { type: 'string', default: 'tempdir' } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, pglite: { type: 'string', default: 'tempdir' } },
+});
 if (args.pglite !== 'tempdir' && args.pglite !== 'memory') throw new Error('--pglite must be tempdir or memory');
 const pgliteStorage: PgliteStorage = args.pglite;
 
 const settings = args.quick
-  ? { warmupSeconds: 0.2, appendSeconds: 0.5, rounds: 1, maxAppends: 500, streamsPerWriter: 20, prefillEvents: 2_000, readPageSize: 1_000, passes: 1 }
-  : { warmupSeconds: 1, appendSeconds: 2, rounds: 3, maxAppends: 20_000, streamsPerWriter: 20, prefillEvents: 20_000, readPageSize: 1_000, passes: 3 };
+  ? {
+      warmupSeconds: 0.2,
+      appendSeconds: 0.5,
+      rounds: 1,
+      maxAppends: 500,
+      streamsPerWriter: 20,
+      prefillEvents: 2_000,
+      readPageSize: 1_000,
+      passes: 1,
+    }
+  : {
+      warmupSeconds: 1,
+      appendSeconds: 2,
+      rounds: 3,
+      maxAppends: 20_000,
+      streamsPerWriter: 20,
+      prefillEvents: 20_000,
+      readPageSize: 1_000,
+      passes: 3,
+    };
 
 const APPEND_FIGURES = [
   { id: 'append-single-1w', title: 'append 1 event, 1 writer', writers: 1, eventsPerAppend: 1 },
@@ -55,9 +84,16 @@ const packageVersion = (relative: string): string =>
 
 /** Fresh databases and the three targets, in table order. */
 const openTargets = async (): Promise<{ targets: Record<TargetName, BenchTarget>; emmett: EmmettTarget }> => {
-  const [oursUrl, emmettUrl] = await Promise.all([recreateDatabase(admin, DATABASES.ours), recreateDatabase(admin, DATABASES.emmett)]);
+  const [oursUrl, emmettUrl] = await Promise.all([
+    recreateDatabase(admin, DATABASES.ours),
+    recreateDatabase(admin, DATABASES.emmett),
+  ]);
   const emmett = await emmettOnPostgres(emmettUrl);
-  const targets = { 'ours-postgres': await oursOnPostgres(oursUrl), 'ours-pglite': await oursOnPglite(pgliteStorage), emmett };
+  const targets = {
+    'ours-postgres': await oursOnPostgres(oursUrl),
+    'ours-pglite': await oursOnPglite(pgliteStorage),
+    emmett,
+  };
   return { targets, emmett };
 };
 
@@ -69,18 +105,37 @@ const appendPhase = async (): Promise<Figure[]> => {
   const { targets } = await openTargets();
   const figures: Figure[] = [];
   for (const figure of APPEND_FIGURES) {
-    const load = { writers: figure.writers, eventsPerAppend: figure.eventsPerAppend, streamsPerWriter: settings.streamsPerWriter, maxAppends: settings.maxAppends };
-    for (const name of TARGETS) await runAppends(targets[name], { ...load, maxSeconds: settings.warmupSeconds, label: `${figure.id}-warmup` });
+    const load = {
+      writers: figure.writers,
+      eventsPerAppend: figure.eventsPerAppend,
+      streamsPerWriter: settings.streamsPerWriter,
+      maxAppends: settings.maxAppends,
+    };
+    for (const name of TARGETS)
+      await runAppends(targets[name], { ...load, maxSeconds: settings.warmupSeconds, label: `${figure.id}-warmup` });
     // Targets take turns, round after round, so a noisy moment on the machine does not land on one store only.
-    const rounds = Object.fromEntries(TARGETS.map((name) => [name, [] as AppendResult[]])) as Record<TargetName, AppendResult[]>;
+    const rounds = Object.fromEntries(TARGETS.map((name) => [name, [] as AppendResult[]])) as Record<
+      TargetName,
+      AppendResult[]
+    >;
     for (let round = 0; round < settings.rounds; round++) {
       for (const name of TARGETS) {
-        const result = await runAppends(targets[name], { ...load, maxSeconds: settings.appendSeconds, label: `${figure.id}-r${round}` });
+        const result = await runAppends(targets[name], {
+          ...load,
+          maxSeconds: settings.appendSeconds,
+          label: `${figure.id}-r${round}`,
+        });
         rounds[name].push(result);
-        log(`${figure.title.padEnd(28)} ${name.padEnd(14)} ${Math.round(result.appendsPerSecond)} appends/s (${result.appends} in ${result.seconds.toFixed(2)} s)`);
+        log(
+          `${figure.title.padEnd(28)} ${name.padEnd(14)} ${Math.round(result.appendsPerSecond)} appends/s (${result.appends} in ${result.seconds.toFixed(2)} s)`,
+        );
       }
     }
-    const medians = { 'ours-postgres': medianOfRounds(rounds['ours-postgres']), 'ours-pglite': medianOfRounds(rounds['ours-pglite']), emmett: medianOfRounds(rounds.emmett) };
+    const medians = {
+      'ours-postgres': medianOfRounds(rounds['ours-postgres']),
+      'ours-pglite': medianOfRounds(rounds['ours-pglite']),
+      emmett: medianOfRounds(rounds.emmett),
+    };
     figures.push(appendFigure(figure.id, figure.title, medians));
   }
   await closeTargets(targets);
@@ -112,8 +167,14 @@ const readPhase = async (): Promise<Figure[]> => {
     const t0 = performance.now();
     const delivery = await run();
     const seconds = (performance.now() - t0) / 1000;
-    variants[`emmett-${variant}`] = { eventsPerSecond: round3(delivery.delivered / seconds), seconds: round3(seconds), ...delivery };
-    log(`catch-up emmett ${variant} ${Math.round(delivery.delivered / seconds)} events/s (${delivery.unique} of ${total} events, ${delivery.delivered} deliveries)`);
+    variants[`emmett-${variant}`] = {
+      eventsPerSecond: round3(delivery.delivered / seconds),
+      seconds: round3(seconds),
+      ...delivery,
+    };
+    log(
+      `catch-up emmett ${variant} ${Math.round(delivery.delivered / seconds)} events/s (${delivery.unique} of ${total} events, ${delivery.delivered} deliveries)`,
+    );
   }
   await closeTargets(targets);
   return [
@@ -131,7 +192,9 @@ const main = async () => {
     pglite: { version: packageVersion('../node_modules/@electric-sql/pglite/package.json'), storage: pgliteStorage },
     emmettPostgresql: packageVersion('./node_modules/@event-driven-io/emmett-postgresql/package.json'),
   };
-  log(`${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, fsync=${machine.postgres.fsync}, synchronous_commit=${machine.postgres.synchronous_commit}`);
+  log(
+    `${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, fsync=${machine.postgres.fsync}, synchronous_commit=${machine.postgres.synchronous_commit}`,
+  );
   const loadBefore = os.loadavg();
   const figures = [...(await appendPhase()), ...(await readPhase())];
   // Other work on the machine (tests, builds) shows here: a run under load is noisier, for every store alike.
@@ -143,12 +206,23 @@ const main = async () => {
   console.log(`\nAppend latency\n\n${stdoutLatencies(figures)}`);
   if (args.quick) return;
 
-  const result = { benchmark: 'event-store', date: started.toISOString(), durationSeconds: round3((Date.now() - started.getTime()) / 1000), machine: { ...machine, loadAverage }, settings, figures };
+  const result = {
+    benchmark: 'event-store',
+    date: started.toISOString(),
+    durationSeconds: round3((Date.now() - started.getTime()) / 1000),
+    machine: { ...machine, loadAverage },
+    settings,
+    figures,
+  };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/event-store.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
   const readmeUrl = new URL('./README.md', import.meta.url);
   const machineLine = `Run of ${started.toISOString().slice(0, 10)}: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.postgres.version.split(' on ')[0]} (fsync=${machine.postgres.fsync}, synchronous_commit=${machine.postgres.synchronous_commit}), PGlite ${machine.pglite.version} (${pgliteStorage}), Emmett ${machine.emmettPostgresql}.`;
-  const readme = replaceBetweenMarkers(readFileSync(readmeUrl, 'utf8'), 'event-store-results', markdownSummary(figures, machineLine));
+  const readme = replaceBetweenMarkers(
+    readFileSync(readmeUrl, 'utf8'),
+    'event-store-results',
+    markdownSummary(figures, machineLine),
+  );
   if (readme) writeFileSync(readmeUrl, readme);
   else log('bench/README.md has no event-store-results markers: table not written');
   log('wrote bench/results/event-store.json');

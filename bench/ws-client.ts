@@ -16,7 +16,8 @@ type Setup = { baseUrl: string; wsUrl: string; access: string };
 
 const [baseUrl, wsUrl] = [process.argv[2], process.argv[3]];
 const access = process.env['BENCH_ACCESS_TOKEN'];
-if (!baseUrl || !wsUrl || !access) throw new Error('usage: ws-client.ts <base url> <ws url>, with BENCH_ACCESS_TOKEN set');
+if (!baseUrl || !wsUrl || !access)
+  throw new Error('usage: ws-client.ts <base url> <ws url>, with BENCH_ACCESS_TOKEN set');
 for (const url of [baseUrl, wsUrl]) {
   const host = new URL(url).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') throw new Error(`loopback only, not ${host}`);
@@ -41,7 +42,10 @@ let window = freshWindow(false);
 const tell = (message: unknown) => process.send?.(message);
 
 const wsToken = async (): Promise<string> => {
-  const response = await fetch(`${setup.baseUrl}/api/auth/ws-token`, { method: 'POST', headers: { authorization: `Bearer ${setup.access}` } });
+  const response = await fetch(`${setup.baseUrl}/api/auth/ws-token`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${setup.access}` },
+  });
   if (response.status !== 200) throw new Error(`ws-token ${response.status}`);
   return ((await response.json()) as { ws_token: string }).ws_token;
 };

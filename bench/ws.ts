@@ -28,12 +28,31 @@ import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';
 import { startApp } from '../interfaces/process/app.js';
 import { attachMetricsSocket } from '../interfaces/ws/metricsSocket.js';
-import { adminConnectionString, dropDatabase, machineInfo, markdownTable, percentile, recreateDatabase, replaceBetweenMarkers, textTable } from './bench-support.js';
+import {
+  adminConnectionString,
+  dropDatabase,
+  machineInfo,
+  markdownTable,
+  percentile,
+  recreateDatabase,
+  replaceBetweenMarkers,
+  textTable,
+} from './bench-support.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, steps: { type: 'string' }, seconds: { type: 'string' }, 'events-per-second': { type: 'string' }, passes: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    steps: { type: 'string' },
+    seconds: { type: 'string' },
+    'events-per-second': { type: 'string' },
+    passes: { type: 'string' },
+  },
 });
-const steps = args.steps ? args.steps.split(',').map(Number) : args.quick ? [50, 100] : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
+const steps = args.steps
+  ? args.steps.split(',').map(Number)
+  : args.quick
+    ? [50, 100]
+    : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000];
 const seconds = Number(args.seconds ?? (args.quick ? 3 : 10));
 const passes = Number(args.passes ?? (args.quick ? 1 : 3));
 const eventsPerSecond = Number(args['events-per-second'] ?? 10);
@@ -51,10 +70,27 @@ const snapshot = (position: number): MetricsSnapshot => {
     at,
     position,
     messages: { inPerSecond: 3.2, outPerSecond: 3.1, queueDepth: 4, oldestQueuedAgeSeconds: 2.5 },
-    llm: ['openai', 'openrouter', 'faq'].map((provider, i) => ({ provider, calls: 40 - i * 10, errorRate: 0.05 * i, latencyMs: { p50: 400 + i, p95: 900 + i, p99: 1500 + i }, circuit: 'closed' as const })),
+    llm: ['openai', 'openrouter', 'faq'].map((provider, i) => ({
+      provider,
+      calls: 40 - i * 10,
+      errorRate: 0.05 * i,
+      latencyMs: { p50: 400 + i, p95: 900 + i, p99: 1500 + i },
+      circuit: 'closed' as const,
+    })),
     security: { loginFailuresLastMinute: 1, lockoutsLastMinute: 0, lockedAccounts: 0, rateLimitedLastMinute: 0 },
-    projections: ['accounts', 'audit', 'conversations', 'llm-calls', 'lockouts', 'secrets'].map((name) => ({ name, position, lagEvents: 0, lagMs: 3, lastError: null })),
-    processes: ['app', 'worker-web', 'scheduler'].map((name) => ({ name, state: 'running' as const, since: at, instance: `${name}-1` })),
+    projections: ['accounts', 'audit', 'conversations', 'llm-calls', 'lockouts', 'secrets'].map((name) => ({
+      name,
+      position,
+      lagEvents: 0,
+      lagMs: 3,
+      lastError: null,
+    })),
+    processes: ['app', 'worker-web', 'scheduler'].map((name) => ({
+      name,
+      state: 'running' as const,
+      since: at,
+      instance: `${name}-1`,
+    })),
     whatsapp: { connectedSessions: 1 },
   };
 };
@@ -101,18 +137,35 @@ const eventTimer =
   eventsPerSecond > 0
     ? setInterval(() => {
         position += 1;
-        events.next({ position, type: 'MessageReceived', streamId: `chat-web-34600000${position % 500}@s.whatsapp.net`, occurredAt: new Date().toISOString(), correlationId: `bench-${position}`, actor: 'system' });
+        events.next({
+          position,
+          type: 'MessageReceived',
+          streamId: `chat-web-34600000${position % 500}@s.whatsapp.net`,
+          occurredAt: new Date().toISOString(),
+          correlationId: `bench-${position}`,
+          actor: 'system',
+        });
       }, 1_000 / eventsPerSecond)
     : null;
 
 const limits = { maxConnections: 100_000, maxConnectionsPerIp: 100_000, maxConnectionsPerUser: 100_000 };
 const wsServer = http.createServer((_req, res) => res.writeHead(404).end());
-const socket = attachMetricsSocket(wsServer, { feed: { snapshots$: snapshots, events$: events }, identity: app.identity, allowedOrigins: [], logger, limits });
+const socket = attachMetricsSocket(wsServer, {
+  feed: { snapshots$: snapshots, events$: events },
+  identity: app.identity,
+  allowedOrigins: [],
+  logger,
+  limits,
+});
 await new Promise<void>((resolve) => wsServer.listen(0, '127.0.0.1', resolve));
 const wsUrl = `ws://127.0.0.1:${(wsServer.address() as AddressInfo).port}/ws/metrics`;
 const baseUrl = `http://127.0.0.1:${app.port}`;
 
-const login = await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: adminPassword }) });
+const login = await fetch(`${baseUrl}/api/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: 'admin', password: adminPassword }),
+});
 const access = ((await login.json()) as { access_token: string }).access_token;
 
 // The token goes through the environment, not argv, which `ps` shows to every user.
@@ -140,7 +193,8 @@ await next('ready', 30_000);
 const results: Array<Record<string, unknown>> = [];
 // Other work on the machine shows up as lag; the load average is recorded with every step so a noisy run is visible.
 const loadAverage = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
-if (os.loadavg()[0]! > os.cpus().length) log(`warning: load average ${loadAverage().join(' ')} on ${os.cpus().length} cores: other work will inflate the lag`);
+if (os.loadavg()[0]! > os.cpus().length)
+  log(`warning: load average ${loadAverage().join(' ')} on ${os.cpus().length} cores: other work will inflate the lag`);
 /** One measurement window over the clients already connected. */
 const measure = async (connected: number): Promise<Record<string, unknown>> => {
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -193,13 +247,27 @@ try {
     for (const run of runs) run.p99 = (run.snapshotLagMs as ClientReport['snapshots']).p99;
     // The median pass by p99: one pass spoilt by a neighbour's burst on this shared machine does not decide the step.
     const median = [...runs].sort((x, y) => x.p99 - y.p99)[Math.floor(runs.length / 2)]!;
-    const ok = grown.failed === 0 && grown.connected === target && median.p99 < P99_BUDGET_MS && runs.every((r) => (r.snapshotsDelivered as number) >= 0.99 && r.closedUnexpectedly === 0);
-    const row = { clients: target, connected: grown.connected, failedToConnect: grown.failed, connectSeconds: Math.round(grown.seconds * 10) / 10, ...median, passes: runs.map((r) => r.p99), ok };
+    const ok =
+      grown.failed === 0 &&
+      grown.connected === target &&
+      median.p99 < P99_BUDGET_MS &&
+      runs.every((r) => (r.snapshotsDelivered as number) >= 0.99 && r.closedUnexpectedly === 0);
+    const row = {
+      clients: target,
+      connected: grown.connected,
+      failedToConnect: grown.failed,
+      connectSeconds: Math.round(grown.seconds * 10) / 10,
+      ...median,
+      passes: runs.map((r) => r.p99),
+      ok,
+    };
     delete (row as Record<string, unknown>).p99;
     results.push(row);
     const lag = median.snapshotLagMs as ClientReport['snapshots'];
     const broadcast = median.serverBroadcastMs as { p50: number; max: number };
-    log(`  ${target} clients: p99 by pass ${row.passes.join('/')} ms; median pass: p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms, broadcast ${broadcast.p50}/${broadcast.max} ms, server cpu ${String(median.serverCpuPercent)}%, client cpu ${String(median.clientCpuPercent)}%, rss ${String(median.serverRssMiB)} MiB${ok ? '' : '  <- over budget'}`);
+    log(
+      `  ${target} clients: p99 by pass ${row.passes.join('/')} ms; median pass: p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms, broadcast ${broadcast.p50}/${broadcast.max} ms, server cpu ${String(median.serverCpuPercent)}%, client cpu ${String(median.clientCpuPercent)}%, rss ${String(median.serverRssMiB)} MiB${ok ? '' : '  <- over budget'}`,
+    );
     if (!ok) break;
   }
 } finally {
@@ -214,20 +282,55 @@ try {
 
 const passing = results.filter((r) => r.ok === true).map((r) => r.clients as number);
 const maxClients = passing.length ? Math.max(...passing) : 0;
-const header = ['clients', 'p50 ms', 'p95 ms', 'p99 ms', 'p99 per pass', 'max ms', 'delivered', 'server CPU', 'client CPU', 'server RSS', 'load avg', 'within budget'];
+const header = [
+  'clients',
+  'p50 ms',
+  'p95 ms',
+  'p99 ms',
+  'p99 per pass',
+  'max ms',
+  'delivered',
+  'server CPU',
+  'client CPU',
+  'server RSS',
+  'load avg',
+  'within budget',
+];
 const rows = results.map((r) => {
   const lag = r.snapshotLagMs as ClientReport['snapshots'];
   const pct = (value: unknown) => `${Math.round(Number(value) * 10) / 10}%`;
-  return [String(r.clients), String(lag.p50), String(lag.p95), String(lag.p99), (r.passes as number[]).join(' / '), String(lag.max), pct(Number(r.snapshotsDelivered) * 100), pct(r.serverCpuPercent), pct(r.clientCpuPercent), `${Number(r.serverRssMiB)} MiB`, String(r.loadAverage1m), r.ok ? 'yes' : 'no'];
+  return [
+    String(r.clients),
+    String(lag.p50),
+    String(lag.p95),
+    String(lag.p99),
+    (r.passes as number[]).join(' / '),
+    String(lag.max),
+    pct(Number(r.snapshotsDelivered) * 100),
+    pct(r.serverCpuPercent),
+    pct(r.clientCpuPercent),
+    `${Number(r.serverRssMiB)} MiB`,
+    String(r.loadAverage1m),
+    r.ok ? 'yes' : 'no',
+  ];
 });
-log(`\n${textTable(header, rows)}\n\nmax clients with p99 < ${P99_BUDGET_MS} ms: ${maxClients} (target ${TARGET_CLIENTS})`);
+log(
+  `\n${textTable(header, rows)}\n\nmax clients with p99 < ${P99_BUDGET_MS} ms: ${maxClients} (target ${TARGET_CLIENTS})`,
+);
 
 if (!args.quick) {
   const machine = machineInfo();
   const output = {
     generatedAt: new Date().toISOString(),
     machine,
-    settings: { secondsPerPass: seconds, passesPerStep: passes, snapshotIntervalMs: 1_000, eventsPerSecond, p99BudgetMs: P99_BUDGET_MS, steps },
+    settings: {
+      secondsPerPass: seconds,
+      passesPerStep: passes,
+      snapshotIntervalMs: 1_000,
+      eventsPerSecond,
+      p99BudgetMs: P99_BUDGET_MS,
+      steps,
+    },
     maxClientsWithinBudget: maxClients,
     target: TARGET_CLIENTS,
     targetMet: maxClients >= TARGET_CLIENTS,
@@ -254,7 +357,11 @@ if (!args.quick) {
   const current = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
   const replaced = replaceBetweenMarkers(current, 'ws', section);
   // Append only: the rest of the README belongs to the other benchmarks.
-  writeFileSync(readme, replaced ?? `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}\n## WebSocket\n\n<!-- ws:begin -->\n${section}\n<!-- ws:end -->\n`);
+  writeFileSync(
+    readme,
+    replaced ??
+      `${current}${current === '' || current.endsWith('\n') ? '' : '\n'}\n## WebSocket\n\n<!-- ws:begin -->\n${section}\n<!-- ws:end -->\n`,
+  );
   log('wrote bench/results/ws.json and the WebSocket section of bench/README.md');
 }
 process.exit(0);

@@ -12,4 +12,8 @@ export type ProjectionDeps = {
  * Every projection the runner runs and the CLI can rebuild. Add yours here: one import, one entry
  * (one file per projection, e.g. projections/identity/accounts.ts).
  */
-export const allProjections = (_deps: ProjectionDeps): Projection[] => [accountsProjection, auditLogProjection, secretsProjection];
+export const allProjections = (_deps: ProjectionDeps): Projection[] => [
+  accountsProjection,
+  auditLogProjection,
+  secretsProjection,
+];

@@ -3,13 +3,23 @@ import type { Database } from '#infrastructure/sql/database.js';
 import { applyBatch, prepareCheckpoint, readCheckpoint, recordError } from './shared/checkpoints.js';
 import { lockHolder, lockNamespace, openProjectionLocks, type ProjectionLocks } from './shared/locks.js';
 import {
-  CheckpointMovedError, consoleProjectionLogger, ProjectionVersionAheadError, validateProjections, type Projection, type ProjectionLogger,
+  CheckpointMovedError,
+  consoleProjectionLogger,
+  ProjectionVersionAheadError,
+  validateProjections,
+  type Projection,
+  type ProjectionLogger,
 } from './shared/projection.js';
 import { backoffMs, Signal } from '#infrastructure/shared/signal.js';
 
 export type { Projection, ProjectionLogger } from './shared/projection.js';
 export {
-  CheckpointMovedError, ProjectionApplyError, ProjectionVersionAheadError, UnknownProjectionError, InvalidProjectionError, findProjection,
+  CheckpointMovedError,
+  ProjectionApplyError,
+  ProjectionVersionAheadError,
+  UnknownProjectionError,
+  InvalidProjectionError,
+  findProjection,
 } from './shared/projection.js';
 export { projectionStatus, type ProjectionStatus } from './shared/status.js';
 export { rebuildProjection, type RebuildOptions, type RebuildResult } from './shared/rebuild.js';
@@ -73,7 +83,19 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
   let stopped = false;
   const sleep = (ms: number) => stopping.wait(stopping.generation, ms);
   const statuses = new Map<string, ProjectionRunStatus>(
-    projections.map((p) => [p.name, { name: p.name, state: 'waiting_for_lock', position: null, eventsApplied: 0, batchesApplied: 0, batchesAborted: 0, failures: 0, lastError: null }]),
+    projections.map((p) => [
+      p.name,
+      {
+        name: p.name,
+        state: 'waiting_for_lock',
+        position: null,
+        eventsApplied: 0,
+        batchesApplied: 0,
+        batchesAborted: 0,
+        failures: 0,
+        lastError: null,
+      },
+    ]),
   );
 
   let locks: ProjectionLocks | null = null;
@@ -92,7 +114,11 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
   };
 
   /** Returns why it stopped applying: the runner stops, the lock connection died, or a newer version owns the projection. */
-  const runWhileHeld = async (projection: Projection, status: ProjectionRunStatus, held: ProjectionLocks): Promise<'stopped' | 'lost' | 'stepped_aside'> => {
+  const runWhileHeld = async (
+    projection: Projection,
+    status: ProjectionRunStatus,
+    held: ProjectionLocks,
+  ): Promise<'stopped' | 'lost' | 'stepped_aside'> => {
     let position: number | null = null;
     while (!stopped && held.isHeld(projection.name)) {
       try {
@@ -100,18 +126,30 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
           status.state = 'starting';
           const prepared = await prepareCheckpoint(db.knex, projection);
           if (prepared.reset === 'version_changed') {
-            logger.warn('projection version changed: rebuilding from the first event', { projection: projection.name, from: prepared.storedVersion, to: projection.version });
+            logger.warn('projection version changed: rebuilding from the first event', {
+              projection: projection.name,
+              from: prepared.storedVersion,
+              to: projection.version,
+            });
           }
           position = prepared.position;
           status.position = position;
         }
         const since = wake.generation;
-        const events = await store.readAll({ after: position, maxCount: batchSize, filter: { eventTypes: projection.handles } });
+        const events = await store.readAll({
+          after: position,
+          maxCount: batchSize,
+          filter: { eventTypes: projection.handles },
+        });
         if (events.length === 0) {
           // Nothing to apply, so no compare-and-set will tell us: notice a rebuild's reset (or a deleted row) here.
           const stored = (await readCheckpoint(db.knex, projection.name))?.position ?? null;
           if (stored !== position) {
-            logger.warn('projection checkpoint moved by someone else (a rebuild?); continuing from it', { projection: projection.name, expected: position, actual: stored });
+            logger.warn('projection checkpoint moved by someone else (a rebuild?); continuing from it', {
+              projection: projection.name,
+              expected: position,
+              actual: stored,
+            });
             position = stored;
             status.position = stored;
             continue;
@@ -132,14 +170,22 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
           // Hand the lock to the newer deployment; look again later in case it is gone for good.
           status.state = 'waiting_for_lock';
           status.lastError = error.message;
-          logger.warn(error.message, { projection: projection.name, stored: error.stored, version: projection.version });
+          logger.warn(error.message, {
+            projection: projection.name,
+            stored: error.stored,
+            version: projection.version,
+          });
           await held.release(projection.name);
           await sleep(lockRetryMs);
           return 'stepped_aside';
         }
         if (error instanceof CheckpointMovedError) {
           status.batchesAborted += 1;
-          logger.warn('projection checkpoint moved by someone else: batch rolled back, re-reading', { projection: projection.name, expected: error.expected, actual: error.actual });
+          logger.warn('projection checkpoint moved by someone else: batch rolled back, re-reading', {
+            projection: projection.name,
+            expected: error.expected,
+            actual: error.actual,
+          });
           position = error.actual < 0 ? null : error.actual;
           status.position = position;
           continue;
@@ -147,7 +193,11 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
         status.failures += 1;
         status.state = 'failing';
         status.lastError = messageOf(error);
-        logger.error('projection batch failed and was rolled back; retrying', { projection: projection.name, error: status.lastError, attempt: status.failures });
+        logger.error('projection batch failed and was rolled back; retrying', {
+          projection: projection.name,
+          error: status.lastError,
+          attempt: status.failures,
+        });
         await recordError(db.knex, projection.name, error).catch(() => undefined);
         await sleep(backoffMs(status.failures, maxBackoffMs));
       }
@@ -163,14 +213,21 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
       try {
         acquired = await held.tryAcquire(projection.name);
       } catch (error) {
-        logger.warn('projection lock connection failed; retrying', { projection: projection.name, error: messageOf(error) });
+        logger.warn('projection lock connection failed; retrying', {
+          projection: projection.name,
+          error: messageOf(error),
+        });
       }
       if (!acquired) {
         status.state = 'waiting_for_lock';
         if (!announcedWait) {
           announcedWait = true;
-          const holderPid = namespace === null ? null : await lockHolder(db, namespace, projection.name).catch(() => null);
-          logger.info('projection waiting for its lock: another process runs it', { projection: projection.name, holderPid });
+          const holderPid =
+            namespace === null ? null : await lockHolder(db, namespace, projection.name).catch(() => null);
+          logger.info('projection waiting for its lock: another process runs it', {
+            projection: projection.name,
+            holderPid,
+          });
         }
         await sleep(lockRetryMs);
         continue;
@@ -178,7 +235,9 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
       announcedWait = false;
       logger.info('projection lock acquired', { projection: projection.name });
       if ((await runWhileHeld(projection, status, held)) === 'lost') {
-        logger.warn('projection lost its lock (database connection gone); re-acquiring', { projection: projection.name });
+        logger.warn('projection lost its lock (database connection gone); re-acquiring', {
+          projection: projection.name,
+        });
       }
     }
     await held.release(projection.name).catch(() => undefined);

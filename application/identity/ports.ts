@@ -10,8 +10,24 @@ export type PasswordHasher = {
 
 export type IssuedToken = { token: string; jti: string; expiresIn: number; expiresAt: string };
 
-export type AccessClaims = { type: 'access'; accountId: string; username: string; role: Role; sessionId: string; jti: string; issuedAt: number; expiresAt: number };
-export type RefreshClaims = { type: 'refresh'; accountId: string; sessionId: string; jti: string; issuedAt: number; expiresAt: number };
+export type AccessClaims = {
+  type: 'access';
+  accountId: string;
+  username: string;
+  role: Role;
+  sessionId: string;
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+};
+export type RefreshClaims = {
+  type: 'refresh';
+  accountId: string;
+  sessionId: string;
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+};
 export type WsClaims = { type: 'ws'; accountId: string; scope: WsScope; jti: string; expiresAt: number };
 
 /** JWT in production (infrastructure/identity/jwt.ts); verify throws a TokenError with a reason. */

@@ -17,13 +17,16 @@ export class RevocationRegistry {
   start(store: EventStore): Promise<void> {
     return new Promise((resolve) => {
       this.subscription = store.subscribeToAll({
-        filter: { eventTypes: ['SessionRevoked', 'AccountDisabled', 'AccountEnabled', 'PasswordChanged', 'RoleChanged'] },
+        filter: {
+          eventTypes: ['SessionRevoked', 'AccountDisabled', 'AccountEnabled', 'PasswordChanged', 'RoleChanged'],
+        },
         onEvent: (event) => {
           const data = event.data as { sessionId?: string; accountId?: string };
           if (event.type === 'SessionRevoked' && data.sessionId) this.revokeSession(data.sessionId);
           if (event.type === 'AccountDisabled' && data.accountId) this.disabledAccounts.add(data.accountId);
           if (event.type === 'AccountEnabled' && data.accountId) this.disabledAccounts.delete(data.accountId);
-          if ((event.type === 'PasswordChanged' || event.type === 'RoleChanged') && data.accountId) this.credentialsChanged(data.accountId, new Date(event.metadata.occurredAt));
+          if ((event.type === 'PasswordChanged' || event.type === 'RoleChanged') && data.accountId)
+            this.credentialsChanged(data.accountId, new Date(event.metadata.occurredAt));
         },
         onCaughtUp: () => {
           this.caughtUp = true;

@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { accountDecider } from '#domain/identity/account.js';
-import { SessionAlreadyRevoked, SessionExpired, SessionNotFound, UnknownRefreshToken, WsTokenAlreadyUsed, WsTokenExpired, WsTokenNotFound } from '#domain/identity/errors.js';
+import {
+  SessionAlreadyRevoked,
+  SessionExpired,
+  SessionNotFound,
+  UnknownRefreshToken,
+  WsTokenAlreadyUsed,
+  WsTokenExpired,
+  WsTokenNotFound,
+} from '#domain/identity/errors.js';
 import { accountStreamId, sessionStreamId, wsTokenStreamId, type WsScope } from '#domain/identity/events.js';
 import { rotationOutcome, sessionDecider } from '#domain/identity/session.js';
 import { wsTokenDecider } from '#domain/identity/wsToken.js';
-import { eventMetadata, handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import {
+  eventMetadata,
+  handleCommand,
+  loadAggregate,
+  type CommandContext,
+} from '#application/shared/commandHandler.js';
 import { UnauthorizedError } from '#application/shared/errors.js';
 import type { IdentityDeps, TokenPair } from './login.js';
 import type { AccessClaims, IssuedToken, WsClaims } from './ports.js';
@@ -13,9 +26,13 @@ import type { RevocationRegistry } from './revocations.js';
 export type SessionDeps = IdentityDeps & { revocations: RevocationRegistry };
 
 /** A valid, unrevoked access token, or a 401 naming the reason class (missing, malformed, expired, ...). */
-export const authenticate = (deps: Pick<SessionDeps, 'tokens' | 'revocations'>, token: string | null | undefined): AccessClaims => {
+export const authenticate = (
+  deps: Pick<SessionDeps, 'tokens' | 'revocations'>,
+  token: string | null | undefined,
+): AccessClaims => {
   const claims = deps.tokens.verify(token, 'access');
-  if (deps.revocations.isRevoked(claims)) throw new UnauthorizedError('token_revoked', 'The session of this token has been revoked.');
+  if (deps.revocations.isRevoked(claims))
+    throw new UnauthorizedError('token_revoked', 'The session of this token has been revoked.');
   return claims;
 };
 
@@ -35,33 +52,74 @@ export const refresh = async (deps: SessionDeps, refreshToken: string, request: 
       deps.store,
       sessionStreamId(claims.sessionId),
       sessionDecider,
-      () => ({ type: 'RotateRefreshToken' as const, data: { sessionId: claims.sessionId, presentedTokenId: claims.jti, newTokenId, expiresAt, now: clock().toISOString() } }),
+      () => ({
+        type: 'RotateRefreshToken' as const,
+        data: {
+          sessionId: claims.sessionId,
+          presentedTokenId: claims.jti,
+          newTokenId,
+          expiresAt,
+          now: clock().toISOString(),
+        },
+      }),
       { ...request, actor: claims.accountId },
       { clock },
     ));
   } catch (error) {
-    if (error instanceof SessionAlreadyRevoked || error instanceof SessionNotFound || error instanceof UnknownRefreshToken) {
+    if (
+      error instanceof SessionAlreadyRevoked ||
+      error instanceof SessionNotFound ||
+      error instanceof UnknownRefreshToken
+    ) {
       throw new UnauthorizedError('token_revoked', 'The session of this token has been revoked.');
     }
-    if (error instanceof SessionExpired) throw new UnauthorizedError('token_expired', 'The session has expired; log in again.');
+    if (error instanceof SessionExpired)
+      throw new UnauthorizedError('token_expired', 'The session has expired; log in again.');
     throw error;
   }
   const outcome = rotationOutcome(events);
   if (outcome?.kind === 'reuse_detected') {
     deps.revocations.revokeSession(claims.sessionId);
-    deps.log.warn('SECURITY_REFRESH_TOKEN_REUSE session revoked', { accountId: claims.accountId, sessionId: claims.sessionId, ip: request.ip, correlationId: request.correlationId });
-    throw new UnauthorizedError('refresh_token_reused', 'This refresh token was already used; the whole session has been revoked.');
+    deps.log.warn('SECURITY_REFRESH_TOKEN_REUSE session revoked', {
+      accountId: claims.accountId,
+      sessionId: claims.sessionId,
+      ip: request.ip,
+      correlationId: request.correlationId,
+    });
+    throw new UnauthorizedError(
+      'refresh_token_reused',
+      'This refresh token was already used; the whole session has been revoked.',
+    );
   }
-  if (outcome?.kind !== 'rotated') throw new UnauthorizedError('token_revoked', 'The session of this token has been revoked.');
-  const access = deps.tokens.issueAccessToken({ accountId: claims.accountId, username: account.username, role: account.role, sessionId: claims.sessionId });
-  const next = deps.tokens.issueRefreshToken({ accountId: claims.accountId, sessionId: claims.sessionId, tokenId: newTokenId });
-  await deps.store.append(sessionStreamId(claims.sessionId), [{
-    id: randomUUID(),
-    type: 'AccessTokenIssued',
-    data: { accountId: claims.accountId, sessionId: claims.sessionId, jti: access.jti, expiresAt: access.expiresAt },
-    metadata: eventMetadata({ ...request, actor: claims.accountId }, clock()),
-  }]);
-  return { access, refresh: next, accountId: claims.accountId, username: account.username, role: account.role, sessionId: claims.sessionId };
+  if (outcome?.kind !== 'rotated')
+    throw new UnauthorizedError('token_revoked', 'The session of this token has been revoked.');
+  const access = deps.tokens.issueAccessToken({
+    accountId: claims.accountId,
+    username: account.username,
+    role: account.role,
+    sessionId: claims.sessionId,
+  });
+  const next = deps.tokens.issueRefreshToken({
+    accountId: claims.accountId,
+    sessionId: claims.sessionId,
+    tokenId: newTokenId,
+  });
+  await deps.store.append(sessionStreamId(claims.sessionId), [
+    {
+      id: randomUUID(),
+      type: 'AccessTokenIssued',
+      data: { accountId: claims.accountId, sessionId: claims.sessionId, jti: access.jti, expiresAt: access.expiresAt },
+      metadata: eventMetadata({ ...request, actor: claims.accountId }, clock()),
+    },
+  ]);
+  return {
+    access,
+    refresh: next,
+    accountId: claims.accountId,
+    username: account.username,
+    role: account.role,
+    sessionId: claims.sessionId,
+  };
 };
 
 export const logout = async (deps: SessionDeps, claims: AccessClaims, request: CommandContext): Promise<void> => {
@@ -70,36 +128,58 @@ export const logout = async (deps: SessionDeps, claims: AccessClaims, request: C
     deps.store,
     sessionStreamId(claims.sessionId),
     sessionDecider,
-    () => ({ type: 'RevokeSession' as const, data: { sessionId: claims.sessionId, reason: 'logout' as const, by: claims.accountId } }),
+    () => ({
+      type: 'RevokeSession' as const,
+      data: { sessionId: claims.sessionId, reason: 'logout' as const, by: claims.accountId },
+    }),
     { ...request, actor: claims.accountId },
     { clock },
   );
   if (events.length > 0) {
-    await deps.store.append(sessionStreamId(claims.sessionId), [{
-      id: randomUUID(),
-      type: 'LoggedOut',
-      data: { accountId: claims.accountId, sessionId: claims.sessionId },
-      metadata: eventMetadata({ ...request, actor: claims.accountId }, clock()),
-    }]);
+    await deps.store.append(sessionStreamId(claims.sessionId), [
+      {
+        id: randomUUID(),
+        type: 'LoggedOut',
+        data: { accountId: claims.accountId, sessionId: claims.sessionId },
+        metadata: eventMetadata({ ...request, actor: claims.accountId }, clock()),
+      },
+    ]);
   }
   deps.revocations.revokeSession(claims.sessionId);
 };
 
 /** A short-lived, single-use token for the WebSocket's first message. */
-export const issueWsToken = async (deps: SessionDeps, claims: AccessClaims, request: CommandContext, scope: WsScope = 'metrics:read'): Promise<IssuedToken> => {
+export const issueWsToken = async (
+  deps: SessionDeps,
+  claims: AccessClaims,
+  request: CommandContext,
+  scope: WsScope = 'metrics:read',
+): Promise<IssuedToken> => {
   const token = deps.tokens.issueWsToken({ accountId: claims.accountId, scope });
   await handleCommand(
     deps.store,
     wsTokenStreamId(token.jti),
     wsTokenDecider,
-    () => ({ type: 'IssueWsToken' as const, data: { jti: token.jti, accountId: claims.accountId, scope, expiresAt: token.expiresAt } }),
+    () => ({
+      type: 'IssueWsToken' as const,
+      data: { jti: token.jti, accountId: claims.accountId, scope, expiresAt: token.expiresAt },
+    }),
     { ...request, actor: claims.accountId },
     { clock: deps.clock },
   );
   return token;
 };
 
-export type WsTokenRejection = 'missing' | 'malformed' | 'expired' | 'invalid_signature' | 'wrong_type' | 'wrong_scope' | 'already_used' | 'revoked' | 'unknown';
+export type WsTokenRejection =
+  | 'missing'
+  | 'malformed'
+  | 'expired'
+  | 'invalid_signature'
+  | 'wrong_type'
+  | 'wrong_scope'
+  | 'already_used'
+  | 'revoked'
+  | 'unknown';
 
 export class WsTokenRejected extends Error {
   constructor(readonly reason: WsTokenRejection) {
@@ -109,7 +189,12 @@ export class WsTokenRejected extends Error {
 }
 
 /** Verifies and consumes a ws token exactly once across every process (expected revision on its stream). */
-export const consumeWsToken = async (deps: SessionDeps, token: string, scope: WsScope, request: CommandContext): Promise<WsClaims> => {
+export const consumeWsToken = async (
+  deps: SessionDeps,
+  token: string,
+  scope: WsScope,
+  request: CommandContext,
+): Promise<WsClaims> => {
   const claims = deps.tokens.verify(token, 'ws', { scope });
   if (deps.revocations.isRevoked({ accountId: claims.accountId, sessionId: '' })) throw new WsTokenRejected('revoked');
   const clock = deps.clock ?? (() => new Date());

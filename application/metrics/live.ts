@@ -49,7 +49,12 @@ export type MetricsSnapshot = {
   /** cluster-wide, from projectionStatus(); lagMs is the age of the oldest unapplied matching event */
   projections: Array<{ name: string; position: number; lagEvents: number; lagMs: number; lastError: string | null }>;
   /** one entry per process instance (sorted by name, instance); 'unknown': an expected process with no event yet */
-  processes: Array<{ name: string; state: 'running' | 'stopped' | 'crashed' | 'unknown'; since: string | null; instance: string | null }>;
+  processes: Array<{
+    name: string;
+    state: 'running' | 'stopped' | 'crashed' | 'unknown';
+    since: string | null;
+    instance: string | null;
+  }>;
   /** WhatsAppConnected not followed by Disconnected/LoggedOut nor by its instance stopping */
   whatsapp: { connectedSessions: number };
 };

@@ -24,11 +24,25 @@ export const MINUTE_WINDOW_SECONDS = 60;
 
 /** The event types the fold reads: the live feed subscribes with exactly this filter. */
 export const METRICS_EVENT_TYPES = [
-  'MessageReceived', 'MessageQueued', 'MessageSent', 'MessageDeliveryFailed',
-  'LlmCallSucceeded', 'LlmCallFailed', 'ProviderCircuitOpened', 'ProviderCircuitHalfOpened', 'ProviderCircuitClosed',
-  'LoginFailed', 'AccountLocked', 'AccountUnlocked', 'RateLimited',
-  'ProcessStarted', 'ProcessStopped', 'ProcessCrashed',
-  'WhatsAppConnected', 'WhatsAppDisconnected', 'WhatsAppLoggedOut',
+  'MessageReceived',
+  'MessageQueued',
+  'MessageSent',
+  'MessageDeliveryFailed',
+  'LlmCallSucceeded',
+  'LlmCallFailed',
+  'ProviderCircuitOpened',
+  'ProviderCircuitHalfOpened',
+  'ProviderCircuitClosed',
+  'LoginFailed',
+  'AccountLocked',
+  'AccountUnlocked',
+  'RateLimited',
+  'ProcessStarted',
+  'ProcessStopped',
+  'ProcessCrashed',
+  'WhatsAppConnected',
+  'WhatsAppDisconnected',
+  'WhatsAppLoggedOut',
 ] as const;
 
 export type CircuitState = ProviderMetrics['circuit'];
@@ -36,7 +50,12 @@ export type ProcessState = MetricsSnapshot['processes'][number]['state'];
 export type ProjectionLag = MetricsSnapshot['projections'][number];
 
 type ProviderState = { readonly calls: Window; readonly circuit: CircuitState };
-type ProcessEntry = { readonly name: string; readonly instance: string | null; readonly state: Exclude<ProcessState, 'unknown'>; readonly since: string };
+type ProcessEntry = {
+  readonly name: string;
+  readonly instance: string | null;
+  readonly state: Exclude<ProcessState, 'unknown'>;
+  readonly since: string;
+};
 
 export type MetricsState = {
   /** newest global position folded in (0: nothing yet) */
@@ -73,11 +92,14 @@ export const initialMetricsState = (): MetricsState => ({
 
 // ---------- reading event data defensively: other contexts own these shapes ----------
 
-type FoldedEvent = Pick<RecordedEvent, 'type' | 'data' | 'streamId' | 'position' | 'metadata'> & { recordedAt?: string };
+type FoldedEvent = Pick<RecordedEvent, 'type' | 'data' | 'streamId' | 'position' | 'metadata'> & {
+  recordedAt?: string;
+};
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 const finite = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-const withoutPrefix = (streamId: string, prefix: string): string => (streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId);
+const withoutPrefix = (streamId: string, prefix: string): string =>
+  streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId;
 
 const occurredAtMs = (event: FoldedEvent, nowMs: number): number => {
   const occurred = Date.parse(event.metadata.occurredAt);
@@ -88,8 +110,10 @@ const occurredAtMs = (event: FoldedEvent, nowMs: number): number => {
 
 const messageKey = (event: FoldedEvent): string => text(event.data.messageId) ?? event.streamId;
 const providerOf = (event: FoldedEvent): string => text(event.data.provider) ?? 'unknown';
-const accountOf = (event: FoldedEvent): string => text(event.data.accountId) ?? withoutPrefix(event.streamId, 'account-');
-const processNameOf = (event: FoldedEvent): string => text(event.data.name) ?? withoutPrefix(event.streamId, 'process-');
+const accountOf = (event: FoldedEvent): string =>
+  text(event.data.accountId) ?? withoutPrefix(event.streamId, 'account-');
+const processNameOf = (event: FoldedEvent): string =>
+  text(event.data.name) ?? withoutPrefix(event.streamId, 'process-');
 const instanceOf = (event: FoldedEvent): string | null => text(event.data.instance);
 const sessionKeyOf = (event: FoldedEvent): string => text(event.data.sessionId) ?? event.streamId;
 const processKey = (name: string, instance: string | null): string => `${name}\u0000${instance ?? ''}`;
@@ -113,18 +137,37 @@ const CIRCUIT_OF: Record<string, CircuitState> = {
   ProviderCircuitHalfOpened: 'half_open',
   ProviderCircuitClosed: 'closed',
 };
-const PROCESS_STATE_OF: Record<string, ProcessEntry['state']> = { ProcessStarted: 'running', ProcessStopped: 'stopped', ProcessCrashed: 'crashed' };
+const PROCESS_STATE_OF: Record<string, ProcessEntry['state']> = {
+  ProcessStarted: 'running',
+  ProcessStopped: 'stopped',
+  ProcessCrashed: 'crashed',
+};
 
-const provider = (state: MetricsState, name: string): ProviderState => state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
+const provider = (state: MetricsState, name: string): ProviderState =>
+  state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
 
-const foldProcess = (state: MetricsState, event: FoldedEvent, at: number, processState: ProcessEntry['state']): MetricsState => {
+const foldProcess = (
+  state: MetricsState,
+  event: FoldedEvent,
+  at: number,
+  processState: ProcessEntry['state'],
+): MetricsState => {
   const name = processNameOf(event);
   const instance = instanceOf(event);
   let processes = state.processes;
   // A new instance supersedes the stopped or crashed ones of the same process, so restarts do not pile up.
-  if (processState === 'running') processes = withoutMatching(processes, (entry) => entry.name === name && entry.state !== 'running');
-  processes = withEntry(processes, processKey(name, instance), { name, instance, state: processState, since: new Date(at).toISOString() });
-  const sessions = processState !== 'running' && instance !== null ? withoutMatching(state.sessions, (holder) => holder === instance) : state.sessions;
+  if (processState === 'running')
+    processes = withoutMatching(processes, (entry) => entry.name === name && entry.state !== 'running');
+  processes = withEntry(processes, processKey(name, instance), {
+    name,
+    instance,
+    state: processState,
+    since: new Date(at).toISOString(),
+  });
+  const sessions =
+    processState !== 'running' && instance !== null
+      ? withoutMatching(state.sessions, (holder) => holder === instance)
+      : state.sessions;
   return { ...state, processes, sessions };
 };
 
@@ -146,7 +189,11 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
     case 'MessageQueued':
       return { ...state, queue: withEntry(state.queue, messageKey(event), at) };
     case 'MessageSent':
-      return { ...state, outbound: windowAdd(state.outbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS), queue: withoutEntry(state.queue, messageKey(event)) };
+      return {
+        ...state,
+        outbound: windowAdd(state.outbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS),
+        queue: withoutEntry(state.queue, messageKey(event)),
+      };
     case 'MessageDeliveryFailed':
       return event.data.willRetry === true ? state : { ...state, queue: withoutEntry(state.queue, messageKey(event)) };
     case 'LlmCallSucceeded':
@@ -155,14 +202,20 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
       const current = provider(state, name);
       const failed = event.type === 'LlmCallFailed';
       // Latency percentiles describe answered calls: a refused call (open circuit) would drag them to 0.
-      const calls = windowAdd(current.calls, at, nowMs, MINUTE_WINDOW_SECONDS, { failed, latencyMs: failed ? null : finite(event.data.latencyMs) });
+      const calls = windowAdd(current.calls, at, nowMs, MINUTE_WINDOW_SECONDS, {
+        failed,
+        latencyMs: failed ? null : finite(event.data.latencyMs),
+      });
       return { ...state, providers: withEntry(state.providers, name, { ...current, calls }) };
     }
     case 'ProviderCircuitOpened':
     case 'ProviderCircuitHalfOpened':
     case 'ProviderCircuitClosed': {
       const name = providerOf(event);
-      return { ...state, providers: withEntry(state.providers, name, { ...provider(state, name), circuit: CIRCUIT_OF[event.type]! }) };
+      return {
+        ...state,
+        providers: withEntry(state.providers, name, { ...provider(state, name), circuit: CIRCUIT_OF[event.type]! }),
+      };
     }
     case 'LoginFailed':
       return { ...state, loginFailures: windowAdd(state.loginFailures, at, nowMs, MINUTE_WINDOW_SECONDS) };
@@ -212,14 +265,18 @@ const providerMetrics = (name: string, state: ProviderState, nowMs: number): Pro
     provider: name,
     calls: totals.count,
     errorRate: totals.count === 0 ? 0 : round(totals.failed / totals.count),
-    latencyMs: sorted.length === 0 ? null : { p50: percentile(sorted, 0.5)!, p95: percentile(sorted, 0.95)!, p99: percentile(sorted, 0.99)! },
+    latencyMs:
+      sorted.length === 0
+        ? null
+        : { p50: percentile(sorted, 0.5)!, p95: percentile(sorted, 0.95)!, p99: percentile(sorted, 0.99)! },
     circuit: state.circuit,
   };
 };
 
 export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtras = {}): MetricsSnapshot => {
   const nowMs = now.getTime();
-  const perSecond = (window: Window) => round(windowTotals(window, nowMs, MESSAGE_RATE_WINDOW_SECONDS).count / MESSAGE_RATE_WINDOW_SECONDS);
+  const perSecond = (window: Window) =>
+    round(windowTotals(window, nowMs, MESSAGE_RATE_WINDOW_SECONDS).count / MESSAGE_RATE_WINDOW_SECONDS);
   const lastMinute = (window: Window) => windowTotals(window, nowMs, MINUTE_WINDOW_SECONDS).count;
   let oldestQueued = nowMs;
   for (const queuedAt of state.queue.values()) oldestQueued = Math.min(oldestQueued, queuedAt);
@@ -231,7 +288,8 @@ export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtra
     instance: entry.instance,
   }));
   for (const name of extras.expectedProcesses ?? []) {
-    if (!processes.some((entry) => entry.name === name)) processes.push({ name, state: 'unknown', since: null, instance: null });
+    if (!processes.some((entry) => entry.name === name))
+      processes.push({ name, state: 'unknown', since: null, instance: null });
   }
   processes.sort((a, b) => a.name.localeCompare(b.name) || (a.instance ?? '').localeCompare(b.instance ?? ''));
 
@@ -244,21 +302,31 @@ export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtra
       queueDepth: state.queue.size,
       oldestQueuedAgeSeconds: round(Math.max(0, nowMs - oldestQueued) / 1000, 3),
     },
-    llm: [...state.providers].sort(([a], [b]) => a.localeCompare(b)).map(([name, provider]) => providerMetrics(name, provider, nowMs)),
+    llm: [...state.providers]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, provider]) => providerMetrics(name, provider, nowMs)),
     security: {
       loginFailuresLastMinute: lastMinute(state.loginFailures),
       lockoutsLastMinute: lastMinute(state.lockouts),
       lockedAccounts: [...state.locked.values()].filter((until) => until > nowMs).length,
       rateLimitedLastMinute: lastMinute(state.rateLimited),
     },
-    projections: (extras.projections ?? []).map(({ name, position, lagEvents, lagMs, lastError }) => ({ name, position, lagEvents, lagMs, lastError })),
+    projections: (extras.projections ?? []).map(({ name, position, lagEvents, lagMs, lastError }) => ({
+      name,
+      position,
+      lagEvents,
+      lagMs,
+      lastError,
+    })),
     processes,
     whatsapp: { connectedSessions: state.sessions.size },
   };
 };
 
 /** The live feed's view of an event: its shape and who caused it, never its data (which may hold secrets). */
-export const toLiveEvent = (event: Pick<RecordedEvent, 'position' | 'type' | 'streamId' | 'metadata' | 'recordedAt'>): LiveEvent => ({
+export const toLiveEvent = (
+  event: Pick<RecordedEvent, 'position' | 'type' | 'streamId' | 'metadata' | 'recordedAt'>,
+): LiveEvent => ({
   position: event.position,
   type: event.type,
   streamId: event.streamId,

@@ -31,9 +31,16 @@ const firstSecond = (nowMs: number, spanSeconds: number): number => secondOf(now
  * Records one event that happened at `atMs`. Events older than the window are dropped; events from
  * the future (another host's clock running ahead) count as now, so they can never pile up.
  */
-export const windowAdd = (window: Window, atMs: number, nowMs: number, spanSeconds: number, sample: Sample = {}): Window => {
+export const windowAdd = (
+  window: Window,
+  atMs: number,
+  nowMs: number,
+  spanSeconds: number,
+  sample: Sample = {},
+): Window => {
   const from = firstSecond(nowMs, spanSeconds);
-  const kept = window.length > 0 && window[0]!.second < from ? window.filter((bucket) => bucket.second >= from) : window;
+  const kept =
+    window.length > 0 && window[0]!.second < from ? window.filter((bucket) => bucket.second >= from) : window;
   const second = secondOf(Math.min(atMs, nowMs));
   if (!Number.isFinite(second) || second < from) return kept;
 

@@ -10,7 +10,10 @@ export class SecretTooLargeError extends AppError {
 /** 503: FERNET_KEYS is not set, so nothing can be encrypted or decrypted. */
 export class SecretsNotConfiguredError extends UnavailableError {
   constructor() {
-    super('Secrets are unavailable: set FERNET_KEYS (one Fernet key, or several newest first) and restart.', 'secrets_not_configured');
+    super(
+      'Secrets are unavailable: set FERNET_KEYS (one Fernet key, or several newest first) and restart.',
+      'secrets_not_configured',
+    );
   }
 }
 
@@ -19,7 +22,15 @@ export class SecretsNotConfiguredError extends UnavailableError {
  * rotated off it). Names the key the secret is under, so the operator knows which one to put back.
  */
 export class SecretUndecryptableError extends AppError {
-  constructor(readonly secretName: string, readonly keyFingerprint: string) {
-    super(503, 'secret_undecryptable', `Secret ${secretName} is encrypted under key ${keyFingerprint}, which is not in FERNET_KEYS.`, { name: secretName, keyFingerprint });
+  constructor(
+    readonly secretName: string,
+    readonly keyFingerprint: string,
+  ) {
+    super(
+      503,
+      'secret_undecryptable',
+      `Secret ${secretName} is encrypted under key ${keyFingerprint}, which is not in FERNET_KEYS.`,
+      { name: secretName, keyFingerprint },
+    );
   }
 }

@@ -30,7 +30,12 @@ const cipherOf = (deps: Pick<SecretsDeps, 'cipher'>): SecretCipher => {
 };
 
 const checkName = (name: unknown): string => {
-  if (!isValidSecretName(name)) throw new ValidationError('A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.', undefined, 'invalid_secret_name');
+  if (!isValidSecretName(name))
+    throw new ValidationError(
+      'A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.',
+      undefined,
+      'invalid_secret_name',
+    );
   return name;
 };
 
@@ -49,8 +54,14 @@ export const storeSecret = async (
   context: CommandContext,
 ): Promise<{ name: string; kind: SecretKind; keyFingerprint: string; version: number }> => {
   const name = checkName(input.name);
-  if (!SECRET_KINDS.includes(input.kind)) throw new ValidationError(`The secret kind must be one of ${SECRET_KINDS.join(', ')}.`, undefined, 'invalid_secret_kind');
-  if (typeof input.value !== 'string' || input.value.length === 0) throw new ValidationError('The secret value must be a non-empty string.', undefined, 'invalid_secret_value');
+  if (!SECRET_KINDS.includes(input.kind))
+    throw new ValidationError(
+      `The secret kind must be one of ${SECRET_KINDS.join(', ')}.`,
+      undefined,
+      'invalid_secret_kind',
+    );
+  if (typeof input.value !== 'string' || input.value.length === 0)
+    throw new ValidationError('The secret value must be a non-empty string.', undefined, 'invalid_secret_value');
   if (Buffer.byteLength(input.value, 'utf8') > MAX_SECRET_BYTES) throw new SecretTooLargeError(MAX_SECRET_BYTES);
   const cipher = cipherOf(deps);
   const ciphertext = cipher.encrypt(input.value);
@@ -93,7 +104,14 @@ export const readSecret = async (deps: Pick<SecretsDeps, 'store' | 'cipher'>, na
 export const deleteSecret = async (deps: SecretsDeps, name: string, context: CommandContext): Promise<void> => {
   checkName(name);
   try {
-    await handleCommand(deps.store, secretStreamId(name), secretDecider, () => ({ type: 'DeleteSecret' as const, data: { name } }), context, { clock: deps.clock });
+    await handleCommand(
+      deps.store,
+      secretStreamId(name),
+      secretDecider,
+      () => ({ type: 'DeleteSecret' as const, data: { name } }),
+      context,
+      { clock: deps.clock },
+    );
   } catch (error) {
     throw translate(error);
   }
@@ -102,7 +120,6 @@ export const deleteSecret = async (deps: SecretsDeps, name: string, context: Com
 
 /** Metadata for the console and `chatbot secrets list`: never values, never ciphertext. */
 export const listSecrets = (view: SecretsView): Promise<SecretMetadata[]> => view.list();
-
 
 export type RotationResult = {
   /** the newest key's fingerprint: every stored secret is under it when `failed` is empty */
@@ -132,7 +149,7 @@ export type RotateOptions = {
  */
 export const storedSecretNames = async (store: EventStore, pageSize = 500): Promise<string[]> => {
   const names = new Set<string>();
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await store.readAll({ after, maxCount: pageSize, filter: { eventTypes: ['SecretStored'] } });
     for (const event of page) {
       const name = (event.data as { name?: unknown }).name;
@@ -144,7 +161,12 @@ export const storedSecretNames = async (store: EventStore, pageSize = 500): Prom
   return [...names].sort();
 };
 
-const rotateOne = async (deps: SecretsDeps, cipher: SecretCipher, name: string, context: CommandContext): Promise<'rotated' | 'current' | 'absent'> => {
+const rotateOne = async (
+  deps: SecretsDeps,
+  cipher: SecretCipher,
+  name: string,
+  context: CommandContext,
+): Promise<'rotated' | 'current' | 'absent'> => {
   const newest = cipher.currentKeyFingerprint;
   const { events, state } = await handleCommand(
     deps.store,
@@ -158,7 +180,10 @@ const rotateOne = async (deps: SecretsDeps, cipher: SecretCipher, name: string, 
         } catch {
           throw new SecretUndecryptableError(name, current.keyFingerprint);
         }
-        return { type: 'RotateSecret' as const, data: { name, ciphertext, keyFingerprint: newest, rotatedFrom: current.ciphertext } };
+        return {
+          type: 'RotateSecret' as const,
+          data: { name, ciphertext, keyFingerprint: newest, rotatedFrom: current.ciphertext },
+        };
       }
       // Nothing to do: the decider sees a secret that is gone or already under `newest` and decides
       // nothing, so these placeholders are neither validated nor stored.
@@ -178,11 +203,22 @@ const rotateOne = async (deps: SecretsDeps, cipher: SecretCipher, name: string, 
  * each secret once, and a SecretStored that lands in between is never overwritten with an older value.
  * Idempotent: a second run re-encrypts nothing.
  */
-export const rotateAllSecrets = async (deps: SecretsDeps, context: CommandContext, options: RotateOptions = {}): Promise<RotationResult> => {
+export const rotateAllSecrets = async (
+  deps: SecretsDeps,
+  context: CommandContext,
+  options: RotateOptions = {},
+): Promise<RotationResult> => {
   const cipher = cipherOf(deps);
   const newest = cipher.currentKeyFingerprint;
   const names = await storedSecretNames(deps.store, options.pageSize);
-  const result: RotationResult = { keyFingerprint: newest, checked: names.length, rotated: 0, current: 0, absent: 0, failed: [] };
+  const result: RotationResult = {
+    keyFingerprint: newest,
+    checked: names.length,
+    rotated: 0,
+    current: 0,
+    absent: 0,
+    failed: [],
+  };
   options.onProgress?.(0, names.length);
   for (const [i, name] of names.entries()) {
     // A secret no key opens is reported and skipped (the others still move); anything else, such as a
@@ -193,12 +229,23 @@ export const rotateAllSecrets = async (deps: SecretsDeps, context: CommandContex
     });
     if (typeof outcome === 'object') {
       result.failed.push(outcome.failed);
-      deps.log.warn('secret not rotated', { name, keyFingerprint: outcome.failed.keyFingerprint, code: outcome.failed.code });
+      deps.log.warn('secret not rotated', {
+        name,
+        keyFingerprint: outcome.failed.keyFingerprint,
+        code: outcome.failed.code,
+      });
     } else {
       result[outcome] += 1;
     }
     options.onProgress?.(i + 1, names.length);
   }
-  deps.log.info('secrets rotated', { keyFingerprint: newest, checked: result.checked, rotated: result.rotated, current: result.current, absent: result.absent, failed: result.failed.length });
+  deps.log.info('secrets rotated', {
+    keyFingerprint: newest,
+    checked: result.checked,
+    rotated: result.rotated,
+    current: result.current,
+    absent: result.absent,
+    failed: result.failed.length,
+  });
   return result;
 };

@@ -39,7 +39,10 @@ export const loadAggregate = async <State, Command, E extends Event>(
   decider: Decider<State, Command, E>,
 ): Promise<{ state: State; revision: number }> => {
   const recorded = await store.readStream(streamId);
-  const state = recorded.reduce((s, r) => decider.evolve(s, { type: r.type, data: r.data } as unknown as E), decider.initialState());
+  const state = recorded.reduce(
+    (s, r) => decider.evolve(s, { type: r.type, data: r.data } as unknown as E),
+    decider.initialState(),
+  );
   return { state, revision: recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1 };
 };
 
@@ -63,12 +66,21 @@ export const handleCommand = async <State, Command, E extends Event>(
     const { state, revision } = await loadAggregate(store, streamId, decider);
     const events = decider.decide(command(state), state);
     const newState = events.reduce(decider.evolve, state);
-    if (events.length === 0) return { events, eventIds: [], position: 0, state: newState, nextExpectedRevision: revision };
+    if (events.length === 0)
+      return { events, eventIds: [], position: 0, state: newState, nextExpectedRevision: revision };
     const metadata = eventMetadata(context, clock());
     const toAppend = events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata }));
     try {
-      const result = await store.append(streamId, toAppend, { expectedRevision: revision === -1 ? 'no_stream' : revision });
-      return { events, eventIds: toAppend.map((e) => e.id), position: result.position, state: newState, nextExpectedRevision: result.nextExpectedRevision };
+      const result = await store.append(streamId, toAppend, {
+        expectedRevision: revision === -1 ? 'no_stream' : revision,
+      });
+      return {
+        events,
+        eventIds: toAppend.map((e) => e.id),
+        position: result.position,
+        state: newState,
+        nextExpectedRevision: result.nextExpectedRevision,
+      };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError) || attempt >= maxAttempts) throw error;
       // Jitter spreads out a thundering herd of retries on one hot stream.

@@ -43,12 +43,24 @@ export class ConflictError extends AppError {
 }
 export class LockedError extends AppError {
   constructor(message: string, retryAfterSeconds: number, code = 'account_locked') {
-    super(423, code, message, { retryAfterSeconds }, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+    super(
+      423,
+      code,
+      message,
+      { retryAfterSeconds },
+      { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    );
   }
 }
 export class RateLimitedError extends AppError {
   constructor(message: string, retryAfterSeconds: number, code = 'rate_limited') {
-    super(429, code, message, { retryAfterSeconds }, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+    super(
+      429,
+      code,
+      message,
+      { retryAfterSeconds },
+      { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    );
   }
 }
 export class UnavailableError extends AppError {

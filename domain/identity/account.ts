@@ -1,6 +1,13 @@
 import type { Decider } from '#domain/shared/event.js';
 import type {
-  AccountEvent, AccountLocked, AccountUnlocked, Command, LoginFailed, LoginFailureReason, LoginSucceeded, Role,
+  AccountEvent,
+  AccountLocked,
+  AccountUnlocked,
+  Command,
+  LoginFailed,
+  LoginFailureReason,
+  LoginSucceeded,
+  Role,
 } from './events.js';
 import { AccountAlreadyExists, AccountNotFound, InvalidLockoutPolicy, UnknownIdentityCommand } from './errors.js';
 import { toIso, toMillis } from './time.js';
@@ -51,7 +58,10 @@ export type Account =
   | (Profile & Readonly<{ status: 'locked'; lockedUntil: string }>)
   | (Profile & Readonly<{ status: 'disabled'; lockedUntil: string | null }>);
 
-export type CreateAccount = Command<'CreateAccount', { accountId: string; username: string; role: Role; passwordHash: string; createdBy: string }>;
+export type CreateAccount = Command<
+  'CreateAccount',
+  { accountId: string; username: string; role: Role; passwordHash: string; createdBy: string }
+>;
 export type ChangePassword = Command<'ChangePassword', { accountId: string; passwordHash: string; changedBy: string }>;
 export type ChangeRole = Command<'ChangeRole', { accountId: string; role: Role; changedBy: string }>;
 export type DisableAccount = Command<'DisableAccount', { accountId: string; by: string }>;
@@ -59,19 +69,23 @@ export type EnableAccount = Command<'EnableAccount', { accountId: string; by: st
 /** by: an admin id (always unlocks), or 'system' (the expiry job: unlocks only a lock that has expired at `now`) */
 export type UnlockAccount = Command<'UnlockAccount', { accountId: string; by: string; now: string }>;
 /** The password was checked outside (argon2); this records the attempt and decides lockout. */
-export type RecordLoginAttempt = Command<'RecordLoginAttempt', {
-  accountId: string;
-  passwordMatches: boolean;
-  ip: string | null;
-  userAgent: string | null;
-  /** the session a success opens */
-  sessionId: string;
-  /** ISO-8601 */
-  now: string;
-  policy: LockoutPolicy;
-}>;
+export type RecordLoginAttempt = Command<
+  'RecordLoginAttempt',
+  {
+    accountId: string;
+    passwordMatches: boolean;
+    ip: string | null;
+    userAgent: string | null;
+    /** the session a success opens */
+    sessionId: string;
+    /** ISO-8601 */
+    now: string;
+    policy: LockoutPolicy;
+  }
+>;
 
-export type AccountCommand = CreateAccount | ChangePassword | ChangeRole | DisableAccount | EnableAccount | UnlockAccount | RecordLoginAttempt;
+export type AccountCommand =
+  CreateAccount | ChangePassword | ChangeRole | DisableAccount | EnableAccount | UnlockAccount | RecordLoginAttempt;
 
 export const initialState = (): Account => ({ status: 'none' });
 
@@ -85,10 +99,12 @@ const lockOf = (state: Account): string | null =>
 
 export const validateLockoutPolicy = (p: LockoutPolicy): LockoutPolicy => {
   const positive = (n: number) => Number.isFinite(n) && n > 0;
-  if (!Number.isInteger(p.maxFailures) || p.maxFailures < 1) throw new InvalidLockoutPolicy('maxFailures must be an integer >= 1');
+  if (!Number.isInteger(p.maxFailures) || p.maxFailures < 1)
+    throw new InvalidLockoutPolicy('maxFailures must be an integer >= 1');
   if (!positive(p.failureWindowSeconds)) throw new InvalidLockoutPolicy('failureWindowSeconds must be > 0');
   if (!positive(p.baseLockSeconds)) throw new InvalidLockoutPolicy('baseLockSeconds must be > 0');
-  if (!positive(p.maxLockSeconds) || p.maxLockSeconds < p.baseLockSeconds) throw new InvalidLockoutPolicy('maxLockSeconds must be >= baseLockSeconds');
+  if (!positive(p.maxLockSeconds) || p.maxLockSeconds < p.baseLockSeconds)
+    throw new InvalidLockoutPolicy('maxLockSeconds must be >= baseLockSeconds');
   if (!Number.isFinite(p.multiplier) || p.multiplier < 1) throw new InvalidLockoutPolicy('multiplier must be >= 1');
   return p;
 };
@@ -104,12 +120,21 @@ const recordLoginAttempt = ({ data: c }: RecordLoginAttempt, state: Account): Ac
   const account = existing(state, c.accountId);
   const policy = validateLockoutPolicy(c.policy);
   const nowMs = toMillis(c.now);
-  const attempt = { accountId: account.accountId, username: account.username, ip: c.ip, userAgent: c.userAgent, at: c.now };
-  const failed = (reason: LoginFailureReason, failureCount: number, lockedUntil: string | null): LoginFailed =>
-    ({ type: 'LoginFailed', data: { ...attempt, reason, failureCount, lockedUntil } });
+  const attempt = {
+    accountId: account.accountId,
+    username: account.username,
+    ip: c.ip,
+    userAgent: c.userAgent,
+    at: c.now,
+  };
+  const failed = (reason: LoginFailureReason, failureCount: number, lockedUntil: string | null): LoginFailed => ({
+    type: 'LoginFailed',
+    data: { ...attempt, reason, failureCount, lockedUntil },
+  });
 
   // Disabled wins over everything, and refused attempts never feed the lockout counter.
-  if (account.status === 'disabled') return [failed('account_disabled', failuresInWindow(account.failures, nowMs, policy), null)];
+  if (account.status === 'disabled')
+    return [failed('account_disabled', failuresInWindow(account.failures, nowMs, policy), null)];
 
   const events: AccountEvent[] = [];
   let failures = account.failures;
@@ -117,7 +142,10 @@ const recordLoginAttempt = ({ data: c }: RecordLoginAttempt, state: Account): Ac
     const until = toMillis(account.lockedUntil, 'lockedUntil');
     if (nowMs < until) return [failed('account_locked', 0, account.lockedUntil)];
     // The lock has run out: record it, so read models see the account usable again; counting restarts.
-    events.push({ type: 'AccountUnlocked', data: { accountId: account.accountId, by: 'system' } } satisfies AccountUnlocked);
+    events.push({
+      type: 'AccountUnlocked',
+      data: { accountId: account.accountId, by: 'system' },
+    } satisfies AccountUnlocked);
     failures = [];
   }
 
@@ -131,7 +159,10 @@ const recordLoginAttempt = ({ data: c }: RecordLoginAttempt, state: Account): Ac
 
   const lockoutCount = account.lockoutCount + 1;
   const until = toIso(nowMs + lockSeconds(policy, lockoutCount) * 1000);
-  const locked: AccountLocked = { type: 'AccountLocked', data: { accountId: account.accountId, until, lockoutCount, failures: failureCount } };
+  const locked: AccountLocked = {
+    type: 'AccountLocked',
+    data: { accountId: account.accountId, until, lockoutCount, failures: failureCount },
+  };
   return [...events, failed('wrong_password', failureCount, until), locked];
 };
 
@@ -153,20 +184,43 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     }
     case 'ChangePassword': {
       const account = existing(state, command.data.accountId);
-      return [{ type: 'PasswordChanged', data: { accountId: account.accountId, passwordHash: command.data.passwordHash, changedBy: command.data.changedBy } }];
+      return [
+        {
+          type: 'PasswordChanged',
+          data: {
+            accountId: account.accountId,
+            passwordHash: command.data.passwordHash,
+            changedBy: command.data.changedBy,
+          },
+        },
+      ];
     }
     case 'ChangeRole': {
       const account = existing(state, command.data.accountId);
       if (account.role === command.data.role) return [];
-      return [{ type: 'RoleChanged', data: { accountId: account.accountId, role: command.data.role, previousRole: account.role, changedBy: command.data.changedBy } }];
+      return [
+        {
+          type: 'RoleChanged',
+          data: {
+            accountId: account.accountId,
+            role: command.data.role,
+            previousRole: account.role,
+            changedBy: command.data.changedBy,
+          },
+        },
+      ];
     }
     case 'DisableAccount': {
       const account = existing(state, command.data.accountId);
-      return account.status === 'disabled' ? [] : [{ type: 'AccountDisabled', data: { accountId: account.accountId, by: command.data.by } }];
+      return account.status === 'disabled'
+        ? []
+        : [{ type: 'AccountDisabled', data: { accountId: account.accountId, by: command.data.by } }];
     }
     case 'EnableAccount': {
       const account = existing(state, command.data.accountId);
-      return account.status !== 'disabled' ? [] : [{ type: 'AccountEnabled', data: { accountId: account.accountId, by: command.data.by } }];
+      return account.status !== 'disabled'
+        ? []
+        : [{ type: 'AccountEnabled', data: { accountId: account.accountId, by: command.data.by } }];
     }
     case 'UnlockAccount':
       return unlock(command, state);
@@ -213,7 +267,13 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
     case 'AccountLocked':
       return state.status === 'disabled'
         ? { ...state, failures: [], lockoutCount: event.data.lockoutCount, lockedUntil: event.data.until }
-        : { ...state, status: 'locked', failures: [], lockoutCount: event.data.lockoutCount, lockedUntil: event.data.until };
+        : {
+            ...state,
+            status: 'locked',
+            failures: [],
+            lockoutCount: event.data.lockoutCount,
+            lockedUntil: event.data.until,
+          };
     case 'AccountUnlocked': {
       // Expiry keeps the escalation (the next lockout lasts longer); an admin's unlock forgives it.
       const lockoutCount = event.data.by === 'system' ? state.lockoutCount : 0;
@@ -257,10 +317,14 @@ export const loginOutcome = (events: readonly AccountEvent[]): LoginOutcome | nu
     if (e.type === 'LoginSucceeded') return { kind: 'succeeded', sessionId: e.data.sessionId };
     if (e.type !== 'LoginFailed') continue;
     switch (e.data.reason) {
-      case 'wrong_password': return { kind: 'wrong_password', failureCount: e.data.failureCount };
-      case 'account_locked': return { kind: 'locked', until: e.data.lockedUntil ?? '', justLocked: false };
-      case 'account_disabled': return { kind: 'disabled' };
-      case 'unknown_user': return null;
+      case 'wrong_password':
+        return { kind: 'wrong_password', failureCount: e.data.failureCount };
+      case 'account_locked':
+        return { kind: 'locked', until: e.data.lockedUntil ?? '', justLocked: false };
+      case 'account_disabled':
+        return { kind: 'disabled' };
+      case 'unknown_user':
+        return null;
       default: {
         const _exhaustive: never = e.data.reason;
         return null;

@@ -1,7 +1,12 @@
 import type { Decider } from '#domain/shared/event.js';
 import type { Command, SessionEvent, SessionRevocationReason, SessionRevoked, TokenAuditEvent } from './events.js';
 import {
-  SessionAlreadyExists, SessionAlreadyRevoked, SessionExpired, SessionNotFound, UnknownIdentityCommand, UnknownRefreshToken,
+  SessionAlreadyExists,
+  SessionAlreadyRevoked,
+  SessionExpired,
+  SessionNotFound,
+  UnknownIdentityCommand,
+  UnknownRefreshToken,
 } from './errors.js';
 import { toMillis } from './time.js';
 
@@ -36,18 +41,27 @@ export type Session =
 
 export type SessionStreamEvent = SessionEvent | TokenAuditEvent;
 
-export type StartSession = Command<'StartSession', { sessionId: string; accountId: string; refreshTokenId: string; expiresAt: string }>;
-export type RotateRefreshToken = Command<'RotateRefreshToken', {
-  sessionId: string;
-  /** the `jti` of the refresh token the client presented (after its signature was verified) */
-  presentedTokenId: string;
-  newTokenId: string;
-  /** ISO-8601 expiry of the new refresh token */
-  expiresAt: string;
-  now: string;
-}>;
+export type StartSession = Command<
+  'StartSession',
+  { sessionId: string; accountId: string; refreshTokenId: string; expiresAt: string }
+>;
+export type RotateRefreshToken = Command<
+  'RotateRefreshToken',
+  {
+    sessionId: string;
+    /** the `jti` of the refresh token the client presented (after its signature was verified) */
+    presentedTokenId: string;
+    newTokenId: string;
+    /** ISO-8601 expiry of the new refresh token */
+    expiresAt: string;
+    now: string;
+  }
+>;
 /** Reuse revocation is decided by rotation itself, not requested. */
-export type RevokeSession = Command<'RevokeSession', { sessionId: string; reason: Exclude<SessionRevocationReason, 'refresh_token_reuse'>; by: string }>;
+export type RevokeSession = Command<
+  'RevokeSession',
+  { sessionId: string; reason: Exclude<SessionRevocationReason, 'refresh_token_reuse'>; by: string }
+>;
 
 export type SessionCommand = StartSession | RotateRefreshToken | RevokeSession;
 
@@ -58,16 +72,27 @@ const rotate = ({ data: c }: RotateRefreshToken, state: Session): SessionEvent[]
   if (state.status === 'revoked') throw new SessionAlreadyRevoked(state.sessionId, state.reason);
   // Checked before expiry: a stolen old token is worth recording even on a session about to die.
   if (state.previousTokenIds.includes(c.presentedTokenId)) {
-    const revoked: SessionRevoked = { type: 'SessionRevoked', data: { sessionId: state.sessionId, reason: 'refresh_token_reuse', by: 'system' } };
+    const revoked: SessionRevoked = {
+      type: 'SessionRevoked',
+      data: { sessionId: state.sessionId, reason: 'refresh_token_reuse', by: 'system' },
+    };
     return [revoked];
   }
   if (c.presentedTokenId !== state.currentTokenId) throw new UnknownRefreshToken(state.sessionId);
-  if (toMillis(c.now) >= toMillis(state.expiresAt, 'expiresAt')) throw new SessionExpired(state.sessionId, state.expiresAt);
+  if (toMillis(c.now) >= toMillis(state.expiresAt, 'expiresAt'))
+    throw new SessionExpired(state.sessionId, state.expiresAt);
   toMillis(c.expiresAt, 'expiresAt');
-  return [{
-    type: 'RefreshTokenRotated',
-    data: { sessionId: state.sessionId, previousTokenId: state.currentTokenId, refreshTokenId: c.newTokenId, expiresAt: c.expiresAt },
-  }];
+  return [
+    {
+      type: 'RefreshTokenRotated',
+      data: {
+        sessionId: state.sessionId,
+        previousTokenId: state.currentTokenId,
+        refreshTokenId: c.newTokenId,
+        expiresAt: c.expiresAt,
+      },
+    },
+  ];
 };
 
 export const decide = (command: SessionCommand, state: Session): SessionEvent[] => {
@@ -84,7 +109,12 @@ export const decide = (command: SessionCommand, state: Session): SessionEvent[] 
       if (state.status === 'none') throw new SessionNotFound(command.data.sessionId);
       // Logging out twice is not an error: the session is gone either way.
       if (state.status === 'revoked') return [];
-      return [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, reason: command.data.reason, by: command.data.by } }];
+      return [
+        {
+          type: 'SessionRevoked',
+          data: { sessionId: state.sessionId, reason: command.data.reason, by: command.data.by },
+        },
+      ];
     }
     default: {
       const _exhaustive: never = command;
@@ -98,7 +128,14 @@ export const evolve = (state: Session, event: SessionStreamEvent): Session => {
     case 'SessionStarted': {
       if (state.status !== 'none') return state;
       const { sessionId, accountId, refreshTokenId, expiresAt } = event.data;
-      return { status: 'active', sessionId, accountId, currentTokenId: refreshTokenId, previousTokenIds: [], expiresAt };
+      return {
+        status: 'active',
+        sessionId,
+        accountId,
+        currentTokenId: refreshTokenId,
+        previousTokenIds: [],
+        expiresAt,
+      };
     }
     case 'RefreshTokenRotated':
       if (state.status !== 'active') return state;
@@ -137,8 +174,10 @@ export type RotationOutcome =
 /** What the events decided for a RotateRefreshToken mean; null when they hold neither. */
 export const rotationOutcome = (events: readonly SessionStreamEvent[]): RotationOutcome | null => {
   for (const e of events) {
-    if (e.type === 'RefreshTokenRotated') return { kind: 'rotated', refreshTokenId: e.data.refreshTokenId, expiresAt: e.data.expiresAt };
-    if (e.type === 'SessionRevoked' && e.data.reason === 'refresh_token_reuse') return { kind: 'reuse_detected', sessionId: e.data.sessionId };
+    if (e.type === 'RefreshTokenRotated')
+      return { kind: 'rotated', refreshTokenId: e.data.refreshTokenId, expiresAt: e.data.expiresAt };
+    if (e.type === 'SessionRevoked' && e.data.reason === 'refresh_token_reuse')
+      return { kind: 'reuse_detected', sessionId: e.data.sessionId };
   }
   return null;
 };

@@ -16,5 +16,5 @@ export const toMillis = (iso: string, field = 'now'): number => {
 
 export const toIso = (ms: number): string => new Date(ms).toISOString();
 
-export const plusSeconds = (iso: string, seconds: number, field = 'now'): string => toIso(toMillis(iso, field) + seconds * 1000);
-
+export const plusSeconds = (iso: string, seconds: number, field = 'now'): string =>
+  toIso(toMillis(iso, field) + seconds * 1000);

@@ -1,6 +1,12 @@
 import type { Decider } from '#domain/shared/event.js';
 import type { Command, WsScope, WsTokenEvent } from './events.js';
-import { UnknownIdentityCommand, WsTokenAlreadyIssued, WsTokenAlreadyUsed, WsTokenExpired, WsTokenNotFound } from './errors.js';
+import {
+  UnknownIdentityCommand,
+  WsTokenAlreadyIssued,
+  WsTokenAlreadyUsed,
+  WsTokenExpired,
+  WsTokenNotFound,
+} from './errors.js';
 import { toMillis } from './time.js';
 
 /**
@@ -13,9 +19,19 @@ import { toMillis } from './time.js';
 export type WsToken =
   | Readonly<{ status: 'none' }>
   | Readonly<{ status: 'issued'; jti: string; accountId: string; scope: WsScope; expiresAt: string }>
-  | Readonly<{ status: 'consumed'; jti: string; accountId: string; scope: WsScope; expiresAt: string; consumedAt: string }>;
+  | Readonly<{
+      status: 'consumed';
+      jti: string;
+      accountId: string;
+      scope: WsScope;
+      expiresAt: string;
+      consumedAt: string;
+    }>;
 
-export type IssueWsToken = Command<'IssueWsToken', { jti: string; accountId: string; scope: WsScope; expiresAt: string }>;
+export type IssueWsToken = Command<
+  'IssueWsToken',
+  { jti: string; accountId: string; scope: WsScope; expiresAt: string }
+>;
 export type ConsumeWsToken = Command<'ConsumeWsToken', { jti: string; now: string }>;
 export type WsTokenCommand = IssueWsToken | ConsumeWsToken;
 

@@ -6,7 +6,11 @@ import { DomainError } from '#domain/shared/event.js';
 export class InvalidSecretName extends DomainError {
   constructor(name: string) {
     // The name is not secret, but it is user input: shown only when short enough to be a name.
-    super('invalid_secret_name', 'A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.', name.length <= 64 ? { name } : {});
+    super(
+      'invalid_secret_name',
+      'A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.',
+      name.length <= 64 ? { name } : {},
+    );
   }
 }
 
@@ -30,7 +34,9 @@ export class NotFernetCiphertext extends DomainError {
 /** 500: as above, for the key fingerprint. */
 export class InvalidKeyFingerprint extends DomainError {
   constructor(name: string) {
-    super('invalid_key_fingerprint', `secret ${name}: the key fingerprint must be 8 lowercase hex characters`, { name });
+    super('invalid_key_fingerprint', `secret ${name}: the key fingerprint must be 8 lowercase hex characters`, {
+      name,
+    });
   }
 }
 

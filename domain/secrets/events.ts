@@ -8,9 +8,17 @@ import type { Event } from '#domain/shared/event.js';
 
 /** What a secret is for: the console groups and labels them, nothing decides on it. */
 export type SecretKind = 'llm_api_key' | 'whatsapp_cloud_token' | 'whatsapp_web_session' | 'other';
-export const SECRET_KINDS: readonly SecretKind[] = ['llm_api_key', 'whatsapp_cloud_token', 'whatsapp_web_session', 'other'];
+export const SECRET_KINDS: readonly SecretKind[] = [
+  'llm_api_key',
+  'whatsapp_cloud_token',
+  'whatsapp_web_session',
+  'other',
+];
 
-export type SecretStored = Event<'SecretStored', { name: string; ciphertext: string; keyFingerprint: string; kind: SecretKind }>;
+export type SecretStored = Event<
+  'SecretStored',
+  { name: string; ciphertext: string; keyFingerprint: string; kind: SecretKind }
+>;
 export type SecretRotated = Event<'SecretRotated', { name: string; ciphertext: string; keyFingerprint: string }>;
 export type SecretDeleted = Event<'SecretDeleted', { name: string }>;
 
@@ -20,15 +28,24 @@ export const SECRET_EVENT_TYPES: readonly SecretEvent['type'][] = ['SecretStored
 export const SECRET_STREAM_PREFIX = 'secret-';
 export const secretStreamId = (name: string): string => `${SECRET_STREAM_PREFIX}${name}`;
 
-export type Command<Type extends string, Data extends Record<string, unknown>> = Readonly<{ type: Type; data: Readonly<Data> }>;
+export type Command<Type extends string, Data extends Record<string, unknown>> = Readonly<{
+  type: Type;
+  data: Readonly<Data>;
+}>;
 
 /** The value was encrypted outside (the domain has no crypto); this records the ciphertext. */
-export type StoreSecret = Command<'StoreSecret', { name: string; kind: SecretKind; ciphertext: string; keyFingerprint: string }>;
+export type StoreSecret = Command<
+  'StoreSecret',
+  { name: string; kind: SecretKind; ciphertext: string; keyFingerprint: string }
+>;
 /**
  * Re-encryption under the newest key. `rotatedFrom` is the ciphertext the new one was made from: it must
  * still be the current one, otherwise a concurrent SecretStored would be overwritten by an older value.
  */
-export type RotateSecret = Command<'RotateSecret', { name: string; ciphertext: string; keyFingerprint: string; rotatedFrom: string }>;
+export type RotateSecret = Command<
+  'RotateSecret',
+  { name: string; ciphertext: string; keyFingerprint: string; rotatedFrom: string }
+>;
 export type DeleteSecret = Command<'DeleteSecret', { name: string }>;
 
 export type SecretCommand = StoreSecret | RotateSecret | DeleteSecret;

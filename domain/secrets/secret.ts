@@ -1,8 +1,21 @@
 import type { Decider } from '#domain/shared/event.js';
 import {
-  InvalidKeyFingerprint, InvalidSecretKind, InvalidSecretName, NotFernetCiphertext, SecretChangedDuringRotation, SecretNotFound, UnknownSecretCommand,
+  InvalidKeyFingerprint,
+  InvalidSecretKind,
+  InvalidSecretName,
+  NotFernetCiphertext,
+  SecretChangedDuringRotation,
+  SecretNotFound,
+  UnknownSecretCommand,
 } from './errors.js';
-import { SECRET_KINDS, type RotateSecret, type SecretCommand, type SecretEvent, type SecretKind, type StoreSecret } from './events.js';
+import {
+  SECRET_KINDS,
+  type RotateSecret,
+  type SecretCommand,
+  type SecretEvent,
+  type SecretKind,
+  type StoreSecret,
+} from './events.js';
 
 export type { SecretCommand, SecretEvent, SecretKind } from './events.js';
 
@@ -34,7 +47,8 @@ const checkName = (name: string): void => {
 
 const checkCiphertext = (name: string, ciphertext: string, keyFingerprint: string): void => {
   if (!looksLikeFernetToken(ciphertext)) throw new NotFernetCiphertext(name);
-  if (typeof keyFingerprint !== 'string' || !KEY_FINGERPRINT.test(keyFingerprint)) throw new InvalidKeyFingerprint(name);
+  if (typeof keyFingerprint !== 'string' || !KEY_FINGERPRINT.test(keyFingerprint))
+    throw new InvalidKeyFingerprint(name);
 };
 
 const store = ({ data: c }: StoreSecret): SecretEvent[] => {
@@ -43,7 +57,12 @@ const store = ({ data: c }: StoreSecret): SecretEvent[] => {
   checkCiphertext(c.name, c.ciphertext, c.keyFingerprint);
   // Storing is always an event, even for an equal value: Fernet ciphertexts differ on every encryption,
   // so equality is not visible here, and "who set it when" belongs in the history anyway.
-  return [{ type: 'SecretStored', data: { name: c.name, ciphertext: c.ciphertext, keyFingerprint: c.keyFingerprint, kind: c.kind } }];
+  return [
+    {
+      type: 'SecretStored',
+      data: { name: c.name, ciphertext: c.ciphertext, keyFingerprint: c.keyFingerprint, kind: c.kind },
+    },
+  ];
 };
 
 const rotate = ({ data: c }: RotateSecret, state: Secret): SecretEvent[] => {
@@ -52,7 +71,9 @@ const rotate = ({ data: c }: RotateSecret, state: Secret): SecretEvent[] => {
   if (state.status !== 'stored' || state.keyFingerprint === c.keyFingerprint) return [];
   if (c.rotatedFrom !== state.ciphertext) throw new SecretChangedDuringRotation(c.name);
   checkCiphertext(c.name, c.ciphertext, c.keyFingerprint);
-  return [{ type: 'SecretRotated', data: { name: c.name, ciphertext: c.ciphertext, keyFingerprint: c.keyFingerprint } }];
+  return [
+    { type: 'SecretRotated', data: { name: c.name, ciphertext: c.ciphertext, keyFingerprint: c.keyFingerprint } },
+  ];
 };
 
 export const decide = (command: SecretCommand, state: Secret): SecretEvent[] => {
@@ -79,7 +100,9 @@ export const evolve = (state: Secret, event: SecretEvent): Secret => {
       return { status: 'stored', name, kind, ciphertext, keyFingerprint };
     }
     case 'SecretRotated':
-      return state.status === 'stored' ? { ...state, ciphertext: event.data.ciphertext, keyFingerprint: event.data.keyFingerprint } : state;
+      return state.status === 'stored'
+        ? { ...state, ciphertext: event.data.ciphertext, keyFingerprint: event.data.keyFingerprint }
+        : state;
     case 'SecretDeleted':
       return state.status === 'stored' ? { status: 'deleted', name: state.name } : state;
     default: {

@@ -1,5 +1,8 @@
 /** A domain event as the domain sees it: a type tag and its data. Plain data, no I/O. */
-export type Event<Type extends string = string, Data extends Record<string, unknown> = Record<string, unknown>> = Readonly<{
+export type Event<
+  Type extends string = string,
+  Data extends Record<string, unknown> = Record<string, unknown>,
+> = Readonly<{
   type: Type;
   data: Readonly<Data>;
 }>;

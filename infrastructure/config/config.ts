@@ -6,7 +6,18 @@ import { Fernet, InvalidFernetKeyError } from '#infrastructure/secrets/fernet.js
 import type { Env } from './fields.js';
 import { redactedConfigSummary } from './summary.js';
 import {
-  boolean, deepFreeze, envVar, integer, list, normaliseEnv, oneOf, optionalText, parseInteger, parseUrl, shown, text,
+  boolean,
+  deepFreeze,
+  envVar,
+  integer,
+  list,
+  normaliseEnv,
+  oneOf,
+  optionalText,
+  parseInteger,
+  parseUrl,
+  shown,
+  text,
 } from './fields.js';
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -22,7 +33,8 @@ export type EventStoreConfig =
   | { readonly kind: 'eventstoredb'; readonly url: string }
   | { readonly kind: 'postgres'; readonly url: string }
   | { readonly kind: 'pglite'; readonly dataDir: string };
-export type DatabaseConfig = { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'pglite'; readonly dataDir: string };
+export type DatabaseConfig =
+  { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'pglite'; readonly dataDir: string };
 /** `url` already carries REDIS_PASSWORD when the URL had none, so `new Redis(config.redis.url)` just works. */
 export type RedisConfig = { readonly url: string; readonly password: string | null };
 
@@ -43,23 +55,34 @@ const JWT_SECRET_MIN_BYTES = 32;
 const ADMIN_PASSWORD_MIN_CHARS = 8;
 const FERNET_KEY_HINT = 'a fresh key from `openssl rand -base64 32 | tr "+/" "-_"`';
 // Values people copy from examples; refused in production only, so local experiments stay easy.
-const PLACEHOLDER_PASSWORDS = new Set(['password', 'changeme', 'change-me', 'change_me', 'admin123', '12345678', 'administrator']);
+const PLACEHOLDER_PASSWORDS = new Set([
+  'password',
+  'changeme',
+  'change-me',
+  'change_me',
+  'admin123',
+  '12345678',
+  'administrator',
+]);
 
 const HTTP = ['http:', 'https:'];
 
 const jwtSecret = envVar((value, report) => {
   const fix = 'Set it to at least 32 random bytes, e.g. `openssl rand -base64 48`.';
   if (value === undefined) report('missing', fix);
-  else if (Buffer.byteLength(value, 'utf8') < JWT_SECRET_MIN_BYTES) report(`shorter than ${JWT_SECRET_MIN_BYTES} bytes`, fix);
+  else if (Buffer.byteLength(value, 'utf8') < JWT_SECRET_MIN_BYTES)
+    report(`shorter than ${JWT_SECRET_MIN_BYTES} bytes`, fix);
   return value ?? '';
 });
 
 const adminPassword = (production: boolean) =>
   envVar((value, report) => {
-    const fix = 'Set the first admin account\'s password, at least 8 characters, e.g. `openssl rand -base64 18`.';
+    const fix = "Set the first admin account's password, at least 8 characters, e.g. `openssl rand -base64 18`.";
     if (value === undefined) report('missing', fix);
-    else if ([...value].length < ADMIN_PASSWORD_MIN_CHARS) report(`shorter than ${ADMIN_PASSWORD_MIN_CHARS} characters`, fix);
-    else if (production && PLACEHOLDER_PASSWORDS.has(value.toLowerCase())) report('is a well-known placeholder (refused in production)', fix);
+    else if ([...value].length < ADMIN_PASSWORD_MIN_CHARS)
+      report(`shorter than ${ADMIN_PASSWORD_MIN_CHARS} characters`, fix);
+    else if (production && PLACEHOLDER_PASSWORDS.has(value.toLowerCase()))
+      report('is a well-known placeholder (refused in production)', fix);
     return value ?? '';
   });
 
@@ -73,14 +96,22 @@ const secretRequiredWhen = (required: string | null, fix: string) =>
 const fernetKeys = (production: boolean) =>
   envVar((value, report) => {
     if (value === undefined) {
-      if (production) report('missing (required when NODE_ENV=production)', `Set it to ${FERNET_KEY_HINT}; with several keys, newest first, comma-separated.`);
+      if (production)
+        report(
+          'missing (required when NODE_ENV=production)',
+          `Set it to ${FERNET_KEY_HINT}; with several keys, newest first, comma-separated.`,
+        );
       return [];
     }
     const keys = value.split(',').map((key) => key.trim());
     keys.forEach((key, i) => {
       const index = i + 1;
       if (key === '') report(`key #${index} is empty`, 'Remove the stray comma or put a key there.');
-      else if (!isFernetKey(key)) report(`key #${index} is not 32 bytes of url-safe base64 (Fernet format, with "=" padding)`, `Replace key #${index} with ${FERNET_KEY_HINT}.`);
+      else if (!isFernetKey(key))
+        report(
+          `key #${index} is not 32 bytes of url-safe base64 (Fernet format, with "=" padding)`,
+          `Replace key #${index} with ${FERNET_KEY_HINT}.`,
+        );
     });
     return keys;
   });
@@ -103,22 +134,33 @@ const connectionUrl = (protocols: readonly string[], example: string, required: 
       if (required !== null) report(`missing (required because ${required})`, fix);
       return null;
     }
-    if (parseUrl(value, protocols) === undefined) report(`not a valid ${protocols.map((p) => `${p}//`).join(' or ')} URL`, fix);
+    if (parseUrl(value, protocols) === undefined)
+      report(`not a valid ${protocols.map((p) => `${p}//`).join(' or ')} URL`, fix);
     return value.trim();
   });
 
 const httpUrl = (fallback: string) =>
   envVar((value, report) => {
     if (value === undefined) return fallback;
-    if (parseUrl(value, HTTP) === undefined) report(`${shown(value)} is not an http(s) URL`, `Set it to an http(s) URL (default ${fallback}).`);
+    if (parseUrl(value, HTTP) === undefined)
+      report(`${shown(value)} is not an http(s) URL`, `Set it to an http(s) URL (default ${fallback}).`);
     return value.trim().replace(/\/+$/, '');
   });
 
 const corsOrigins = envVar((value, report) =>
   list(value ?? '').flatMap((origin) => {
-    const fix = 'List exact origins separated by commas, scheme and host only, e.g. https://admin.example.com,http://localhost:5173.';
+    const fix =
+      'List exact origins separated by commas, scheme and host only, e.g. https://admin.example.com,http://localhost:5173.';
     const url = parseUrl(origin, HTTP);
-    if (origin === '*' || url === undefined || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    if (
+      origin === '*' ||
+      url === undefined ||
+      url.pathname !== '/' ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      url.username !== '' ||
+      url.password !== ''
+    ) {
       report(`${shown(origin)} is not an exact http(s) origin`, fix);
       return [];
     }
@@ -129,15 +171,20 @@ const corsOrigins = envVar((value, report) =>
 const bodyLimit = envVar((value, report) => {
   if (value === undefined) return '100kb';
   const normalised = value.trim().toLowerCase();
-  if (!/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/.test(normalised)) report(`${shown(value)} is not a size`, 'Set it like 100kb, 1mb or a number of bytes (default 100kb).');
+  if (!/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/.test(normalised))
+    report(`${shown(value)} is not a size`, 'Set it like 100kb, 1mb or a number of bytes (default 100kb).');
   return normalised;
 });
 
 const metricsBind = envVar((value, report) => {
   if (value === undefined) return null;
-  const fix = 'Set it to host:port, e.g. 127.0.0.1:9464 or [::1]:9464, or leave it unset to serve /metrics on the main port.';
+  const fix =
+    'Set it to host:port, e.g. 127.0.0.1:9464 or [::1]:9464, or leave it unset to serve /metrics on the main port.';
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):([^:]+)$/.exec(value.trim());
-  const port = match?.[3] === undefined ? undefined : parseInteger(match[3], { fallback: 9464, min: 1, max: 65535 }, () => undefined);
+  const port =
+    match?.[3] === undefined
+      ? undefined
+      : parseInteger(match[3], { fallback: 9464, min: 1, max: 65535 }, () => undefined);
   if (match === null || port === undefined) {
     report(`${shown(value)} is not host:port`, fix);
     return null;
@@ -149,8 +196,10 @@ const lockoutMax = (baseText: string | undefined) =>
   envVar((value, report) => {
     const rule = { fallback: 3600, min: 1, max: 30 * 86400, unit: 'seconds' };
     const max = value === undefined ? rule.fallback : parseInteger(value, rule, report);
-    const base = baseText === undefined ? 60 : parseInteger(baseText, { fallback: 60, min: 1, max: 86400 }, () => undefined);
-    if (max !== undefined && base !== undefined && max < base) report('is lower than LOCKOUT_BASE_SECONDS', 'Set it to at least LOCKOUT_BASE_SECONDS.');
+    const base =
+      baseText === undefined ? 60 : parseInteger(baseText, { fallback: 60, min: 1, max: 86400 }, () => undefined);
+    if (max !== undefined && base !== undefined && max < base)
+      report('is lower than LOCKOUT_BASE_SECONDS', 'Set it to at least LOCKOUT_BASE_SECONDS.');
     return max ?? rule.fallback;
   });
 
@@ -160,10 +209,17 @@ const eventStoreKind = (eventStoreUrlSet: boolean) =>
     if (value === undefined) return null;
     const kind = EVENT_STORE_KINDS.find((candidate) => candidate === value.trim().toLowerCase());
     if (kind === undefined) {
-      report(`${shown(value)} is not one of ${EVENT_STORE_KINDS.join(', ')}`, `Set it to one of ${EVENT_STORE_KINDS.join(' | ')}, or leave it unset (then EVENTSTORE_URL, else the embedded store, decides).`);
+      report(
+        `${shown(value)} is not one of ${EVENT_STORE_KINDS.join(', ')}`,
+        `Set it to one of ${EVENT_STORE_KINDS.join(' | ')}, or leave it unset (then EVENTSTORE_URL, else the embedded store, decides).`,
+      );
       return null;
     }
-    if (kind !== 'eventstoredb' && eventStoreUrlSet) report(`${kind} conflicts with EVENTSTORE_URL, which selects EventStoreDB`, 'Unset EVENTSTORE_URL, or set EVENT_STORE=eventstoredb (or leave EVENT_STORE unset).');
+    if (kind !== 'eventstoredb' && eventStoreUrlSet)
+      report(
+        `${kind} conflicts with EVENTSTORE_URL, which selects EventStoreDB`,
+        'Unset EVENTSTORE_URL, or set EVENT_STORE=eventstoredb (or leave EVENT_STORE unset).',
+      );
     return kind;
   });
 
@@ -199,8 +255,16 @@ const buildSchema = (env: Env) => {
     WHATSAPP_PHONE_NUMBER_ID: optionalText(),
     WHATSAPP_ACCESS_TOKEN: optionalText(),
     EVENT_STORE: eventStoreKind(env.EVENTSTORE_URL !== undefined),
-    EVENTSTORE_URL: connectionUrl(['esdb:', 'esdb+discover:'], 'esdb://eventstore:2113?tls=false', eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null),
-    DATABASE_URL: connectionUrl(['postgres:', 'postgresql:'], 'postgres://user:password@postgres:5432/chatbot', eventStore === 'postgres' ? 'EVENT_STORE=postgres' : null),
+    EVENTSTORE_URL: connectionUrl(
+      ['esdb:', 'esdb+discover:'],
+      'esdb://eventstore:2113?tls=false',
+      eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null,
+    ),
+    DATABASE_URL: connectionUrl(
+      ['postgres:', 'postgresql:'],
+      'postgres://user:password@postgres:5432/chatbot',
+      eventStore === 'postgres' ? 'EVENT_STORE=postgres' : null,
+    ),
     REDIS_URL: connectionUrl(['redis:', 'rediss:'], 'redis://redis:6379', null),
     REDIS_PASSWORD: optionalText(),
     CORS_ORIGINS: corsOrigins,
@@ -233,32 +297,52 @@ const withPassword = (url: string, password: string | null): RedisConfig => {
 
 const toConfig = (e: Parsed) => {
   const eventStore: EventStoreConfig =
-    e.EVENTSTORE_URL !== null ? { kind: 'eventstoredb', url: e.EVENTSTORE_URL }
-    : (e.EVENT_STORE === 'postgres' || e.EVENT_STORE === null) && e.DATABASE_URL !== null ? { kind: 'postgres', url: e.DATABASE_URL }
-    : { kind: 'pglite', dataDir: e.DATA_DIR };
-  const database: DatabaseConfig = e.DATABASE_URL !== null ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.DATA_DIR };
+    e.EVENTSTORE_URL !== null
+      ? { kind: 'eventstoredb', url: e.EVENTSTORE_URL }
+      : (e.EVENT_STORE === 'postgres' || e.EVENT_STORE === null) && e.DATABASE_URL !== null
+        ? { kind: 'postgres', url: e.DATABASE_URL }
+        : { kind: 'pglite', dataDir: e.DATA_DIR };
+  const database: DatabaseConfig =
+    e.DATABASE_URL !== null ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dataDir: e.DATA_DIR };
   return {
     nodeEnv: e.NODE_ENV,
     isProduction: e.NODE_ENV === 'production',
     dataDir: e.DATA_DIR,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, bodyLimit: e.BODY_LIMIT, corsOrigins: e.CORS_ORIGINS, trustProxy: e.TRUST_PROXY },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      bodyLimit: e.BODY_LIMIT,
+      corsOrigins: e.CORS_ORIGINS,
+      trustProxy: e.TRUST_PROXY,
+    },
     jwt: {
-      secret: e.JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
-      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS, refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS, wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
+      secret: e.JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      wsTokenTtlSeconds: e.WS_TOKEN_TTL_SECONDS,
     },
     admin: { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD },
     whatsapp: {
-      mode: e.WHATSAPP_MODE, appSecret: e.WHATSAPP_APP_SECRET, verifyToken: e.WHATSAPP_VERIFY_TOKEN, graphUrl: e.WHATSAPP_GRAPH_URL,
-      phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID, accessToken: e.WHATSAPP_ACCESS_TOKEN,
+      mode: e.WHATSAPP_MODE,
+      appSecret: e.WHATSAPP_APP_SECRET,
+      verifyToken: e.WHATSAPP_VERIFY_TOKEN,
+      graphUrl: e.WHATSAPP_GRAPH_URL,
+      phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
+      accessToken: e.WHATSAPP_ACCESS_TOKEN,
     },
     eventStore,
     database,
     redis: e.REDIS_URL === null ? null : withPassword(e.REDIS_URL, e.REDIS_PASSWORD),
     fernetKeys: e.FERNET_KEYS,
     login: {
-      maxFailures: e.LOGIN_MAX_FAILURES, failureWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
-      lockoutBaseSeconds: e.LOCKOUT_BASE_SECONDS, lockoutMaxSeconds: e.LOCKOUT_MAX_SECONDS, lockoutMultiplier: e.LOCKOUT_MULTIPLIER,
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      failureWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+      lockoutBaseSeconds: e.LOCKOUT_BASE_SECONDS,
+      lockoutMaxSeconds: e.LOCKOUT_MAX_SECONDS,
+      lockoutMultiplier: e.LOCKOUT_MULTIPLIER,
     },
     rateLimits: { loginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE, apiPerMinute: e.RATE_LIMIT_API_PER_MINUTE },
     metrics: { token: e.METRICS_TOKEN, bind: e.METRICS_BIND },
@@ -266,11 +350,18 @@ const toConfig = (e: Parsed) => {
   };
 };
 
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 export type Config = DeepReadonly<ReturnType<typeof toConfig>>;
 
 const issueOf = (issue: z.core.$ZodIssue): ConfigIssue => {
-  const fix = issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'See the configuration reference in docs/.';
+  const fix =
+    issue.code === 'custom' && typeof issue.params?.fix === 'string'
+      ? issue.params.fix
+      : 'See the configuration reference in docs/.';
   return { variable: issue.path.map(String).join('.') || '(environment)', problem: issue.message, fix };
 };
 

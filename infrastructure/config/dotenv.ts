@@ -59,9 +59,21 @@ const writeOnce = (path: string, content: string): boolean => {
   return true;
 };
 
-const printLogin = ({ path, env, adminPassword, print }: { path: string; env: Env; adminPassword: string; print: (line: string) => void }) => {
+const printLogin = ({
+  path,
+  env,
+  adminPassword,
+  print,
+}: {
+  path: string;
+  env: Env;
+  adminPassword: string;
+  print: (line: string) => void;
+}) => {
   const username = isSet(env.ADMIN_USERNAME) ? env.ADMIN_USERNAME : 'admin';
-  const password = isSet(env.ADMIN_PASSWORD) ? 'the ADMIN_PASSWORD already set in your environment' : `${adminPassword}   (shown only now; it is ADMIN_PASSWORD in ${path})`;
+  const password = isSet(env.ADMIN_PASSWORD)
+    ? 'the ADMIN_PASSWORD already set in your environment'
+    : `${adminPassword}   (shown only now; it is ADMIN_PASSWORD in ${path})`;
   print(`First start: wrote ${path} with random secrets (JWT_SECRET, ADMIN_PASSWORD, FERNET_KEYS).`);
   print(`Log in at http://localhost:${loginPort(env)}/`);
   print(`  username: ${username}`);
@@ -73,14 +85,21 @@ const printLogin = ({ path, env, adminPassword, print }: { path: string; env: En
  * count as unset). Outside production, writes that file first when it is missing and the required secrets
  * are not in `env`, then prints how to log in, including the generated password, this one time.
  */
-export const prepareEnvironment = ({ cwd, env, print }: PrepareEnvironmentOptions): Record<string, string | undefined> => {
+export const prepareEnvironment = ({
+  cwd,
+  env,
+  print,
+}: PrepareEnvironmentOptions): Record<string, string | undefined> => {
   const path = join(cwd, '.env');
   const production = env.NODE_ENV?.trim().toLowerCase() === 'production';
   const needsSecrets = !isSet(env.JWT_SECRET) || !isSet(env.ADMIN_PASSWORD);
 
   if (!production && needsSecrets && !existsSync(path)) {
     const adminPassword = readablePassword();
-    const content = firstStartFile({ jwtSecret: randomBytes(48).toString('base64url'), adminPassword, fernetKey: Fernet.generateKey() }, new Date());
+    const content = firstStartFile(
+      { jwtSecret: randomBytes(48).toString('base64url'), adminPassword, fernetKey: Fernet.generateKey() },
+      new Date(),
+    );
     if (writeOnce(path, content)) printLogin({ path, env, adminPassword, print });
   }
 

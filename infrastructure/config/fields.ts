@@ -37,7 +37,10 @@ export const oneOf = <const T extends string>(values: readonly T[], fallback: T)
     const normalised = value.trim().toLowerCase();
     const match = values.find((candidate) => candidate === normalised);
     if (match !== undefined) return match;
-    report(`${shown(value)} is not one of ${values.join(', ')}`, `Set it to one of ${values.join(' | ')} (default ${fallback}).`);
+    report(
+      `${shown(value)} is not one of ${values.join(', ')}`,
+      `Set it to one of ${values.join(' | ')} (default ${fallback}).`,
+    );
     return fallback;
   });
 
@@ -61,7 +64,9 @@ export const parseInteger = (value: string, rule: IntegerRule, report: Report): 
 };
 
 export const integer = (rule: IntegerRule) =>
-  envVar((value, report) => (value === undefined ? rule.fallback : (parseInteger(value, rule, report) ?? rule.fallback)));
+  envVar((value, report) =>
+    value === undefined ? rule.fallback : (parseInteger(value, rule, report) ?? rule.fallback),
+  );
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
@@ -95,7 +100,9 @@ export const list = (value: string): string[] =>
 
 /** Treats empty and whitespace-only values as unset (docker compose passes `${VAR}` of an unset VAR as ''). */
 export const normaliseEnv = (env: Env): Record<string, string | undefined> =>
-  Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === undefined || value.trim() === '' ? undefined : value]));
+  Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [key, value === undefined || value.trim() === '' ? undefined : value]),
+  );
 
 export const deepFreeze = <T>(value: T): T => {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -29,8 +29,14 @@ export const redactedConfigSummary = (config: Config): Record<string, SummaryVal
   TRUST_PROXY: config.http.trustProxy,
   BODY_LIMIT: config.http.bodyLimit,
   CORS_ORIGINS: config.http.corsOrigins,
-  eventStore: config.eventStore.kind === 'pglite' ? `pglite (${config.eventStore.dataDir})` : `${config.eventStore.kind} (${withoutCredentials(config.eventStore.url)})`,
-  database: config.database.kind === 'pglite' ? `pglite (${config.database.dataDir})` : `postgres (${withoutCredentials(config.database.url)})`,
+  eventStore:
+    config.eventStore.kind === 'pglite'
+      ? `pglite (${config.eventStore.dataDir})`
+      : `${config.eventStore.kind} (${withoutCredentials(config.eventStore.url)})`,
+  database:
+    config.database.kind === 'pglite'
+      ? `pglite (${config.database.dataDir})`
+      : `postgres (${withoutCredentials(config.database.url)})`,
   REDIS_URL: config.redis === null ? 'not set' : withoutCredentials(config.redis.url),
   REDIS_PASSWORD: presence(config.redis?.password ?? null),
   JWT_SECRET: presence(config.jwt.secret),
@@ -57,7 +63,10 @@ export const redactedConfigSummary = (config: Config): Record<string, SummaryVal
   RATE_LIMIT_LOGIN_PER_MINUTE: config.rateLimits.loginPerMinute,
   RATE_LIMIT_API_PER_MINUTE: config.rateLimits.apiPerMinute,
   METRICS_TOKEN: presence(config.metrics.token),
-  METRICS_BIND: config.metrics.bind === null ? 'not set' : `${config.metrics.bind.host.includes(":") ? `[${config.metrics.bind.host}]` : config.metrics.bind.host}:${config.metrics.bind.port}`,
+  METRICS_BIND:
+    config.metrics.bind === null
+      ? 'not set'
+      : `${config.metrics.bind.host.includes(':') ? `[${config.metrics.bind.host}]` : config.metrics.bind.host}:${config.metrics.bind.port}`,
   OPENAI_API_KEY: presence(config.llm.openaiApiKey),
   OPENAI_BASE_URL: config.llm.openaiBaseUrl === null ? 'not set' : withoutCredentials(config.llm.openaiBaseUrl),
   LLM_PROVIDERS: presence(config.llm.providers),

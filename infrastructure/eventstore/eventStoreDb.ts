@@ -27,7 +27,15 @@ import {
   type Subscription,
   type Upcaster,
 } from '#application/shared/eventStore.js';
-import { APPEND_ATTEMPT_KEY, fromEsdbEvent, isSystemEvent, matchesFilter, positionOfStreamEvent, safeNumber, toEsdbMetadata } from './eventStoreDbMapping.js';
+import {
+  APPEND_ATTEMPT_KEY,
+  fromEsdbEvent,
+  isSystemEvent,
+  matchesFilter,
+  positionOfStreamEvent,
+  safeNumber,
+  toEsdbMetadata,
+} from './eventStoreDbMapping.js';
 import { eventStoreDbSubscription } from './eventStoreDbSubscription.js';
 
 export type EventStoreDbEventStoreOptions = {
@@ -57,7 +65,8 @@ const toEsdbExpected = (expected: ExpectedRevision): AppendExpectedRevision => {
     default:
       // -1 is what WrongExpectedRevisionError reports for a missing stream; accept it back as no_stream.
       if (expected === -1) return NO_STREAM;
-      if (!Number.isSafeInteger(expected) || expected < -1) throw new TypeError(`invalid expected revision: ${expected}`);
+      if (!Number.isSafeInteger(expected) || expected < -1)
+        throw new TypeError(`invalid expected revision: ${expected}`);
       return BigInt(expected);
   }
 };
@@ -157,18 +166,28 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
       const expected = appendOptions?.expectedRevision ?? 'any';
       const attempt = randomUUID();
       const payload = events.map((event) =>
-        jsonEvent({ id: event.id, type: event.type, data: event.data, metadata: toEsdbMetadata(event.metadata, attempt) }),
+        jsonEvent({
+          id: event.id,
+          type: event.type,
+          data: event.data,
+          metadata: toEsdbMetadata(event.metadata, attempt),
+        }),
       );
       let nextRevision: bigint;
       try {
-        ({ nextExpectedRevision: nextRevision } = await client.appendToStream(streamId, payload, { expectedRevision: toEsdbExpected(expected) }));
+        ({ nextExpectedRevision: nextRevision } = await client.appendToStream(streamId, payload, {
+          expectedRevision: toEsdbExpected(expected),
+        }));
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) throw await conflictError(streamId, events, expected, error);
         throw error;
       }
       const [last] = await readStreamRaw(streamId, { fromRevision: nextRevision, maxCount: 1 });
       if (!last) throw new Error(`stream ${streamId}: event ${nextRevision} vanished right after the append`);
-      const metadata = last.isJson && typeof last.metadata === 'object' && last.metadata !== null ? (last.metadata as Record<string, unknown>) : {};
+      const metadata =
+        last.isJson && typeof last.metadata === 'object' && last.metadata !== null
+          ? (last.metadata as Record<string, unknown>)
+          : {};
       return {
         nextExpectedRevision: safeNumber(nextRevision, 'stream revision'),
         position: positionOfStreamEvent(last),
@@ -187,7 +206,11 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
         if (from < 0 && backwards) return [];
         if (from >= 0) fromRevision = BigInt(from);
       }
-      const events = await readStreamRaw(streamId, { direction: backwards ? BACKWARDS : FORWARDS, fromRevision, ...(maxCount === undefined ? {} : { maxCount }) });
+      const events = await readStreamRaw(streamId, {
+        direction: backwards ? BACKWARDS : FORWARDS,
+        fromRevision,
+        ...(maxCount === undefined ? {} : { maxCount }),
+      });
       return events.map((event) => upcast(fromEsdbEvent(event, positionOfStreamEvent(event))));
     },
 
@@ -257,4 +280,3 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
   };
   return store;
 };
-

@@ -11,7 +11,8 @@ export const APPEND_ATTEMPT_KEY = '$appendAttemptId';
 const NO_POSITION = 18446744073709551615n;
 
 export const safeNumber = (value: bigint, what: string): number => {
-  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} ${value} does not fit a safe integer`);
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`${what} ${value} does not fit a safe integer`);
   return Number(value);
 };
 
@@ -20,7 +21,9 @@ export const positionOfStreamEvent = (event: EsdbRecordedEvent): number => {
   const position = event.position;
   if (position && position.commit < NO_POSITION) return safeNumber(position.commit, 'commit position');
   if (position && position.prepare < NO_POSITION) return safeNumber(position.prepare, 'prepare position');
-  throw new Error(`EventStoreDB sent no position for event ${event.id} of ${event.streamId} (server 22.6 or later is required)`);
+  throw new Error(
+    `EventStoreDB sent no position for event ${event.id} of ${event.streamId} (server 22.6 or later is required)`,
+  );
 };
 
 /** EventStoreDB's own records ($stats, $epoch, links, stream metadata): never ours, never delivered. */
@@ -30,12 +33,19 @@ export const isSystemEvent = (event: { type: string; streamId: string }): boolea
 /** Exact event types and literal stream prefixes; server-side filters are prefix matches, so this always runs too. */
 export const matchesFilter = (event: { type: string; streamId: string }, filter: AllFilter | undefined): boolean => {
   if (filter?.eventTypes && filter.eventTypes.length > 0 && !filter.eventTypes.includes(event.type)) return false;
-  if (filter?.streamPrefixes && filter.streamPrefixes.length > 0 && !filter.streamPrefixes.some((p) => event.streamId.startsWith(p))) return false;
+  if (
+    filter?.streamPrefixes &&
+    filter.streamPrefixes.length > 0 &&
+    !filter.streamPrefixes.some((p) => event.streamId.startsWith(p))
+  )
+    return false;
   return true;
 };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+  typeof value === 'object' &&
+  value !== null &&
+  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 
 /** Correlation and causation go where EventStoreDB's projections look for them; the rest of the envelope as is. */
 export const toEsdbMetadata = (metadata: EventMetadata, attempt: string): Record<string, unknown> => {

@@ -29,8 +29,10 @@ type CheckpointReached = (subscription: AllStreamSubscription, position: Positio
  * else event types, else it just leaves out system events. The exact filter runs again on our side.
  */
 const serverFilter = (filter: AllFilter | undefined, checkpointReached: CheckpointReached): Filter => {
-  if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) return streamNameFilter({ prefixes: [...filter.streamPrefixes], checkpointReached });
-  if (filter?.eventTypes && filter.eventTypes.length > 0) return eventTypeFilter({ prefixes: [...filter.eventTypes], checkpointReached });
+  if (filter?.streamPrefixes && filter.streamPrefixes.length > 0)
+    return streamNameFilter({ prefixes: [...filter.streamPrefixes], checkpointReached });
+  if (filter?.eventTypes && filter.eventTypes.length > 0)
+    return eventTypeFilter({ prefixes: [...filter.eventTypes], checkpointReached });
   return excludeSystemEvents({ checkpointReached });
 };
 
@@ -104,7 +106,9 @@ export const eventStoreDbSubscription = (options: EventStoreDbSubscriptionOption
     if (stopped) return;
     live = options.client.subscribeToAll({
       fromPosition: start > 0 ? { commit: BigInt(start), prepare: BigInt(start) } : START,
-      filter: serverFilter(options.filter, (_subscription, checkpoint) => signal(safeNumber(checkpoint.commit, 'checkpoint position'))),
+      filter: serverFilter(options.filter, (_subscription, checkpoint) =>
+        signal(safeNumber(checkpoint.commit, 'checkpoint position')),
+      ),
     });
     // Errors after the loop below has let go of the stream must not become uncaught exceptions.
     live.on('error', () => undefined);

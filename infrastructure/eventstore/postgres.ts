@@ -153,7 +153,9 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
     },
 
     async headPosition() {
-      const { rows } = await executor.query<{ head: string | number | null }>(`select max(position) as head from ${tables.events}`);
+      const { rows } = await executor.query<{ head: string | number | null }>(
+        `select max(position) as head from ${tables.events}`,
+      );
       return Number(rows[0]?.head ?? 0);
     },
 
@@ -190,9 +192,17 @@ const encodeExpected = (expected: ExpectedRevision): number =>
  * Appends a batch with one call of the schema's append function (which takes the commit-ordering
  * lock); returns one result (or error) per pending append, in order.
  */
-const appendBatch = async (sql: SqlSession, tables: EventStoreTables, batch: PendingAppend[]): Promise<Array<AppendResult | Error>> => {
+const appendBatch = async (
+  sql: SqlSession,
+  tables: EventStoreTables,
+  batch: PendingAppend[],
+): Promise<Array<AppendResult | Error>> => {
   const events = batch.flatMap((p) => p.events);
-  const { rows } = await sql.query<{ status: 'ok' | 'conflict' | 'stored'; revision: string | number | null; last_position: string | number | null }>(
+  const { rows } = await sql.query<{
+    status: 'ok' | 'conflict' | 'stored';
+    revision: string | number | null;
+    last_position: string | number | null;
+  }>(
     `select status, revision, last_position
      from ${tables.appendFunction}($1, $2, $3::text[], $4::bigint[], $5::int[], $6::uuid[], $7::text[], $8::text[], $9::text[])`,
     [
@@ -212,11 +222,18 @@ const appendBatch = async (sql: SqlSession, tables: EventStoreTables, batch: Pen
   if (retries.length > 0) {
     // Rare (a client retrying): classify against what is stored; stored events never change.
     const ids = retries.flatMap((p) => p.events.map((e) => e.id.toLowerCase()));
-    const found = await sql.query<{ id: string; stream_id: string; revision: string | number; position: string | number }>(
-      `select id, stream_id, revision, position from ${tables.events} where id = any($1::uuid[])`,
-      [ids],
+    const found = await sql.query<{
+      id: string;
+      stream_id: string;
+      revision: string | number;
+      position: string | number;
+    }>(`select id, stream_id, revision, position from ${tables.events} where id = any($1::uuid[])`, [ids]);
+    stored = new Map(
+      found.rows.map((r) => [
+        r.id.toLowerCase(),
+        { streamId: r.stream_id, revision: Number(r.revision), position: Number(r.position) },
+      ]),
     );
-    stored = new Map(found.rows.map((r) => [r.id.toLowerCase(), { streamId: r.stream_id, revision: Number(r.revision), position: Number(r.position) }]));
   }
   return batch.map((pending, i) => {
     const row = rows[i]!;
@@ -226,7 +243,10 @@ const appendBatch = async (sql: SqlSession, tables: EventStoreTables, batch: Pen
       case 'conflict':
         return new WrongExpectedRevisionError(pending.streamId, pending.expected, Number(row.revision));
       case 'stored':
-        return idempotentOutcome(pending, pending.events.map((e) => stored.get(e.id.toLowerCase())));
+        return idempotentOutcome(
+          pending,
+          pending.events.map((e) => stored.get(e.id.toLowerCase())),
+        );
     }
   });
 };
@@ -241,7 +261,8 @@ const idempotentOutcome = (
     first !== undefined &&
     stored.every((s, i) => s !== undefined && s.streamId === pending.streamId && s.revision === first.revision + i);
   if (!consistent) {
-    const offending = pending.events[stored.findIndex((s) => s !== undefined && s.streamId !== pending.streamId)] ?? pending.events[0]!;
+    const offending =
+      pending.events[stored.findIndex((s) => s !== undefined && s.streamId !== pending.streamId)] ?? pending.events[0]!;
     return new DuplicateEventIdError(offending.id);
   }
   const last = stored[stored.length - 1]!;
@@ -268,7 +289,10 @@ const readAllRows = async (
     `select h.head, e.* from (select max(position) as head from ${tables.events}) h left join lateral (${select}) e on true`,
     params,
   );
-  return { rows: rows.filter((row) => row.position !== null && row.position !== undefined) as EventRow[], head: Number(rows[0]?.head ?? 0) };
+  return {
+    rows: rows.filter((row) => row.position !== null && row.position !== undefined) as EventRow[],
+    head: Number(rows[0]?.head ?? 0),
+  };
 };
 
 const filterClauses = (filter: AllFilter | undefined, params: unknown[]): string[] => {

@@ -20,13 +20,23 @@ const ALGORITHM = 'HS256';
 export const MIN_SECRET_BYTES = 32;
 
 export type TokenErrorReason =
-  | 'missing' | 'malformed' | 'expired' | 'invalid_signature' | 'wrong_type'
-  | 'wrong_issuer' | 'wrong_audience' | 'revoked' | 'wrong_scope';
+  | 'missing'
+  | 'malformed'
+  | 'expired'
+  | 'invalid_signature'
+  | 'wrong_type'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'revoked'
+  | 'wrong_scope';
 
 /** 401. The message names the token kind and the reason, never the token or the secret. */
 export class TokenError extends Error {
   readonly code = 'invalid_token';
-  constructor(readonly reason: TokenErrorReason, readonly expectedType?: TokenType) {
+  constructor(
+    readonly reason: TokenErrorReason,
+    readonly expectedType?: TokenType,
+  ) {
     super(`${expectedType ?? 'token'}${expectedType ? ' token' : ''} rejected: ${reason}`);
     this.name = 'TokenError';
   }
@@ -76,7 +86,11 @@ export type TokenService = {
   issueRefreshToken(input: { accountId: string; sessionId: string; tokenId: string }): IssuedToken;
   issueWsToken(input: { accountId: string; scope: WsScope }): IssuedToken;
   /** throws TokenError; `scope` additionally pins a ws token's scope */
-  verify<T extends TokenType>(token: string | null | undefined, expectedType: T, options?: { scope?: WsScope }): ClaimsOf[T];
+  verify<T extends TokenType>(
+    token: string | null | undefined,
+    expectedType: T,
+    options?: { scope?: WsScope },
+  ): ClaimsOf[T];
 };
 
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -99,15 +113,22 @@ const reasonOf = (error: unknown): TokenErrorReason => {
   if (error instanceof jwt.JsonWebTokenError) {
     if (error.message.startsWith('jwt audience invalid')) return 'wrong_audience';
     if (error.message.startsWith('jwt issuer invalid')) return 'wrong_issuer';
-    if (error.message === 'jwt malformed' || error.message === 'invalid token' || /^invalid (exp|nbf) value$/.test(error.message)) return 'malformed';
+    if (
+      error.message === 'jwt malformed' ||
+      error.message === 'invalid token' ||
+      /^invalid (exp|nbf) value$/.test(error.message)
+    )
+      return 'malformed';
   }
   return 'invalid_signature';
 };
 
 export const createTokenService = (config: TokenServiceConfig): TokenService => {
-  if (Buffer.byteLength(config.secret ?? '', 'utf8') < MIN_SECRET_BYTES) throw new TokenConfigError(`the secret must be at least ${MIN_SECRET_BYTES} bytes`);
+  if (Buffer.byteLength(config.secret ?? '', 'utf8') < MIN_SECRET_BYTES)
+    throw new TokenConfigError(`the secret must be at least ${MIN_SECRET_BYTES} bytes`);
   for (const name of ['accessTtlSeconds', 'refreshTtlSeconds', 'wsTtlSeconds'] as const) {
-    if (!Number.isInteger(config[name]) || config[name] <= 0) throw new TokenConfigError(`${name} must be a positive integer`);
+    if (!Number.isInteger(config[name]) || config[name] <= 0)
+      throw new TokenConfigError(`${name} must be a positive integer`);
   }
   if (!str(config.issuer) || !str(config.audience)) throw new TokenConfigError('issuer and audience are required');
 
@@ -154,7 +175,11 @@ export const createTokenService = (config: TokenServiceConfig): TokenService => 
 
     issueWsToken: ({ accountId, scope }) => sign('ws', config.wsTtlSeconds, randomUUID(), { sub: accountId, scope }),
 
-    verify<T extends TokenType>(token: string | null | undefined, expectedType: T, options: { scope?: WsScope } = {}): ClaimsOf[T] {
+    verify<T extends TokenType>(
+      token: string | null | undefined,
+      expectedType: T,
+      options: { scope?: WsScope } = {},
+    ): ClaimsOf[T] {
       const { typ, payload: p } = verifySigned(token, expectedType);
       // jsonwebtoken only checks exp when present; a token without one would never expire.
       if (typeof p.exp !== 'number') throw new TokenError('malformed', expectedType);

@@ -16,7 +16,11 @@ export type PasswordHashParams = Readonly<{
 }>;
 
 /** OWASP Password Storage Cheat Sheet's argon2id minimum: m=19 MiB, t=2, p=1. Benchmarks quote it. */
-export const PASSWORD_HASH_PARAMS: PasswordHashParams = Object.freeze({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+export const PASSWORD_HASH_PARAMS: PasswordHashParams = Object.freeze({
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+});
 
 export type PasswordHasher = {
   readonly params: PasswordHashParams;
@@ -50,10 +54,12 @@ export const createPasswordHasher = (params: PasswordHashParams = PASSWORD_HASH_
 
   const dummyHash = (): Promise<string> => {
     // Made once, on first use, from a random secret nobody knows; a failure is retried next time.
-    const made = dummy ?? hashPassword(randomBytes(32).toString('base64')).catch((error: unknown) => {
-      dummy = undefined;
-      throw error;
-    });
+    const made =
+      dummy ??
+      hashPassword(randomBytes(32).toString('base64')).catch((error: unknown) => {
+        dummy = undefined;
+        throw error;
+      });
     dummy = made;
     return made;
   };
@@ -80,6 +86,7 @@ const defaultHasher = createPasswordHasher();
 
 /** Module-level helpers with PASSWORD_HASH_PARAMS; use createPasswordHasher for other costs. */
 export const hashPassword = (password: string): Promise<string> => defaultHasher.hashPassword(password);
-export const verifyPassword = (hash: string, password: string): Promise<boolean> => defaultHasher.verifyPassword(hash, password);
+export const verifyPassword = (hash: string, password: string): Promise<boolean> =>
+  defaultHasher.verifyPassword(hash, password);
 export const verifyAgainstDummy = (password: string): Promise<false> => defaultHasher.verifyAgainstDummy(password);
 export const needsRehash = (hash: string): boolean => defaultHasher.needsRehash(hash);

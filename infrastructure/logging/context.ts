@@ -19,7 +19,10 @@ export const runWithContext = <T>(context: RequestContext, fn: () => T): T => st
 /** Runs `fn` with the current context plus `patch` (e.g. the actor once authentication knows it). */
 export const runWithContextPatch = <T>(patch: Partial<RequestContext>, fn: () => T): T => {
   const current = storage.getStore();
-  return storage.run({ ...current, ...patch, correlationId: patch.correlationId ?? current?.correlationId ?? newCorrelationId() }, fn);
+  return storage.run(
+    { ...current, ...patch, correlationId: patch.correlationId ?? current?.correlationId ?? newCorrelationId() },
+    fn,
+  );
 };
 
 export const currentContext = (): RequestContext | undefined => storage.getStore();
@@ -37,4 +40,5 @@ export const isValidCorrelationId = (candidate: unknown): candidate is string =>
   typeof candidate === 'string' && (UUID.test(candidate) || TOKEN.test(candidate));
 
 /** The received id when it is acceptable, else a fresh one. */
-export const acceptCorrelationId = (candidate: unknown): string => (isValidCorrelationId(candidate) ? candidate : newCorrelationId());
+export const acceptCorrelationId = (candidate: unknown): string =>
+  isValidCorrelationId(candidate) ? candidate : newCorrelationId();

@@ -46,7 +46,8 @@ const jsonLine = (service: string, includeStack: () => boolean) =>
     // logger.error(err) hands winston the Error itself (its fields then go under `error` only);
     // logger.error('msg', err) spreads its fields and keeps the Error in SPLAT.
     const error = info instanceof Error ? info : info[SPLAT]?.find((arg): arg is Error => arg instanceof Error);
-    if (!(info instanceof Error)) for (const [key, value] of Object.entries(info)) if (!RESERVED.has(key)) fields[key] = value;
+    if (!(info instanceof Error))
+      for (const [key, value] of Object.entries(info)) if (!RESERVED.has(key)) fields[key] = value;
     if (error !== undefined && fields.error === undefined) fields.error = error;
     if (options.includeStack && error === undefined && typeof info.stack === 'string') fields.stack = info.stack;
     const line = {

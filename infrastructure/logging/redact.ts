@@ -24,7 +24,8 @@ const SHAPES: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** Replaces anything shaped like a credential inside free text. */
-export const scrubText = (text: string): string => SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text);
+export const scrubText = (text: string): string =>
+  SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text);
 
 export type RedactOptions = { includeStack: boolean };
 
@@ -32,9 +33,16 @@ const MAX_DEPTH = 8;
 const MAX_ARRAY_ITEMS = 100;
 
 /** Plain data for JSON: secrets redacted, errors as { name, message, code?, stack? }, cycles and depth bounded. */
-export const redact = (value: unknown, options: RedactOptions): unknown => walk(value, options, false, 0, new WeakSet());
+export const redact = (value: unknown, options: RedactOptions): unknown =>
+  walk(value, options, false, 0, new WeakSet());
 
-const walk = (value: unknown, options: RedactOptions, sensitive: boolean, depth: number, seen: WeakSet<object>): unknown => {
+const walk = (
+  value: unknown,
+  options: RedactOptions,
+  sensitive: boolean,
+  depth: number,
+  seen: WeakSet<object>,
+): unknown => {
   switch (typeof value) {
     case 'string':
       return sensitive && !PRESENCE_WORDS.has(value) ? REDACTED : scrubText(value);
@@ -65,7 +73,12 @@ const walk = (value: unknown, options: RedactOptions, sensitive: boolean, depth:
       const items = value.slice(0, MAX_ARRAY_ITEMS).map((item) => next(item));
       return value.length > MAX_ARRAY_ITEMS ? [...items, `[${value.length - MAX_ARRAY_ITEMS} more]`] : items;
     }
-    if (value instanceof Map) return fields([...value.entries()].map(([k, v]) => [String(k), v]), sensitive, next);
+    if (value instanceof Map)
+      return fields(
+        [...value.entries()].map(([k, v]) => [String(k), v]),
+        sensitive,
+        next,
+      );
     if (value instanceof Set) return [...value].slice(0, MAX_ARRAY_ITEMS).map((item) => next(item));
     if (hasToJson(value)) return next(value.toJSON());
     return fields(Object.entries(value), sensitive, next);
@@ -79,11 +92,19 @@ type Next = (child: unknown, childSensitive?: boolean) => unknown;
 const fields = (entries: [string, unknown][], sensitive: boolean, next: Next): Record<string, unknown> =>
   Object.fromEntries(entries.map(([key, child]) => [key, next(child, sensitive || SENSITIVE_KEY.test(key))]));
 
-const hasToJson = (value: object): value is { toJSON: () => unknown } => typeof (value as { toJSON?: unknown }).toJSON === 'function';
+const hasToJson = (value: object): value is { toJSON: () => unknown } =>
+  typeof (value as { toJSON?: unknown }).toJSON === 'function';
 
 const errorObject = (error: Error, options: RedactOptions, sensitive: boolean, next: Next): Record<string, unknown> => {
   // `level` is what winston stamps on an Error logged as logger.error(err); it is not the error's own data.
-  const { name: _name, message: _message, stack: _stack, cause, level: _level, ...own } = error as Error & Record<string, unknown>;
+  const {
+    name: _name,
+    message: _message,
+    stack: _stack,
+    cause,
+    level: _level,
+    ...own
+  } = error as Error & Record<string, unknown>;
   return {
     name: error.name,
     message: next(error.message),

@@ -53,7 +53,9 @@ export type Fanout = LiveFeed & {
   readonly instanceId: string;
 };
 
-type WireMessage = { v: 1; epoch: number; from: string; kind: 'snapshot'; data: MetricsSnapshot } | { v: 1; epoch: number; from: string; kind: 'event'; data: LiveEvent };
+type WireMessage =
+  | { v: 1; epoch: number; from: string; kind: 'snapshot'; data: MetricsSnapshot }
+  | { v: 1; epoch: number; from: string; kind: 'event'; data: LiveEvent };
 
 // Returns the epoch (as text) while the caller holds the lease, nil when someone else does.
 const CLAIM = `
@@ -81,7 +83,13 @@ return 0`;
 const parseWire = (raw: string): WireMessage | null => {
   try {
     const message = JSON.parse(raw) as Partial<WireMessage> | null;
-    if (message?.v !== 1 || typeof message.epoch !== 'number' || typeof message.data !== 'object' || message.data === null) return null;
+    if (
+      message?.v !== 1 ||
+      typeof message.epoch !== 'number' ||
+      typeof message.data !== 'object' ||
+      message.data === null
+    )
+      return null;
     if (message.kind === 'event' && typeof message.data.position !== 'number') return null;
     return message.kind === 'snapshot' || message.kind === 'event' ? (message as WireMessage) : null;
   } catch (_error) {
@@ -90,10 +98,20 @@ const parseWire = (raw: string): WireMessage | null => {
 };
 
 export const createFanout = (options: FanoutOptions): Fanout => {
-  const instanceId = (options.instanceId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`).replace(/\s+/g, '_');
+  const instanceId = (options.instanceId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`).replace(
+    /\s+/g,
+    '_',
+  );
   const { redis, local, channel, logger } = options;
   if (redis === null) {
-    return { snapshots$: local.snapshots$, events$: local.events$, close: () => Promise.resolve(), isLeader: () => options.publish, mode: () => 'local', instanceId };
+    return {
+      snapshots$: local.snapshots$,
+      events$: local.events$,
+      close: () => Promise.resolve(),
+      isLeader: () => options.publish,
+      mode: () => 'local',
+      instanceId,
+    };
   }
   const leaseMs = options.leaseMs ?? 5_000;
   const leaseKey = `${channel}:leader`;
@@ -139,15 +157,24 @@ export const createFanout = (options: FanoutOptions): Fanout => {
     const wanted = !closed && (epoch > 0 || degraded());
     if (wanted && localSubscription === null) {
       const onError = (error: unknown) => logger?.error('live metrics: the local feed failed', { error });
-      localSubscription = local.snapshots$.subscribe({ next: (data) => fromLocal({ kind: 'snapshot', data }), error: onError });
-      localSubscription.add(local.events$.subscribe({ next: (data) => fromLocal({ kind: 'event', data }), error: onError }));
+      localSubscription = local.snapshots$.subscribe({
+        next: (data) => fromLocal({ kind: 'snapshot', data }),
+        error: onError,
+      });
+      localSubscription.add(
+        local.events$.subscribe({ next: (data) => fromLocal({ kind: 'event', data }), error: onError }),
+      );
     } else if (!wanted && localSubscription !== null) {
       localSubscription.unsubscribe();
       localSubscription = null;
     }
   };
 
-  const subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false, connectionName: `${instanceId}-live-metrics`.slice(0, 60) });
+  const subscriber = redis.duplicate({
+    autoResubscribe: false,
+    lazyConnect: false,
+    connectionName: `${instanceId}-live-metrics`.slice(0, 60),
+  });
   subscriber.on('error', (error: unknown) => warn('live metrics: Redis subscriber unavailable', error));
   subscriber.on('ready', () => {
     subscriber
@@ -175,8 +202,10 @@ export const createFanout = (options: FanoutOptions): Fanout => {
     try {
       const result = await redis.eval(CLAIM, 1, leaseKey, instanceId, leaseMs);
       const claimed = typeof result === 'string' ? Number(result) : 0;
-      if (claimed > 0 && epoch === 0) logger?.info('live metrics: this process now computes and publishes', { instanceId, channel });
-      if (claimed === 0 && epoch > 0) logger?.info('live metrics: another process took over publishing', { instanceId, channel });
+      if (claimed > 0 && epoch === 0)
+        logger?.info('live metrics: this process now computes and publishes', { instanceId, channel });
+      if (claimed === 0 && epoch > 0)
+        logger?.info('live metrics: another process took over publishing', { instanceId, channel });
       epoch = claimed;
       if (claimed > 0) leaseValidUntil = sentAt + leaseMs;
     } catch (error) {

@@ -1,6 +1,24 @@
-import { BehaviorSubject, EMPTY, Subject, catchError, defer, exhaustMap, map, timer, type Subscription as RxSubscription } from 'rxjs';
+import {
+  BehaviorSubject,
+  EMPTY,
+  Subject,
+  catchError,
+  defer,
+  exhaustMap,
+  map,
+  timer,
+  type Subscription as RxSubscription,
+} from 'rxjs';
 import type { LiveEvent, LiveFeed, MetricsSnapshot } from '#application/metrics/live.js';
-import { foldMetrics, initialMetricsState, METRICS_EVENT_TYPES, snapshotOf, toLiveEvent, type MetricsState, type ProjectionLag } from '#application/metrics/model.js';
+import {
+  foldMetrics,
+  initialMetricsState,
+  METRICS_EVENT_TYPES,
+  snapshotOf,
+  toLiveEvent,
+  type MetricsState,
+  type ProjectionLag,
+} from '#application/metrics/model.js';
 import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
 
 export type LiveFeedLogger = { warn(message: string, meta?: Record<string, unknown>): unknown };
@@ -60,12 +78,20 @@ export const createLiveFeed = (options: LiveFeedOptions): LiveFeedHandle => {
   let releaseStart: () => void = () => undefined;
 
   /** Subscribes after `checkpoint()`; on failure, waits and resubscribes from wherever the handler got to. */
-  const follow = (name: string, subscribe: (after: number, onError: (error: Error) => void) => Subscription, checkpoint: () => number) => {
+  const follow = (
+    name: string,
+    subscribe: (after: number, onError: (error: Error) => void) => Subscription,
+    checkpoint: () => number,
+  ) => {
     const open = () => {
       if (stopping) return;
       const subscription = subscribe(checkpoint(), (error) => {
         subscriptions.delete(subscription);
-        logger.warn('live metrics: subscription failed; resubscribing', { subscription: name, error: error.message, position: checkpoint() });
+        logger.warn('live metrics: subscription failed; resubscribing', {
+          subscription: name,
+          error: error.message,
+          position: checkpoint(),
+        });
         const retry = setTimeout(() => {
           retries.delete(retry);
           open();
@@ -123,7 +149,9 @@ export const createLiveFeed = (options: LiveFeedOptions): LiveFeedHandle => {
             exhaustMap(() =>
               defer(poll).pipe(
                 catchError((error: unknown) => {
-                  logger.warn('live metrics: projection status failed; keeping the last one', { error: error instanceof Error ? error.message : String(error) });
+                  logger.warn('live metrics: projection status failed; keeping the last one', {
+                    error: error instanceof Error ? error.message : String(error),
+                  });
                   return EMPTY;
                 }),
               ),

@@ -29,7 +29,11 @@ export type PrometheusOptions = {
   defaultMetrics?: boolean;
 };
 
-const QUANTILES = [['0.5', 'p50'], ['0.95', 'p95'], ['0.99', 'p99']] as const;
+const QUANTILES = [
+  ['0.5', 'p50'],
+  ['0.95', 'p95'],
+  ['0.99', 'p99'],
+] as const;
 const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
 // Reused by every gauge of one scrape: one snapshot per scrape, and the series agree with each other.
 const SNAPSHOT_REUSE_MS = 250;
@@ -47,7 +51,12 @@ export const createPrometheus = (options: PrometheusOptions): Prometheus => {
   };
 
   /** A gauge filled from the live snapshot at scrape time; label sets that disappeared are dropped. */
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void, s: MetricsSnapshot) => void) =>
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (set: (labels: Record<L, string>, value: number) => void, s: MetricsSnapshot) => void,
+  ) =>
     new Gauge<L>({
       name,
       help,
@@ -55,45 +64,113 @@ export const createPrometheus = (options: PrometheusOptions): Prometheus => {
       registers,
       collect() {
         this.reset();
-        fill((labels, value) => (labelNames.length === 0 ? this.set(value) : this.set(labels as Partial<Record<L, string>>, value)), snapshot());
+        fill(
+          (labels, value) =>
+            labelNames.length === 0 ? this.set(value) : this.set(labels as Partial<Record<L, string>>, value),
+          snapshot(),
+        );
       },
     });
-  const scalar = (name: string, help: string, value: (s: MetricsSnapshot) => number) => gauge(name, help, [], (set, s) => set({}, value(s)));
+  const scalar = (name: string, help: string, value: (s: MetricsSnapshot) => number) =>
+    gauge(name, help, [], (set, s) => set({}, value(s)));
 
-  scalar('chatbot_messages_in_per_second', 'Inbound WhatsApp messages (MessageReceived) per second, averaged over the last 10 s.', (s) => s.messages.inPerSecond);
-  scalar('chatbot_messages_out_per_second', 'Outbound WhatsApp messages sent (MessageSent) per second, averaged over the last 10 s.', (s) => s.messages.outPerSecond);
-  scalar('chatbot_outbound_queue_depth', 'Outbound messages queued and neither sent nor failed for good.', (s) => s.messages.queueDepth);
-  scalar('chatbot_outbound_queue_oldest_age_seconds', 'Age of the oldest queued outbound message (0 when the queue is empty).', (s) => s.messages.oldestQueuedAgeSeconds);
-  gauge('chatbot_llm_calls', 'LLM calls in the last 60 s, per provider.', ['provider'], (set, s) => s.llm.forEach((p) => set({ provider: p.provider }, p.calls)));
-  gauge('chatbot_llm_error_rate', 'Failed / all LLM calls in the last 60 s, per provider (0 without calls).', ['provider'], (set, s) =>
-    s.llm.forEach((p) => set({ provider: p.provider }, p.errorRate)),
+  scalar(
+    'chatbot_messages_in_per_second',
+    'Inbound WhatsApp messages (MessageReceived) per second, averaged over the last 10 s.',
+    (s) => s.messages.inPerSecond,
   );
-  gauge('chatbot_llm_latency_ms', 'Latency percentiles of the successful LLM calls in the last 60 s, ms.', ['provider', 'quantile'], (set, s) => {
-    for (const p of s.llm) {
-      const latency = p.latencyMs;
-      if (latency) for (const [quantile, key] of QUANTILES) set({ provider: p.provider, quantile }, latency[key]);
-    }
-  });
-  gauge('chatbot_llm_circuit_state', 'Circuit breaker state per LLM provider: 1 for the current state, 0 for the others.', ['provider', 'state'], (set, s) => {
-    for (const p of s.llm) for (const state of CIRCUIT_STATES) set({ provider: p.provider, state }, p.circuit === state ? 1 : 0);
-  });
-  scalar('chatbot_login_failures_last_minute', 'Failed logins (LoginFailed) in the last 60 s.', (s) => s.security.loginFailuresLastMinute);
-  scalar('chatbot_lockouts_last_minute', 'Account lockouts (AccountLocked) in the last 60 s.', (s) => s.security.lockoutsLastMinute);
+  scalar(
+    'chatbot_messages_out_per_second',
+    'Outbound WhatsApp messages sent (MessageSent) per second, averaged over the last 10 s.',
+    (s) => s.messages.outPerSecond,
+  );
+  scalar(
+    'chatbot_outbound_queue_depth',
+    'Outbound messages queued and neither sent nor failed for good.',
+    (s) => s.messages.queueDepth,
+  );
+  scalar(
+    'chatbot_outbound_queue_oldest_age_seconds',
+    'Age of the oldest queued outbound message (0 when the queue is empty).',
+    (s) => s.messages.oldestQueuedAgeSeconds,
+  );
+  gauge('chatbot_llm_calls', 'LLM calls in the last 60 s, per provider.', ['provider'], (set, s) =>
+    s.llm.forEach((p) => set({ provider: p.provider }, p.calls)),
+  );
+  gauge(
+    'chatbot_llm_error_rate',
+    'Failed / all LLM calls in the last 60 s, per provider (0 without calls).',
+    ['provider'],
+    (set, s) => s.llm.forEach((p) => set({ provider: p.provider }, p.errorRate)),
+  );
+  gauge(
+    'chatbot_llm_latency_ms',
+    'Latency percentiles of the successful LLM calls in the last 60 s, ms.',
+    ['provider', 'quantile'],
+    (set, s) => {
+      for (const p of s.llm) {
+        const latency = p.latencyMs;
+        if (latency) for (const [quantile, key] of QUANTILES) set({ provider: p.provider, quantile }, latency[key]);
+      }
+    },
+  );
+  gauge(
+    'chatbot_llm_circuit_state',
+    'Circuit breaker state per LLM provider: 1 for the current state, 0 for the others.',
+    ['provider', 'state'],
+    (set, s) => {
+      for (const p of s.llm)
+        for (const state of CIRCUIT_STATES) set({ provider: p.provider, state }, p.circuit === state ? 1 : 0);
+    },
+  );
+  scalar(
+    'chatbot_login_failures_last_minute',
+    'Failed logins (LoginFailed) in the last 60 s.',
+    (s) => s.security.loginFailuresLastMinute,
+  );
+  scalar(
+    'chatbot_lockouts_last_minute',
+    'Account lockouts (AccountLocked) in the last 60 s.',
+    (s) => s.security.lockoutsLastMinute,
+  );
   scalar('chatbot_locked_accounts', 'Accounts locked right now.', (s) => s.security.lockedAccounts);
-  scalar('chatbot_rate_limited_last_minute', 'Clients refused by a rate limit (sampled RateLimited events) in the last 60 s.', (s) => s.security.rateLimitedLastMinute);
-  gauge('chatbot_projection_lag_events', 'Events a projection has still to apply (counted up to a cap).', ['projection'], (set, s) =>
-    s.projections.forEach((p) => set({ projection: p.name }, p.lagEvents)),
+  scalar(
+    'chatbot_rate_limited_last_minute',
+    'Clients refused by a rate limit (sampled RateLimited events) in the last 60 s.',
+    (s) => s.security.rateLimitedLastMinute,
   );
-  gauge('chatbot_projection_lag_ms', 'Age of the oldest event a projection has still to apply, ms (0 when caught up).', ['projection'], (set, s) =>
-    s.projections.forEach((p) => set({ projection: p.name }, p.lagMs)),
+  gauge(
+    'chatbot_projection_lag_events',
+    'Events a projection has still to apply (counted up to a cap).',
+    ['projection'],
+    (set, s) => s.projections.forEach((p) => set({ projection: p.name }, p.lagEvents)),
   );
-  gauge('chatbot_process_up', '1 when at least one instance of the process is running, per the process-control events.', ['process'], (set, s) => {
-    const up = new Map<string, number>();
-    for (const p of s.processes) up.set(p.name, Math.max(up.get(p.name) ?? 0, p.state === 'running' ? 1 : 0));
-    for (const [process, value] of up) set({ process }, value);
-  });
-  scalar('chatbot_whatsapp_connected_sessions', 'WhatsApp sessions connected right now.', (s) => s.whatsapp.connectedSessions);
-  scalar('chatbot_event_position', 'Global position of the newest event the live metrics have folded.', (s) => s.position);
+  gauge(
+    'chatbot_projection_lag_ms',
+    'Age of the oldest event a projection has still to apply, ms (0 when caught up).',
+    ['projection'],
+    (set, s) => s.projections.forEach((p) => set({ projection: p.name }, p.lagMs)),
+  );
+  gauge(
+    'chatbot_process_up',
+    '1 when at least one instance of the process is running, per the process-control events.',
+    ['process'],
+    (set, s) => {
+      const up = new Map<string, number>();
+      for (const p of s.processes) up.set(p.name, Math.max(up.get(p.name) ?? 0, p.state === 'running' ? 1 : 0));
+      for (const [process, value] of up) set({ process }, value);
+    },
+  );
+  scalar(
+    'chatbot_whatsapp_connected_sessions',
+    'WhatsApp sessions connected right now.',
+    (s) => s.whatsapp.connectedSessions,
+  );
+  scalar(
+    'chatbot_event_position',
+    'Global position of the newest event the live metrics have folded.',
+    (s) => s.position,
+  );
 
   const httpDuration = new Histogram<'method' | 'route' | 'status'>({
     name: 'chatbot_http_request_duration_seconds',
@@ -113,7 +190,8 @@ export const createPrometheus = (options: PrometheusOptions): Prometheus => {
 
   return {
     registry,
-    observeHttp: ({ method, route, status, durationSeconds }) => httpDuration.observe({ method, route, status: String(status) }, durationSeconds),
+    observeHttp: ({ method, route, status, durationSeconds }) =>
+      httpDuration.observe({ method, route, status: String(status) }, durationSeconds),
     instrumentStore: (store) => instrumented(store, appendSeconds),
     router: ({ token }) => {
       const router = Router();
@@ -127,11 +205,18 @@ export const createPrometheus = (options: PrometheusOptions): Prometheus => {
           const given = bearer(req);
           if (given === null || !sameSecret(given, token)) {
             res.set('WWW-Authenticate', 'Bearer realm="metrics"');
-            next(given === null ? new UnauthorizedError('token_missing', 'An Authorization: Bearer <METRICS_TOKEN> header is required.') : new UnauthorizedError('token_invalid', 'The metrics token is not valid.'));
+            next(
+              given === null
+                ? new UnauthorizedError('token_missing', 'An Authorization: Bearer <METRICS_TOKEN> header is required.')
+                : new UnauthorizedError('token_invalid', 'The metrics token is not valid.'),
+            );
             return;
           }
         }
-        res.set('Content-Type', registry.contentType).set('Cache-Control', 'no-store').send(await registry.metrics());
+        res
+          .set('Content-Type', registry.contentType)
+          .set('Cache-Control', 'no-store')
+          .send(await registry.metrics());
       });
       return router;
     },
@@ -166,7 +251,8 @@ const instrumented = (store: EventStore, appendSeconds: Histogram<'result'>): Ev
   close: () => store.close(),
 });
 
-const bearer = (req: Request): string | null => /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1] ?? null;
+const bearer = (req: Request): string | null =>
+  /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1] ?? null;
 
 /** Constant time whatever the lengths: digests are compared, never the secrets themselves. */
 const sameSecret = (given: string, expected: string): boolean =>
@@ -178,7 +264,10 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
  * too, so a request that carries forwarding headers is treated as coming from outside.
  */
 const isDirectLoopback = (req: Request): boolean =>
-  LOOPBACK.test(req.socket.remoteAddress ?? '') && req.get('x-forwarded-for') === undefined && req.get('forwarded') === undefined && req.get('x-real-ip') === undefined;
+  LOOPBACK.test(req.socket.remoteAddress ?? '') &&
+  req.get('x-forwarded-for') === undefined &&
+  req.get('forwarded') === undefined &&
+  req.get('x-real-ip') === undefined;
 
 export type MetricsServer = { server: http.Server; port: number; close: () => Promise<void> };
 
@@ -186,7 +275,10 @@ export type MetricsServer = { server: http.Server; port: number; close: () => Pr
  * /metrics alone, without a token, on its own address (METRICS_BIND): for a scraper on a private
  * network or loopback while the main port faces the internet.
  */
-export const startMetricsServer = async (bind: { host: string; port: number }, registry: Registry): Promise<MetricsServer> => {
+export const startMetricsServer = async (
+  bind: { host: string; port: number },
+  registry: Registry,
+): Promise<MetricsServer> => {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if ((req.method === 'GET' || req.method === 'HEAD') && path === '/metrics') {
@@ -197,13 +289,21 @@ export const startMetricsServer = async (bind: { host: string; port: number }, r
         },
         () => {
           res.writeHead(500, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'internal_error', message: 'Collecting the metrics failed.', correlationId: null } }));
+          res.end(
+            JSON.stringify({
+              error: { code: 'internal_error', message: 'Collecting the metrics failed.', correlationId: null },
+            }),
+          );
         },
       );
       return;
     }
     res.writeHead(404, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'not_found', message: `No route for ${req.method ?? 'GET'} ${path}.`, correlationId: null } }));
+    res.end(
+      JSON.stringify({
+        error: { code: 'not_found', message: `No route for ${req.method ?? 'GET'} ${path}.`, correlationId: null },
+      }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -23,10 +23,13 @@ export class InvalidMigrationListError extends Error {
 /** Two branches that both added a migration must not leave an ambiguous order ("multiple heads"). */
 export const checkMigrationList = (migrations: readonly Migration[]): readonly Migration[] => {
   migrations.forEach((migration, i) => {
-    if (!/^\d{12}_[a-z0-9_]+$/.test(migration.name)) throw new InvalidMigrationListError(`${migration.name}: name must be <yyyymmddNNNN>_<snake_case>`);
+    if (!/^\d{12}_[a-z0-9_]+$/.test(migration.name))
+      throw new InvalidMigrationListError(`${migration.name}: name must be <yyyymmddNNNN>_<snake_case>`);
     const previous = migrations[i - 1];
     if (previous && previous.name >= migration.name) {
-      throw new InvalidMigrationListError(`${migration.name} must come after ${previous.name} (names are unique and in ascending order)`);
+      throw new InvalidMigrationListError(
+        `${migration.name} must come after ${previous.name} (names are unique and in ascending order)`,
+      );
     }
   });
   return migrations;

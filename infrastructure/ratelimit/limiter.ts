@@ -24,7 +24,10 @@ export type LimitDecision =
 /** The counter store (Redis) failed or did not answer in time: the caller decides to fail open or closed. */
 export class LimiterUnavailableError extends Error {
   readonly code = 'rate_limiter_unavailable';
-  constructor(readonly limiter: string, readonly cause: unknown) {
+  constructor(
+    readonly limiter: string,
+    readonly cause: unknown,
+  ) {
     super(`rate limiter ${limiter}: store unavailable (${cause instanceof Error ? cause.message : String(cause)})`);
     this.name = 'LimiterUnavailableError';
   }

@@ -22,12 +22,23 @@ export type RateLimitedData = {
 /** `ratelimit-<ip>` with ':' and '.' turned into '-', so IPv4 and IPv6 give plain stream names. */
 export const rateLimitStreamId = (ip: string): string => `ratelimit-${ip.replace(/[:.]/g, '-')}`;
 
-export const recordRateLimited = (store: EventStore, data: RateLimitedData, context: CommandContext, now: Date): Promise<AppendResult> =>
+export const recordRateLimited = (
+  store: EventStore,
+  data: RateLimitedData,
+  context: CommandContext,
+  now: Date,
+): Promise<AppendResult> =>
   store.append(rateLimitStreamId(data.ip), [
     {
       id: randomUUID(),
       type: RATE_LIMITED,
-      data: { ip: data.ip, route: data.route, limit: data.limit, windowSeconds: data.windowSeconds, ...(data.username !== undefined ? { username: data.username } : {}) },
+      data: {
+        ip: data.ip,
+        route: data.route,
+        limit: data.limit,
+        windowSeconds: data.windowSeconds,
+        ...(data.username !== undefined ? { username: data.username } : {}),
+      },
       metadata: eventMetadata(context, now),
     },
   ]);

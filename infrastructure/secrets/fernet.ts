@@ -1,6 +1,13 @@
 // Fernet (https://github.com/fernet/spec, Spec.md) on node:crypto, byte-compatible with
 // Python's `cryptography.fernet` in both directions, including MultiFernet key rotation.
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 const VERSION = 0x80;
@@ -68,7 +75,8 @@ const toUnixSeconds = (date: Date): bigint => {
 const fromUnixSeconds = (seconds: bigint): Date => new Date(Number(seconds) * 1000);
 
 const checkTtl = (ttlSeconds: number): bigint => {
-  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 0) throw new RangeError('ttlSeconds must be a non-negative integer');
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 0)
+    throw new RangeError('ttlSeconds must be a non-negative integer');
   return BigInt(ttlSeconds);
 };
 
@@ -83,7 +91,8 @@ let decryptParsed: (fernet: Fernet, token: UnverifiedToken, opts: DecryptOptions
 const parseToken = (token: string): UnverifiedToken => {
   if (typeof token !== 'string') throw new InvalidFernetTokenError();
   const bytes = decodeBase64Url(token);
-  if (bytes === undefined || bytes.length < MIN_TOKEN_BYTES || bytes[0] !== VERSION) throw new InvalidFernetTokenError();
+  if (bytes === undefined || bytes.length < MIN_TOKEN_BYTES || bytes[0] !== VERSION)
+    throw new InvalidFernetTokenError();
   return { bytes, timestamp: bytes.readBigUInt64BE(1) };
 };
 
@@ -235,7 +244,8 @@ export class MultiFernet {
  * entry is refused with its 1-based index, never its value, so the error is safe to log.
  */
 export const multiFernetFromEnv = (value: string): MultiFernet => {
-  if (value.trim() === '') throw new InvalidFernetKeyError('FERNET_KEYS is empty: set at least one Fernet key (newest first)');
+  if (value.trim() === '')
+    throw new InvalidFernetKeyError('FERNET_KEYS is empty: set at least one Fernet key (newest first)');
   const fernets = value.split(',').map((raw, i) => {
     const index = i + 1;
     const key = raw.trim();

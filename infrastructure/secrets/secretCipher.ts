@@ -20,7 +20,8 @@ export const keyFingerprint = (key: string): string => {
 /** FERNET_KEYS (already split, newest first) as the secrets context's cipher. */
 export const createSecretCipher = (keys: readonly string[]): SecretCipher => {
   const trimmed = keys.map((key) => key.trim());
-  if (trimmed.length === 0) throw new InvalidFernetKeyError('FERNET_KEYS is empty: set at least one Fernet key (newest first)');
+  if (trimmed.length === 0)
+    throw new InvalidFernetKeyError('FERNET_KEYS is empty: set at least one Fernet key (newest first)');
   const fingerprints = trimmed.map((key, i) => {
     try {
       return keyFingerprint(key);
@@ -40,4 +41,5 @@ export const createSecretCipher = (keys: readonly string[]): SecretCipher => {
 };
 
 /** null when FERNET_KEYS is unset (allowed outside production): the secrets API then answers 503. */
-export const optionalSecretCipher = (keys: readonly string[]): SecretCipher | null => (keys.length === 0 ? null : createSecretCipher(keys));
+export const optionalSecretCipher = (keys: readonly string[]): SecretCipher | null =>
+  keys.length === 0 ? null : createSecretCipher(keys);

@@ -25,22 +25,36 @@ const inProcessQueues = new WeakMap<Knex, Map<string, Promise<unknown>>>();
  * advisory lock on a dedicated connection (released by the server if this process dies), or an
  * in-process queue on PGlite, which only one process can open.
  */
-export const withExclusiveLock = async <T>(db: Database, name: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> => {
+export const withExclusiveLock = async <T>(
+  db: Database,
+  name: string,
+  fn: () => Promise<T>,
+  onWait?: () => void,
+): Promise<T> => {
   if (db.kind === 'pglite' || db.connectionString === null) {
     let queues = inProcessQueues.get(db.knex);
     if (!queues) inProcessQueues.set(db.knex, (queues = new Map<string, Promise<unknown>>()));
     const previous = queues.get(name) ?? Promise.resolve();
     const run = previous.then(fn, fn);
-    queues.set(name, run.catch(() => undefined));
+    queues.set(
+      name,
+      run.catch(() => undefined),
+    );
     return run;
   }
   const namespace = await schemaLockNamespace(db.knex, 'lock');
   const key = hashKey(name);
-  const client = new pg.Client({ connectionString: db.connectionString, application_name: `chatbot-lock-${name}`.slice(0, 63) });
+  const client = new pg.Client({
+    connectionString: db.connectionString,
+    application_name: `chatbot-lock-${name}`.slice(0, 63),
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const tried = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int, $2::int) as ok', [namespace, key]);
+    const tried = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int, $2::int) as ok', [
+      namespace,
+      key,
+    ]);
     if (tried.rows[0]?.ok !== true) {
       onWait?.();
       await client.query('select pg_advisory_lock($1::int, $2::int)', [namespace, key]);

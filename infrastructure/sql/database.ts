@@ -22,7 +22,11 @@ export type PostgresDatabaseOptions = {
 };
 
 export const openPostgresDatabase = (connectionString: string, options: PostgresDatabaseOptions = {}): Database => {
-  const executor = createPgExecutor({ connectionString, max: options.poolSize ?? 10, applicationName: options.applicationName });
+  const executor = createPgExecutor({
+    connectionString,
+    max: options.poolSize ?? 10,
+    applicationName: options.applicationName,
+  });
   const knex = knexFactory({
     client: 'pg',
     connection: { connectionString, application_name: options.applicationName ?? 'chatbot' },
@@ -43,8 +47,13 @@ export const openPostgresDatabase = (connectionString: string, options: Postgres
 /** Another process has the embedded database open: PGlite is single-process, a second opener would corrupt it. */
 export class EmbeddedDatabaseInUseError extends Error {
   readonly code = 'embedded_database_in_use';
-  constructor(readonly dataDir: string, readonly pid: number) {
-    super(`the embedded database in ${dataDir} is in use by process ${pid}; stop it first (PGlite allows one process at a time)`);
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${pid}; stop it first (PGlite allows one process at a time)`,
+    );
     this.name = 'EmbeddedDatabaseInUseError';
   }
 }
@@ -68,7 +77,8 @@ const lockDataDir = (dir: string): (() => void) => {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw new EmbeddedDatabaseInUseError(dir, pid);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
+        throw new EmbeddedDatabaseInUseError(dir, pid);
       rmSync(file, { force: true }); // stale: its process is gone (or it is ours)
     }
   }

@@ -42,7 +42,9 @@ export const createPgExecutor = (options: PgExecutorOptions): SqlExecutor & { po
       try {
         await client.query('BEGIN');
         const session: SqlSession = {
-          query: async <R>(sql: string, params?: readonly unknown[]) => ({ rows: (await client.query(sql, params as unknown[])).rows as R[] }),
+          query: async <R>(sql: string, params?: readonly unknown[]) => ({
+            rows: (await client.query(sql, params as unknown[])).rows as R[],
+          }),
         };
         const result = await fn(session);
         await client.query('COMMIT');
@@ -62,7 +64,10 @@ export const createPgExecutor = (options: PgExecutorOptions): SqlExecutor & { po
 };
 
 type PgliteLike = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> };
-type KnexClientInternals = { acquireConnection(): Promise<unknown>; releaseConnection(connection: unknown): Promise<void> };
+type KnexClientInternals = {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+};
 
 /** Runs raw SQL on the single connection of a knex-pglite instance, in turn with knex's own queries. */
 export const createKnexPgliteExecutor = (knex: Knex): SqlExecutor => {
@@ -76,7 +81,9 @@ export const createKnexPgliteExecutor = (knex: Knex): SqlExecutor => {
     }
   };
   const sessionOf = (connection: PgliteLike): SqlSession => ({
-    query: async <R>(sql: string, params?: readonly unknown[]) => ({ rows: (await connection.query(sql, params as unknown[])).rows as R[] }),
+    query: async <R>(sql: string, params?: readonly unknown[]) => ({
+      rows: (await connection.query(sql, params as unknown[])).rows as R[],
+    }),
   });
   return {
     kind: 'pglite',

@@ -44,7 +44,11 @@ const configOf = (options: MigrationOptions): Knex.MigratorConfig => ({
  * ("Migration table is already locked"), and two first runs can race creating knex's tables; under
  * our lock nobody else is migrating, so a lock row left set by a crashed run can be freed safely.
  */
-const exclusively = <T>(db: Database, options: MigrationOptions, fn: (config: Knex.MigratorConfig) => Promise<T>): Promise<T> =>
+const exclusively = <T>(
+  db: Database,
+  options: MigrationOptions,
+  fn: (config: Knex.MigratorConfig) => Promise<T>,
+): Promise<T> =>
   withExclusiveLock(
     db,
     'migrations',
@@ -57,21 +61,30 @@ const exclusively = <T>(db: Database, options: MigrationOptions, fn: (config: Kn
   );
 
 /** Applies every pending migration as one batch (in one transaction); returns the batch number and names. */
-export const migrateLatest = (db: Database, options: MigrationOptions = {}): Promise<{ batch: number; applied: string[] }> =>
+export const migrateLatest = (
+  db: Database,
+  options: MigrationOptions = {},
+): Promise<{ batch: number; applied: string[] }> =>
   exclusively(db, options, async (config) => {
     const [batch, applied] = (await db.knex.migrate.latest(config)) as [number, string[]];
     return { batch, applied };
   });
 
 /** Undoes the last batch (or every batch with `all`); returns the batch number and the names undone. */
-export const migrateRollback = (db: Database, options: MigrationOptions & { all?: boolean } = {}): Promise<{ batch: number; rolledBack: string[] }> =>
+export const migrateRollback = (
+  db: Database,
+  options: MigrationOptions & { all?: boolean } = {},
+): Promise<{ batch: number; rolledBack: string[] }> =>
   exclusively(db, options, async (config) => {
     const [batch, rolledBack] = (await db.knex.migrate.rollback(config, options.all ?? false)) as [number, string[]];
     return { batch, rolledBack };
   });
 
 /** Read-only: creates nothing, so it is safe against a production database at any time. */
-export const migrationStatus = async (db: Database, options: Pick<MigrationOptions, 'migrations'> = {}): Promise<MigrationStatus> => {
+export const migrationStatus = async (
+  db: Database,
+  options: Pick<MigrationOptions, 'migrations'> = {},
+): Promise<MigrationStatus> => {
   const known = (options.migrations ?? registered).map((migration) => migration.name);
   type Row = { name: string; batch: number; migration_time: Date | string | null };
   const rows = (await db.knex.schema.hasTable(MIGRATIONS_TABLE))

@@ -35,7 +35,10 @@ export type CliCommand = (program: Command, context: CliContext) => void;
 /** A usage or operation error the CLI reports as one line and exit code 1 (or `exitCode`). */
 export class CliError extends Error {
   readonly code = 'cli_error';
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -56,12 +59,19 @@ export const createCliContext = (
   let config: Config | null = null;
   const getConfig = (): Config => {
     if (config) return config;
-    const env = prepareEnvironment({ cwd: options.cwd ?? process.cwd(), env: options.env ?? process.env, print: (line) => io.err(line) });
+    const env = prepareEnvironment({
+      cwd: options.cwd ?? process.cwd(),
+      env: options.env ?? process.env,
+      print: (line) => io.err(line),
+    });
     config = loadConfig(env);
     return config;
   };
   const embeddedNotice = (c: Config) => {
-    if (c.database.kind === 'pglite') io.err(`embedded database in ${c.database.dataDir}: stop the embedded app first (PGlite allows one process at a time)`);
+    if (c.database.kind === 'pglite')
+      io.err(
+        `embedded database in ${c.database.dataDir}: stop the embedded app first (PGlite allows one process at a time)`,
+      );
   };
   return {
     io,
@@ -70,7 +80,10 @@ export const createCliContext = (
     async withDatabase(fn) {
       const c = getConfig();
       embeddedNotice(c);
-      const db = c.database.kind === 'postgres' ? openPostgresDatabase(c.database.url, { applicationName: 'chatbot-cli', poolSize: 2 }) : openPgliteDatabase(c.database.dataDir);
+      const db =
+        c.database.kind === 'postgres'
+          ? openPostgresDatabase(c.database.url, { applicationName: 'chatbot-cli', poolSize: 2 })
+          : openPgliteDatabase(c.database.dataDir);
       try {
         return await fn(db);
       } finally {

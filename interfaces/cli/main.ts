@@ -10,14 +10,23 @@ import { usersCommand } from './commands/users.js';
 import { CliError, createCliContext, type CliCommand, type CliContext } from './context.js';
 
 /** Every command module, one file each in commands/: add yours here. */
-const commands: readonly CliCommand[] = [migrateCommand, projectionsCommand, secretsCommand, usersCommand, auditCommand];
+const commands: readonly CliCommand[] = [
+  migrateCommand,
+  projectionsCommand,
+  secretsCommand,
+  usersCommand,
+  auditCommand,
+];
 
 export const buildProgram = (context: CliContext): Command => {
   const program = new Command('chatbot')
     .description('chatbot operations: migrations, projections and more (run `chatbot <command> --help`)')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: (text) => context.io.out(text.trimEnd()), writeErr: (text) => context.io.err(text.trimEnd()) });
+    .configureOutput({
+      writeOut: (text) => context.io.out(text.trimEnd()),
+      writeErr: (text) => context.io.err(text.trimEnd()),
+    });
   for (const register of commands) register(program, context);
   // Subcommands inherit neither exitOverride nor the output settings.
   const inherit = (command: Command) => {
@@ -46,7 +55,8 @@ export const runCli = async (argv: readonly string[], context: CliContext = crea
       context.io.err(`error: ${error.message}`);
       return error.exitCode;
     } else {
-      const code = typeof (error as { code?: unknown }).code === 'string' ? ` [${(error as { code: string }).code}]` : '';
+      const code =
+        typeof (error as { code?: unknown }).code === 'string' ? ` [${(error as { code: string }).code}]` : '';
       context.io.err(`error${code}: ${error instanceof Error ? error.message : String(error)}`);
     }
     return 1;

@@ -55,7 +55,15 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
       const route = routeLabel(req);
       options.onRequestFinished?.({ method: req.method, route, status: res.statusCode, durationSeconds });
       // Skip building the line when http logs are off: winston would format and redact it anyway.
-      if (options.logger.isLevelEnabled('http')) options.logger.http('request', { method: req.method, path: req.path, route, status: res.statusCode, durationMs: Math.round(durationSeconds * 1e5) / 100, ip: req.ip });
+      if (options.logger.isLevelEnabled('http'))
+        options.logger.http('request', {
+          method: req.method,
+          path: req.path,
+          route,
+          status: res.statusCode,
+          durationMs: Math.round(durationSeconds * 1e5) / 100,
+          ip: req.ip,
+        });
     });
     next();
   });

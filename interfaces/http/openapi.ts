@@ -5,13 +5,29 @@ import { Router } from 'express';
  * tests/integration/http/openapi.test.ts fails when a route of the app is missing here or a
  * documented route does not exist, so this stays the truth.
  */
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 const json = (schema: Record<string, unknown>) => ({ 'application/json': { schema } });
 const bearer = [{ bearer: [] }];
-const adminOnly = { 401: errorResponse('No, malformed, expired, forged or revoked access token'), 403: errorResponse('Not an admin') };
+const adminOnly = {
+  401: errorResponse('No, malformed, expired, forged or revoked access token'),
+  403: errorResponse('Not an admin'),
+};
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } };
-const changed = { 200: { description: 'Done (changed: false when there was nothing to change)', content: json({ type: 'object', properties: { id: { type: 'string' }, changed: { type: 'boolean' } } }) } };
+const nameParam = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+};
+const changed = {
+  200: {
+    description: 'Done (changed: false when there was nothing to change)',
+    content: json({ type: 'object', properties: { id: { type: 'string' }, changed: { type: 'boolean' } } }),
+  },
+};
 const tokenPair = {
   type: 'object',
   required: ['access_token', 'token_type', 'expires_in', 'refresh_token'],
@@ -43,20 +59,39 @@ export const openApiDocument = {
           error: {
             type: 'object',
             required: ['code', 'message', 'correlationId'],
-            properties: { code: { type: 'string', examples: ['token_expired', 'validation_failed', 'account_locked'] }, message: { type: 'string' }, correlationId: { type: 'string' }, details: { type: 'object' } },
+            properties: {
+              code: { type: 'string', examples: ['token_expired', 'validation_failed', 'account_locked'] },
+              message: { type: 'string' },
+              correlationId: { type: 'string' },
+              details: { type: 'object' },
+            },
           },
         },
       },
     },
   },
   paths: {
-    '/': { get: { summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/', responses: { 200: { description: 'HTML page' } } } },
+    '/': {
+      get: {
+        summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/',
+        responses: { 200: { description: 'HTML page' } },
+      },
+    },
     '/healthz': {
       get: {
         summary: 'Health of every dependency, with latency',
         responses: {
-          200: { description: 'All checks ok', content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }) },
-          503: { description: 'A dependency failed; checks names it', content: json({ type: 'object', properties: { status: { const: 'unavailable' }, checks: { type: 'object' } } }) },
+          200: {
+            description: 'All checks ok',
+            content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }),
+          },
+          503: {
+            description: 'A dependency failed; checks names it',
+            content: json({
+              type: 'object',
+              properties: { status: { const: 'unavailable' }, checks: { type: 'object' } },
+            }),
+          },
         },
       },
     },
@@ -64,7 +99,15 @@ export const openApiDocument = {
     '/api/auth/login': {
       post: {
         summary: 'Log in; every attempt is a LoginSucceeded/LoginFailed event',
-        requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } }) },
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            additionalProperties: false,
+            required: ['username', 'password'],
+            properties: { username: { type: 'string' }, password: { type: 'string' } },
+          }),
+        },
         responses: {
           200: { description: 'Tokens', content: json(tokenPair) },
           400: errorResponse('Malformed JSON or wrong fields'),
@@ -79,18 +122,49 @@ export const openApiDocument = {
     '/api/auth/refresh': {
       post: {
         summary: 'Rotate the refresh token; reusing a rotated one revokes the whole session',
-        requestBody: { required: true, content: json({ type: 'object', required: ['refresh_token'], properties: { refresh_token: { type: 'string' } } }) },
-        responses: { 200: { description: 'New tokens', content: json(tokenPair) }, 400: errorResponse('Bad body'), 401: errorResponse('token_* reason, refresh_token_reused or token_revoked') },
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['refresh_token'],
+            properties: { refresh_token: { type: 'string' } },
+          }),
+        },
+        responses: {
+          200: { description: 'New tokens', content: json(tokenPair) },
+          400: errorResponse('Bad body'),
+          401: errorResponse('token_* reason, refresh_token_reused or token_revoked'),
+        },
       },
     },
-    '/api/auth/logout': { post: { summary: 'Revoke this session', security: bearer, responses: { 204: { description: 'Revoked' }, 401: errorResponse('Bad token') } } },
+    '/api/auth/logout': {
+      post: {
+        summary: 'Revoke this session',
+        security: bearer,
+        responses: { 204: { description: 'Revoked' }, 401: errorResponse('Bad token') },
+      },
+    },
     '/api/auth/me': {
       get: {
         summary: 'The user of this access token',
         security: bearer,
         responses: {
-          200: { description: 'User', content: json({ type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' }, role: { enum: ['admin', 'operator', 'viewer'] }, session_id: { type: 'string' }, expires_at: { type: 'string' } } }) },
-          401: errorResponse('token_missing | token_malformed | token_expired | token_invalid_signature | token_wrong_type | token_revoked'),
+          200: {
+            description: 'User',
+            content: json({
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                username: { type: 'string' },
+                role: { enum: ['admin', 'operator', 'viewer'] },
+                session_id: { type: 'string' },
+                expires_at: { type: 'string' },
+              },
+            }),
+          },
+          401: errorResponse(
+            'token_missing | token_malformed | token_expired | token_invalid_signature | token_wrong_type | token_revoked',
+          ),
         },
       },
     },
@@ -98,16 +172,49 @@ export const openApiDocument = {
       post: {
         summary: 'A single-use, 60 s token (typ ws+jwt, scope metrics:read) for the WebSocket first message',
         security: bearer,
-        responses: { 200: { description: 'Token', content: json({ type: 'object', properties: { ws_token: { type: 'string' }, expires_in: { type: 'integer' }, scope: { const: 'metrics:read' } } }) }, 401: errorResponse('Bad token') },
+        responses: {
+          200: {
+            description: 'Token',
+            content: json({
+              type: 'object',
+              properties: {
+                ws_token: { type: 'string' },
+                expires_in: { type: 'integer' },
+                scope: { const: 'metrics:read' },
+              },
+            }),
+          },
+          401: errorResponse('Bad token'),
+        },
       },
     },
     '/api/users': {
-      get: { summary: 'List accounts (read model)', security: bearer, responses: { 200: { description: 'Users' }, ...adminOnly } },
+      get: {
+        summary: 'List accounts (read model)',
+        security: bearer,
+        responses: { 200: { description: 'Users' }, ...adminOnly },
+      },
       post: {
         summary: 'Create an account',
         security: bearer,
-        requestBody: { required: true, content: json({ type: 'object', required: ['username', 'password', 'role'], properties: { username: { type: 'string' }, password: { type: 'string', minLength: 8 }, role: { enum: ['admin', 'operator', 'viewer'] } } }) },
-        responses: { 201: { description: 'Created' }, 400: errorResponse('Bad input'), 409: errorResponse('username_taken'), ...adminOnly },
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['username', 'password', 'role'],
+            properties: {
+              username: { type: 'string' },
+              password: { type: 'string', minLength: 8 },
+              role: { enum: ['admin', 'operator', 'viewer'] },
+            },
+          }),
+        },
+        responses: {
+          201: { description: 'Created' },
+          400: errorResponse('Bad input'),
+          409: errorResponse('username_taken'),
+          ...adminOnly,
+        },
       },
     },
     '/api/users/{id}': {
@@ -115,50 +222,136 @@ export const openApiDocument = {
         summary: 'Change the role',
         security: bearer,
         parameters: [idParam],
-        requestBody: { required: true, content: json({ type: 'object', required: ['role'], properties: { role: { enum: ['admin', 'operator', 'viewer'] } } }) },
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['role'],
+            properties: { role: { enum: ['admin', 'operator', 'viewer'] } },
+          }),
+        },
         responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
       },
     },
-    '/api/users/{id}/disable': { post: { summary: 'Refuse logins, revoke tokens', security: bearer, parameters: [idParam], responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly } } },
-    '/api/users/{id}/enable': { post: { summary: 'Allow logins again', security: bearer, parameters: [idParam], responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly } } },
-    '/api/users/{id}/unlock': { post: { summary: 'Lift a login lockout (AccountUnlocked, audited)', security: bearer, parameters: [idParam], responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly } } },
+    '/api/users/{id}/disable': {
+      post: {
+        summary: 'Refuse logins, revoke tokens',
+        security: bearer,
+        parameters: [idParam],
+        responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
+      },
+    },
+    '/api/users/{id}/enable': {
+      post: {
+        summary: 'Allow logins again',
+        security: bearer,
+        parameters: [idParam],
+        responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
+      },
+    },
+    '/api/users/{id}/unlock': {
+      post: {
+        summary: 'Lift a login lockout (AccountUnlocked, audited)',
+        security: bearer,
+        parameters: [idParam],
+        responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
+      },
+    },
     '/api/users/{id}/reset-password': {
       post: {
         summary: 'Set a new password',
         security: bearer,
         parameters: [idParam],
-        requestBody: { required: true, content: json({ type: 'object', required: ['password'], properties: { password: { type: 'string', minLength: 8 } } }) },
-        responses: { ...changed, 400: errorResponse('weak_password'), 404: errorResponse('account_not_found'), ...adminOnly },
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['password'],
+            properties: { password: { type: 'string', minLength: 8 } },
+          }),
+        },
+        responses: {
+          ...changed,
+          400: errorResponse('weak_password'),
+          404: errorResponse('account_not_found'),
+          ...adminOnly,
+        },
       },
     },
-    '/api/secrets': { get: { summary: 'Secret names, kinds, key fingerprints; never values or ciphertext', security: bearer, responses: { 200: { description: 'Metadata' }, ...adminOnly } } },
+    '/api/secrets': {
+      get: {
+        summary: 'Secret names, kinds, key fingerprints; never values or ciphertext',
+        security: bearer,
+        responses: { 200: { description: 'Metadata' }, ...adminOnly },
+      },
+    },
     '/api/secrets/{name}': {
       put: {
         summary: 'Store a secret (Fernet ciphertext only, in events and read models)',
         security: bearer,
         parameters: [nameParam],
-        requestBody: { required: true, content: json({ type: 'object', required: ['value', 'kind'], properties: { value: { type: 'string' }, kind: { type: 'string' } } }) },
-        responses: { 204: { description: 'Stored' }, 400: errorResponse('Bad input'), 413: errorResponse('Too large'), ...adminOnly },
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['value', 'kind'],
+            properties: { value: { type: 'string' }, kind: { type: 'string' } },
+          }),
+        },
+        responses: {
+          204: { description: 'Stored' },
+          400: errorResponse('Bad input'),
+          413: errorResponse('Too large'),
+          ...adminOnly,
+        },
       },
-      delete: { summary: 'Delete a secret', security: bearer, parameters: [nameParam], responses: { 204: { description: 'Deleted' }, 404: errorResponse('Unknown secret'), ...adminOnly } },
+      delete: {
+        summary: 'Delete a secret',
+        security: bearer,
+        parameters: [nameParam],
+        responses: { 204: { description: 'Deleted' }, 404: errorResponse('Unknown secret'), ...adminOnly },
+      },
     },
     '/api/audit': {
       get: {
-        summary: 'The tamper-evident audit trail; JSON pages or NDJSON export (format=ndjson or Accept: application/x-ndjson)',
+        summary:
+          'The tamper-evident audit trail; JSON pages or NDJSON export (format=ndjson or Accept: application/x-ndjson)',
         security: bearer,
-        parameters: ['actor', 'action', 'target', 'outcome', 'correlation_id', 'from', 'to', 'limit', 'cursor', 'order', 'format'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
-        responses: { 200: { description: '{entries, next_cursor} or NDJSON lines' }, 400: errorResponse('Bad query'), ...adminOnly },
+        parameters: [
+          'actor',
+          'action',
+          'target',
+          'outcome',
+          'correlation_id',
+          'from',
+          'to',
+          'limit',
+          'cursor',
+          'order',
+          'format',
+        ].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+        responses: {
+          200: { description: '{entries, next_cursor} or NDJSON lines' },
+          400: errorResponse('Bad query'),
+          ...adminOnly,
+        },
       },
     },
     '/metrics': {
       get: {
-        summary: 'Prometheus text format; Authorization: Bearer METRICS_TOKEN, or loopback only when no token is set (or a separate METRICS_BIND address)',
-        responses: { 200: { description: 'Metrics' }, 401: errorResponse('Wrong metrics token'), 404: errorResponse('Not exposed on this address') },
+        summary:
+          'Prometheus text format; Authorization: Bearer METRICS_TOKEN, or loopback only when no token is set (or a separate METRICS_BIND address)',
+        responses: {
+          200: { description: 'Metrics' },
+          401: errorResponse('Wrong metrics token'),
+          404: errorResponse('Not exposed on this address'),
+        },
       },
     },
     '/ws/metrics': {
       get: {
-        summary: 'WebSocket upgrade: live metrics. First message {"type":"auth","token":"<ws_token>"}; see docs/websocket.md for messages and close codes',
+        summary:
+          'WebSocket upgrade: live metrics. First message {"type":"auth","token":"<ws_token>"}; see docs/websocket.md for messages and close codes',
         responses: { 101: { description: 'Switching protocols' } },
       },
     },

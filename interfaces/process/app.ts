@@ -80,7 +80,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
   const infra = await openInfrastructure(config, { applicationName: 'chatbot-app' });
   const closers: Array<() => Promise<void>> = [() => infra.close()];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error('shutdown step failed', { error }));
+    for (const close of closers.reverse())
+      await close().catch((error: unknown) => logger.error('shutdown step failed', { error }));
   };
   try {
     await migrateLatest(infra.db);
@@ -138,7 +139,10 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       revocations,
       log: logger,
     };
-    const admin = await ensureAdminAccount(identity, config.admin, { correlationId: newCorrelationId(), actor: 'system' });
+    const admin = await ensureAdminAccount(identity, config.admin, {
+      correlationId: newCorrelationId(),
+      actor: 'system',
+    });
     if (admin === 'created') logger.info('admin account created', { username: config.admin.username });
 
     const projections = startProjections({
@@ -167,7 +171,11 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),
-        secretsRoutes({ auth: identity, secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger }, listSecrets: () => listSecretMetadata(infra.db.knex) }),
+        secretsRoutes({
+          auth: identity,
+          secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger },
+          listSecrets: () => listSecretMetadata(infra.db.knex),
+        }),
       ],
       apiLimiter: rateLimiting.apiLimiter,
       onRequestFinished: prometheus.observeHttp,
@@ -175,8 +183,20 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     const server = http.createServer(app);
     // Live metrics over WebSocket: one elected process computes, Redis pub/sub fans out to all.
     // Attached before listen, so no upgrade arrives unhandled.
-    const live = createFanout({ redis, local: feed, channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`, publish: true, logger });
-    const socket: MetricsSocket = attachMetricsSocket(server, { feed: live, identity, allowedOrigins: config.http.corsOrigins, logger, trustProxy: config.http.trustProxy });
+    const live = createFanout({
+      redis,
+      local: feed,
+      channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`,
+      publish: true,
+      logger,
+    });
+    const socket: MetricsSocket = attachMetricsSocket(server, {
+      feed: live,
+      identity,
+      allowedOrigins: config.http.corsOrigins,
+      logger,
+      trustProxy: config.http.trustProxy,
+    });
     closers.push(() => live.close());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -196,7 +216,13 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       const metricsServer = await startMetricsServer(config.metrics.bind, prometheus.registry);
       closers.push(() => metricsServer.close());
     }
-    logger.info('app listening', { port, host: config.http.host, eventStore: infra.store.kind, database: infra.db.kind, redis: redis !== null });
+    logger.info('app listening', {
+      port,
+      host: config.http.host,
+      eventStore: infra.store.kind,
+      database: infra.db.kind,
+      redis: redis !== null,
+    });
     return { server, port, infra, identity, projections, redis, feed, socket, liveFeed: live, close: closeAll };
   } catch (error) {
     await closeAll();

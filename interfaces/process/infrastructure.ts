@@ -2,7 +2,8 @@ import type { EventStore, Upcaster } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { openPgliteDatabase, openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
 
-export type EventStoreSettings = { kind: 'pglite'; dataDir: string } | { kind: 'postgres' } | { kind: 'eventstoredb'; url: string };
+export type EventStoreSettings =
+  { kind: 'pglite'; dataDir: string } | { kind: 'postgres' } | { kind: 'eventstoredb'; url: string };
 export type DatabaseSettings = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
 
 export type Infrastructure = {
@@ -20,7 +21,10 @@ export const openInfrastructure = async (
   settings: { eventStore: EventStoreSettings; database: DatabaseSettings },
   options: { applicationName?: string; upcaster?: Upcaster } = {},
 ): Promise<Infrastructure> => {
-  const db = settings.database.kind === 'postgres' ? openPostgresDatabase(settings.database.url, { applicationName: options.applicationName }) : openPgliteDatabase(settings.database.dataDir);
+  const db =
+    settings.database.kind === 'postgres'
+      ? openPostgresDatabase(settings.database.url, { applicationName: options.applicationName })
+      : openPgliteDatabase(settings.database.dataDir);
   let store: EventStore;
   try {
     store = await openEventStore(settings.eventStore, db, options.upcaster);
@@ -46,13 +50,23 @@ const openEventStore = async (settings: EventStoreSettings, db: Database, upcast
     }
     case 'postgres':
       if (db.kind !== 'postgres') throw new Error('EVENT_STORE=postgres needs DATABASE_URL');
-      return createPostgresEventStore({ executor: db.executor, listenConnectionString: db.connectionString ?? undefined, upcaster });
+      return createPostgresEventStore({
+        executor: db.executor,
+        listenConnectionString: db.connectionString ?? undefined,
+        upcaster,
+      });
     case 'pglite': {
       if (db.kind === 'pglite') return createPostgresEventStore({ executor: db.executor, upcaster });
       // Events embedded, read models on PostgreSQL (EVENT_STORE=pglite with DATABASE_URL): a PGlite of its own.
       const events = openPgliteDatabase(settings.dataDir);
       const store = await createPostgresEventStore({ executor: events.executor, upcaster });
-      return { ...store, close: async () => { await store.close(); await events.close(); } };
+      return {
+        ...store,
+        close: async () => {
+          await store.close();
+          await events.close();
+        },
+      };
     }
     default: {
       const _exhaustive: never = settings;

@@ -31,7 +31,8 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     const app = await startApp({ config, logger });
     closers.push(() => app.close());
     const others = names.filter((n) => n !== 'app');
-    for (const name of ['app' as const, ...others]) await recordProcessEvent(app.infra.store, name, 'ProcessStarted', { role });
+    for (const name of ['app' as const, ...others])
+      await recordProcessEvent(app.infra.store, name, 'ProcessStarted', { role });
     if (others.includes('scheduler')) {
       const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger });
       closers.push(() => scheduler.stop());
@@ -48,11 +49,15 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
       const scheduler = startScheduler({ store: infra.store, db: infra.db, logger });
       closers.push(() => scheduler.stop());
     }
-    if (role === 'worker-web') logger.warn('worker-web: the WhatsApp Web runtime is not part of this build yet; the process only records its lifecycle');
+    if (role === 'worker-web')
+      logger.warn(
+        'worker-web: the WhatsApp Web runtime is not part of this build yet; the process only records its lifecycle',
+      );
     closers.push(() => recordProcessEvent(infra.store, names[0]!, 'ProcessStopped', { role }));
   }
   return async () => {
-    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error('shutdown step failed', { error }));
+    for (const close of closers.reverse())
+      await close().catch((error: unknown) => logger.error('shutdown step failed', { error }));
   };
 };
 

@@ -11,14 +11,23 @@ export type Scheduler = { stop(): Promise<void> };
  * Periodic jobs. Today: lockout expiry (AccountUnlocked{by:'system'} once a lock has run out, so the
  * read models show the account usable without waiting for its next login attempt).
  */
-export const startScheduler = (deps: { store: EventStore; db: Database; logger: Logger; intervalMs?: number }): Scheduler => {
+export const startScheduler = (deps: {
+  store: EventStore;
+  db: Database;
+  logger: Logger;
+  intervalMs?: number;
+}): Scheduler => {
   const { store, db, logger } = deps;
   const passwords = { hashPassword, verifyPassword, verifyAgainstDummy };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   const expireLockouts = async () => {
-    const expired = await db.knex('accounts').where('status', 'locked').andWhere('locked_until', '<=', new Date()).select<{ id: string }[]>('id');
+    const expired = await db
+      .knex('accounts')
+      .where('status', 'locked')
+      .andWhere('locked_until', '<=', new Date())
+      .select<{ id: string }[]>('id');
     for (const { id } of expired) {
       const context = { correlationId: newCorrelationId(), actor: 'system' };
       await runWithContext(context, async () => {

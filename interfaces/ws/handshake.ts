@@ -9,7 +9,12 @@ import type { Duplex } from 'node:stream';
  * listed in CORS_ORIGINS or be this server's own origin (the dashboard the app serves itself).
  * "null" (sandboxed frames, file://) is refused.
  */
-export const originAllowed = (origin: string | undefined, host: string | undefined, allowed: ReadonlySet<string>, allowSameOrigin: boolean): boolean => {
+export const originAllowed = (
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: ReadonlySet<string>,
+  allowSameOrigin: boolean,
+): boolean => {
   if (origin === undefined) return true;
   if (allowed.has(origin)) return true;
   if (!allowSameOrigin || host === undefined) return false;

@@ -25,7 +25,12 @@ const percentiles = z.strictObject({ p50: nonNegative, p95: nonNegative, p99: no
 export const MetricsSnapshotSchema = z.strictObject({
   at: isoTime,
   position: count,
-  messages: z.strictObject({ inPerSecond: nonNegative, outPerSecond: nonNegative, queueDepth: count, oldestQueuedAgeSeconds: nonNegative }),
+  messages: z.strictObject({
+    inPerSecond: nonNegative,
+    outPerSecond: nonNegative,
+    queueDepth: count,
+    oldestQueuedAgeSeconds: nonNegative,
+  }),
   llm: z.array(
     z.strictObject({
       provider: z.string(),
@@ -35,8 +40,21 @@ export const MetricsSnapshotSchema = z.strictObject({
       circuit: z.enum(['closed', 'open', 'half_open']),
     }),
   ),
-  security: z.strictObject({ loginFailuresLastMinute: count, lockoutsLastMinute: count, lockedAccounts: count, rateLimitedLastMinute: count }),
-  projections: z.array(z.strictObject({ name: z.string(), position: count, lagEvents: count, lagMs: nonNegative, lastError: z.string().nullable() })),
+  security: z.strictObject({
+    loginFailuresLastMinute: count,
+    lockoutsLastMinute: count,
+    lockedAccounts: count,
+    rateLimitedLastMinute: count,
+  }),
+  projections: z.array(
+    z.strictObject({
+      name: z.string(),
+      position: count,
+      lagEvents: count,
+      lagMs: nonNegative,
+      lastError: z.string().nullable(),
+    }),
+  ),
   processes: z.array(
     z.strictObject({
       name: z.string(),
@@ -60,7 +78,10 @@ export const LiveEventSchema = z.strictObject({
 
 // The schemas and the application types must describe the same thing; this fails to compile otherwise.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _schemasMatchTypes: [Same<z.infer<typeof MetricsSnapshotSchema>, MetricsSnapshot>, Same<z.infer<typeof LiveEventSchema>, LiveEvent>] = [true, true];
+const _schemasMatchTypes: [
+  Same<z.infer<typeof MetricsSnapshotSchema>, MetricsSnapshot>,
+  Same<z.infer<typeof LiveEventSchema>, LiveEvent>,
+] = [true, true];
 
 export const AuthOkMessage = z.strictObject({ type: z.literal('auth_ok') });
 export const SnapshotMessage = z.strictObject({ type: z.literal('snapshot'), data: MetricsSnapshotSchema });
@@ -75,7 +96,13 @@ export const ClosingMessage = z.strictObject({
   message: z.string(),
 });
 
-export const ServerMessage = z.discriminatedUnion('type', [AuthOkMessage, SnapshotMessage, EventMessage, ErrorMessage, ClosingMessage]);
+export const ServerMessage = z.discriminatedUnion('type', [
+  AuthOkMessage,
+  SnapshotMessage,
+  EventMessage,
+  ErrorMessage,
+  ClosingMessage,
+]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
 // ---------- close codes ----------

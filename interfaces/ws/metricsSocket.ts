@@ -64,7 +64,8 @@ type Client = {
 const encode = (message: ServerMessage): Buffer => Buffer.from(JSON.stringify(message), 'utf8');
 /** Messages are serialised once into a Buffer, which ws would otherwise send as a binary frame. */
 const sendText = (ws: WebSocket, payload: Buffer) => ws.send(payload, { binary: false });
-const text = (data: RawData): string => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+const text = (data: RawData): string =>
+  (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
 const increment = (counts: Map<string, number>, key: string, by: number) => {
   const next = (counts.get(key) ?? 0) + by;
   if (next <= 0) counts.delete(key);
@@ -76,7 +77,12 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
   const { feed, identity, logger } = options;
   const path = options.path ?? '/ws/metrics';
   const allowed = new Set(options.allowedOrigins);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, clientTracking: true });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxPayloadBytes,
+    perMessageDeflate: false,
+    clientTracking: true,
+  });
   const everyone = new Set<Client>();
   const streaming = new Set<Client>();
   const perIp = new Map<string, number>();
@@ -85,7 +91,12 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
   let lastSnapshot: Buffer | null = null;
   let closing: Promise<void> | null = null;
 
-  const who = (client: Client) => ({ ip: client.ip, origin: client.origin, accountId: client.accountId, correlationId: client.correlationId });
+  const who = (client: Client) => ({
+    ip: client.ip,
+    origin: client.origin,
+    accountId: client.accountId,
+    correlationId: client.correlationId,
+  });
 
   const setTimer = (client: Client, ms: number, fn: () => void) => {
     if (client.timer) clearTimeout(client.timer);
@@ -105,15 +116,33 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
   };
 
   const reject = (client: Client, rejection: Rejection) => {
-    logger.warn('SECURITY_WS_REJECTED', { reason: rejection.reason, closeCode: rejection.closeCode, ...who(client), userAgent: client.userAgent });
-    closeClient(client, rejection.closeCode, rejection.reason, { type: 'error', code: rejection.reason, message: rejection.message });
+    logger.warn('SECURITY_WS_REJECTED', {
+      reason: rejection.reason,
+      closeCode: rejection.closeCode,
+      ...who(client),
+      userAgent: client.userAgent,
+    });
+    closeClient(client, rejection.closeCode, rejection.reason, {
+      type: 'error',
+      code: rejection.reason,
+      message: rejection.message,
+    });
   };
 
   const slowConsumer = (client: Client) => {
     stats.slowConsumerDisconnects += 1;
-    logger.warn('ws client too slow, disconnected', { ...who(client), bufferedBytes: client.ws.bufferedAmount, droppedInARow: client.droppedInARow });
+    logger.warn('ws client too slow, disconnected', {
+      ...who(client),
+      bufferedBytes: client.ws.bufferedAmount,
+      droppedInARow: client.droppedInARow,
+    });
     const message = 'The client did not read the stream fast enough; reconnect with a new ws token.';
-    closeClient(client, CloseCode.tryAgainLater, 'slow_consumer', { type: 'closing', reason: 'slow_consumer', closeCode: CloseCode.tryAgainLater, message });
+    closeClient(client, CloseCode.tryAgainLater, 'slow_consumer', {
+      type: 'closing',
+      reason: 'slow_consumer',
+      closeCode: CloseCode.tryAgainLater,
+      message,
+    });
   };
 
   /** Snapshots are droppable (the next one supersedes them); events are not, so they count toward the hard limit. */
@@ -162,7 +191,12 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     }
     let accountId: string;
     try {
-      const context = { correlationId: client.correlationId, actor: 'system', ip: client.ip, userAgent: client.userAgent };
+      const context = {
+        correlationId: client.correlationId,
+        actor: 'system',
+        ip: client.ip,
+        userAgent: client.userAgent,
+      };
       ({ accountId } = await consumeWsToken(identity, token, 'metrics:read', context));
     } catch (error) {
       const rejection = tokenRejection(error);
@@ -184,9 +218,15 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
 
   /** A token that travelled in a URL may sit in proxy logs and browser history: consume it so nobody can replay it. */
   const burnQueryTokens = (client: Client, search: URLSearchParams) => {
-    const context = { correlationId: client.correlationId, actor: 'system', ip: client.ip, userAgent: client.userAgent };
+    const context = {
+      correlationId: client.correlationId,
+      actor: 'system',
+      ip: client.ip,
+      userAgent: client.userAgent,
+    };
     for (const [, value] of search) {
-      if (value.length > 0 && value.length <= MAX_TOKEN_LENGTH) void consumeWsToken(identity, value, 'metrics:read', context).catch(() => undefined);
+      if (value.length > 0 && value.length <= MAX_TOKEN_LENGTH)
+        void consumeWsToken(identity, value, 'metrics:read', context).catch(() => undefined);
     }
   };
 
@@ -253,7 +293,12 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     if (closing) return refuseUpgrade(socket, 503, 'server_shutting_down');
     const origin = req.headers.origin;
     if (!originAllowed(origin, req.headers.host, allowed, options.allowSameOrigin ?? true)) {
-      logger.warn('SECURITY_WS_REJECTED', { reason: 'origin_refused', status: 403, origin, ip: clientAddress(req, options.trustProxy ?? false) });
+      logger.warn('SECURITY_WS_REJECTED', {
+        reason: 'origin_refused',
+        status: 403,
+        origin,
+        ip: clientAddress(req, options.trustProxy ?? false),
+      });
       return refuseUpgrade(socket, 403, 'origin_refused');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -281,13 +326,24 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     clearInterval(heartbeat);
     for (const subscription of subscriptions) subscription.unsubscribe();
     const message = 'The server is stopping; reconnect in a few seconds.';
-    const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()))));
+    const closed = [...wss.clients].map(
+      (ws) =>
+        new Promise<void>((resolve) =>
+          ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()),
+        ),
+    );
     for (const client of everyone) {
-      const notice = client.state === 'open' ? ({ type: 'closing', reason: 'server_shutdown', closeCode: CloseCode.goingAway, message } as const) : null;
+      const notice =
+        client.state === 'open'
+          ? ({ type: 'closing', reason: 'server_shutdown', closeCode: CloseCode.goingAway, message } as const)
+          : null;
       closeClient(client, CloseCode.goingAway, 'server_shutdown', notice);
     }
     let timeout: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timeout = setTimeout(resolve, limits.closeGraceMs)))]);
+    await Promise.race([
+      Promise.all(closed),
+      new Promise<void>((resolve) => (timeout = setTimeout(resolve, limits.closeGraceMs))),
+    ]);
     clearTimeout(timeout);
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));

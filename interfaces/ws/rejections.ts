@@ -15,7 +15,11 @@ const TOKEN_REJECTIONS: Record<string, Rejection> = {
   malformed: reject(CloseCode.unauthorized, 'token_malformed', `The token is not a well-formed ws token. ${RENEW}`),
   expired: reject(CloseCode.unauthorized, 'token_expired', `The ws token has expired. ${RENEW}`),
   invalid_signature: reject(CloseCode.unauthorized, 'token_invalid_signature', 'The token signature is not valid.'),
-  wrong_type: reject(CloseCode.unauthorized, 'token_wrong_type', `Only a ws token is accepted here, not an access or refresh token. ${RENEW}`),
+  wrong_type: reject(
+    CloseCode.unauthorized,
+    'token_wrong_type',
+    `Only a ws token is accepted here, not an access or refresh token. ${RENEW}`,
+  ),
   wrong_issuer: reject(CloseCode.unauthorized, 'token_invalid', 'The token was not issued by this server.'),
   wrong_audience: reject(CloseCode.unauthorized, 'token_invalid', 'The token is not meant for this API.'),
   wrong_scope: reject(CloseCode.forbidden, 'token_wrong_scope', 'The ws token does not carry the metrics:read scope.'),
@@ -25,18 +29,43 @@ const TOKEN_REJECTIONS: Record<string, Rejection> = {
 };
 
 export const Rejections = {
-  tokenInQuery: reject(CloseCode.badRequest, 'token_in_query', 'Tokens are never accepted in the URL (it ends up in logs and history); send {"type":"auth","token":...} as the first message.'),
-  malformedMessage: reject(CloseCode.badRequest, 'malformed_message', 'The first message must be the JSON text {"type":"auth","token":"<ws token>"}.'),
-  unexpectedMessage: reject(CloseCode.badRequest, 'unexpected_message', 'After authentication the server only sends; client messages are not part of the protocol.'),
+  tokenInQuery: reject(
+    CloseCode.badRequest,
+    'token_in_query',
+    'Tokens are never accepted in the URL (it ends up in logs and history); send {"type":"auth","token":...} as the first message.',
+  ),
+  malformedMessage: reject(
+    CloseCode.badRequest,
+    'malformed_message',
+    'The first message must be the JSON text {"type":"auth","token":"<ws token>"}.',
+  ),
+  unexpectedMessage: reject(
+    CloseCode.badRequest,
+    'unexpected_message',
+    'After authentication the server only sends; client messages are not part of the protocol.',
+  ),
   authTimeout: reject(CloseCode.authTimeout, 'auth_timeout', 'No auth message arrived in time.'),
-  tooManyForUser: reject(CloseCode.tooManyConnections, 'too_many_connections_user', 'This account has too many live connections open; close one first.'),
-  tooManyForIp: reject(CloseCode.tooManyConnections, 'too_many_connections_ip', 'Too many live connections from this address.'),
-  tooMany: reject(CloseCode.tooManyConnections, 'too_many_connections', 'The server has reached its connection limit; try again later.'),
+  tooManyForUser: reject(
+    CloseCode.tooManyConnections,
+    'too_many_connections_user',
+    'This account has too many live connections open; close one first.',
+  ),
+  tooManyForIp: reject(
+    CloseCode.tooManyConnections,
+    'too_many_connections_ip',
+    'Too many live connections from this address.',
+  ),
+  tooMany: reject(
+    CloseCode.tooManyConnections,
+    'too_many_connections',
+    'The server has reached its connection limit; try again later.',
+  ),
   internal: reject(CloseCode.internalError, 'internal_error', 'The server could not check the token; try again.'),
 } as const;
 
 /** The rejection for an error thrown by consumeWsToken, or null when it is not a token problem. */
 export const tokenRejection = (error: unknown): Rejection | null => {
-  if (error instanceof WsTokenRejected || error instanceof TokenError) return TOKEN_REJECTIONS[error.reason] ?? TOKEN_REJECTIONS.malformed!;
+  if (error instanceof WsTokenRejected || error instanceof TokenError)
+    return TOKEN_REJECTIONS[error.reason] ?? TOKEN_REJECTIONS.malformed!;
   return null;
 };

@@ -32,7 +32,19 @@ export type AuditFacts = {
 
 /** Exactly the columns the hash covers. */
 export type AuditContent = AuditFacts & { seq: number };
-export const CONTENT_COLUMNS = ['seq', 'event_id', 'position', 'occurred_at', 'actor', 'action', 'target', 'ip', 'outcome', 'correlation_id', 'details'] as const satisfies readonly (keyof AuditContent)[];
+export const CONTENT_COLUMNS = [
+  'seq',
+  'event_id',
+  'position',
+  'occurred_at',
+  'actor',
+  'action',
+  'target',
+  'ip',
+  'outcome',
+  'correlation_id',
+  'details',
+] as const satisfies readonly (keyof AuditContent)[];
 
 type Data = Readonly<Record<string, unknown>>;
 type Details = Record<string, JsonValue | undefined>;
@@ -60,7 +72,8 @@ const CREDENTIAL_SHAPES: readonly (readonly [RegExp, string])[] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi, '$1[REDACTED]@'],
 ];
 /** Detail names never copied, whatever an event carries. */
-const SENSITIVE_NAME = /pass(word|wd|phrase)|hash|cipher|secret|token|jwt|cookie|authori[sz]ation|api[_-]?key|credential|private|fernet/i;
+const SENSITIVE_NAME =
+  /pass(word|wd|phrase)|hash|cipher|secret|token|jwt|cookie|authori[sz]ation|api[_-]?key|credential|private|fernet/i;
 
 /**
  * PostgreSQL text and jsonb refuse NUL, and lone surrogates come back as U+FFFD: either would make a
@@ -74,7 +87,8 @@ const clean = (text: string, max: number): string =>
     // slicing may split a surrogate pair
     .replace(/[\uD800-\uDBFF]$/, '');
 
-const scrub = (text: string): string => CREDENTIAL_SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text);
+const scrub = (text: string): string =>
+  CREDENTIAL_SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text);
 
 const id = (data: Data, ...keys: string[]): string | null => {
   for (const key of keys) {
@@ -84,11 +98,15 @@ const id = (data: Data, ...keys: string[]): string | null => {
   }
   return null;
 };
-const text = (data: Data, key: string): string | undefined => (typeof data[key] === 'string' ? clean(scrub(data[key]), MAX_TEXT) : undefined);
-const int = (data: Data, key: string): number | undefined => (typeof data[key] === 'number' && Number.isSafeInteger(data[key]) ? data[key] : undefined);
-const num = (data: Data, key: string): number | undefined => (typeof data[key] === 'number' && Number.isFinite(data[key]) ? data[key] : undefined);
+const text = (data: Data, key: string): string | undefined =>
+  typeof data[key] === 'string' ? clean(scrub(data[key]), MAX_TEXT) : undefined;
+const int = (data: Data, key: string): number | undefined =>
+  typeof data[key] === 'number' && Number.isSafeInteger(data[key]) ? data[key] : undefined;
+const num = (data: Data, key: string): number | undefined =>
+  typeof data[key] === 'number' && Number.isFinite(data[key]) ? data[key] : undefined;
 /** null is meaningful for these (lockedUntil: null means "not locked") */
-const textOrNull = (data: Data, key: string): string | null | undefined => (data[key] === null ? null : text(data, key));
+const textOrNull = (data: Data, key: string): string | null | undefined =>
+  data[key] === null ? null : text(data, key);
 /** settings are not secrets, but a setting whose name looks like one keeps its value out */
 const primitive = (data: Data, key: string, settingName: string | null): JsonValue | undefined => {
   if (settingName !== null && SENSITIVE_NAME.test(settingName)) return undefined;
@@ -98,16 +116,25 @@ const primitive = (data: Data, key: string, settingName: string | null): JsonVal
 };
 
 /** `process-worker-web` -> `worker-web`: the target when the event data does not name it. */
-const streamSuffix = (prefix: string) => (_data: Data, event: RecordedEvent): string | null =>
-  event.streamId.startsWith(prefix) && event.streamId.length > prefix.length ? clean(event.streamId.slice(prefix.length), MAX_ID) : null;
-const or = (...targets: Array<(data: Data, event: RecordedEvent) => string | null>) => (data: Data, event: RecordedEvent): string | null => {
-  for (const target of targets) {
-    const found = target(data, event);
-    if (found !== null) return found;
-  }
-  return null;
-};
-const field = (...keys: string[]) => (data: Data): string | null => id(data, ...keys);
+const streamSuffix =
+  (prefix: string) =>
+  (_data: Data, event: RecordedEvent): string | null =>
+    event.streamId.startsWith(prefix) && event.streamId.length > prefix.length
+      ? clean(event.streamId.slice(prefix.length), MAX_ID)
+      : null;
+const or =
+  (...targets: Array<(data: Data, event: RecordedEvent) => string | null>) =>
+  (data: Data, event: RecordedEvent): string | null => {
+    for (const target of targets) {
+      const found = target(data, event);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+const field =
+  (...keys: string[]) =>
+  (data: Data): string | null =>
+    id(data, ...keys);
 
 /** Accounts are user ids; these name the machine. A manual send has a user as its actor. */
 const NON_USER_ACTORS = new Set(['system', 'anonymous', 'bot', 'scheduler', 'worker', 'worker-web', 'llm', 'unknown']);
@@ -123,71 +150,184 @@ const by = (data: Data): Details => ({ by: text(data, 'by') });
 
 const SPECS: Readonly<Record<string, Spec>> = {
   // identity: accounts
-  AccountCreated: { action: 'user.created', target: account, details: (d) => ({ username: text(d, 'username'), role: text(d, 'role'), createdBy: text(d, 'createdBy') }) },
-  PasswordChanged: { action: 'user.password_changed', target: account, details: (d) => ({ changedBy: text(d, 'changedBy') }) },
-  RoleChanged: { action: 'user.role_changed', target: account, details: (d) => ({ role: text(d, 'role'), previousRole: text(d, 'previousRole'), changedBy: text(d, 'changedBy') }) },
+  AccountCreated: {
+    action: 'user.created',
+    target: account,
+    details: (d) => ({ username: text(d, 'username'), role: text(d, 'role'), createdBy: text(d, 'createdBy') }),
+  },
+  PasswordChanged: {
+    action: 'user.password_changed',
+    target: account,
+    details: (d) => ({ changedBy: text(d, 'changedBy') }),
+  },
+  RoleChanged: {
+    action: 'user.role_changed',
+    target: account,
+    details: (d) => ({ role: text(d, 'role'), previousRole: text(d, 'previousRole'), changedBy: text(d, 'changedBy') }),
+  },
   AccountDisabled: { action: 'user.disabled', target: account, details: by },
   AccountEnabled: { action: 'user.enabled', target: account, details: by },
   // identity: logins and lockouts
-  LoginSucceeded: { action: 'login.succeeded', target: account, details: (d) => ({ username: text(d, 'username'), sessionId: text(d, 'sessionId') }) },
+  LoginSucceeded: {
+    action: 'login.succeeded',
+    target: account,
+    details: (d) => ({ username: text(d, 'username'), sessionId: text(d, 'sessionId') }),
+  },
   LoginFailed: {
     action: 'login.failed',
     target: or(account, field('username')),
     // refused without checking the password: the door was closed, not the key wrong
     outcome: (d) => (d.reason === 'account_locked' || d.reason === 'account_disabled' ? 'denied' : 'failure'),
-    details: (d) => ({ username: text(d, 'username'), reason: text(d, 'reason'), failureCount: int(d, 'failureCount'), lockedUntil: textOrNull(d, 'lockedUntil') }),
+    details: (d) => ({
+      username: text(d, 'username'),
+      reason: text(d, 'reason'),
+      failureCount: int(d, 'failureCount'),
+      lockedUntil: textOrNull(d, 'lockedUntil'),
+    }),
   },
-  AccountLocked: { action: 'account.locked', target: account, outcome: () => 'denied', details: (d) => ({ lockedUntil: text(d, 'until'), lockoutCount: int(d, 'lockoutCount'), failureCount: int(d, 'failures') }) },
+  AccountLocked: {
+    action: 'account.locked',
+    target: account,
+    outcome: () => 'denied',
+    details: (d) => ({
+      lockedUntil: text(d, 'until'),
+      lockoutCount: int(d, 'lockoutCount'),
+      failureCount: int(d, 'failures'),
+    }),
+  },
   AccountUnlocked: { action: 'account.unlocked', target: account, details: by },
   // identity: sessions and tokens (token ids stay out: they are handles to credentials)
-  SessionStarted: { action: 'session.started', target: session, details: (d) => ({ accountId: text(d, 'accountId'), expiresAt: text(d, 'expiresAt') }) },
-  RefreshTokenRotated: { action: 'token.refreshed', target: session, details: (d) => ({ expiresAt: text(d, 'expiresAt') }) },
-  SessionRevoked: { action: 'session.revoked', target: session, details: (d) => ({ reason: text(d, 'reason'), by: text(d, 'by') }) },
-  AccessTokenIssued: { action: 'token.issued', target: or(account, session), details: (d) => ({ kind: 'access', sessionId: text(d, 'sessionId'), expiresAt: text(d, 'expiresAt') }) },
+  SessionStarted: {
+    action: 'session.started',
+    target: session,
+    details: (d) => ({ accountId: text(d, 'accountId'), expiresAt: text(d, 'expiresAt') }),
+  },
+  RefreshTokenRotated: {
+    action: 'token.refreshed',
+    target: session,
+    details: (d) => ({ expiresAt: text(d, 'expiresAt') }),
+  },
+  SessionRevoked: {
+    action: 'session.revoked',
+    target: session,
+    details: (d) => ({ reason: text(d, 'reason'), by: text(d, 'by') }),
+  },
+  AccessTokenIssued: {
+    action: 'token.issued',
+    target: or(account, session),
+    details: (d) => ({ kind: 'access', sessionId: text(d, 'sessionId'), expiresAt: text(d, 'expiresAt') }),
+  },
   LoggedOut: { action: 'logout', target: session, details: (d) => ({ accountId: text(d, 'accountId') }) },
-  WsTokenIssued: { action: 'ws_token.issued', target: account, details: (d) => ({ scope: text(d, 'scope'), expiresAt: text(d, 'expiresAt') }) },
-  WsTokenConsumed: { action: 'ws_token.consumed', target: (d, e) => id(d, 'accountId') ?? (isUserActor(e.metadata.actor) ? clean(e.metadata.actor, MAX_ID) : null), details: (d) => ({ scope: text(d, 'scope') }) },
+  WsTokenIssued: {
+    action: 'ws_token.issued',
+    target: account,
+    details: (d) => ({ scope: text(d, 'scope'), expiresAt: text(d, 'expiresAt') }),
+  },
+  WsTokenConsumed: {
+    action: 'ws_token.consumed',
+    target: (d, e) => id(d, 'accountId') ?? (isUserActor(e.metadata.actor) ? clean(e.metadata.actor, MAX_ID) : null),
+    details: (d) => ({ scope: text(d, 'scope') }),
+  },
   RateLimited: {
     action: 'rate.limited',
     target: field('accountId', 'username', 'route', 'path', 'scope', 'limiter'),
     outcome: () => 'denied',
-    details: (d) => ({ scope: text(d, 'scope'), limiter: text(d, 'limiter'), route: text(d, 'route'), path: text(d, 'path'), username: text(d, 'username'), limit: int(d, 'limit'), windowSeconds: num(d, 'windowSeconds'), count: int(d, 'count'), retryAfterSeconds: num(d, 'retryAfterSeconds'), sampled: int(d, 'sampled') }),
+    details: (d) => ({
+      scope: text(d, 'scope'),
+      limiter: text(d, 'limiter'),
+      route: text(d, 'route'),
+      path: text(d, 'path'),
+      username: text(d, 'username'),
+      limit: int(d, 'limit'),
+      windowSeconds: num(d, 'windowSeconds'),
+      count: int(d, 'count'),
+      retryAfterSeconds: num(d, 'retryAfterSeconds'),
+      sampled: int(d, 'sampled'),
+    }),
   },
   // secrets and settings (never the value: only its kind and which key encrypted it)
-  SecretStored: { action: 'secret.stored', target: secretName, details: (d) => ({ kind: text(d, 'kind'), keyFingerprint: text(d, 'keyFingerprint') }) },
-  SecretRotated: { action: 'secret.rotated', target: secretName, details: (d) => ({ keyFingerprint: text(d, 'keyFingerprint') }) },
+  SecretStored: {
+    action: 'secret.stored',
+    target: secretName,
+    details: (d) => ({ kind: text(d, 'kind'), keyFingerprint: text(d, 'keyFingerprint') }),
+  },
+  SecretRotated: {
+    action: 'secret.rotated',
+    target: secretName,
+    details: (d) => ({ keyFingerprint: text(d, 'keyFingerprint') }),
+  },
   SecretDeleted: { action: 'secret.deleted', target: secretName },
   SettingChanged: {
     action: 'setting.changed',
     target: or(field('key', 'name', 'setting'), streamSuffix('setting-')),
     details: (d) => {
       const name = id(d, 'key', 'name', 'setting');
-      return { value: primitive(d, 'value', name), previousValue: primitive(d, 'previousValue', name) ?? primitive(d, 'previous', name), changedBy: text(d, 'changedBy') ?? text(d, 'by') };
+      return {
+        value: primitive(d, 'value', name),
+        previousValue: primitive(d, 'previousValue', name) ?? primitive(d, 'previous', name),
+        changedBy: text(d, 'changedBy') ?? text(d, 'by'),
+      };
     },
   },
   // runtime: process control
-  ProcessStartRequested: { action: 'process.start_requested', target: processName, details: (d) => ({ reason: text(d, 'reason'), requestedBy: text(d, 'requestedBy') ?? text(d, 'by') }) },
-  ProcessStopRequested: { action: 'process.stop_requested', target: processName, details: (d) => ({ reason: text(d, 'reason'), requestedBy: text(d, 'requestedBy') ?? text(d, 'by') }) },
-  ProcessStarted: { action: 'process.started', target: processName, details: (d) => ({ pid: int(d, 'pid'), host: text(d, 'host'), instanceId: text(d, 'instanceId') }) },
-  ProcessStopped: { action: 'process.stopped', target: processName, details: (d) => ({ reason: text(d, 'reason'), exitCode: int(d, 'exitCode'), pid: int(d, 'pid') }) },
+  ProcessStartRequested: {
+    action: 'process.start_requested',
+    target: processName,
+    details: (d) => ({ reason: text(d, 'reason'), requestedBy: text(d, 'requestedBy') ?? text(d, 'by') }),
+  },
+  ProcessStopRequested: {
+    action: 'process.stop_requested',
+    target: processName,
+    details: (d) => ({ reason: text(d, 'reason'), requestedBy: text(d, 'requestedBy') ?? text(d, 'by') }),
+  },
+  ProcessStarted: {
+    action: 'process.started',
+    target: processName,
+    details: (d) => ({ pid: int(d, 'pid'), host: text(d, 'host'), instanceId: text(d, 'instanceId') }),
+  },
+  ProcessStopped: {
+    action: 'process.stopped',
+    target: processName,
+    details: (d) => ({ reason: text(d, 'reason'), exitCode: int(d, 'exitCode'), pid: int(d, 'pid') }),
+  },
   ProcessCrashed: {
     action: 'process.crashed',
     target: processName,
     outcome: () => 'failure',
-    details: (d) => ({ reason: text(d, 'reason'), error: text(d, 'error') ?? text(d, 'message'), errorKind: text(d, 'errorKind'), exitCode: int(d, 'exitCode'), signal: text(d, 'signal'), restarts: int(d, 'restarts') }),
+    details: (d) => ({
+      reason: text(d, 'reason'),
+      error: text(d, 'error') ?? text(d, 'message'),
+      errorKind: text(d, 'errorKind'),
+      exitCode: int(d, 'exitCode'),
+      signal: text(d, 'signal'),
+      restarts: int(d, 'restarts'),
+    }),
   },
   // conversations: manual sends only (the bot's own replies are not admin actions); never the text
   MessageQueued: {
     action: 'message.queued',
     target: or(field('to', 'jid', 'recipient', 'chatId', 'contact'), streamSuffix('chat-')),
-    include: (e) => e.data.source === 'manual' || e.data.origin === 'manual' || (e.data.source === undefined && e.data.origin === undefined && isUserActor(e.metadata.actor)),
-    details: (d) => ({ messageId: text(d, 'messageId'), channel: text(d, 'channel'), source: text(d, 'source') ?? text(d, 'origin') }),
+    include: (e) =>
+      e.data.source === 'manual' ||
+      e.data.origin === 'manual' ||
+      (e.data.source === undefined && e.data.origin === undefined && isUserActor(e.metadata.actor)),
+    details: (d) => ({
+      messageId: text(d, 'messageId'),
+      channel: text(d, 'channel'),
+      source: text(d, 'source') ?? text(d, 'origin'),
+    }),
   },
   // llm
   ProviderForced: {
     action: 'llm.provider_forced',
     target: field('provider', 'providerId', 'name'),
-    details: (d) => ({ model: text(d, 'model'), until: textOrNull(d, 'until'), reason: text(d, 'reason'), previousProvider: text(d, 'previousProvider'), by: text(d, 'by') ?? text(d, 'forcedBy') }),
+    details: (d) => ({
+      model: text(d, 'model'),
+      until: textOrNull(d, 'until'),
+      reason: text(d, 'reason'),
+      previousProvider: text(d, 'previousProvider'),
+      by: text(d, 'by') ?? text(d, 'forcedBy'),
+    }),
   },
 };
 
@@ -216,7 +356,8 @@ const occurredAt = (event: RecordedEvent): string => {
   return new Date(0).toISOString();
 };
 
-const metaText = (value: unknown, max: number): string | null => (typeof value === 'string' && value !== '' ? clean(value, max) : null);
+const metaText = (value: unknown, max: number): string | null =>
+  typeof value === 'string' && value !== '' ? clean(value, max) : null;
 
 /**
  * The audit entry an event reads as, or null when it is not one (an unknown type, or a message the
@@ -227,7 +368,11 @@ export const auditFactsOf = (event: RecordedEvent): AuditFacts | null => {
   const spec = Object.hasOwn(SPECS, event.type) ? SPECS[event.type] : undefined;
   if (!spec) return null;
   const data: Data = event.data !== null && typeof event.data === 'object' ? event.data : {};
-  const safeEvent = { ...event, data: data as Record<string, unknown>, metadata: event.metadata ?? ({} as RecordedEvent['metadata']) };
+  const safeEvent = {
+    ...event,
+    data: data as Record<string, unknown>,
+    metadata: event.metadata ?? ({} as RecordedEvent['metadata']),
+  };
   if (spec.include && !spec.include(safeEvent)) return null;
   const metadata = safeEvent.metadata;
   return {

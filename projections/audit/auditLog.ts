@@ -1,9 +1,21 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
-import { AUDIT_EVENT_TYPES, auditContentOf, auditFactsOf, type AuditContent, type AuditOutcome } from './auditEntries.js';
+import {
+  AUDIT_EVENT_TYPES,
+  auditContentOf,
+  auditFactsOf,
+  type AuditContent,
+  type AuditOutcome,
+} from './auditEntries.js';
 import { chainHash, GENESIS_HASH, type JsonValue } from './hashChain.js';
 
-export { AUDIT_EVENT_TYPES, auditFactsOf, type AuditContent, type AuditFacts, type AuditOutcome } from './auditEntries.js';
+export {
+  AUDIT_EVENT_TYPES,
+  auditFactsOf,
+  type AuditContent,
+  type AuditFacts,
+  type AuditOutcome,
+} from './auditEntries.js';
 
 export const AUDIT_TABLE = 'audit_log';
 export const AUDIT_PROJECTION_NAME = 'audit_log';
@@ -18,7 +30,8 @@ const lastLinks = new WeakMap<Knex.Transaction, { seq: number; hash: string }>()
 const lastLink = async (trx: Knex.Transaction): Promise<{ seq: number; hash: string }> => {
   const cached = lastLinks.get(trx);
   if (cached) return cached;
-  const row = (await trx(AUDIT_TABLE).select('seq', 'hash').orderBy('seq', 'desc').first()) as { seq: string | number; hash: string } | undefined;
+  const row = (await trx(AUDIT_TABLE).select('seq', 'hash').orderBy('seq', 'desc').first()) as
+    { seq: string | number; hash: string } | undefined;
   return row === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(row.seq), hash: row.hash };
 };
 
@@ -57,7 +70,21 @@ type AuditRow = Omit<AuditEntry, 'seq' | 'position' | 'occurred_at' | 'details'>
   details: unknown;
 };
 
-const COLUMNS = ['seq', 'event_id', 'position', 'occurred_at', 'actor', 'action', 'target', 'ip', 'outcome', 'correlation_id', 'details', 'prev_hash', 'hash'] as const;
+const COLUMNS = [
+  'seq',
+  'event_id',
+  'position',
+  'occurred_at',
+  'actor',
+  'action',
+  'target',
+  'ip',
+  'outcome',
+  'correlation_id',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
 
 export const toAuditEntry = (row: AuditRow): AuditEntry => ({
   seq: Number(row.seq),
@@ -78,7 +105,13 @@ export const toAuditEntry = (row: AuditRow): AuditEntry => ({
 
 /** Rows in seq order after `afterSeq`: what verification walks. */
 export const readAuditRows = async (knex: Knex, afterSeq: number, limit: number): Promise<AuditEntry[]> =>
-  ((await knex(AUDIT_TABLE).select(COLUMNS).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit)) as AuditRow[]).map(toAuditEntry);
+  (
+    (await knex(AUDIT_TABLE)
+      .select(COLUMNS)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)) as AuditRow[]
+  ).map(toAuditEntry);
 
 export type AuditFilters = {
   actor?: string;
@@ -106,11 +139,17 @@ export type AuditPage = { entries: AuditEntry[]; nextSeq: number | null };
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-const filtered = (knex: Knex, filters: AuditFilters, order: AuditOrder, afterSeq: number | null | undefined): Knex.QueryBuilder => {
+const filtered = (
+  knex: Knex,
+  filters: AuditFilters,
+  order: AuditOrder,
+  afterSeq: number | null | undefined,
+): Knex.QueryBuilder => {
   const query = knex(AUDIT_TABLE).select(COLUMNS);
   if (filters.actor !== undefined) query.where('actor', filters.actor);
   if (filters.action !== undefined) {
-    if (filters.action.endsWith('.*')) query.whereRaw("action like ? escape '\\'", [`${escapeLike(filters.action.slice(0, -1))}%`]);
+    if (filters.action.endsWith('.*'))
+      query.whereRaw("action like ? escape '\\'", [`${escapeLike(filters.action.slice(0, -1))}%`]);
     else query.where('action', filters.action);
   }
   if (filters.target !== undefined) query.where('target', filters.target);
@@ -125,19 +164,27 @@ const filtered = (knex: Knex, filters: AuditFilters, order: AuditOrder, afterSeq
 /** One page, keyset-paginated on seq: stable while new entries keep arriving. */
 export const queryAuditLog = async (knex: Knex, request: AuditPageRequest): Promise<AuditPage> => {
   const order = request.order ?? 'desc';
-  const rows = ((await filtered(knex, request, order, request.afterSeq).limit(request.limit + 1)) as AuditRow[]).map(toAuditEntry);
+  const rows = ((await filtered(knex, request, order, request.afterSeq).limit(request.limit + 1)) as AuditRow[]).map(
+    toAuditEntry,
+  );
   const more = rows.length > request.limit;
   const entries = more ? rows.slice(0, request.limit) : rows;
   return { entries, nextSeq: more ? entries[entries.length - 1]!.seq : null };
 };
 
 /** Every matching entry, fetched in keyset batches (no long-lived cursor: works on PGlite's single connection). */
-export async function* streamAuditLog(knex: Knex, filters: AuditFilters, options: { order?: AuditOrder; batchSize?: number } = {}): AsyncGenerator<AuditEntry> {
+export async function* streamAuditLog(
+  knex: Knex,
+  filters: AuditFilters,
+  options: { order?: AuditOrder; batchSize?: number } = {},
+): AsyncGenerator<AuditEntry> {
   const order = options.order ?? 'asc';
   const batchSize = options.batchSize ?? 500;
   let afterSeq: number | null = null;
   for (;;) {
-    const rows: AuditEntry[] = ((await filtered(knex, filters, order, afterSeq).limit(batchSize)) as AuditRow[]).map(toAuditEntry);
+    const rows: AuditEntry[] = ((await filtered(knex, filters, order, afterSeq).limit(batchSize)) as AuditRow[]).map(
+      toAuditEntry,
+    );
     for (const row of rows) yield row;
     if (rows.length < batchSize) return;
     afterSeq = rows[rows.length - 1]!.seq;

@@ -13,7 +13,10 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 export class NotCanonicalisableError extends Error {
   readonly code = 'not_canonicalisable';
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`cannot canonicalise ${path || '(root)'}: ${reason}`);
     this.name = 'NotCanonicalisableError';
   }
@@ -81,7 +84,10 @@ export type ChainBreak = {
  * content. It cannot catch an attacker who rewrote an entry and every hash after it: only the
  * comparison with the event store (verifyAuditTrail) can.
  */
-export const findChainBreak = <T>(entries: readonly Chained<T>[], prevHash: string = GENESIS_HASH): ChainBreak | null => {
+export const findChainBreak = <T>(
+  entries: readonly Chained<T>[],
+  prevHash: string = GENESIS_HASH,
+): ChainBreak | null => {
   let previous = prevHash;
   for (const [index, entry] of entries.entries()) {
     if (entry.prevHash !== previous) return { index, kind: 'broken_link' };
@@ -91,4 +97,5 @@ export const findChainBreak = <T>(entries: readonly Chained<T>[], prevHash: stri
   return null;
 };
 
-export const isSha256Hex = (value: unknown): value is string => typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
+export const isSha256Hex = (value: unknown): value is string =>
+  typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);

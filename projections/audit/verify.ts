@@ -1,7 +1,14 @@
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Database } from '#infrastructure/sql/database.js';
 import { readCheckpoint } from '#projections/shared/checkpoints.js';
-import { AUDIT_EVENT_TYPES, auditContentOf, auditFactsOf, CONTENT_COLUMNS, type AuditContent, type AuditFacts } from './auditEntries.js';
+import {
+  AUDIT_EVENT_TYPES,
+  auditContentOf,
+  auditFactsOf,
+  CONTENT_COLUMNS,
+  type AuditContent,
+  type AuditFacts,
+} from './auditEntries.js';
 import { AUDIT_PROJECTION_NAME, auditLogProjection, readAuditRows, type AuditEntry } from './auditLog.js';
 import { canonicalJson, chainHash, GENESIS_HASH } from './hashChain.js';
 
@@ -37,8 +44,13 @@ export type AuditVerification =
 /** The trail was written by another version of the projection; the runner rebuilds it at start. */
 export class AuditTrailStaleError extends Error {
   readonly code = 'audit_trail_stale';
-  constructor(readonly storedVersion: number, readonly codeVersion: number) {
-    super(`the audit trail was built by projection version ${storedVersion}, this code is version ${codeVersion}: start the app (it rebuilds the trail) or run \`chatbot projections rebuild ${AUDIT_PROJECTION_NAME}\`, then verify again`);
+  constructor(
+    readonly storedVersion: number,
+    readonly codeVersion: number,
+  ) {
+    super(
+      `the audit trail was built by projection version ${storedVersion}, this code is version ${codeVersion}: start the app (it rebuilds the trail) or run \`chatbot projections rebuild ${AUDIT_PROJECTION_NAME}\`, then verify again`,
+    );
     this.name = 'AuditTrailStaleError';
   }
 }
@@ -55,7 +67,8 @@ export type VerifyOptions = {
 const checkpointPosition = async (db: Pick<Database, 'knex'>): Promise<number> => {
   const checkpoint = await readCheckpoint(db.knex, AUDIT_PROJECTION_NAME);
   if (checkpoint === null) return 0;
-  if (checkpoint.version !== auditLogProjection.version) throw new AuditTrailStaleError(checkpoint.version, auditLogProjection.version);
+  if (checkpoint.version !== auditLogProjection.version)
+    throw new AuditTrailStaleError(checkpoint.version, auditLogProjection.version);
   return checkpoint.position;
 };
 
@@ -68,7 +81,11 @@ const expectedFacts = (store: Pick<EventStore, 'readAll'>, batchSize: number) =>
     async next(limit: number): Promise<AuditFacts | null> {
       while (buffer.length === 0) {
         if (readUpTo >= limit || exhaustedAt === limit) return null;
-        const events = await store.readAll({ after: readUpTo, maxCount: batchSize, filter: { eventTypes: AUDIT_EVENT_TYPES } });
+        const events = await store.readAll({
+          after: readUpTo,
+          maxCount: batchSize,
+          filter: { eventTypes: AUDIT_EVENT_TYPES },
+        });
         const inRange = events.filter((event) => event.position <= limit);
         if (inRange.length === 0) {
           exhaustedAt = limit;
@@ -110,16 +127,40 @@ const pick = (record: AuditContent | AuditEntry, columns: readonly string[]): Re
   Object.fromEntries(columns.map((column) => [column, (record as Record<string, unknown>)[column]]));
 
 /** Compares one stored row with the entry recomputed from its event; null when they agree. */
-const compare = (expected: AuditContent, expectedHash: string, previousStoredHash: string, row: AuditEntry): AuditDivergence | null => {
+const compare = (
+  expected: AuditContent,
+  expectedHash: string,
+  previousStoredHash: string,
+  row: AuditEntry,
+): AuditDivergence | null => {
   const base = { seq: expected.seq, eventId: expected.event_id };
   const differing = CONTENT_COLUMNS.filter((column) => canonicalJson(expected[column]) !== canonicalJson(row[column]));
-  if (differing.length > 0) return { ...base, kind: 'content', columns: differing, expected: pick(expected, differing), actual: pick(row, differing) };
+  if (differing.length > 0)
+    return {
+      ...base,
+      kind: 'content',
+      columns: differing,
+      expected: pick(expected, differing),
+      actual: pick(row, differing),
+    };
   if (row.prev_hash !== previousStoredHash) {
-    return { ...base, kind: 'broken_link', columns: ['prev_hash'], expected: { prev_hash: previousStoredHash }, actual: { prev_hash: row.prev_hash } };
+    return {
+      ...base,
+      kind: 'broken_link',
+      columns: ['prev_hash'],
+      expected: { prev_hash: previousStoredHash },
+      actual: { prev_hash: row.prev_hash },
+    };
   }
   const ownHash = chainHash(row.prev_hash, contentOf(row));
   if (row.hash !== ownHash || row.hash !== expectedHash) {
-    return { ...base, kind: 'hash_mismatch', columns: ['hash'], expected: { hash: expectedHash }, actual: { hash: row.hash } };
+    return {
+      ...base,
+      kind: 'hash_mismatch',
+      columns: ['hash'],
+      expected: { hash: expectedHash },
+      actual: { hash: row.hash },
+    };
   }
   return null;
 };
@@ -139,7 +180,12 @@ export const verifyAuditTrail = async (options: VerifyOptions): Promise<AuditVer
   let verified = 0;
   let expectedHash = GENESIS_HASH;
   let storedHash = GENESIS_HASH;
-  const fail = (divergence: AuditDivergence): AuditVerification => ({ ok: false, entries: verified, position: limit, divergence });
+  const fail = (divergence: AuditDivergence): AuditVerification => ({
+    ok: false,
+    entries: verified,
+    position: limit,
+    divergence,
+  });
 
   for (;;) {
     const facts = await expected.next(limit);
@@ -147,7 +193,15 @@ export const verifyAuditTrail = async (options: VerifyOptions): Promise<AuditVer
       const extra = await rows.peek();
       if (extra === null) return { ok: true, entries: verified, position: limit };
       // A row commits together with the checkpoint that covers it: past a fresh checkpoint, no event accounts for it.
-      const unexpected = () => fail({ seq: extra.seq, eventId: extra.event_id, kind: 'unexpected_row', columns: [], expected: null, actual: pick(extra, CONTENT_COLUMNS) });
+      const unexpected = () =>
+        fail({
+          seq: extra.seq,
+          eventId: extra.event_id,
+          kind: 'unexpected_row',
+          columns: [],
+          expected: null,
+          actual: pick(extra, CONTENT_COLUMNS),
+        });
       if (extra.position <= limit) return unexpected();
       const moved = await checkpointPosition(options.db);
       if (moved <= limit || extra.position > moved) return unexpected();
@@ -158,10 +212,24 @@ export const verifyAuditTrail = async (options: VerifyOptions): Promise<AuditVer
     const hash = chainHash(expectedHash, content);
     const row = await rows.peek();
     if (row !== null && row.seq < content.seq) {
-      return fail({ seq: row.seq, eventId: row.event_id, kind: 'unexpected_row', columns: [], expected: null, actual: pick(row, CONTENT_COLUMNS) });
+      return fail({
+        seq: row.seq,
+        eventId: row.event_id,
+        kind: 'unexpected_row',
+        columns: [],
+        expected: null,
+        actual: pick(row, CONTENT_COLUMNS),
+      });
     }
     if (row === null || row.seq > content.seq) {
-      return fail({ seq: content.seq, eventId: content.event_id, kind: 'missing', columns: [], expected: pick(content, CONTENT_COLUMNS), actual: null });
+      return fail({
+        seq: content.seq,
+        eventId: content.event_id,
+        kind: 'missing',
+        columns: [],
+        expected: pick(content, CONTENT_COLUMNS),
+        actual: null,
+      });
     }
     const divergence = compare(content, hash, storedHash, row);
     if (divergence) return fail(divergence);

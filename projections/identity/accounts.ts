@@ -9,17 +9,38 @@ export const accountsProjection: Projection = {
   name: 'accounts',
   version: 1,
   tables: [TABLE],
-  handles: ['AccountCreated', 'RoleChanged', 'AccountDisabled', 'AccountEnabled', 'AccountLocked', 'AccountUnlocked', 'LoginSucceeded', 'LoginFailed', 'PasswordChanged'],
+  handles: [
+    'AccountCreated',
+    'RoleChanged',
+    'AccountDisabled',
+    'AccountEnabled',
+    'AccountLocked',
+    'AccountUnlocked',
+    'LoginSucceeded',
+    'LoginFailed',
+    'PasswordChanged',
+  ],
   async apply(trx, event) {
     const data = event.data;
     const id = data.accountId as string;
     const at = event.metadata.occurredAt;
     const touch = { updated_at: at, position: event.position };
-    const update = (changes: Record<string, unknown>) => trx(TABLE).where({ id }).update({ ...changes, ...touch });
+    const update = (changes: Record<string, unknown>) =>
+      trx(TABLE)
+        .where({ id })
+        .update({ ...changes, ...touch });
     switch (event.type) {
       case 'AccountCreated':
         await trx(TABLE)
-          .insert({ id, username: data.username, role: data.role, status: 'active', created_at: at, created_by: data.createdBy, ...touch })
+          .insert({
+            id,
+            username: data.username,
+            role: data.role,
+            status: 'active',
+            created_at: at,
+            created_by: data.createdBy,
+            ...touch,
+          })
           .onConflict('id')
           .ignore();
         return;
@@ -28,11 +49,20 @@ export const accountsProjection: Projection = {
       case 'AccountDisabled':
         return void (await update({ status: 'disabled' }));
       case 'AccountEnabled':
-        return void (await trx.raw(`update ${TABLE} set status = case when locked_until > ? then 'locked' else 'active' end, updated_at = ?, position = ? where id = ?`, [at, at, event.position, id]));
+        return void (await trx.raw(
+          `update ${TABLE} set status = case when locked_until > ? then 'locked' else 'active' end, updated_at = ?, position = ? where id = ?`,
+          [at, at, event.position, id],
+        ));
       case 'AccountLocked':
-        return void (await trx.raw(`update ${TABLE} set status = case when status = 'disabled' then status else 'locked' end, locked_until = ?, lockout_count = ?, updated_at = ?, position = ? where id = ?`, [data.until as string, data.lockoutCount as number, at, event.position, id]));
+        return void (await trx.raw(
+          `update ${TABLE} set status = case when status = 'disabled' then status else 'locked' end, locked_until = ?, lockout_count = ?, updated_at = ?, position = ? where id = ?`,
+          [data.until as string, data.lockoutCount as number, at, event.position, id],
+        ));
       case 'AccountUnlocked':
-        return void (await trx.raw(`update ${TABLE} set status = case when status = 'disabled' then status else 'active' end, locked_until = null, failed_logins = 0, updated_at = ?, position = ? where id = ?`, [at, event.position, id]));
+        return void (await trx.raw(
+          `update ${TABLE} set status = case when status = 'disabled' then status else 'active' end, locked_until = null, failed_logins = 0, updated_at = ?, position = ? where id = ?`,
+          [at, event.position, id],
+        ));
       case 'LoginSucceeded':
         return void (await update({ failed_logins: 0, last_login_at: data.at ?? at, last_login_ip: data.ip ?? null }));
       case 'LoginFailed':
@@ -57,10 +87,13 @@ export type AccountRow = {
   created_at: string;
 };
 
-const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as string).toISOString());
+const iso = (value: unknown): string | null =>
+  value === null || value === undefined ? null : new Date(value as string).toISOString();
 
 export const listAccounts = async (knex: Knex): Promise<AccountRow[]> => {
-  const rows = await knex(TABLE).select('id', 'username', 'role', 'status', 'locked_until', 'failed_logins', 'last_login_at', 'created_at').orderBy('username');
+  const rows = await knex(TABLE)
+    .select('id', 'username', 'role', 'status', 'locked_until', 'failed_logins', 'last_login_at', 'created_at')
+    .orderBy('username');
   return rows.map((row: Record<string, unknown>) => ({
     id: row.id as string,
     username: row.username as string,

@@ -106,7 +106,11 @@ const whenReady = (connection: Redis): Promise<void> => {
   });
 };
 
-const redisStorage = (shared: Redis, keyPrefix: string, warn: (message: string, error: unknown) => void): LockStorage => {
+const redisStorage = (
+  shared: Redis,
+  keyPrefix: string,
+  warn: (message: string, error: unknown) => void,
+): LockStorage => {
   const checkpointKey = `${keyPrefix}projection:lockouts:checkpoint`;
   const lockKey = (accountId: string) => `${keyPrefix}lock:${accountId}`;
   // WATCH belongs to a connection: a dedicated one keeps the rate limiter's commands from clearing it.
@@ -135,7 +139,8 @@ const redisStorage = (shared: Redis, keyPrefix: string, warn: (message: string, 
           return 'skipped';
         }
         const tx = redis.multi();
-        if (change?.kind === 'lock' && change.until > now) tx.set(lockKey(change.accountId), String(change.until), 'PX', change.until - now);
+        if (change?.kind === 'lock' && change.until > now)
+          tx.set(lockKey(change.accountId), String(change.until), 'PX', change.until - now);
         else if (change) tx.del(lockKey(change.accountId));
         tx.set(checkpointKey, String(position));
         const results = await tx.exec();

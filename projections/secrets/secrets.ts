@@ -31,8 +31,15 @@ export const secretsProjection: Projection = {
         );
         return;
       case 'SecretRotated':
-        await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version)
-          .update({ ciphertext: data.ciphertext, key_fingerprint: data.keyFingerprint, updated_at: updatedAt, version });
+        await trx(TABLE)
+          .where({ name: data.name })
+          .andWhere('version', '<', version)
+          .update({
+            ciphertext: data.ciphertext,
+            key_fingerprint: data.keyFingerprint,
+            updated_at: updatedAt,
+            version,
+          });
         return;
       case 'SecretDeleted':
         await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).delete();
@@ -43,11 +50,20 @@ export const secretsProjection: Projection = {
   },
 };
 
-export type SecretRow = { name: string; kind: SecretKind; ciphertext: string; key_fingerprint: string; updated_at: string; version: number };
+export type SecretRow = {
+  name: string;
+  kind: SecretKind;
+  ciphertext: string;
+  key_fingerprint: string;
+  updated_at: string;
+  version: number;
+};
 
 /** Every row, ciphertext included: for tests and maintenance tooling, never for an API response. */
 export const secretRows = async (knex: Knex): Promise<SecretRow[]> =>
-  (await knex(TABLE).select('name', 'kind', 'ciphertext', 'key_fingerprint', 'updated_at', 'version').orderBy('name')).map((row: Record<string, unknown>) => ({
+  (
+    await knex(TABLE).select('name', 'kind', 'ciphertext', 'key_fingerprint', 'updated_at', 'version').orderBy('name')
+  ).map((row: Record<string, unknown>) => ({
     name: row.name as string,
     kind: row.kind as SecretKind,
     ciphertext: row.ciphertext as string,
@@ -58,11 +74,13 @@ export const secretRows = async (knex: Knex): Promise<SecretRow[]> =>
 
 /** What the console and `chatbot secrets list` show: the ciphertext is not even selected. */
 export const listSecretMetadata = async (knex: Knex): Promise<SecretMetadata[]> =>
-  (await knex(TABLE).select('name', 'kind', 'key_fingerprint', 'updated_at').orderBy('name')).map((row: Record<string, unknown>) => ({
-    name: row.name as string,
-    kind: row.kind as SecretKind,
-    keyFingerprint: row.key_fingerprint as string,
-    updatedAt: new Date(row.updated_at as string).toISOString(),
-  }));
+  (await knex(TABLE).select('name', 'kind', 'key_fingerprint', 'updated_at').orderBy('name')).map(
+    (row: Record<string, unknown>) => ({
+      name: row.name as string,
+      kind: row.kind as SecretKind,
+      keyFingerprint: row.key_fingerprint as string,
+      updatedAt: new Date(row.updated_at as string).toISOString(),
+    }),
+  );
 
 export const secretsView = (knex: Knex): SecretsView => ({ list: () => listSecretMetadata(knex) });

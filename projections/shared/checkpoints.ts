@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
-import { CheckpointMovedError, ProjectionApplyError, ProjectionVersionAheadError, type Projection } from './projection.js';
+import {
+  CheckpointMovedError,
+  ProjectionApplyError,
+  ProjectionVersionAheadError,
+  type Projection,
+} from './projection.js';
 
 /** Created by infrastructure/migrations (the first migration). */
 export const CHECKPOINTS_TABLE = 'projection_checkpoints';
@@ -52,7 +57,10 @@ export class CheckpointsTableMissingError extends Error {
 }
 
 const undefinedTable = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '42P01' && String((error as Error).message).includes(CHECKPOINTS_TABLE);
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { code?: unknown }).code === '42P01' &&
+  String((error as Error).message).includes(CHECKPOINTS_TABLE);
 
 /** Turns "relation projection_checkpoints does not exist" into an error that says what to do. */
 const explained = async <T>(work: Promise<T>): Promise<T> => {
@@ -64,7 +72,11 @@ const explained = async <T>(work: Promise<T>): Promise<T> => {
 };
 
 export const readCheckpoints = async (knex: Knex, names: readonly string[]): Promise<Map<string, Checkpoint>> => {
-  const rows: CheckpointRow[] = await explained(knex<CheckpointRow>(CHECKPOINTS_TABLE).whereIn('name', names).then((r) => r));
+  const rows: CheckpointRow[] = await explained(
+    knex<CheckpointRow>(CHECKPOINTS_TABLE)
+      .whereIn('name', names)
+      .then((r) => r),
+  );
   return new Map(rows.map((row) => [row.name, toCheckpoint(row)]));
 };
 
@@ -74,7 +86,9 @@ export const readCheckpoint = async (knex: Knex, name: string): Promise<Checkpoi
 const truncateTables = async (trx: Knex.Transaction, projection: Projection): Promise<void> => {
   if (projection.tables.length === 0) return;
   // restart identity: a rebuilt table must be identical, serial ids included.
-  await trx.raw(`truncate table ${projection.tables.map(() => '??').join(', ')} restart identity`, [...projection.tables]);
+  await trx.raw(`truncate table ${projection.tables.map(() => '??').join(', ')} restart identity`, [
+    ...projection.tables,
+  ]);
 };
 
 /** Empties the read model and rewinds the checkpoint, atomically; the row lock orders it against any batch in flight. */
@@ -83,19 +97,35 @@ const resetInTransaction = async (trx: Knex.Transaction, projection: Projection)
   await truncateTables(trx, projection);
   await trx(CHECKPOINTS_TABLE)
     .where({ name: projection.name })
-    .update({ position: 0, version: projection.version, events_applied: 0, last_event_at: null, updated_at: trx.fn.now() });
+    .update({
+      position: 0,
+      version: projection.version,
+      events_applied: 0,
+      last_event_at: null,
+      updated_at: trx.fn.now(),
+    });
 };
 
 const insertIfMissing = async (trx: Knex.Transaction, projection: Projection): Promise<boolean> => {
   const inserted = await trx(CHECKPOINTS_TABLE)
-    .insert({ name: projection.name, position: 0, version: projection.version, events_applied: 0, updated_at: trx.fn.now() })
+    .insert({
+      name: projection.name,
+      position: 0,
+      version: projection.version,
+      events_applied: 0,
+      updated_at: trx.fn.now(),
+    })
     .onConflict('name')
     .ignore()
     .returning('name');
   return inserted.length > 0;
 };
 
-export type PreparedCheckpoint = { position: number; reset: 'created' | 'version_changed' | null; storedVersion: number | null };
+export type PreparedCheckpoint = {
+  position: number;
+  reset: 'created' | 'version_changed' | null;
+  storedVersion: number | null;
+};
 
 /**
  * Run once the projection's lock is held. A new checkpoint starts from empty tables (whatever is in them
@@ -103,35 +133,52 @@ export type PreparedCheckpoint = { position: number; reset: 'created' | 'version
  * (a rolling deploy's old process) throws ProjectionVersionAheadError.
  */
 export const prepareCheckpoint = (knex: Knex, projection: Projection): Promise<PreparedCheckpoint> =>
-  explained(knex.transaction(async (trx) => {
-    if (await insertIfMissing(trx, projection)) {
-      await truncateTables(trx, projection);
-      return { position: 0, reset: 'created' as const, storedVersion: null };
-    }
-    const row = (await trx<CheckpointRow>(CHECKPOINTS_TABLE).where({ name: projection.name }).forUpdate().first()) as CheckpointRow;
-    if (row.version > projection.version) throw new ProjectionVersionAheadError(projection.name, row.version, projection.version);
-    if (row.version !== projection.version) {
-      await resetInTransaction(trx, projection);
-      return { position: 0, reset: 'version_changed' as const, storedVersion: row.version };
-    }
-    return { position: Number(row.position), reset: null, storedVersion: row.version };
-  }));
+  explained(
+    knex.transaction(async (trx) => {
+      if (await insertIfMissing(trx, projection)) {
+        await truncateTables(trx, projection);
+        return { position: 0, reset: 'created' as const, storedVersion: null };
+      }
+      const row = (await trx<CheckpointRow>(CHECKPOINTS_TABLE)
+        .where({ name: projection.name })
+        .forUpdate()
+        .first()) as CheckpointRow;
+      if (row.version > projection.version)
+        throw new ProjectionVersionAheadError(projection.name, row.version, projection.version);
+      if (row.version !== projection.version) {
+        await resetInTransaction(trx, projection);
+        return { position: 0, reset: 'version_changed' as const, storedVersion: row.version };
+      }
+      return { position: Number(row.position), reset: null, storedVersion: row.version };
+    }),
+  );
 
 /** Rebuild's first step: empty tables, checkpoint 0, code version. Safe while a runner is applying. */
 export const resetProjection = (knex: Knex, projection: Projection): Promise<void> =>
-  explained(knex.transaction(async (trx) => {
-    await insertIfMissing(trx, projection);
-    await resetInTransaction(trx, projection);
-  }));
+  explained(
+    knex.transaction(async (trx) => {
+      await insertIfMissing(trx, projection);
+      await resetInTransaction(trx, projection);
+    }),
+  );
 
 /**
  * Applies `events` (read after checkpoint `from`) and moves the checkpoint in ONE transaction: the read
  * model changes if and only if the checkpoint does. Compare-and-set: when the stored position is no longer
  * `from` (another runner, or a rebuild, moved it), nothing is written and CheckpointMovedError is thrown.
  */
-export const applyBatch = (knex: Knex, projection: Projection, from: number, events: readonly RecordedEvent[]): Promise<number> =>
+export const applyBatch = (
+  knex: Knex,
+  projection: Projection,
+  from: number,
+  events: readonly RecordedEvent[],
+): Promise<number> =>
   knex.transaction(async (trx) => {
-    const row = await trx<CheckpointRow>(CHECKPOINTS_TABLE).select('position').where({ name: projection.name }).forUpdate().first();
+    const row = await trx<CheckpointRow>(CHECKPOINTS_TABLE)
+      .select('position')
+      .where({ name: projection.name })
+      .forUpdate()
+      .first();
     const stored = row === undefined ? -1 : Number(row.position);
     if (stored !== from) throw new CheckpointMovedError(projection.name, from, stored);
     for (const event of events) {
@@ -157,5 +204,7 @@ export const applyBatch = (knex: Knex, projection: Projection, from: number, eve
 /** After the failed batch rolled back, so the error survives it. */
 export const recordError = async (knex: Knex, name: string, error: unknown): Promise<void> => {
   const message = (error instanceof Error ? error.message : String(error)).slice(0, 4000);
-  await knex(CHECKPOINTS_TABLE).where({ name }).update({ last_error: message, last_error_at: knex.fn.now(), updated_at: knex.fn.now() });
+  await knex(CHECKPOINTS_TABLE)
+    .where({ name })
+    .update({ last_error: message, last_error_at: knex.fn.now(), updated_at: knex.fn.now() });
 };

@@ -42,7 +42,10 @@ export const lockHolder = async (db: Database, namespace: number, name: string):
   return result.rows[0]?.pid ?? null;
 };
 
-export const openProjectionLocks = async (db: Database, options: { onLost?: () => void } = {}): Promise<ProjectionLocks> => {
+export const openProjectionLocks = async (
+  db: Database,
+  options: { onLost?: () => void } = {},
+): Promise<ProjectionLocks> => {
   const namespace = await lockNamespace(db.knex, 'projections');
   if (db.kind === 'pglite' || db.connectionString === null) return inProcessLocks(db.knex);
   return sessionLocks(db.connectionString, namespace, options.onLost ?? (() => undefined));
@@ -122,7 +125,12 @@ const sessionLocks = (connectionString: string, namespace: number, onLost: () =>
       if (closed) return false;
       if (held.has(name)) return true;
       const session = await connect();
-      const result = await serial(() => session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int, $2::int) as ok', [namespace, hashKey(name)]));
+      const result = await serial(() =>
+        session.query<{ ok: boolean }>('select pg_try_advisory_lock($1::int, $2::int) as ok', [
+          namespace,
+          hashKey(name),
+        ]),
+      );
       if (result.rows[0]?.ok !== true) return false;
       if (client !== session) return false; // the connection died while we asked
       held.add(name);
@@ -132,7 +140,9 @@ const sessionLocks = (connectionString: string, namespace: number, onLost: () =>
     async release(name) {
       if (!held.delete(name) || !client) return;
       const session = client;
-      await serial(() => session.query('select pg_advisory_unlock($1::int, $2::int)', [namespace, hashKey(name)])).catch(() => undefined);
+      await serial(() =>
+        session.query('select pg_advisory_unlock($1::int, $2::int)', [namespace, hashKey(name)]),
+      ).catch(() => undefined);
     },
     async close() {
       closed = true;

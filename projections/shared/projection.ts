@@ -34,7 +34,10 @@ export const consoleProjectionLogger: ProjectionLogger = {
 
 export class InvalidProjectionError extends Error {
   readonly code = 'invalid_projection';
-  constructor(readonly projection: string, reason: string) {
+  constructor(
+    readonly projection: string,
+    reason: string,
+  ) {
     super(`projection ${projection}: ${reason}`);
     this.name = 'InvalidProjectionError';
   }
@@ -42,7 +45,10 @@ export class InvalidProjectionError extends Error {
 
 export class UnknownProjectionError extends Error {
   readonly code = 'unknown_projection';
-  constructor(readonly projection: string, known: readonly string[]) {
+  constructor(
+    readonly projection: string,
+    known: readonly string[],
+  ) {
     super(`unknown projection ${projection}; known: ${known.length > 0 ? known.join(', ') : '(none registered)'}`);
     this.name = 'UnknownProjectionError';
   }
@@ -51,7 +57,11 @@ export class UnknownProjectionError extends Error {
 /** Someone else moved the checkpoint after this batch was read: the batch is rolled back and re-read. */
 export class CheckpointMovedError extends Error {
   readonly code = 'checkpoint_moved';
-  constructor(readonly projection: string, readonly expected: number, readonly actual: number) {
+  constructor(
+    readonly projection: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super(`projection ${projection}: checkpoint moved from ${expected} to ${actual} by someone else; batch aborted`);
     this.name = 'CheckpointMovedError';
   }
@@ -63,8 +73,14 @@ export class CheckpointMovedError extends Error {
  */
 export class ProjectionVersionAheadError extends Error {
   readonly code = 'projection_version_ahead';
-  constructor(readonly projection: string, readonly stored: number, readonly version: number) {
-    super(`projection ${projection}: the read model was built by version ${stored}, newer than this code's ${version}; leaving it to the newer deployment`);
+  constructor(
+    readonly projection: string,
+    readonly stored: number,
+    readonly version: number,
+  ) {
+    super(
+      `projection ${projection}: the read model was built by version ${stored}, newer than this code's ${version}; leaving it to the newer deployment`,
+    );
     this.name = 'ProjectionVersionAheadError';
   }
 }
@@ -72,8 +88,14 @@ export class ProjectionVersionAheadError extends Error {
 /** `apply` failed on one event; the batch is rolled back and retried, the event is never skipped. */
 export class ProjectionApplyError extends Error {
   readonly code = 'projection_apply_failed';
-  constructor(readonly projection: string, readonly event: Pick<RecordedEvent, 'position' | 'type' | 'id'>, readonly cause: unknown) {
-    super(`projection ${projection} failed on event ${event.type} at position ${event.position} (${event.id}): ${cause instanceof Error ? cause.message : String(cause)}`);
+  constructor(
+    readonly projection: string,
+    readonly event: Pick<RecordedEvent, 'position' | 'type' | 'id'>,
+    readonly cause: unknown,
+  ) {
+    super(
+      `projection ${projection} failed on event ${event.type} at position ${event.position} (${event.id}): ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.name = 'ProjectionApplyError';
   }
 }
@@ -81,17 +103,23 @@ export class ProjectionApplyError extends Error {
 export const validateProjections = (projections: readonly Projection[]): void => {
   const names = new Set<string>();
   for (const projection of projections) {
-    if (!/^[a-z][a-z0-9_.-]{0,99}$/i.test(projection.name)) throw new InvalidProjectionError(projection.name, 'name must be 1..100 of [a-z0-9_.-]');
+    if (!/^[a-z][a-z0-9_.-]{0,99}$/i.test(projection.name))
+      throw new InvalidProjectionError(projection.name, 'name must be 1..100 of [a-z0-9_.-]');
     if (names.has(projection.name)) throw new InvalidProjectionError(projection.name, 'registered twice');
     names.add(projection.name);
     // An empty type filter would mean "every event" to the store.
     if (projection.handles.length === 0) throw new InvalidProjectionError(projection.name, 'handles no event type');
-    if (!Number.isInteger(projection.version) || projection.version < 1) throw new InvalidProjectionError(projection.name, 'version must be a positive integer');
+    if (!Number.isInteger(projection.version) || projection.version < 1)
+      throw new InvalidProjectionError(projection.name, 'version must be a positive integer');
   }
 };
 
 export const findProjection = (projections: readonly Projection[], name: string): Projection => {
   const found = projections.find((projection) => projection.name === name);
-  if (!found) throw new UnknownProjectionError(name, projections.map((projection) => projection.name));
+  if (!found)
+    throw new UnknownProjectionError(
+      name,
+      projections.map((projection) => projection.name),
+    );
   return found;
 };

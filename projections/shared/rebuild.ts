@@ -30,7 +30,10 @@ export type RebuildResult = {
 
 export class RebuildFailedError extends Error {
   readonly code = 'rebuild_failed';
-  constructor(readonly projection: string, readonly reason: string) {
+  constructor(
+    readonly projection: string,
+    readonly reason: string,
+  ) {
     super(`rebuild of ${projection} failed: ${reason}`);
     this.name = 'RebuildFailedError';
   }
@@ -57,12 +60,16 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
     let acquired = await locks.tryAcquire(projection.name);
     const before = await readCheckpoint(db.knex, projection.name);
     if (before !== null && before.version > projection.version) {
-      throw new RebuildFailedError(projection.name, `the read model was built by version ${before.version}, newer than this code's ${projection.version}; rebuild it with the newer version`);
+      throw new RebuildFailedError(
+        projection.name,
+        `the read model was built by version ${before.version}, newer than this code's ${projection.version}; rebuild it with the newer version`,
+      );
     }
     const errorBefore = before?.lastErrorAt ?? null;
     await resetProjection(db.knex, projection);
     progress(0);
-    if (!acquired) options.onHandOff?.(await lockHolder(db, await lockNamespace(db.knex, 'projections'), projection.name));
+    if (!acquired)
+      options.onHandOff?.(await lockHolder(db, await lockNamespace(db.knex, 'projections'), projection.name));
     const replayedBy = acquired ? 'this_process' : 'running_process';
     let lastTry = Date.now();
     for (;;) {
@@ -71,14 +78,28 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
         return { name: projection.name, position, eventsApplied, replayedBy, durationMs: Date.now() - started };
       }
       const checkpoint = await readCheckpoint(db.knex, projection.name);
-      if (checkpoint === null) throw new RebuildFailedError(projection.name, 'its checkpoint disappeared during the rebuild');
+      if (checkpoint === null)
+        throw new RebuildFailedError(projection.name, 'its checkpoint disappeared during the rebuild');
       progress(checkpoint.eventsApplied);
       if (checkpoint.lastErrorAt !== errorBefore && checkpoint.lastError !== null) {
-        throw new RebuildFailedError(projection.name, `the process running it reports: ${checkpoint.lastError} (it keeps retrying; see \`chatbot projections status\`)`);
+        throw new RebuildFailedError(
+          projection.name,
+          `the process running it reports: ${checkpoint.lastError} (it keeps retrying; see \`chatbot projections status\`)`,
+        );
       }
-      const remaining = await store.readAll({ after: checkpoint.position, maxCount: 1, filter: { eventTypes: projection.handles } });
+      const remaining = await store.readAll({
+        after: checkpoint.position,
+        maxCount: 1,
+        filter: { eventTypes: projection.handles },
+      });
       if (remaining.length === 0) {
-        return { name: projection.name, position: checkpoint.position, eventsApplied: checkpoint.eventsApplied, replayedBy, durationMs: Date.now() - started };
+        return {
+          name: projection.name,
+          position: checkpoint.position,
+          eventsApplied: checkpoint.eventsApplied,
+          replayedBy,
+          durationMs: Date.now() - started,
+        };
       }
       if (Date.now() - lastTry >= (options.lockRetryMs ?? 3_000)) {
         lastTry = Date.now();
@@ -92,16 +113,24 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
 };
 
 /** Replays from the stored checkpoint to the head, batch by batch, with the runner's compare-and-set. */
-const replay = async (options: RebuildOptions, progress: (done: number) => void): Promise<{ position: number; eventsApplied: number }> => {
+const replay = async (
+  options: RebuildOptions,
+  progress: (done: number) => void,
+): Promise<{ position: number; eventsApplied: number }> => {
   const { db, store, projection } = options;
   const load = async () => {
     const checkpoint = await readCheckpoint(db.knex, projection.name);
-    if (checkpoint === null) throw new RebuildFailedError(projection.name, 'its checkpoint disappeared during the rebuild');
+    if (checkpoint === null)
+      throw new RebuildFailedError(projection.name, 'its checkpoint disappeared during the rebuild');
     return checkpoint;
   };
   let { position, eventsApplied } = await load();
   for (;;) {
-    const events = await store.readAll({ after: position, maxCount: options.batchSize ?? 500, filter: { eventTypes: projection.handles } });
+    const events = await store.readAll({
+      after: position,
+      maxCount: options.batchSize ?? 500,
+      filter: { eventTypes: projection.handles },
+    });
     if (events.length === 0) return { position, eventsApplied };
     try {
       position = await applyBatch(db.knex, projection, position, events);

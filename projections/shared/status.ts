@@ -66,7 +66,10 @@ export const projectionStatus = async (
   const cap = options.lagEventsCap ?? 1_000;
   const now = (options.now ?? (() => new Date()))().getTime();
   const [checkpoints, headPosition, namespace] = await Promise.all([
-    readCheckpoints(db.knex, projections.map((p) => p.name)),
+    readCheckpoints(
+      db.knex,
+      projections.map((p) => p.name),
+    ),
     store.headPosition(),
     lockNamespace(db.knex, 'projections'),
   ]);
@@ -74,7 +77,10 @@ export const projectionStatus = async (
     projections.map(async (projection): Promise<ProjectionStatus> => {
       const checkpoint = checkpoints.get(projection.name);
       const position = checkpoint?.position ?? 0;
-      const [lag, holderPid] = await Promise.all([countMatching(store, position, projection.handles, cap), lockHolder(db, namespace, projection.name)]);
+      const [lag, holderPid] = await Promise.all([
+        countMatching(store, position, projection.handles, cap),
+        lockHolder(db, namespace, projection.name),
+      ]);
       return {
         name: projection.name,
         version: projection.version,

@@ -8,7 +8,9 @@ import {
 } from '#application/shared/eventStore.js';
 import { newEvent, uniqueName, waitFor } from '../support/events.js';
 
-export type EventStoreFactory = (options?: { upcaster?: Upcaster }) => Promise<{ store: EventStore; teardown: () => Promise<void> }>;
+export type EventStoreFactory = (options?: {
+  upcaster?: Upcaster;
+}) => Promise<{ store: EventStore; teardown: () => Promise<void> }>;
 
 const rejectsWith = async (promise: Promise<unknown>, errorClass: new (...args: never[]) => Error): Promise<Error> => {
   try {
@@ -39,18 +41,26 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
 
     describe('append with expected revision', () => {
       it('creates a stream with no_stream and numbers its events from 0', async () => {
-        const result = await store.append(stream('a'), [newEvent('A'), newEvent('B')], { expectedRevision: 'no_stream' });
+        const result = await store.append(stream('a'), [newEvent('A'), newEvent('B')], {
+          expectedRevision: 'no_stream',
+        });
         expect(result.nextExpectedRevision).to.equal(1);
         expect(result.idempotent).to.equal(false);
         const events = await store.readStream(stream('a'));
-        expect(events.map((e) => [e.type, e.revision])).to.deep.equal([['A', 0], ['B', 1]]);
+        expect(events.map((e) => [e.type, e.revision])).to.deep.equal([
+          ['A', 0],
+          ['B', 1],
+        ]);
         expect(events[1]!.position).to.equal(result.position);
         expect(events[0]!.position).to.be.lessThan(events[1]!.position);
       });
 
       it('refuses no_stream when the stream exists, naming the actual revision', async () => {
         await store.append(stream('a'), [newEvent('A')], { expectedRevision: 'no_stream' });
-        const error = await rejectsWith(store.append(stream('a'), [newEvent('B')], { expectedRevision: 'no_stream' }), WrongExpectedRevisionError);
+        const error = await rejectsWith(
+          store.append(stream('a'), [newEvent('B')], { expectedRevision: 'no_stream' }),
+          WrongExpectedRevisionError,
+        );
         expect((error as WrongExpectedRevisionError).actual).to.equal(0);
         expect(await store.readStream(stream('a'))).to.have.length(1);
       });
@@ -58,18 +68,27 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
       it('accepts the exact current revision and refuses a stale one', async () => {
         const first = await store.append(stream('a'), [newEvent('A')]);
         await store.append(stream('a'), [newEvent('B')], { expectedRevision: first.nextExpectedRevision });
-        const error = await rejectsWith(store.append(stream('a'), [newEvent('C')], { expectedRevision: first.nextExpectedRevision }), WrongExpectedRevisionError);
+        const error = await rejectsWith(
+          store.append(stream('a'), [newEvent('C')], { expectedRevision: first.nextExpectedRevision }),
+          WrongExpectedRevisionError,
+        );
         expect((error as WrongExpectedRevisionError).actual).to.equal(1);
         expect((await store.readStream(stream('a'))).map((e) => e.type)).to.deep.equal(['A', 'B']);
       });
 
       it('refuses an exact revision on a missing stream with actual -1', async () => {
-        const error = await rejectsWith(store.append(stream('missing'), [newEvent('A')], { expectedRevision: 0 }), WrongExpectedRevisionError);
+        const error = await rejectsWith(
+          store.append(stream('missing'), [newEvent('A')], { expectedRevision: 0 }),
+          WrongExpectedRevisionError,
+        );
         expect((error as WrongExpectedRevisionError).actual).to.equal(-1);
       });
 
       it('stream_exists fails on a missing stream and passes on an existing one', async () => {
-        await rejectsWith(store.append(stream('a'), [newEvent('A')], { expectedRevision: 'stream_exists' }), WrongExpectedRevisionError);
+        await rejectsWith(
+          store.append(stream('a'), [newEvent('A')], { expectedRevision: 'stream_exists' }),
+          WrongExpectedRevisionError,
+        );
         await store.append(stream('a'), [newEvent('A')], { expectedRevision: 'no_stream' });
         const result = await store.append(stream('a'), [newEvent('B')], { expectedRevision: 'stream_exists' });
         expect(result.nextExpectedRevision).to.equal(1);
@@ -84,7 +103,9 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
       it('lets exactly one of many concurrent writers with the same expected revision win', async () => {
         await store.append(stream('race'), [newEvent('Created')]);
         const attempts = await Promise.allSettled(
-          Array.from({ length: 10 }, (_, i) => store.append(stream('race'), [newEvent('Raced', { i })], { expectedRevision: 0 })),
+          Array.from({ length: 10 }, (_, i) =>
+            store.append(stream('race'), [newEvent('Raced', { i })], { expectedRevision: 0 }),
+          ),
         );
         expect(attempts.filter((a) => a.status === 'fulfilled')).to.have.length(1);
         for (const failed of attempts.filter((a) => a.status === 'rejected')) {
@@ -120,7 +141,10 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
 
     describe('read a stream', () => {
       beforeEach(async () => {
-        await store.append(stream('r'), ['E0', 'E1', 'E2', 'E3', 'E4'].map((t) => newEvent(t, { t })));
+        await store.append(
+          stream('r'),
+          ['E0', 'E1', 'E2', 'E3', 'E4'].map((t) => newEvent(t, { t })),
+        );
       });
 
       it('reads forwards from a revision with a max count', async () => {
@@ -129,8 +153,12 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
       });
 
       it('reads backwards from the end or from a revision', async () => {
-        expect((await store.readStream(stream('r'), { direction: 'backwards', maxCount: 2 })).map((e) => e.type)).to.deep.equal(['E4', 'E3']);
-        expect((await store.readStream(stream('r'), { direction: 'backwards', fromRevision: 1 })).map((e) => e.type)).to.deep.equal(['E1', 'E0']);
+        expect(
+          (await store.readStream(stream('r'), { direction: 'backwards', maxCount: 2 })).map((e) => e.type),
+        ).to.deep.equal(['E4', 'E3']);
+        expect(
+          (await store.readStream(stream('r'), { direction: 'backwards', fromRevision: 1 })).map((e) => e.type),
+        ).to.deep.equal(['E1', 'E0']);
       });
 
       it('returns nothing for a stream that does not exist', async () => {
@@ -138,13 +166,23 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
       });
 
       it('keeps data and the metadata envelope intact', async () => {
-        const event = newEvent('Meta', { nested: { n: 1, s: 'ü' }, list: [1, 2] }, { actor: 'user-1', correlationId: 'corr-123', causationId: 'cause-9', ip: '10.0.0.1' });
+        const event = newEvent(
+          'Meta',
+          { nested: { n: 1, s: 'ü' }, list: [1, 2] },
+          { actor: 'user-1', correlationId: 'corr-123', causationId: 'cause-9', ip: '10.0.0.1' },
+        );
         await store.append(stream('m'), [event]);
         const [read] = await store.readStream(stream('m'));
         expect(read!.id).to.equal(event.id);
         expect(read!.streamId).to.equal(stream('m'));
         expect(read!.data).to.deep.equal(event.data);
-        expect(read!.metadata).to.deep.include({ correlationId: 'corr-123', causationId: 'cause-9', actor: 'user-1', ip: '10.0.0.1', schemaVersion: 1 });
+        expect(read!.metadata).to.deep.include({
+          correlationId: 'corr-123',
+          causationId: 'cause-9',
+          actor: 'user-1',
+          ip: '10.0.0.1',
+          schemaVersion: 1,
+        });
         expect(read!.metadata.occurredAt).to.equal(event.metadata.occurredAt);
         expect(Date.parse(read!.recordedAt)).to.be.closeTo(Date.now(), 60_000);
       });
@@ -162,13 +200,18 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
         expect(all.map((e) => e.type)).to.deep.equal(['Alpha', 'Beta', 'Alpha', 'Gamma']);
         expect(all.map((e) => e.position)).to.deep.equal([...all.map((e) => e.position)].sort((a, b) => a - b));
 
-        const alphas = await store.readAll({ after: start, filter: { eventTypes: ['Alpha'], streamPrefixes: [prefix] } });
+        const alphas = await store.readAll({
+          after: start,
+          filter: { eventTypes: ['Alpha'], streamPrefixes: [prefix] },
+        });
         expect(alphas.map((e) => e.streamId)).to.deep.equal([stream('x-1'), stream('y-1')]);
 
         const xs = await store.readAll({ after: start, filter: { streamPrefixes: [stream('x-')] } });
         expect(xs.map((e) => e.type)).to.deep.equal(['Alpha', 'Beta', 'Gamma']);
 
-        const afterFirst = mine(await store.readAll({ after: all[0]!.position, maxCount: 2, filter: { streamPrefixes: [prefix] } }));
+        const afterFirst = mine(
+          await store.readAll({ after: all[0]!.position, maxCount: 2, filter: { streamPrefixes: [prefix] } }),
+        );
         expect(afterFirst.map((e) => e.type)).to.deep.equal(['Beta', 'Alpha']);
         expect(await store.headPosition()).to.equal(all[3]!.position);
       });

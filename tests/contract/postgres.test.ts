@@ -8,7 +8,12 @@ import { eventStoreContract } from './eventStore.contract.js';
 eventStoreContract('PostgreSQL', async (options) => {
   const schema = uniqueName('es_contract');
   const executor = createPgExecutor({ connectionString: TEST_DATABASE_URL, max: 12 });
-  const store = await createPostgresEventStore({ executor, schema, listenConnectionString: TEST_DATABASE_URL, upcaster: options?.upcaster });
+  const store = await createPostgresEventStore({
+    executor,
+    schema,
+    listenConnectionString: TEST_DATABASE_URL,
+    upcaster: options?.upcaster,
+  });
   return {
     store,
     teardown: async () => {

@@ -3,7 +3,18 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import { uniqueName } from '../support/events.js';
-import { chromiumInstalled, launchChromium, SKIP_LINE, startConsoleApp, storageKeys, waitForText, watchProblems, type ConsoleApp, type PageGlobals, type Problems } from './support.js';
+import {
+  chromiumInstalled,
+  launchChromium,
+  SKIP_LINE,
+  startConsoleApp,
+  storageKeys,
+  waitForText,
+  watchProblems,
+  type ConsoleApp,
+  type PageGlobals,
+  type Problems,
+} from './support.js';
 
 describe('admin console in a real browser (Chromium, real app, Postgres)', function () {
   this.timeout(120_000);
@@ -25,7 +36,11 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     // Enough audit entries for more than one page (50): every login writes several.
     for (let i = 0; i < 15; i++) await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true, locale: 'en-US' });
+    context = await browser.newContext({
+      viewport: { width: 1440, height: 1000 },
+      acceptDownloads: true,
+      locale: 'en-US',
+    });
     page = await context.newPage();
     problems = await watchProblems(page);
   });
@@ -44,7 +59,11 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     expect(index.headers.get('content-type')).to.match(/^text\/html/);
     expect(index.headers.get('cache-control')).to.equal('no-cache');
     const csp = index.headers.get('content-security-policy') ?? '';
-    expect(csp).to.include("default-src 'self'").and.include("script-src 'self'").and.include("style-src 'self'").and.include("connect-src 'self'");
+    expect(csp)
+      .to.include("default-src 'self'")
+      .and.include("script-src 'self'")
+      .and.include("style-src 'self'")
+      .and.include("connect-src 'self'");
     expect(await index.text()).not.to.match(/<style|\sstyle=|<script>|\son\w+=/i);
     const script = await fetch(`${app.baseUrl}/assets/app.js`);
     expect(script.headers.get('content-type')).to.match(/^text\/javascript/);
@@ -72,7 +91,13 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     await page.click('[data-lang="es"]');
     expect(await heading('login').textContent()).to.equal('Iniciar sesión');
     expect(await storageKeys(page)).to.deep.equal({ local: ['chatbot.lang'], session: [] });
-    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(key: string): string | null } }).localStorage.getItem('chatbot.lang'))).to.equal('es');
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as { localStorage: { getItem(key: string): string | null } }).localStorage.getItem(
+          'chatbot.lang',
+        ),
+      ),
+    ).to.equal('es');
   });
 
   const submitLogin = async (username: string, password: string) => {
@@ -83,7 +108,9 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
 
   it('a wrong password shows the invalid-credentials message, in the chosen language', async () => {
     await submitLogin('admin', 'not-the-password');
-    expect(await waitForText(page, '#login-error', (text) => text !== '')).to.equal('Usuario o contraseña incorrectos.');
+    expect(await waitForText(page, '#login-error', (text) => text !== '')).to.equal(
+      'Usuario o contraseña incorrectos.',
+    );
     await page.click('[data-lang="en"]');
     expect(await waitForText(page, '#login-error', (text) => text !== '')).to.equal('Wrong username or password.');
     await page.click('[data-lang="es"]');
@@ -92,8 +119,16 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
   it('a locked account says when it can try again (423 with Retry-After from the server)', async () => {
     const { access } = await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
     const locked = uniqueName('locked').replace(/_/g, '-');
-    expect((await request(app.baseUrl, 'POST', '/api/users', { token: access, body: { username: locked, password: 'a-good-password', role: 'viewer' } })).status).to.equal(201);
-    for (let i = 0; i < 5; i++) await request(app.baseUrl, 'POST', '/api/auth/login', { body: { username: locked, password: 'wrong-password' } });
+    expect(
+      (
+        await request(app.baseUrl, 'POST', '/api/users', {
+          token: access,
+          body: { username: locked, password: 'a-good-password', role: 'viewer' },
+        })
+      ).status,
+    ).to.equal(201);
+    for (let i = 0; i < 5; i++)
+      await request(app.baseUrl, 'POST', '/api/auth/login', { body: { username: locked, password: 'wrong-password' } });
     await submitLogin(locked, 'a-good-password');
     const text = await waitForText(page, '#login-error', (t) => t.includes('bloqueada'));
     expect(text).to.match(/^La cuenta está bloqueada .* dentro de \d+ (s|min).* \(a las \d\d:\d\d:\d\d\)\.$/);
@@ -101,14 +136,24 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
 
   it('rate limiting (429) and an unavailable login (503) are explained, not shown as raw errors', async () => {
     const answer = (status: number, code: string, headers: Record<string, string> = {}) =>
-      page.route('**/api/auth/login', (route) => route.fulfill({ status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ error: { code, message: 'x', correlationId: 'c' } }) }));
+      page.route('**/api/auth/login', (route) =>
+        route.fulfill({
+          status,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ error: { code, message: 'x', correlationId: 'c' } }),
+        }),
+      );
     await answer(429, 'rate_limited', { 'retry-after': '90' });
     await submitLogin('admin', 'whatever');
-    expect(await waitForText(page, '#login-error', (t) => t.startsWith('Demasiados'))).to.match(/Espera 1 min 30 s \(hasta las \d\d:\d\d:\d\d\)\.$/);
+    expect(await waitForText(page, '#login-error', (t) => t.startsWith('Demasiados'))).to.match(
+      /Espera 1 min 30 s \(hasta las \d\d:\d\d:\d\d\)\.$/,
+    );
     await page.unroute('**/api/auth/login');
     await answer(503, 'rate_limiter_unavailable');
     await submitLogin('admin', 'whatever');
-    expect(await waitForText(page, '#login-error', (t) => t.startsWith('El servicio'))).to.equal('El servicio no está disponible ahora mismo. Inténtalo de nuevo en unos segundos.');
+    expect(await waitForText(page, '#login-error', (t) => t.startsWith('El servicio'))).to.equal(
+      'El servicio no está disponible ahora mismo. Inténtalo de nuevo en unos segundos.',
+    );
     await page.unroute('**/api/auth/login');
   });
 
@@ -149,7 +194,9 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
   });
 
   it('refreshes the access token before it expires, and a reload keeps the session of the tab', async () => {
-    const refreshed = await page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'), { timeout: ACCESS_TTL_SECONDS * 1000 });
+    const refreshed = await page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'), {
+      timeout: ACCESS_TTL_SECONDS * 1000,
+    });
     expect(refreshed.status()).to.equal(200);
     await page.reload();
     await waitForText(page, '#live-state', (t) => t === 'En vivo');
@@ -183,19 +230,29 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     // admin (at start), the locked account and the one created in the UI
     await page.fill('#audit-form [name="action"]', 'user.created');
     await page.click('#audit-form button[type="submit"]');
-    await page.waitForFunction(() => [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#audit-list tr')].every((tr) => tr.getAttribute('data-action') === 'user.created'));
+    await page.waitForFunction(() =>
+      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#audit-list tr')].every(
+        (tr) => tr.getAttribute('data-action') === 'user.created',
+      ),
+    );
     expect(await page.locator('#audit-list tr').count()).to.equal(3);
     expect(await page.isVisible('#audit-more')).to.equal(false);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#audit-download')]);
     expect(download.suggestedFilename()).to.match(/^audit-.*\.ndjson$/);
     const lines = (await readFile(await download.path(), 'utf8')).trim().split('\n');
-    expect(lines.map((line) => (JSON.parse(line) as { action: string }).action)).to.deep.equal(['user.created', 'user.created', 'user.created']);
+    expect(lines.map((line) => (JSON.parse(line) as { action: string }).action)).to.deep.equal([
+      'user.created',
+      'user.created',
+      'user.created',
+    ]);
 
     await page.fill('#audit-form [name="action"]', 'Not An Action');
     await page.click('#audit-form button[type="submit"]');
     // The message still says the download is ready until the refused query replaces it.
-    expect(await waitForText(page, '#audit-message', (t) => t.startsWith('Error'))).to.match(/^Error \(validation_failed\)/);
+    expect(await waitForText(page, '#audit-message', (t) => t.startsWith('Error'))).to.match(
+      /^Error \(validation_failed\)/,
+    );
   });
 
   it('when the socket drops, the dashboard shows the close reason and reconnects with a fresh ws token', async () => {
@@ -238,8 +295,14 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
 
   it('reported no console error, page error or CSP violation (and the CSP watcher does see one)', async () => {
     // The 400/401/423/429/503 answers above are failed requests the tests caused; the browser logs those as errors.
-    const unexpected = problems.console.filter((text) => !/Failed to load resource: the server responded with a status of (400|401|423|429|503)/.test(text));
-    expect({ console: unexpected, page: problems.page, csp: problems.csp }).to.deep.equal({ console: [], page: [], csp: [] });
+    const unexpected = problems.console.filter(
+      (text) => !/Failed to load resource: the server responded with a status of (400|401|423|429|503)/.test(text),
+    );
+    expect({ console: unexpected, page: problems.page, csp: problems.csp }).to.deep.equal({
+      console: [],
+      page: [],
+      csp: [],
+    });
     // CSSOM property assignment is not an inline style as far as the CSP goes: allowed, nothing reported.
     await page.evaluate(() => {
       const { body } = (globalThis as unknown as PageGlobals).document;

@@ -19,7 +19,8 @@ describe('console translations (Spanish and English)', () => {
 
   it('has the same keys, and the same {placeholders} in each, in both languages', () => {
     expect(Object.keys(catalogue.en).sort()).to.deep.equal(Object.keys(catalogue.es).sort());
-    for (const [key, text] of Object.entries(catalogue.es)) expect(placeholders(catalogue.en[key]!), key).to.deep.equal(placeholders(text));
+    for (const [key, text] of Object.entries(catalogue.es))
+      expect(placeholders(catalogue.en[key]!), key).to.deep.equal(placeholders(text));
   });
 
   it('has every key the page and the scripts name', async () => {

@@ -20,7 +20,15 @@ export const launchChromium = (): Promise<Browser> =>
   chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 
 export type ConsoleApp = {
@@ -55,7 +63,12 @@ export const startConsoleApp = async (env: Record<string, string> = {}): Promise
   }
   if (server.listenerCount('upgrade') === 0) {
     console.warn('    NOTE: startApp does not attach /ws/metrics yet; the e2e test attaches it itself');
-    const socket: MetricsSocket = attachMetricsSocket(server, { feed: test.app.feed, identity: test.app.identity, allowedOrigins: [], logger });
+    const socket: MetricsSocket = attachMetricsSocket(server, {
+      feed: test.app.feed,
+      identity: test.app.identity,
+      allowedOrigins: [],
+      logger,
+    });
     closers.push(() => socket.close());
   }
   const upgraded = new Set<Duplex>();
@@ -82,14 +95,26 @@ export const startConsoleApp = async (env: Record<string, string> = {}): Promise
  * Node), so callbacks run in the page say `const w = globalThis as unknown as PageGlobals`.
  */
 type StyleLike = { color: string; removeProperty(name: string): string };
-type ElementLike = { getAttribute(name: string): string | null; setAttribute(name: string, value: string): void; style: StyleLike };
+type ElementLike = {
+  getAttribute(name: string): string | null;
+  setAttribute(name: string, value: string): void;
+  style: StyleLike;
+};
 export type PageGlobals = {
   localStorage: object;
   sessionStorage: object;
   document: {
     body: ElementLike;
     querySelectorAll(selector: string): Iterable<ElementLike> & { length: number };
-    addEventListener(type: 'securitypolicyviolation', listener: (event: { effectiveDirective: string; blockedURI: string; sourceFile: string; lineNumber: number }) => void): void;
+    addEventListener(
+      type: 'securitypolicyviolation',
+      listener: (event: {
+        effectiveDirective: string;
+        blockedURI: string;
+        sourceFile: string;
+        lineNumber: number;
+      }) => void,
+    ): void;
   };
   __reportCspViolation: (text: string) => Promise<void>;
 };
@@ -117,20 +142,35 @@ export const watchProblems = async (page: Page): Promise<Problems> => {
   await page.addInitScript(() => {
     const w = globalThis as unknown as PageGlobals;
     w.document.addEventListener('securitypolicyviolation', (event) => {
-      void w.__reportCspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} at ${event.sourceFile}:${event.lineNumber}`);
+      void w.__reportCspViolation(
+        `${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} at ${event.sourceFile}:${event.lineNumber}`,
+      );
     });
   });
   return problems;
 };
 
 /** Waits until the element's trimmed text satisfies check (or times out with what it last saw). */
-export const waitForText = async (page: Page, selector: string, check: (text: string) => boolean, timeoutMs = 5_000): Promise<string> => {
+export const waitForText = async (
+  page: Page,
+  selector: string,
+  check: (text: string) => boolean,
+  timeoutMs = 5_000,
+): Promise<string> => {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    last = ((await page.locator(selector).first().textContent({ timeout: timeoutMs }).catch(() => '')) ?? '').trim();
+    last = (
+      (await page
+        .locator(selector)
+        .first()
+        .textContent({ timeout: timeoutMs })
+        .catch(() => '')) ?? ''
+    ).trim();
     if (check(last)) return last;
     await page.waitForTimeout(50);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for the text of ${selector}; last seen: ${JSON.stringify(last)}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for the text of ${selector}; last seen: ${JSON.stringify(last)}`,
+  );
 };

@@ -10,7 +10,9 @@ export const ADMIN_PASSWORD = 'admin-password-for-tests';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A fresh schema in the test database; the URL points every unqualified table at it. */
-export const createTestSchema = async (baseUrl = TEST_DATABASE_URL): Promise<{ schema: string; url: string; drop: () => Promise<void> }> => {
+export const createTestSchema = async (
+  baseUrl = TEST_DATABASE_URL,
+): Promise<{ schema: string; url: string; drop: () => Promise<void> }> => {
   const schema = uniqueName('app');
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();
@@ -69,7 +71,12 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     captured += chunk.toString('utf8');
   });
   const logger = createLogger({ level: config.logLevel, service: 'app', stream });
-  const app = await startApp({ config, logger, port: 0, redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:` });
+  const app = await startApp({
+    config,
+    logger,
+    port: 0,
+    redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
+  });
   return {
     app,
     baseUrl: `http://127.0.0.1:${app.port}`,
@@ -89,7 +96,12 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
 
 export type JsonResponse = { status: number; headers: Headers; body: any };
 
-export const request = async (baseUrl: string, method: string, path: string, options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<JsonResponse> => {
+export const request = async (
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse> => {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -107,8 +119,13 @@ export const request = async (baseUrl: string, method: string, path: string, opt
   return { status: response.status, headers: response.headers, body: parsed };
 };
 
-export const loginAs = async (baseUrl: string, username: string, password: string): Promise<{ access: string; refresh: string }> => {
+export const loginAs = async (
+  baseUrl: string,
+  username: string,
+  password: string,
+): Promise<{ access: string; refresh: string }> => {
   const response = await request(baseUrl, 'POST', '/api/auth/login', { body: { username, password } });
-  if (response.status !== 200) throw new Error(`login as ${username} failed: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 200)
+    throw new Error(`login as ${username} failed: ${response.status} ${JSON.stringify(response.body)}`);
   return { access: response.body.access_token as string, refresh: response.body.refresh_token as string };
 };

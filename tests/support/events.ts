@@ -12,7 +12,11 @@ export const testMetadata = (overrides: Partial<EventMetadata> = {}): EventMetad
   ...overrides,
 });
 
-export const newEvent = (type: string, data: Record<string, unknown> = {}, metadata: Partial<EventMetadata> = {}): NewEvent => ({
+export const newEvent = (
+  type: string,
+  data: Record<string, unknown> = {},
+  metadata: Partial<EventMetadata> = {},
+): NewEvent => ({
   id: randomUUID(),
   type,
   data,
@@ -24,7 +28,11 @@ export const uniqueName = (prefix: string): string => `${prefix}_${randomUUID().
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> => {
+export const waitFor = async (
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

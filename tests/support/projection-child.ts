@@ -9,17 +9,27 @@ import { openTestSchema, sampleProjection } from './projections.js';
 const env = process.env;
 const schema = env.CHILD_SCHEMA;
 if (!schema) throw new Error('CHILD_SCHEMA is required');
-const line = (level: string, message: string, meta: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ level, message, pid: process.pid, ...meta })}\n`);
+const line = (level: string, message: string, meta: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ level, message, pid: process.pid, ...meta })}\n`);
 
 const t = await openTestSchema(schema, { applicationName: `proj_child_${process.pid}` });
 const runner = startProjections({
   db: t.db,
   store: t.store,
-  projections: [sampleProjection({ appliedBy: env.CHILD_APPLIED_BY ?? String(process.pid), delayMs: Number(env.CHILD_DELAY_MS ?? 0) })],
+  projections: [
+    sampleProjection({
+      appliedBy: env.CHILD_APPLIED_BY ?? String(process.pid),
+      delayMs: Number(env.CHILD_DELAY_MS ?? 0),
+    }),
+  ],
   batchSize: Number(env.CHILD_BATCH_SIZE ?? 50),
   lockRetryMs: Number(env.CHILD_LOCK_RETRY_MS ?? 200),
   pollIntervalMs: 200,
-  logger: { info: (m, meta) => line('info', m, meta), warn: (m, meta) => line('warn', m, meta), error: (m, meta) => line('error', m, meta) },
+  logger: {
+    info: (m, meta) => line('info', m, meta),
+    warn: (m, meta) => line('warn', m, meta),
+    error: (m, meta) => line('error', m, meta),
+  },
 });
 line('info', 'child started');
 

@@ -75,10 +75,22 @@ export type TestSchema = {
 };
 
 /** A database + event store confined to `schema` (created, migrated and given the sample tables when `create`). */
-export const openTestSchema = async (schema: string, options: { create?: boolean; applicationName?: string } = {}): Promise<TestSchema> => {
+export const openTestSchema = async (
+  schema: string,
+  options: { create?: boolean; applicationName?: string } = {},
+): Promise<TestSchema> => {
   if (options.create) await adminQuery(`create schema "${schema}"`);
-  const db = openPostgresDatabase(TEST_DATABASE_URL, { searchPath: schema, poolSize: 4, applicationName: options.applicationName ?? uniqueName('proj_test') });
-  const store = await createPostgresEventStore({ executor: db.executor, schema, listenConnectionString: TEST_DATABASE_URL, pollIntervalMs: 200 });
+  const db = openPostgresDatabase(TEST_DATABASE_URL, {
+    searchPath: schema,
+    poolSize: 4,
+    applicationName: options.applicationName ?? uniqueName('proj_test'),
+  });
+  const store = await createPostgresEventStore({
+    executor: db.executor,
+    schema,
+    listenConnectionString: TEST_DATABASE_URL,
+    pollIntervalMs: 200,
+  });
   if (options.create) {
     await migrateLatest(db);
     await createSampleTables(db.knex);
@@ -94,7 +106,10 @@ export const openTestSchema = async (schema: string, options: { create?: boolean
   };
 };
 
-export const adminQuery = async <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> => {
+export const adminQuery = async <R extends pg.QueryResultRow = Record<string, unknown>>(
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> => {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
@@ -106,17 +121,41 @@ export const adminQuery = async <R extends pg.QueryResultRow = Record<string, un
 
 export const dropSchema = (schema: string) => adminQuery(`drop schema if exists "${schema}" cascade`);
 
-export type SampleRow = { event_id: string; stream_id: string; type: string; position: number; n: number | null; applied_by: string };
+export type SampleRow = {
+  event_id: string;
+  stream_id: string;
+  type: string;
+  position: number;
+  n: number | null;
+  applied_by: string;
+};
 
 export const sampleRows = async (knex: Knex): Promise<SampleRow[]> =>
-  (await knex('sample_rows').select('event_id', 'stream_id', 'type', 'position', 'n', 'applied_by').orderBy('id')).map((row: SampleRow) => ({ ...row, position: Number(row.position) }));
+  (await knex('sample_rows').select('event_id', 'stream_id', 'type', 'position', 'n', 'applied_by').orderBy('id')).map(
+    (row: SampleRow) => ({ ...row, position: Number(row.position) }),
+  );
 
 export const sampleCounters = async (knex: Knex): Promise<Record<string, number>> =>
-  Object.fromEntries((await knex('sample_counters').select('stream_id', 'count').orderBy('stream_id')).map((row: { stream_id: string; count: number }) => [row.stream_id, row.count]));
+  Object.fromEntries(
+    (await knex('sample_counters').select('stream_id', 'count').orderBy('stream_id')).map(
+      (row: { stream_id: string; count: number }) => [row.stream_id, row.count],
+    ),
+  );
 
-export type CheckpointRow = { name: string; position: number; version: number; events_applied: number; last_event_at: Date | null; last_error: string | null; last_error_at: Date | null };
+export type CheckpointRow = {
+  name: string;
+  position: number;
+  version: number;
+  events_applied: number;
+  last_event_at: Date | null;
+  last_error: string | null;
+  last_error_at: Date | null;
+};
 
 export const checkpointOf = async (knex: Knex, name = 'sample'): Promise<CheckpointRow | null> => {
-  const row = (await knex('projection_checkpoints').where({ name }).first()) as (CheckpointRow & { position: string; events_applied: string }) | undefined;
-  return row === undefined ? null : { ...row, position: Number(row.position), events_applied: Number(row.events_applied) };
+  const row = (await knex('projection_checkpoints').where({ name }).first()) as
+    (CheckpointRow & { position: string; events_applied: string }) | undefined;
+  return row === undefined
+    ? null
+    : { ...row, position: Number(row.position), events_applied: Number(row.events_applied) };
 };

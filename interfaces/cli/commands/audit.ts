@@ -5,7 +5,8 @@ import { CliError, type CliCommand } from '../context.js';
 import { table } from '../table.js';
 
 const show = (value: unknown): string => (value === undefined ? '(none)' : JSON.stringify(value));
-const actionOf = (row: Record<string, unknown> | null): string => (typeof row?.action === 'string' ? row.action : 'audit');
+const actionOf = (row: Record<string, unknown> | null): string =>
+  typeof row?.action === 'string' ? row.action : 'audit';
 
 /** One line an operator can act on: where, which event, what differs. */
 export const describeDivergence = (divergence: AuditDivergence, verifiedBefore: number): string => {
@@ -14,7 +15,10 @@ export const describeDivergence = (divergence: AuditDivergence, verifiedBefore: 
   const { expected, actual } = divergence;
   switch (divergence.kind) {
     case 'content': {
-      const diffs = divergence.columns.map((column) => `${column} is ${show(actual?.[column])} in the table, the event store says ${show(expected?.[column])}`);
+      const diffs = divergence.columns.map(
+        (column) =>
+          `${column} is ${show(actual?.[column])} in the table, the event store says ${show(expected?.[column])}`,
+      );
       return `${where}: ${diffs.join('; ')}${before}`;
     }
     case 'missing':
@@ -35,8 +39,13 @@ export const describeDivergence = (divergence: AuditDivergence, verifiedBefore: 
 const time = (value: string | undefined, option: string): Date | undefined => {
   if (value === undefined) return undefined;
   // a zone is required: the same command must mean the same instant on every machine
-  const parsed = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i.test(value) ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(parsed.getTime())) throw new CliError(`${option} must be an ISO-8601 date or time with a zone, e.g. 2026-03-01 or 2026-03-01T10:00:00Z (got ${value})`);
+  const parsed = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i.test(value)
+    ? new Date(value)
+    : new Date(Number.NaN);
+  if (Number.isNaN(parsed.getTime()))
+    throw new CliError(
+      `${option} must be an ISO-8601 date or time with a zone, e.g. 2026-03-01 or 2026-03-01T10:00:00Z (got ${value})`,
+    );
   return parsed;
 };
 
@@ -73,7 +82,9 @@ export const auditCommand: CliCommand = (program, context) => {
 
   audit
     .command('verify')
-    .description('recompute the audit trail and its hash chain from the event store and report the first divergence (exit 1)')
+    .description(
+      'recompute the audit trail and its hash chain from the event store and report the first divergence (exit 1)',
+    )
     .option('--json', 'machine-readable result on stdout')
     .action((options: { json?: boolean }) =>
       context.withInfrastructure(async ({ db, store }) => {
@@ -91,8 +102,13 @@ export const auditCommand: CliCommand = (program, context) => {
         if (!result.ok) throw new CliError(describeDivergence(result.divergence, result.entries));
         if (!options.json) {
           const head = await store.headPosition();
-          const lag = head > result.position ? `; events after position ${result.position} are not projected yet (store head ${head})` : '';
-          context.io.out(`audit trail OK: ${result.entries} entries match the event store and the hash chain is intact (up to position ${result.position}${lag})`);
+          const lag =
+            head > result.position
+              ? `; events after position ${result.position} are not projected yet (store head ${head})`
+              : '';
+          context.io.out(
+            `audit trail OK: ${result.entries} entries match the event store and the hash chain is intact (up to position ${result.position}${lag})`,
+          );
         }
       }),
     );
@@ -112,7 +128,8 @@ export const auditCommand: CliCommand = (program, context) => {
     .action((options: ListOptions) => {
       const filters = filtersOf(options);
       const limit = /^\d{1,3}$/.test(options.limit) ? Number(options.limit) : Number.NaN;
-      if (!(limit >= 1 && limit <= 500)) throw new CliError(`--limit must be a whole number from 1 to 500 (got ${options.limit})`);
+      if (!(limit >= 1 && limit <= 500))
+        throw new CliError(`--limit must be a whole number from 1 to 500 (got ${options.limit})`);
       return context.withDatabase(async (db) => {
         if (options.ndjson) {
           for await (const entry of streamAuditLog(db.knex, filters)) context.io.out(JSON.stringify(entry));
@@ -123,7 +140,16 @@ export const auditCommand: CliCommand = (program, context) => {
           context.io.out('no matching audit entries');
           return;
         }
-        const rows = entries.map((e) => [String(e.seq), e.occurred_at, e.actor, e.action, e.target ?? '-', e.ip ?? '-', e.outcome, e.correlation_id ?? '-']);
+        const rows = entries.map((e) => [
+          String(e.seq),
+          e.occurred_at,
+          e.actor,
+          e.action,
+          e.target ?? '-',
+          e.ip ?? '-',
+          e.outcome,
+          e.correlation_id ?? '-',
+        ]);
         context.io.out(table(['SEQ', 'TIME', 'ACTOR', 'ACTION', 'TARGET', 'IP', 'OUTCOME', 'CORRELATION'], rows));
         if (nextSeq !== null) context.io.err(`(more entries: raise --limit, narrow the filters, or use --ndjson)`);
       });

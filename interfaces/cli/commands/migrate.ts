@@ -16,7 +16,9 @@ export const migrateCommand: CliCommand = (program, context) => {
     .description('apply every pending migration (waits if another process is migrating)')
     .action(() =>
       context.withDatabase(async (db) => {
-        const result = await migrateLatest(db, { onWait: () => io.err('another process is migrating; waiting for it to finish...') });
+        const result = await migrateLatest(db, {
+          onWait: () => io.err('another process is migrating; waiting for it to finish...'),
+        });
         if (result.applied.length === 0) io.out('already up to date: nothing to apply');
         else io.out(`applied batch ${result.batch}:\n${result.applied.map((name) => `  ${name}`).join('\n')}`);
       }),
@@ -29,9 +31,15 @@ export const migrateCommand: CliCommand = (program, context) => {
     .option('--all', 'undo every batch')
     .action((options: { all?: boolean }) =>
       context.withDatabase(async (db) => {
-        const result = await migrateRollback(db, { all: options.all === true, onWait: () => io.err('another process is migrating; waiting for it to finish...') });
+        const result = await migrateRollback(db, {
+          all: options.all === true,
+          onWait: () => io.err('another process is migrating; waiting for it to finish...'),
+        });
         if (result.rolledBack.length === 0) io.out('nothing to roll back');
-        else io.out(`rolled back ${options.all ? 'every batch' : `batch ${result.batch}`}:\n${result.rolledBack.map((name) => `  ${name}`).join('\n')}`);
+        else
+          io.out(
+            `rolled back ${options.all ? 'every batch' : `batch ${result.batch}`}:\n${result.rolledBack.map((name) => `  ${name}`).join('\n')}`,
+          );
       }),
     );
 
@@ -42,10 +50,26 @@ export const migrateCommand: CliCommand = (program, context) => {
       else print(status, io);
     });
 
-  migrate.command('status').description('current, head, pending and history').option('--json', 'machine-readable').action(withStatus(printStatus));
-  migrate.command('current').description('the newest applied migration').option('--json', 'machine-readable').action(withStatus(printCurrent));
-  migrate.command('heads').description('the newest migration in this code').option('--json', 'machine-readable').action(withStatus((s) => io.out(s.head ?? '(no migrations)')));
-  migrate.command('history').description('applied migrations, oldest first').option('--json', 'machine-readable').action(withStatus(printHistory));
+  migrate
+    .command('status')
+    .description('current, head, pending and history')
+    .option('--json', 'machine-readable')
+    .action(withStatus(printStatus));
+  migrate
+    .command('current')
+    .description('the newest applied migration')
+    .option('--json', 'machine-readable')
+    .action(withStatus(printCurrent));
+  migrate
+    .command('heads')
+    .description('the newest migration in this code')
+    .option('--json', 'machine-readable')
+    .action(withStatus((s) => io.out(s.head ?? '(no migrations)')));
+  migrate
+    .command('history')
+    .description('applied migrations, oldest first')
+    .option('--json', 'machine-readable')
+    .action(withStatus(printHistory));
 };
 
 const printCurrent = (status: MigrationStatus, io: CliIo) => {
@@ -59,7 +83,12 @@ const printHistory = (status: MigrationStatus, io: CliIo) => {
     io.out('(none applied)');
     return;
   }
-  io.out(table(['BATCH', 'APPLIED AT', 'MIGRATION'], status.history.map((h) => [String(h.batch), h.migratedAt, h.name])));
+  io.out(
+    table(
+      ['BATCH', 'APPLIED AT', 'MIGRATION'],
+      status.history.map((h) => [String(h.batch), h.migratedAt, h.name]),
+    ),
+  );
 };
 
 const printStatus = (status: MigrationStatus, io: CliIo) => {
@@ -68,7 +97,9 @@ const printStatus = (status: MigrationStatus, io: CliIo) => {
   io.out(`pending: ${status.pending.length === 0 ? 'none' : `${status.pending.length}`}`);
   for (const name of status.pending) io.out(`  ${name}`);
   if (status.unknown.length > 0) {
-    io.out(`unknown: ${status.unknown.length} applied migration(s) this code does not have (the database was migrated by another version):`);
+    io.out(
+      `unknown: ${status.unknown.length} applied migration(s) this code does not have (the database was migrated by another version):`,
+    );
     for (const name of status.unknown) io.out(`  ${name}`);
   }
   io.out('history:');

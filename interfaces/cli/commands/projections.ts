@@ -1,7 +1,13 @@
 import cliProgress from 'cli-progress';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Database } from '#infrastructure/sql/database.js';
-import { findProjection, projectionStatus, rebuildProjection, type Projection, type ProjectionStatus } from '#projections/runner.js';
+import {
+  findProjection,
+  projectionStatus,
+  rebuildProjection,
+  type Projection,
+  type ProjectionStatus,
+} from '#projections/runner.js';
 import { CliError, type CliCommand, type CliIo } from '../context.js';
 import { duration, table } from '../table.js';
 
@@ -24,12 +30,15 @@ export const projectionsCommand: CliCommand = (program, context) => {
 
   projections
     .command('rebuild')
-    .description('empty a projection\'s tables and replay its events (safe while the app runs: the running process replays)')
+    .description(
+      "empty a projection's tables and replay its events (safe while the app runs: the running process replays)",
+    )
     .argument('[name]', 'projection to rebuild (see `chatbot projections status`)')
     .option('--all', 'rebuild every projection, one after the other')
     .action((name: string | undefined, options: { all?: boolean }) => {
       const all = registered();
-      if ((name === undefined) === (options.all !== true)) throw new CliError('name one projection or pass --all (not both)');
+      if ((name === undefined) === (options.all !== true))
+        throw new CliError('name one projection or pass --all (not both)');
       const targets = options.all ? all : [findProjection(all, name!)];
       if (targets.length === 0) {
         context.io.out('no projections registered: nothing to rebuild');
@@ -68,11 +77,16 @@ const rebuildOne = async (db: Database, store: EventStore, projection: Projectio
       store,
       projection,
       onProgress: progress.update,
-      onHandOff: (pid) => progress.notice(`${projection.name}: a running process${pid === null ? '' : ` (backend pid ${pid})`} owns it and replays it; following its progress`),
+      onHandOff: (pid) =>
+        progress.notice(
+          `${projection.name}: a running process${pid === null ? '' : ` (backend pid ${pid})`} owns it and replays it; following its progress`,
+        ),
     });
     progress.stop();
     const by = result.replayedBy === 'this_process' ? 'by this process' : 'by the running process';
-    io.out(`rebuilt ${result.name}: ${result.eventsApplied} events replayed ${by} in ${duration(result.durationMs)} (checkpoint ${result.position})`);
+    io.out(
+      `rebuilt ${result.name}: ${result.eventsApplied} events replayed ${by} in ${duration(result.durationMs)} (checkpoint ${result.position})`,
+    );
   } catch (error) {
     progress.stop();
     throw error;
@@ -83,7 +97,12 @@ const rebuildOne = async (db: Database, store: EventStore, projection: Projectio
 const progressReporter = (name: string, io: CliIo) => {
   if (io.interactive) {
     const bar = new cliProgress.SingleBar(
-      { format: `${name} [{bar}] {percentage}% | {value}/{total} events | eta {eta_formatted}`, stream: io.errStream, hideCursor: true, clearOnComplete: false },
+      {
+        format: `${name} [{bar}] {percentage}% | {value}/{total} events | eta {eta_formatted}`,
+        stream: io.errStream,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;

@@ -18,7 +18,10 @@ const progressReporter = (io: CliIo, label: string) => {
     update(done: number, total: number) {
       if (io.interactive) {
         if (bar === null) {
-          bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total}`, stream: io.errStream, hideCursor: true }, cliProgress.Presets.shades_classic);
+          bar = new cliProgress.SingleBar(
+            { format: `${label} [{bar}] {value}/{total}`, stream: io.errStream, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
           bar.start(total, done);
         } else {
           bar.setTotal(total);
@@ -46,12 +49,17 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
 
   secrets
     .command('rotate')
-    .description('re-encrypt every stored secret under the newest FERNET_KEYS key (safe to run again, or twice at once)')
+    .description(
+      're-encrypt every stored secret under the newest FERNET_KEYS key (safe to run again, or twice at once)',
+    )
     .action(async () => {
       const { io } = context;
       const config = context.config();
       const cipher = optionalSecretCipher(config.fernetKeys);
-      if (cipher === null) throw new CliError('FERNET_KEYS is not set: put the new key first, then the old ones, comma-separated (e.g. FERNET_KEYS=new,old).');
+      if (cipher === null)
+        throw new CliError(
+          'FERNET_KEYS is not set: put the new key first, then the old ones, comma-separated (e.g. FERNET_KEYS=new,old).',
+        );
       const result = await context.withInfrastructure(async (infra) => {
         const progress = progressReporter(io, 'secrets');
         try {
@@ -65,14 +73,21 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
         }
       });
       io.out(`re-encrypted ${plural(result.rotated, 'secret')} under key ${result.keyFingerprint}`);
-      io.err(`${result.checked} checked: ${result.rotated} re-encrypted, ${result.current} already under ${result.keyFingerprint}, ${result.absent} deleted, ${result.failed.length} failed`);
-      for (const failure of result.failed) io.err(`  ${failure.name}: encrypted under key ${failure.keyFingerprint}, which is not in FERNET_KEYS`);
+      io.err(
+        `${result.checked} checked: ${result.rotated} re-encrypted, ${result.current} already under ${result.keyFingerprint}, ${result.absent} deleted, ${result.failed.length} failed`,
+      );
+      for (const failure of result.failed)
+        io.err(`  ${failure.name}: encrypted under key ${failure.keyFingerprint}, which is not in FERNET_KEYS`);
       if (result.failed.length > 0) {
-        throw new CliError(`${plural(result.failed.length, 'secret')} could not be decrypted with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`);
+        throw new CliError(
+          `${plural(result.failed.length, 'secret')} could not be decrypted with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`,
+        );
       }
       const older = cipher.keyFingerprints.slice(1);
       if (older.length > 0) {
-        io.err(`Older keys (${older.join(', ')}) can leave FERNET_KEYS once every process runs with the new key first; run this again after restarting them, to catch values they stored meanwhile.`);
+        io.err(
+          `Older keys (${older.join(', ')}) can leave FERNET_KEYS once every process runs with the new key first; run this again after restarting them, to catch values they stored meanwhile.`,
+        );
       }
     });
 
@@ -92,9 +107,16 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
         io.out('no secrets stored');
         return;
       }
-      const keyOf = (fingerprint: string) => (current === null || fingerprint === current ? fingerprint : `${fingerprint} (old)`);
-      io.out(table(['NAME', 'KIND', 'KEY', 'UPDATED'], rows.map((r) => [r.name, r.kind, keyOf(r.keyFingerprint), r.updatedAt])));
+      const keyOf = (fingerprint: string) =>
+        current === null || fingerprint === current ? fingerprint : `${fingerprint} (old)`;
+      io.out(
+        table(
+          ['NAME', 'KIND', 'KEY', 'UPDATED'],
+          rows.map((r) => [r.name, r.kind, keyOf(r.keyFingerprint), r.updatedAt]),
+        ),
+      );
       const stale = current === null ? 0 : rows.filter((r) => r.keyFingerprint !== current).length;
-      if (stale > 0) io.err(`${plural(stale, 'secret')} not under the newest key ${current}: run \`chatbot secrets rotate\``);
+      if (stale > 0)
+        io.err(`${plural(stale, 'secret')} not under the newest key ${current}: run \`chatbot secrets rotate\``);
     });
 };

@@ -15,11 +15,15 @@ const quietLog = { info: () => undefined, warn: () => undefined, error: () => un
 const readStdin = async (): Promise<string> => {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 };
 
 /** From stdin with --password-stdin (never from argv: it would land in shell history), else generated and shown once. */
-const passwordFrom = async (options: { passwordStdin?: boolean }): Promise<{ password: string; generated: boolean }> => {
+const passwordFrom = async (options: {
+  passwordStdin?: boolean;
+}): Promise<{ password: string; generated: boolean }> => {
   if (options.passwordStdin) {
     const password = await readStdin();
     if (!password) throw new CliError('--password-stdin: nothing was read from standard input');
@@ -33,10 +37,19 @@ const role = (value: string): Role => {
   return value as Role;
 };
 
-const deps = (infra: Infrastructure): AccountDeps => ({ store: infra.store, passwords: { hashPassword, verifyPassword, verifyAgainstDummy }, log: quietLog });
+const deps = (infra: Infrastructure): AccountDeps => ({
+  store: infra.store,
+  passwords: { hashPassword, verifyPassword, verifyAgainstDummy },
+  log: quietLog,
+});
 const cliContext = () => ({ correlationId: newCorrelationId(), actor: 'system', userAgent: 'chatbot-cli', ip: null });
 
-const administer = (context: CliContext, username: string, action: Parameters<typeof administerAccount>[2], verb: string) =>
+const administer = (
+  context: CliContext,
+  username: string,
+  action: Parameters<typeof administerAccount>[2],
+  verb: string,
+) =>
   context.withInfrastructure(async (infra) => {
     const { changed } = await administerAccount(deps(infra), accountIdFor(username), action, cliContext());
     context.io.out(changed ? `${username}: ${verb}` : `${username}: nothing to change`);
@@ -48,13 +61,19 @@ export const usersCommand: CliCommand = (program: Command, context) => {
 
   users
     .command('create <username>')
-    .description('create an account; the password is read from stdin with --password-stdin, else generated and printed once')
+    .description(
+      'create an account; the password is read from stdin with --password-stdin, else generated and printed once',
+    )
     .option('--role <role>', `one of ${ROLES.join(', ')}`, 'operator')
     .option('--password-stdin', 'read the password from standard input')
     .action(async (username: string, options: { role: string; passwordStdin?: boolean }) => {
       const { password, generated } = await passwordFrom(options);
       await context.withInfrastructure(async (infra) => {
-        const created = await createAccount(deps(infra), { username, password, role: role(options.role) }, cliContext());
+        const created = await createAccount(
+          deps(infra),
+          { username, password, role: role(options.role) },
+          cliContext(),
+        );
         context.io.out(`created ${created.username} (${created.role}) id ${created.accountId}`);
         if (generated) context.io.out(`password: ${password}   (shown only now)`);
       });
@@ -65,16 +84,32 @@ export const usersCommand: CliCommand = (program: Command, context) => {
     .description('accounts from the accounts read model')
     .action(async () => {
       const rows = await context.withDatabase((db) => listAccounts(db.knex));
-      context.io.out(table(['USERNAME', 'ROLE', 'STATUS', 'LOCKED UNTIL', 'LAST LOGIN', 'ID'], rows.map((r) => [r.username, r.role, r.status, r.locked_until ?? '-', r.last_login_at ?? '-', r.id])));
+      context.io.out(
+        table(
+          ['USERNAME', 'ROLE', 'STATUS', 'LOCKED UNTIL', 'LAST LOGIN', 'ID'],
+          rows.map((r) => [r.username, r.role, r.status, r.locked_until ?? '-', r.last_login_at ?? '-', r.id]),
+        ),
+      );
     });
 
-  users.command('disable <username>').description('refuse logins and revoke its tokens').action((username: string) => administer(context, username, { type: 'disable' }, 'disabled'));
-  users.command('enable <username>').description('allow logins again').action((username: string) => administer(context, username, { type: 'enable' }, 'enabled'));
-  users.command('unlock <username>').description('lift a login lockout').action((username: string) => administer(context, username, { type: 'unlock' }, 'unlocked'));
+  users
+    .command('disable <username>')
+    .description('refuse logins and revoke its tokens')
+    .action((username: string) => administer(context, username, { type: 'disable' }, 'disabled'));
+  users
+    .command('enable <username>')
+    .description('allow logins again')
+    .action((username: string) => administer(context, username, { type: 'enable' }, 'enabled'));
+  users
+    .command('unlock <username>')
+    .description('lift a login lockout')
+    .action((username: string) => administer(context, username, { type: 'unlock' }, 'unlocked'));
   users
     .command('role <username> <role>')
     .description('change the role')
-    .action((username: string, newRole: string) => administer(context, username, { type: 'change-role', role: role(newRole) }, `role is now ${newRole}`));
+    .action((username: string, newRole: string) =>
+      administer(context, username, { type: 'change-role', role: role(newRole) }, `role is now ${newRole}`),
+    );
   users
     .command('reset-password <username>')
     .description('set a new password (stdin with --password-stdin, else generated and printed once)')

@@ -13,14 +13,26 @@ const Time = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const Query = z
   .object({
     actor: Text.optional(),
-    action: z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/, 'an action like login.failed, or a prefix like login.*').max(100).optional(),
+    action: z
+      .string()
+      .regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/, 'an action like login.failed, or a prefix like login.*')
+      .max(100)
+      .optional(),
     target: Text.optional(),
     correlation_id: Text.optional(),
     outcome: z.enum(AUDIT_OUTCOMES as [string, ...string[]]).optional(),
     from: Time.optional(),
     to: Time.optional(),
-    limit: z.string().regex(/^\d{1,3}$/, 'a whole number from 1 to 500').transform(Number).pipe(z.number().int().min(1, 'at least 1').max(500, 'at most 500')).optional(),
-    cursor: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'the next_cursor of a previous page').optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'a whole number from 1 to 500')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'at least 1').max(500, 'at most 500'))
+      .optional(),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, 'the next_cursor of a previous page')
+      .optional(),
     order: z.enum(['asc', 'desc']).optional(),
     format: z.enum(['json', 'ndjson']).optional(),
   })
@@ -31,7 +43,12 @@ export const encodeCursor = (seq: number): string => Buffer.from(String(seq), 'u
 export const decodeCursor = (cursor: string): number => {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const seq = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new ValidationError('The cursor is not one this API gave out: pass next_cursor unchanged.', undefined, 'invalid_cursor');
+  if (!Number.isSafeInteger(seq) || seq < 1)
+    throw new ValidationError(
+      'The cursor is not one this API gave out: pass next_cursor unchanged.',
+      undefined,
+      'invalid_cursor',
+    );
   return seq;
 };
 
@@ -43,7 +60,10 @@ const wantsNdjson = (req: Request, format: 'json' | 'ndjson' | undefined): boole
 const filtersOf = (query: z.infer<typeof Query>): AuditFilters => {
   const from = query.from === undefined ? undefined : new Date(query.from);
   const to = query.to === undefined ? undefined : new Date(query.to);
-  if (from && to && from.getTime() > to.getTime()) throw new ValidationError('The query is invalid: from must not be after to.', { issues: [{ path: 'from', problem: 'after to' }] });
+  if (from && to && from.getTime() > to.getTime())
+    throw new ValidationError('The query is invalid: from must not be after to.', {
+      issues: [{ path: 'from', problem: 'after to' }],
+    });
   return {
     actor: query.actor,
     action: query.action,
@@ -60,7 +80,10 @@ const exportNdjson = async (res: Response, entries: AsyncIterable<AuditEntry>): 
   const iterator = entries[Symbol.asyncIterator]();
   let next = await iterator.next();
   res.status(200).type(NDJSON);
-  res.set('Content-Disposition', `attachment; filename="audit-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson"`);
+  res.set(
+    'Content-Disposition',
+    `attachment; filename="audit-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson"`,
+  );
   res.flushHeaders();
   try {
     while (!next.done) {
@@ -96,7 +119,11 @@ export const auditRoutes = ({ identity, auditLog }: AuditRoutesOptions): Router 
     res.set('Cache-Control', 'no-store');
     if (wantsNdjson(req, query.format)) {
       if (query.cursor !== undefined || query.limit !== undefined) {
-        throw new ValidationError('The NDJSON export streams every matching entry: cursor and limit do not apply to it.', undefined, 'export_not_paginated');
+        throw new ValidationError(
+          'The NDJSON export streams every matching entry: cursor and limit do not apply to it.',
+          undefined,
+          'export_not_paginated',
+        );
       }
       await exportNdjson(res, auditLog.stream(filters, { order: order ?? 'asc' }));
       return;

@@ -8,7 +8,9 @@ import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from './authenticate.js';
 
 const Role = z.enum(ROLES as [string, ...string[]]).transform((r) => r as (typeof ROLES)[number]);
-const CreateBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024), role: Role }).strict();
+const CreateBody = z
+  .object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024), role: Role })
+  .strict();
 const ResetBody = z.object({ password: z.string().min(1).max(1024) }).strict();
 const RoleBody = z.object({ role: Role }).strict();
 const AccountId = z.uuid();
@@ -47,14 +49,24 @@ export const usersRoutes = ({ identity, listAccounts }: UsersRoutesOptions): Rou
   router.post('/api/users/:id/reset-password', admin, async (req, res) => {
     const id = parseInput(AccountId, req.params.id, 'account id');
     const body = parseInput(ResetBody, req.body);
-    const result = await administerAccount(identity, id, { type: 'reset-password', password: body.password }, commandContext(req, authOf(req).accountId));
+    const result = await administerAccount(
+      identity,
+      id,
+      { type: 'reset-password', password: body.password },
+      commandContext(req, authOf(req).accountId),
+    );
     res.json({ id, changed: result.changed });
   });
 
   router.patch('/api/users/:id', admin, async (req, res) => {
     const id = parseInput(AccountId, req.params.id, 'account id');
     const body = parseInput(RoleBody, req.body);
-    const result = await administerAccount(identity, id, { type: 'change-role', role: body.role }, commandContext(req, authOf(req).accountId));
+    const result = await administerAccount(
+      identity,
+      id,
+      { type: 'change-role', role: body.role },
+      commandContext(req, authOf(req).accountId),
+    );
     res.json({ id, changed: result.changed });
   });
 

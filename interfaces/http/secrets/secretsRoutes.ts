@@ -9,7 +9,12 @@ import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 
-const Name = z.string().regex(SECRET_NAME, 'a secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit');
+const Name = z
+  .string()
+  .regex(
+    SECRET_NAME,
+    'a secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit',
+  );
 const Kind = z.enum(SECRET_KINDS as [SecretKind, ...SecretKind[]]);
 // The value's size is checked by storeSecret (413, in UTF-8 bytes); zod only insists on a string.
 const PutBody = z.object({ value: z.string().min(1), kind: Kind }).strict();
@@ -42,7 +47,11 @@ export const secretsRoutes = ({ auth, secrets, listSecrets }: SecretsRoutesOptio
   router.put('/api/secrets/:name', noStore, admin, async (req, res) => {
     const name = parseInput(Name, req.params.name, 'secret name');
     const body = parseInput(PutBody, req.body);
-    await storeSecret(secrets, { name, kind: body.kind, value: body.value }, commandContext(req, authOf(req).accountId));
+    await storeSecret(
+      secrets,
+      { name, kind: body.kind, value: body.value },
+      commandContext(req, authOf(req).accountId),
+    );
     res.status(204).end();
   });
 

@@ -43,7 +43,12 @@ export const errorHandler =
       res.status(known[0]).json(errorBody(known[1], known[2]));
       return;
     }
-    if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500 && parserError.expose) {
+    if (
+      typeof parserError.status === 'number' &&
+      parserError.status >= 400 &&
+      parserError.status < 500 &&
+      parserError.expose
+    ) {
       res.status(parserError.status).json(errorBody('bad_request', parserError.message));
       return;
     }

@@ -49,7 +49,10 @@ export const healthRoutes = (checks: readonly HealthCheck[]): Router => {
   const router = Router();
   router.get('/healthz', async (_req, res) => {
     const { healthy, body } = await runHealthChecks(checks);
-    res.status(healthy ? 200 : 503).set('Cache-Control', 'no-store').json(body);
+    res
+      .status(healthy ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(body);
   });
   return router;
 };

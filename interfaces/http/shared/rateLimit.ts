@@ -62,7 +62,8 @@ export const endpointOf = (method: string, path: string, routePattern?: string):
 };
 
 /** Refusals 1, 2, 4, 8... of a window are logged: every abusive IP shows up, a flood stays a few lines. */
-export const shouldLogRejection = (rejectedInWindow: number): boolean => rejectedInWindow >= 1 && (rejectedInWindow & (rejectedInWindow - 1)) === 0;
+export const shouldLogRejection = (rejectedInWindow: number): boolean =>
+  rejectedInWindow >= 1 && (rejectedInWindow & (rejectedInWindow - 1)) === 0;
 
 const usernameOf = (req: Request): string | undefined => {
   const body: unknown = req.body;
@@ -88,27 +89,67 @@ const throttled = (log: Log) => {
 export const createRateLimiting = (options: RateLimitingOptions): RateLimiting => {
   const clock = options.clock ?? (() => new Date());
   const { log, store } = options;
-  const login = createLimiter({ redis: options.redis, keyPrefix: `${options.keyPrefix}rl:login`, name: 'login', points: options.loginPerMinute, windowSeconds: WINDOW_SECONDS });
-  const api = createLimiter({ redis: options.redis, keyPrefix: `${options.keyPrefix}rl:api`, name: 'api', points: options.apiPerMinute, windowSeconds: WINDOW_SECONDS });
+  const login = createLimiter({
+    redis: options.redis,
+    keyPrefix: `${options.keyPrefix}rl:login`,
+    name: 'login',
+    points: options.loginPerMinute,
+    windowSeconds: WINDOW_SECONDS,
+  });
+  const api = createLimiter({
+    redis: options.redis,
+    keyPrefix: `${options.keyPrefix}rl:api`,
+    name: 'api',
+    points: options.apiPerMinute,
+    windowSeconds: WINDOW_SECONDS,
+  });
   const warnLoginClosed = throttled(log);
   const warnApiOpen = throttled(log);
 
-  const refuse = async (req: Request, limiter: Limiter, route: string, retryAfterSeconds: number, rejectedInWindow: number): Promise<RateLimitedError> => {
+  const refuse = async (
+    req: Request,
+    limiter: Limiter,
+    route: string,
+    retryAfterSeconds: number,
+    rejectedInWindow: number,
+  ): Promise<RateLimitedError> => {
     const context = commandContext(req);
     const ip = req.ip ?? 'unknown';
     const username = route === LOGIN_ROUTE ? usernameOf(req) : undefined;
     if (shouldLogRejection(rejectedInWindow)) {
-      log.warn('rate limit exceeded', { ip, username, route, correlationId: context.correlationId, limit: limiter.points, windowSeconds: limiter.windowSeconds, rejectedInWindow, retryAfterSeconds });
+      log.warn('rate limit exceeded', {
+        ip,
+        username,
+        route,
+        correlationId: context.correlationId,
+        limit: limiter.points,
+        windowSeconds: limiter.windowSeconds,
+        rejectedInWindow,
+        retryAfterSeconds,
+      });
     }
     if (rejectedInWindow === 1) {
       try {
-        await recordRateLimited(store, { ip, route, limit: limiter.points, windowSeconds: limiter.windowSeconds, username }, context, clock());
+        await recordRateLimited(
+          store,
+          { ip, route, limit: limiter.points, windowSeconds: limiter.windowSeconds, username },
+          context,
+          clock(),
+        );
       } catch (error) {
         // The 429 stands without its audit event; the log line above still has the facts.
-        log.error('rate limit: RateLimited event not recorded', { ip, route, correlationId: context.correlationId, error });
+        log.error('rate limit: RateLimited event not recorded', {
+          ip,
+          route,
+          correlationId: context.correlationId,
+          error,
+        });
       }
     }
-    return new RateLimitedError(`Too many requests: at most ${limiter.points} per ${limiter.windowSeconds} s for this endpoint. Retry in ${retryAfterSeconds} s.`, retryAfterSeconds);
+    return new RateLimitedError(
+      `Too many requests: at most ${limiter.points} per ${limiter.windowSeconds} s for this endpoint. Retry in ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+    );
   };
 
   // Express 5 passes a rejected promise to next(error); every expected outcome calls next itself.
@@ -118,8 +159,18 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     try {
       decision = await login.consume(ip);
     } catch (error) {
-      warnLoginClosed('rate limit store unavailable: login refused (fail closed)', { ip, username: usernameOf(req), correlationId: commandContext(req).correlationId, error: error instanceof Error ? error.message : String(error) });
-      next(new UnavailableError('Login is temporarily unavailable: the rate limiter cannot be reached. Try again in a few seconds.', 'rate_limiter_unavailable'));
+      warnLoginClosed('rate limit store unavailable: login refused (fail closed)', {
+        ip,
+        username: usernameOf(req),
+        correlationId: commandContext(req).correlationId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      next(
+        new UnavailableError(
+          'Login is temporarily unavailable: the rate limiter cannot be reached. Try again in a few seconds.',
+          'rate_limiter_unavailable',
+        ),
+      );
       return;
     }
     if (decision.kind === 'allowed') return next();
@@ -134,7 +185,12 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     try {
       decision = await api.consume(`${ip}|${route}`);
     } catch (error) {
-      warnApiOpen('rate limit store unavailable: /api requests let through unlimited', { ip, route, correlationId: commandContext(req).correlationId, error: error instanceof Error ? error.message : String(error) });
+      warnApiOpen('rate limit store unavailable: /api requests let through unlimited', {
+        ip,
+        route,
+        correlationId: commandContext(req).correlationId,
+        error: error instanceof Error ? error.message : String(error),
+      });
       return next();
     }
     if (decision.kind === 'allowed') return next();

@@ -59,9 +59,13 @@ const failure = async (response) => {
     // not JSON (a proxy page): the status says enough
   }
   const retryHeader = Number(response.headers.get('retry-after'));
-  const retryAfterSeconds = Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : (body?.error?.details?.retryAfterSeconds ?? null);
+  const retryAfterSeconds =
+    Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader : (body?.error?.details?.retryAfterSeconds ?? null);
   const code = body?.error?.code ?? (response.status === 503 ? 'unavailable' : `http_${response.status}`);
-  return new ApiError(response.status, code, body?.error?.message ?? response.statusText, { retryAfterSeconds, correlationId: body?.error?.correlationId ?? response.headers.get('x-correlation-id') });
+  return new ApiError(response.status, code, body?.error?.message ?? response.statusText, {
+    retryAfterSeconds,
+    correlationId: body?.error?.correlationId ?? response.headers.get('x-correlation-id'),
+  });
 };
 
 const send = async (path, init) => {
@@ -101,7 +105,11 @@ export const refresh = () => {
   if (refreshing) return refreshing;
   refreshing = (async () => {
     if (!refreshToken) throw new ApiError(401, 'token_missing', 'no session');
-    const response = await send('/api/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: refreshToken }) });
+    const response = await send('/api/auth/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    });
     if (!response.ok) {
       const error = await failure(response);
       // A network failure or a 5xx keeps the session for the next try; a refused token ends it.
@@ -154,7 +162,11 @@ const loadUser = async () => {
 };
 
 export const login = async (username, password) => {
-  const response = await send('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const response = await send('/api/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   if (!response.ok) throw await failure(response);
   adopt(await response.json());
   await loadUser();
@@ -180,7 +192,9 @@ export const restore = async () => {
 export const logout = async () => {
   if (access) {
     // Best effort: the local session ends even when the server cannot be reached.
-    await send('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${access.token}` } }).catch(() => undefined);
+    await send('/api/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${access.token}` } }).catch(
+      () => undefined,
+    );
   }
   end('logout');
 };

@@ -71,7 +71,8 @@ const renderChrome = () => {
   $('#logout').hidden = !user;
   $('#whoami').textContent = user ? t('auth.signedInAs', { user: user.username, role: t(`role.${user.role}`) }) : '';
   for (const link of document.querySelectorAll('#nav [data-admin]')) link.hidden = !isAdmin();
-  for (const button of document.querySelectorAll('[data-lang]')) button.setAttribute('aria-pressed', String(button.dataset.lang === getLang()));
+  for (const button of document.querySelectorAll('[data-lang]'))
+    button.setAttribute('aria-pressed', String(button.dataset.lang === getLang()));
 };
 
 onSessionChange((user, reason) => {
@@ -116,7 +117,8 @@ loginForm.addEventListener('submit', async (event) => {
 });
 
 $('#logout').addEventListener('click', () => void logout());
-for (const button of document.querySelectorAll('[data-lang]')) button.addEventListener('click', () => setLang(button.dataset.lang));
+for (const button of document.querySelectorAll('[data-lang]'))
+  button.addEventListener('click', () => setLang(button.dataset.lang));
 window.addEventListener('hashchange', route);
 onLangChange(() => {
   renderChrome();

@@ -35,7 +35,15 @@ export const createAuditPage = () => {
           h('td', { class: 'truncate' }, who(e.actor)),
           h('td', {}, h('code', {}, e.action)),
           h('td', { class: 'truncate' }, e.target ? who(e.target) : t('common.none')),
-          h('td', {}, h('span', { class: `badge outcome-${e.outcome}` }, has(`outcome.${e.outcome}`) ? t(`outcome.${e.outcome}`) : e.outcome)),
+          h(
+            'td',
+            {},
+            h(
+              'span',
+              { class: `badge outcome-${e.outcome}` },
+              has(`outcome.${e.outcome}`) ? t(`outcome.${e.outcome}`) : e.outcome,
+            ),
+          ),
           h('td', { class: 'nowrap' }, e.ip ?? t('common.none')),
           h('td', { class: 'truncate' }, h('code', { title: e.correlation_id }, e.correlation_id)),
         ),
@@ -50,7 +58,9 @@ export const createAuditPage = () => {
     more.disabled = true;
     try {
       await loadNames();
-      const page = await api(`/api/audit?${query({ limit: String(PAGE_SIZE), ...(append && cursor ? { cursor } : {}) })}`);
+      const page = await api(
+        `/api/audit?${query({ limit: String(PAGE_SIZE), ...(append && cursor ? { cursor } : {}) })}`,
+      );
       entries = append ? entries.concat(page.entries) : page.entries;
       cursor = page.next_cursor;
       say(message, '');
@@ -66,7 +76,9 @@ export const createAuditPage = () => {
 
   const readFilters = () => {
     const data = new FormData(form);
-    filters = Object.fromEntries(FILTERS.map((name) => [name, String(data.get(name) ?? '').trim()]).filter(([, value]) => value !== ''));
+    filters = Object.fromEntries(
+      FILTERS.map((name) => [name, String(data.get(name) ?? '').trim()]).filter(([, value]) => value !== ''),
+    );
   };
 
   form.addEventListener('submit', (event) => {

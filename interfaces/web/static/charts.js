@@ -36,7 +36,8 @@ export class LineChart {
 
   /** Adds a series the first time its key is seen; earlier samples count as missing for it. */
   ensure(key) {
-    if (!this.series.has(key)) this.series.set(key, { colour: this.series.size % SERIES_COLOURS, values: new Array(this.samples).fill(null) });
+    if (!this.series.has(key))
+      this.series.set(key, { colour: this.series.size % SERIES_COLOURS, values: new Array(this.samples).fill(null) });
     return this.series.get(key);
   }
 
@@ -91,14 +92,16 @@ export class LineChart {
     }
 
     let max = 0;
-    for (const series of this.series.values()) for (const value of series.values) if (value !== null && value > max) max = value;
+    for (const series of this.series.values())
+      for (const value of series.values) if (value !== null && value > max) max = value;
     const labels = axisTicks(max, this.digits === 0);
     const top = labels[labels.length - 1];
     const labelWidth = Math.max(...labels.map((value) => ctx.measureText(formatNumber(value, this.digits)).width));
     const plot = { left: Math.ceil(labelWidth) + 12, right: width - 10, top: 10, bottom: height - 24 };
     const plotHeight = plot.bottom - plot.top;
     const y = (value) => plot.bottom - (value / top) * plotHeight;
-    const x = (index, count) => plot.left + ((this.capacity - count + index) / (this.capacity - 1)) * (plot.right - plot.left);
+    const x = (index, count) =>
+      plot.left + ((this.capacity - count + index) / (this.capacity - 1)) * (plot.right - plot.left);
 
     // grid and axis labels
     ctx.strokeStyle = colour('--chart-grid');

@@ -7,7 +7,8 @@ import { loadNames, who } from './people.js';
 
 const MAX_EVENTS = 100;
 
-const legendItem = (chart, key, label) => h('li', { class: 'legend-item' }, h('span', { class: `swatch series-${chart.colourOf(key)}` }), label);
+const legendItem = (chart, key, label) =>
+  h('li', { class: 'legend-item' }, h('span', { class: `swatch series-${chart.colourOf(key)}` }), label);
 
 export const createDashboard = ({ canLinkAudit }) => {
   const charts = {
@@ -22,8 +23,14 @@ export const createDashboard = ({ canLinkAudit }) => {
   const eventList = $('#event-list');
 
   const renderLegends = () => {
-    clear($('#legend-messages')).append(legendItem(charts.messages, 'in', t('chart.messagesIn')), legendItem(charts.messages, 'out', t('chart.messagesOut')));
-    clear($('#legend-security')).append(legendItem(charts.security, 'failures', t('chart.loginFailures')), legendItem(charts.security, 'lockouts', t('chart.lockouts')));
+    clear($('#legend-messages')).append(
+      legendItem(charts.messages, 'in', t('chart.messagesIn')),
+      legendItem(charts.messages, 'out', t('chart.messagesOut')),
+    );
+    clear($('#legend-security')).append(
+      legendItem(charts.security, 'failures', t('chart.loginFailures')),
+      legendItem(charts.security, 'lockouts', t('chart.lockouts')),
+    );
     clear($('#legend-lag')).append(...[...charts.lag.series.keys()].map((name) => legendItem(charts.lag, name, name)));
   };
 
@@ -46,7 +53,11 @@ export const createDashboard = ({ canLinkAudit }) => {
           { class: 'row', 'data-process': p.name, 'data-state': p.state },
           h('span', { class: 'row-name' }, p.name),
           h('span', { class: `badge state-${p.state}` }, t(`state.${p.state}`)),
-          h('span', { class: 'muted small row-detail' }, [p.since ? t('state.since', { time: formatTime(p.since) }) : null, p.instance].filter(Boolean).join(' · ')),
+          h(
+            'span',
+            { class: 'muted small row-detail' },
+            [p.since ? t('state.since', { time: formatTime(p.since) }) : null, p.instance].filter(Boolean).join(' · '),
+          ),
         ),
       ),
     );
@@ -61,7 +72,11 @@ export const createDashboard = ({ canLinkAudit }) => {
           { class: 'row', 'data-provider': p.provider },
           h('span', { class: 'row-name' }, p.provider),
           h('span', { class: `badge circuit-${p.circuit}` }, t(`circuit.${p.circuit}`)),
-          h('span', { class: 'muted small row-detail' }, t('card.calls', { calls: formatNumber(p.calls), errors: `${formatNumber(p.errorRate * 100, 1)} %`, p95 })),
+          h(
+            'span',
+            { class: 'muted small row-detail' },
+            t('card.calls', { calls: formatNumber(p.calls), errors: `${formatNumber(p.errorRate * 100, 1)} %`, p95 }),
+          ),
         ),
       );
     }
@@ -74,7 +89,17 @@ export const createDashboard = ({ canLinkAudit }) => {
       h('td', { class: 'nowrap' }, formatTime(e.occurredAt)),
       h('td', {}, h('code', {}, e.type)),
       h('td', { class: 'truncate' }, h('code', { title: e.streamId }, e.streamId)),
-      h('td', { class: 'truncate' }, canLinkAudit() ? h('a', { href: `#/audit?correlation_id=${encodeURIComponent(e.correlationId)}`, title: e.correlationId }, e.correlationId) : h('code', {}, e.correlationId)),
+      h(
+        'td',
+        { class: 'truncate' },
+        canLinkAudit()
+          ? h(
+              'a',
+              { href: `#/audit?correlation_id=${encodeURIComponent(e.correlationId)}`, title: e.correlationId },
+              e.correlationId,
+            )
+          : h('code', {}, e.correlationId),
+      ),
       h('td', { class: 'truncate' }, who(e.actor)),
     );
 
@@ -153,7 +178,8 @@ export const createDashboard = ({ canLinkAudit }) => {
       last = null;
       events.length = 0;
       for (const chart of Object.values(charts)) chart.clear();
-      for (const id of ['#queue-depth', '#wa-sessions', '#locked-accounts', '#projection-position']) $(id).textContent = '—';
+      for (const id of ['#queue-depth', '#wa-sessions', '#locked-accounts', '#projection-position'])
+        $(id).textContent = '—';
       for (const id of ['#queue-oldest', '#rate-limited', '#projection-lag']) $(id).textContent = '';
       clear($('#process-list'));
       clear($('#circuit-list'));

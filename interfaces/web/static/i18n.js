@@ -23,7 +23,8 @@ const strings = {
     'login.busy': 'Entrando…',
     'login.missing': 'Escribe el usuario y la contraseña.',
     'error.invalid_credentials': 'Usuario o contraseña incorrectos.',
-    'error.account_locked': 'La cuenta está bloqueada por demasiados intentos fallidos. Podrás volver a intentarlo dentro de {wait} (a las {at}).',
+    'error.account_locked':
+      'La cuenta está bloqueada por demasiados intentos fallidos. Podrás volver a intentarlo dentro de {wait} (a las {at}).',
     'error.rate_limited': 'Demasiados intentos desde esta dirección. Espera {wait} (hasta las {at}).',
     'error.unavailable': 'El servicio no está disponible ahora mismo. Inténtalo de nuevo en unos segundos.',
     'error.network': 'No se pudo contactar con el servidor. Comprueba la conexión.',
@@ -157,7 +158,8 @@ const strings = {
     'login.busy': 'Logging in…',
     'login.missing': 'Enter the username and the password.',
     'error.invalid_credentials': 'Wrong username or password.',
-    'error.account_locked': 'The account is locked after too many failed attempts. You can try again in {wait} (at {at}).',
+    'error.account_locked':
+      'The account is locked after too many failed attempts. You can try again in {wait} (at {at}).',
     'error.rate_limited': 'Too many attempts from this address. Wait {wait} (until {at}).',
     'error.unavailable': 'The service is unavailable right now. Try again in a few seconds.',
     'error.network': 'Could not reach the server. Check the connection.',
@@ -330,12 +332,18 @@ export const onLangChange = (listener) => {
 
 const locale = () => (current === 'es' ? 'es-ES' : 'en-GB');
 
-export const formatTime = (iso) => (iso ? new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso)) : t('common.none'));
+export const formatTime = (iso) =>
+  iso
+    ? new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso))
+    : t('common.none');
 
 export const formatDateTime = (iso) =>
-  iso ? new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(iso)) : t('common.never');
+  iso
+    ? new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(iso))
+    : t('common.never');
 
-export const formatNumber = (value, digits = 0) => new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(value);
+export const formatNumber = (value, digits = 0) =>
+  new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(value);
 
 /** 75 -> "1 min 15 s"; the units read the same in both languages. */
 export const formatDuration = (seconds) => {

@@ -28,4 +28,5 @@ export const loadNames = async () => {
 };
 
 /** The username when the id is a known account (the id stays in the tooltip), else the value as it is. */
-export const who = (value) => (value && names.has(value) ? h('span', { title: value }, names.get(value)) : (value ?? ''));
+export const who = (value) =>
+  value && names.has(value) ? h('span', { title: value }, names.get(value)) : (value ?? '');

@@ -34,7 +34,13 @@ export const createUsersPage = () => {
       const result = await api(`/api/users/${encodeURIComponent(user.id)}/${action}`, { method: 'POST' });
       say(message, t(result.changed ? 'users.changed' : 'users.unchanged', { user: user.username }), 'ok');
       const expected = { disable: 'disabled', enable: 'active', unlock: 'active' }[action];
-      await reloadUntil((now) => !result.changed || now.some((u) => u.id === user.id && (u.status === expected || (action === 'enable' && u.status === 'locked'))));
+      await reloadUntil(
+        (now) =>
+          !result.changed ||
+          now.some(
+            (u) => u.id === user.id && (u.status === expected || (action === 'enable' && u.status === 'locked')),
+          ),
+      );
     } catch (error) {
       say(message, describeError(error));
     }
@@ -42,9 +48,35 @@ export const createUsersPage = () => {
 
   const actions = (user) => {
     const buttons = [];
-    if (user.status === 'locked') buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'unlock', onclick: () => act(user, 'unlock') }, t('users.unlock')));
-    if (user.status === 'disabled') buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'enable', onclick: () => act(user, 'enable') }, t('users.enable')));
-    else buttons.push(h('button', { type: 'button', class: 'btn btn-small btn-danger', 'data-action': 'disable', onclick: () => act(user, 'disable') }, t('users.disable')));
+    if (user.status === 'locked')
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'btn btn-small', 'data-action': 'unlock', onclick: () => act(user, 'unlock') },
+          t('users.unlock'),
+        ),
+      );
+    if (user.status === 'disabled')
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'btn btn-small', 'data-action': 'enable', onclick: () => act(user, 'enable') },
+          t('users.enable'),
+        ),
+      );
+    else
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-small btn-danger',
+            'data-action': 'disable',
+            onclick: () => act(user, 'disable'),
+          },
+          t('users.disable'),
+        ),
+      );
     return h('div', { class: 'actions' }, buttons);
   };
 
@@ -69,7 +101,11 @@ export const createUsersPage = () => {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const body = { username: String(data.get('username') ?? '').trim(), password: String(data.get('password') ?? ''), role: String(data.get('role') ?? 'viewer') };
+    const body = {
+      username: String(data.get('username') ?? '').trim(),
+      password: String(data.get('password') ?? ''),
+      role: String(data.get('role') ?? 'viewer'),
+    };
     const submit = form.querySelector('button[type=submit]');
     submit.disabled = true;
     try {

@@ -18,7 +18,16 @@ const BOB = randomUUID();
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
-type Entry = { seq: number; actor: string; action: string; target: string | null; occurred_at: string; correlation_id: string | null; details: Record<string, unknown>; hash: string };
+type Entry = {
+  seq: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  occurred_at: string;
+  correlation_id: string | null;
+  details: Record<string, unknown>;
+  hash: string;
+};
 
 describe('GET /api/audit', function () {
   this.timeout(60_000);
@@ -35,22 +44,68 @@ describe('GET /api/audit', function () {
     for (let i = 0; i < TOTAL; i++) {
       const actor = i % 2 === 0 ? ALICE : BOB;
       const meta = { actor, occurredAt: at(i), correlationId: `corr-${Math.floor(i / 5)}`, ip: `10.0.0.${i}` };
-      const event = i % 4 === 0
-        ? newEvent('LoginFailed', { accountId: actor, username: actor === ALICE ? 'alice' : 'bob', reason: 'wrong_password', failureCount: 1, lockedUntil: null }, meta)
-        : i % 4 === 1
-          ? newEvent('PasswordChanged', { accountId: ALICE, passwordHash: '$argon2id$v=19$secret-hash', changedBy: actor }, meta)
-          : newEvent('SecretStored', { name: `key-${i}`, ciphertext: 'gAAAAABciphertextciphertextciphertext', keyFingerprint: 'aabbccdd', kind: 'other' }, meta);
+      const event =
+        i % 4 === 0
+          ? newEvent(
+              'LoginFailed',
+              {
+                accountId: actor,
+                username: actor === ALICE ? 'alice' : 'bob',
+                reason: 'wrong_password',
+                failureCount: 1,
+                lockedUntil: null,
+              },
+              meta,
+            )
+          : i % 4 === 1
+            ? newEvent(
+                'PasswordChanged',
+                { accountId: ALICE, passwordHash: '$argon2id$v=19$secret-hash', changedBy: actor },
+                meta,
+              )
+            : newEvent(
+                'SecretStored',
+                {
+                  name: `key-${i}`,
+                  ciphertext: 'gAAAAABciphertextciphertextciphertext',
+                  keyFingerprint: 'aabbccdd',
+                  kind: 'other',
+                },
+                meta,
+              );
       await t.store.append(`stream-${i}`, [event]);
     }
     await t.store.append('stream-noise', [newEvent('MessageReceived', { text: 'not audited' })]);
     await rebuildProjection({ db: t.db, store: t.store, projection: auditLogProjection });
 
-    const tokens = createTokenService({ secret: 'audit-api-test-secret-0123456789-abcdefghijklmnop', issuer: 'chatbot', audience: 'chatbot-console', accessTtlSeconds: 900, refreshTtlSeconds: 3600, wsTtlSeconds: 30 });
+    const tokens = createTokenService({
+      secret: 'audit-api-test-secret-0123456789-abcdefghijklmnop',
+      issuer: 'chatbot',
+      audience: 'chatbot-console',
+      accessTtlSeconds: 900,
+      refreshTtlSeconds: 3600,
+      wsTtlSeconds: 30,
+    });
     const identity = { tokens, revocations: new RevocationRegistry() };
-    adminToken = tokens.issueAccessToken({ accountId: ALICE, username: 'alice', role: 'admin', sessionId: randomUUID() }).token;
-    operatorToken = tokens.issueAccessToken({ accountId: BOB, username: 'bob', role: 'operator', sessionId: randomUUID() }).token;
+    adminToken = tokens.issueAccessToken({
+      accountId: ALICE,
+      username: 'alice',
+      role: 'admin',
+      sessionId: randomUUID(),
+    }).token;
+    operatorToken = tokens.issueAccessToken({
+      accountId: BOB,
+      username: 'bob',
+      role: 'operator',
+      sessionId: randomUUID(),
+    }).token;
     const logger = createLogger({ level: 'error', service: 'test', stream: new PassThrough() });
-    const app = createHttpApp({ logger, corsOrigins: [], bodyLimit: '10kb', routers: [auditRoutes({ identity, auditLog: auditLogReader(t.db.knex) })] });
+    const app = createHttpApp({
+      logger,
+      corsOrigins: [],
+      bodyLimit: '10kb',
+      routers: [auditRoutes({ identity, auditLog: auditLogReader(t.db.knex) })],
+    });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -64,7 +119,12 @@ describe('GET /api/audit', function () {
 
   const get = async (query: string, options: { token?: string | null; accept?: string } = {}) => {
     const token = options.token === undefined ? adminToken : options.token;
-    const response = await fetch(`${base}/api/audit${query}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(options.accept ? { accept: options.accept } : {}) } });
+    const response = await fetch(`${base}/api/audit${query}`, {
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(options.accept ? { accept: options.accept } : {}),
+      },
+    });
     const text = await response.text();
     const body = response.headers.get('content-type')?.includes('application/json') ? JSON.parse(text) : text;
     return { status: response.status, type: response.headers.get('content-type'), body };
@@ -99,7 +159,21 @@ describe('GET /api/audit', function () {
     expect(response.body.next_cursor).to.equal(null);
     const entries = response.body.entries as Entry[];
     expect(entries.map((e) => e.seq)).to.deep.equal(Array.from({ length: TOTAL }, (_, i) => TOTAL - i));
-    expect(entries[0]).to.have.all.keys('seq', 'event_id', 'position', 'occurred_at', 'actor', 'action', 'target', 'ip', 'outcome', 'correlation_id', 'details', 'prev_hash', 'hash');
+    expect(entries[0]).to.have.all.keys(
+      'seq',
+      'event_id',
+      'position',
+      'occurred_at',
+      'actor',
+      'action',
+      'target',
+      'ip',
+      'outcome',
+      'correlation_id',
+      'details',
+      'prev_hash',
+      'hash',
+    );
     const passwordChange = entries.find((e) => e.action === 'user.password_changed')!;
     expect(passwordChange.details).to.deep.equal({ changedBy: BOB });
     expect(JSON.stringify(entries)).to.not.include('argon2').and.not.include('gAAAAA');
@@ -133,7 +207,9 @@ describe('GET /api/audit', function () {
     expect(correlated.body.entries.map((e: Entry) => e.seq)).to.deep.equal([20, 19, 18, 17, 16]);
 
     const both = await get(`?actor=${BOB}&action=user.password_changed`);
-    expect(both.body.entries.every((e: Entry) => e.actor === BOB && e.action === 'user.password_changed')).to.equal(true);
+    expect(both.body.entries.every((e: Entry) => e.actor === BOB && e.action === 'user.password_changed')).to.equal(
+      true,
+    );
     expect(both.body.entries).to.have.length(10);
   });
 
@@ -152,11 +228,16 @@ describe('GET /api/audit', function () {
     const lines = (all.body as string).split('\n');
     expect(lines.pop()).to.equal('');
     expect(lines).to.have.length(TOTAL);
-    expect(lines.map((line) => (JSON.parse(line) as Entry).seq)).to.deep.equal(Array.from({ length: TOTAL }, (_, i) => i + 1));
+    expect(lines.map((line) => (JSON.parse(line) as Entry).seq)).to.deep.equal(
+      Array.from({ length: TOTAL }, (_, i) => i + 1),
+    );
 
     const filtered = await get(`?actor=${BOB}`, { accept: 'application/x-ndjson' });
     expect(filtered.type).to.match(/^application\/x-ndjson/);
-    const bobLines = (filtered.body as string).trim().split('\n').map((line) => JSON.parse(line) as Entry);
+    const bobLines = (filtered.body as string)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Entry);
     expect(bobLines).to.have.length(20);
     expect(bobLines.every((e) => e.actor === BOB)).to.equal(true);
 
@@ -166,7 +247,23 @@ describe('GET /api/audit', function () {
   });
 
   it('refuses bad parameters with a 400 JSON error', async () => {
-    for (const query of ['?limit=0', '?limit=501', '?limit=abc', '?limit=', '?from=yesterday', '?to=2026-13-01', '?unknown=1', `?actor=a&actor=b`, '?cursor=%24%24', '?cursor=YWJj', '?order=sideways', '?format=xml', '?action=DROP%20TABLE', `?from=${at(10)}&to=${at(5)}`, '?format=ndjson&limit=5']) {
+    for (const query of [
+      '?limit=0',
+      '?limit=501',
+      '?limit=abc',
+      '?limit=',
+      '?from=yesterday',
+      '?to=2026-13-01',
+      '?unknown=1',
+      `?actor=a&actor=b`,
+      '?cursor=%24%24',
+      '?cursor=YWJj',
+      '?order=sideways',
+      '?format=xml',
+      '?action=DROP%20TABLE',
+      `?from=${at(10)}&to=${at(5)}`,
+      '?format=ndjson&limit=5',
+    ]) {
       const response = await get(query);
       expect(response.status, query).to.equal(400);
       expect(response.type, query).to.match(/^application\/json/);

@@ -17,13 +17,24 @@ describe('chatbot audit (CLI, real Postgres)', function () {
   this.timeout(60_000);
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
   let cwd: string;
-  const env = () => ({ NODE_ENV: 'test', DATABASE_URL: schema.url, JWT_SECRET: TEST_JWT_SECRET, ADMIN_PASSWORD, LOG_LEVEL: 'error' });
+  const env = () => ({
+    NODE_ENV: 'test',
+    DATABASE_URL: schema.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    ADMIN_PASSWORD,
+    LOG_LEVEL: 'error',
+  });
 
   /** `chatbot <args>` through the real entry point: output lines and the exit code. */
   const cli = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIo = { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false, errStream: process.stderr };
+    const io: CliIo = {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      interactive: false,
+      errStream: process.stderr,
+    };
     const code = await runCli(args, createCliContext({ io, env: env(), cwd }));
     return { out, err, code };
   };
@@ -43,9 +54,17 @@ describe('chatbot audit (CLI, real Postgres)', function () {
     await withInfra(async ({ db, store }) => {
       await migrateLatest(db);
       for (let i = 0; i < 6; i++) {
-        await store.append(`account-${ALICE}`, [newEvent('LoginFailed', { accountId: ALICE, username: 'alice', reason: 'wrong_password', failureCount: i + 1, lockedUntil: null }, { actor: ALICE, ip: `192.0.2.${i}`, correlationId: `login-${i}` })]);
+        await store.append(`account-${ALICE}`, [
+          newEvent(
+            'LoginFailed',
+            { accountId: ALICE, username: 'alice', reason: 'wrong_password', failureCount: i + 1, lockedUntil: null },
+            { actor: ALICE, ip: `192.0.2.${i}`, correlationId: `login-${i}` },
+          ),
+        ]);
       }
-      await store.append('process-worker-web', [newEvent('ProcessStopRequested', { name: 'worker-web' }, { actor: ALICE, ip: '192.0.2.99' })]);
+      await store.append('process-worker-web', [
+        newEvent('ProcessStopRequested', { name: 'worker-web' }, { actor: ALICE, ip: '192.0.2.99' }),
+      ]);
       await rebuildProjection({ db, store, projection: auditLogProjection });
     });
   });
@@ -67,7 +86,10 @@ describe('chatbot audit (CLI, real Postgres)', function () {
     expect(result.code).to.equal(1);
     const line = result.err.find((l) => l.includes('DIVERGES'));
     expect(line).to.be.a('string');
-    expect(line).to.include('seq 3').and.include('ip is "203.0.113.66" in the table, the event store says "192.0.2.2"').and.include('2 entries verified before it');
+    expect(line)
+      .to.include('seq 3')
+      .and.include('ip is "203.0.113.66" in the table, the event store says "192.0.2.2"')
+      .and.include('2 entries verified before it');
   });
 
   it('`audit verify` after a row was deleted names the missing seq, and exits 1', async () => {

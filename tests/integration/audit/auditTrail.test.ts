@@ -27,22 +27,79 @@ const appendDay = async (store: EventStore, rounds: number): Promise<number> => 
     const sessionId = randomUUID();
     const correlationId = `corr-${i}`;
     const asAdmin = { actor: ADMIN, correlationId, ip: `10.0.${i % 256}.1` };
-    await put(`account-${accountId}`, [
-      newEvent('AccountCreated', { accountId, username: `user${i}`, role: 'operator', passwordHash: HASH, createdBy: ADMIN }, asAdmin),
-      newEvent('LoginFailed', { accountId, username: `user${i}`, reason: 'wrong_password', failureCount: 1, lockedUntil: null, ip: '198.51.100.4' }, { actor: accountId, ip: '198.51.100.4' }),
-      newEvent('AccountLocked', { accountId, until: '2026-03-01T10:15:00.000Z', lockoutCount: 1, failures: 5 }, { actor: 'system' }),
-    ], 3);
-    await put(`session-${sessionId}`, [
-      newEvent('SessionStarted', { sessionId, accountId, refreshTokenId: randomUUID(), expiresAt: '2026-03-02T10:00:00.000Z' }, { actor: accountId }),
-      newEvent('AccessTokenIssued', { accountId, sessionId, jti: randomUUID(), expiresAt: '2026-03-01T10:15:00.000Z' }, { actor: accountId }),
-    ], 2);
-    await put(`secret-key${i}`, [newEvent('SecretStored', { name: `key${i}`, ciphertext: 'gAAAAABfakefakefakefakefakefake', keyFingerprint: 'abcd1234', kind: 'other' }, asAdmin)], 1);
-    await put(`process-worker-web`, [newEvent(i % 2 ? 'ProcessStopRequested' : 'ProcessStartRequested', { name: 'worker-web' }, asAdmin)], 1);
-    await put(`chat-web-3460000${i}`, [
-      newEvent('MessageReceived', { text: 'hola' }, { actor: 'system' }),
-      newEvent('MessageQueued', { messageId: randomUUID(), to: `3460000${i}`, text: 'bot reply' }, { actor: 'system' }),
-      newEvent('MessageQueued', { messageId: randomUUID(), to: `3460000${i}`, text: 'from a human' }, asAdmin),
-    ], 1);
+    await put(
+      `account-${accountId}`,
+      [
+        newEvent(
+          'AccountCreated',
+          { accountId, username: `user${i}`, role: 'operator', passwordHash: HASH, createdBy: ADMIN },
+          asAdmin,
+        ),
+        newEvent(
+          'LoginFailed',
+          {
+            accountId,
+            username: `user${i}`,
+            reason: 'wrong_password',
+            failureCount: 1,
+            lockedUntil: null,
+            ip: '198.51.100.4',
+          },
+          { actor: accountId, ip: '198.51.100.4' },
+        ),
+        newEvent(
+          'AccountLocked',
+          { accountId, until: '2026-03-01T10:15:00.000Z', lockoutCount: 1, failures: 5 },
+          { actor: 'system' },
+        ),
+      ],
+      3,
+    );
+    await put(
+      `session-${sessionId}`,
+      [
+        newEvent(
+          'SessionStarted',
+          { sessionId, accountId, refreshTokenId: randomUUID(), expiresAt: '2026-03-02T10:00:00.000Z' },
+          { actor: accountId },
+        ),
+        newEvent(
+          'AccessTokenIssued',
+          { accountId, sessionId, jti: randomUUID(), expiresAt: '2026-03-01T10:15:00.000Z' },
+          { actor: accountId },
+        ),
+      ],
+      2,
+    );
+    await put(
+      `secret-key${i}`,
+      [
+        newEvent(
+          'SecretStored',
+          { name: `key${i}`, ciphertext: 'gAAAAABfakefakefakefakefakefake', keyFingerprint: 'abcd1234', kind: 'other' },
+          asAdmin,
+        ),
+      ],
+      1,
+    );
+    await put(
+      `process-worker-web`,
+      [newEvent(i % 2 ? 'ProcessStopRequested' : 'ProcessStartRequested', { name: 'worker-web' }, asAdmin)],
+      1,
+    );
+    await put(
+      `chat-web-3460000${i}`,
+      [
+        newEvent('MessageReceived', { text: 'hola' }, { actor: 'system' }),
+        newEvent(
+          'MessageQueued',
+          { messageId: randomUUID(), to: `3460000${i}`, text: 'bot reply' },
+          { actor: 'system' },
+        ),
+        newEvent('MessageQueued', { messageId: randomUUID(), to: `3460000${i}`, text: 'from a human' }, asAdmin),
+      ],
+      1,
+    );
   }
   return audited;
 };
@@ -68,9 +125,23 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
     });
 
     const runUntilCaughtUp = async (batchSize = 7) => {
-      const runner = startProjections({ db: env.db, store: env.store, projections: [auditLogProjection], logger: quiet, batchSize, lockRetryMs: 100, pollIntervalMs: 50 });
+      const runner = startProjections({
+        db: env.db,
+        store: env.store,
+        projections: [auditLogProjection],
+        logger: quiet,
+        batchSize,
+        lockRetryMs: 100,
+        pollIntervalMs: 50,
+      });
       runners.push(runner);
-      await waitFor(async () => (await projectionStatus(env.db, env.store, [auditLogProjection]))[0]!.lagEvents === 0 && runner.status()[0]!.state === 'live', 30_000, 'audit trail caught up');
+      await waitFor(
+        async () =>
+          (await projectionStatus(env.db, env.store, [auditLogProjection]))[0]!.lagEvents === 0 &&
+          runner.status()[0]!.state === 'live',
+        30_000,
+        'audit trail caught up',
+      );
       return runner;
     };
 
@@ -79,7 +150,11 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
       await runUntilCaughtUp();
       const rows = await snapshot(env.db);
       expect(rows.map((row) => Number(row.seq))).to.deep.equal(Array.from({ length: audited }, (_, i) => i + 1));
-      expect(JSON.stringify(rows)).to.not.include('argon2').and.not.include('gAAAAA').and.not.include('bot reply').and.not.include('from a human');
+      expect(JSON.stringify(rows))
+        .to.not.include('argon2')
+        .and.not.include('gAAAAA')
+        .and.not.include('bot reply')
+        .and.not.include('from a human');
       const entries = await readAuditRows(env.db.knex, 0, 1000);
       entries.forEach((entry, i) => expect(entry.prev_hash).to.equal(i === 0 ? '0'.repeat(64) : entries[i - 1]!.hash));
 
@@ -112,7 +187,10 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
         delete content.prev_hash;
         delete content.hash;
         const hash = chainHash(previous, content);
-        await env.db.knex(AUDIT_TABLE).where({ seq: row.seq }).update({ actor: content.actor, prev_hash: previous, hash });
+        await env.db
+          .knex(AUDIT_TABLE)
+          .where({ seq: row.seq })
+          .update({ actor: content.actor, prev_hash: previous, hash });
         previous = hash;
       }
 
@@ -138,17 +216,27 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
       const last = await rowAt(env.db, audited);
       const { prev_hash: _p, hash: _h, ...lastContent } = last;
       const forged = { ...lastContent, seq: audited + 1, event_id: randomUUID(), action: 'user.enabled', details: {} };
-      await env.db.knex(AUDIT_TABLE).insert({ ...forged, details: '{}', prev_hash: last.hash, hash: chainHash(last.hash, forged) });
+      await env.db
+        .knex(AUDIT_TABLE)
+        .insert({ ...forged, details: '{}', prev_hash: last.hash, hash: chainHash(last.hash, forged) });
 
       const result = await verifyAuditTrail({ db: env.db, store: env.store });
       expect(result.ok).to.equal(false);
-      if (!result.ok) expect(result.divergence).to.deep.include({ seq: audited + 1, eventId: forged.event_id, kind: 'unexpected_row' });
+      if (!result.ok)
+        expect(result.divergence).to.deep.include({
+          seq: audited + 1,
+          eventId: forged.event_id,
+          kind: 'unexpected_row',
+        });
     });
 
     it('a hash overwritten on its own is a hash mismatch at that row', async () => {
       await appendDay(env.store, 2);
       await runUntilCaughtUp();
-      await env.db.knex(AUDIT_TABLE).where({ seq: 2 }).update({ hash: 'f'.repeat(64) });
+      await env.db
+        .knex(AUDIT_TABLE)
+        .where({ seq: 2 })
+        .update({ hash: 'f'.repeat(64) });
 
       const result = await verifyAuditTrail({ db: env.db, store: env.store });
       expect(result.ok).to.equal(false);
@@ -162,7 +250,11 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
       await runner.stop();
       await appendDay(env.store, 2);
 
-      expect(await verifyAuditTrail({ db: env.db, store: env.store })).to.deep.equal({ ok: true, entries: audited, position });
+      expect(await verifyAuditTrail({ db: env.db, store: env.store })).to.deep.equal({
+        ok: true,
+        entries: audited,
+        position,
+      });
     });
 
     it('a rebuilt trail is identical to the live one, every column and every hash', async () => {
@@ -171,7 +263,12 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
       await runner.stop();
       const live = await snapshot(env.db);
 
-      const result = await rebuildProjection({ db: env.db, store: env.store, projection: auditLogProjection, batchSize: 50 });
+      const result = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: auditLogProjection,
+        batchSize: 50,
+      });
 
       expect(result.replayedBy).to.equal('this_process');
       expect(await snapshot(env.db)).to.deep.equal(live);
@@ -193,7 +290,14 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
 
 scenarios('PostgreSQL', async () => {
   const t = await openTestSchema(uniqueName('audit'), { create: true });
-  return { db: t.db, store: t.store, close: async () => { await t.close(); await dropSchema(t.schema); } };
+  return {
+    db: t.db,
+    store: t.store,
+    close: async () => {
+      await t.close();
+      await dropSchema(t.schema);
+    },
+  };
 });
 
 // Opening PGlite takes seconds: one database, one story from projection to tampering.
@@ -203,10 +307,24 @@ describe('the tamper-evident audit trail (embedded PGlite)', function () {
     const db = openPgliteDatabase(null);
     const store = await createPostgresEventStore({ executor: db.executor, pollIntervalMs: 50 });
     await migrateLatest(db);
-    const runner = startProjections({ db, store, projections: [auditLogProjection], logger: quiet, batchSize: 4, lockRetryMs: 100, pollIntervalMs: 50 });
+    const runner = startProjections({
+      db,
+      store,
+      projections: [auditLogProjection],
+      logger: quiet,
+      batchSize: 4,
+      lockRetryMs: 100,
+      pollIntervalMs: 50,
+    });
     try {
       const audited = await appendDay(store, 4);
-      await waitFor(async () => (await projectionStatus(db, store, [auditLogProjection]))[0]!.lagEvents === 0 && runner.status()[0]!.state === 'live', 60_000, 'caught up');
+      await waitFor(
+        async () =>
+          (await projectionStatus(db, store, [auditLogProjection]))[0]!.lagEvents === 0 &&
+          runner.status()[0]!.state === 'live',
+        60_000,
+        'caught up',
+      );
       await runner.stop();
       expect(await verifyAuditTrail({ db, store })).to.deep.include({ ok: true, entries: audited });
 

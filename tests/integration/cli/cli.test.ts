@@ -14,7 +14,8 @@ const BIN = fileURLToPath(new URL('../../../bin/chatbot.js', import.meta.url));
 const SECRETS = { JWT_SECRET: 'x'.repeat(48), ADMIN_PASSWORD: 'correct-horse-battery', NODE_ENV: 'test' };
 
 /** DATABASE_URL confined to one schema: every unqualified table (read models, events, knex's) lands there. */
-const urlFor = (schema: string) => `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+const urlFor = (schema: string) =>
+  `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 describe('chatbot CLI', function () {
   this.timeout(60_000);
@@ -36,7 +37,12 @@ describe('chatbot CLI', function () {
   const run = async (...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIo = { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false, errStream: process.stderr };
+    const io: CliIo = {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      interactive: false,
+      errStream: process.stderr,
+    };
     const code = await runCli(argv, createCliContext({ io, env, cwd, projections: () => [sampleProjection()] }));
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
@@ -44,47 +50,74 @@ describe('chatbot CLI', function () {
   it('migrate status / latest / current / history / rollback report and change the schema like alembic current, heads and history', async () => {
     const fresh = await run('migrate', 'status');
     expect(fresh.code).to.equal(0);
-    expect(fresh.out).to.match(/^current: \(none applied\)/m).and.match(/202511270001_projection_checkpoints/).and.contain('run `chatbot migrate latest`');
+    expect(fresh.out)
+      .to.match(/^current: \(none applied\)/m)
+      .and.match(/202511270001_projection_checkpoints/)
+      .and.contain('run `chatbot migrate latest`');
 
     const latest = await run('migrate', 'latest');
     expect(latest.code).to.equal(0);
-    expect(latest.out).to.match(/^applied batch 1:/).and.contain('202511270001_projection_checkpoints');
+    expect(latest.out)
+      .to.match(/^applied batch 1:/)
+      .and.contain('202511270001_projection_checkpoints');
     expect((await run('migrate', 'latest')).out).to.equal('already up to date: nothing to apply');
 
     const status = await run('migrate', 'status');
     const head = /^head: +(\S+)/m.exec(status.out)![1]!;
-    expect(status.out).to.match(new RegExp(`^current: ${head}$`, 'm')).and.match(/^pending: none$/m).and.match(/BATCH +APPLIED AT +MIGRATION/);
+    expect(status.out)
+      .to.match(new RegExp(`^current: ${head}$`, 'm'))
+      .and.match(/^pending: none$/m)
+      .and.match(/BATCH +APPLIED AT +MIGRATION/);
     expect((await run('migrate', 'current')).out).to.match(new RegExp(`^${head} \\(head\\)  batch 1, applied \\d{4}-`));
     expect((await run('migrate', 'heads')).out).to.equal(head);
     expect(JSON.parse((await run('migrate', 'history', '--json')).out)).to.have.property('current', head);
 
     const rollback = await run('migrate', 'rollback');
     expect(rollback.code).to.equal(0);
-    expect(rollback.out).to.match(/^rolled back batch 1:/).and.contain('202511270001_projection_checkpoints');
+    expect(rollback.out)
+      .to.match(/^rolled back batch 1:/)
+      .and.contain('202511270001_projection_checkpoints');
     expect((await run('migrate', 'current')).out).to.equal('(none applied)');
   });
 
   it('projections status shows lag, and projections rebuild replays with progress lines and a summary', async () => {
     expect((await run('migrate', 'latest')).code).to.equal(0);
-    const infra = await openInfrastructure({ eventStore: { kind: 'postgres' }, database: { kind: 'postgres', url: urlFor(schema) } });
+    const infra = await openInfrastructure({
+      eventStore: { kind: 'postgres' },
+      database: { kind: 'postgres', url: urlFor(schema) },
+    });
     try {
       await createSampleTables(infra.db.knex);
-      await infra.store.append('cli-a', Array.from({ length: 30 }, (_, n) => newEvent('Counted', { n })));
+      await infra.store.append(
+        'cli-a',
+        Array.from({ length: 30 }, (_, n) => newEvent('Counted', { n })),
+      );
       await infra.store.append('cli-b', [newEvent('Ignored')]);
 
       const before = await run('projections', 'status');
       expect(before.code).to.equal(0);
-      expect(before.out.split('\n')[0]).to.match(/^NAME +VERSION +POSITION +HEAD +LAG EVENTS +LAG +APPLIED +RUNNING +LAST ERROR$/);
+      expect(before.out.split('\n')[0]).to.match(
+        /^NAME +VERSION +POSITION +HEAD +LAG EVENTS +LAG +APPLIED +RUNNING +LAST ERROR$/,
+      );
       expect(before.out.split('\n')[1]).to.match(/^sample +1 +0 +31 +30 +\S+( ms| s) +0 +no +-$/);
 
       const rebuild = await run('projections', 'rebuild', 'sample');
       expect(rebuild.code).to.equal(0, rebuild.err);
       expect(rebuild.err).to.contain('sample: 0/30 events (0%)').and.contain('sample: 30/30 events (100%)');
       expect(rebuild.out).to.match(/^rebuilt sample: 30 events replayed by this process in .+ \(checkpoint 30\)$/);
-      expect(Number((await infra.db.knex('sample_rows').count<Array<{ count: string }>>('* as count'))[0]!.count)).to.equal(30);
+      expect(
+        Number((await infra.db.knex('sample_rows').count<Array<{ count: string }>>('* as count'))[0]!.count),
+      ).to.equal(30);
 
       const after = JSON.parse((await run('projections', 'status', '--json')).out) as Array<Record<string, unknown>>;
-      expect(after[0]).to.include({ name: 'sample', position: 30, lagEvents: 0, lagMs: 0, eventsApplied: 30, running: false });
+      expect(after[0]).to.include({
+        name: 'sample',
+        position: 30,
+        lagEvents: 0,
+        lagMs: 0,
+        eventsApplied: 30,
+        running: false,
+      });
     } finally {
       await infra.close();
     }
@@ -102,7 +135,9 @@ describe('chatbot CLI', function () {
     env = { ...env, NODE_ENV: 'production', JWT_SECRET: '' };
     const config = await run('migrate', 'status');
     expect(config.code).to.equal(1);
-    expect(config.err).to.match(/^Invalid configuration/).and.contain('JWT_SECRET');
+    expect(config.err)
+      .to.match(/^Invalid configuration/)
+      .and.contain('JWT_SECRET');
 
     env = { ...SECRETS, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' };
     const down = await run('migrate', 'status');

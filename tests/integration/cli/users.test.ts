@@ -17,7 +17,13 @@ describe('chatbot users (CLI)', function () {
   before(async () => {
     schema = await createTestSchema();
     cwd = mkdtempSync(path.join(tmpdir(), 'chatbot-users-'));
-    env = { JWT_SECRET: 'x'.repeat(48), ADMIN_PASSWORD: 'correct-horse-battery', NODE_ENV: 'test', DATABASE_URL: schema.url, PATH: process.env.PATH };
+    env = {
+      JWT_SECRET: 'x'.repeat(48),
+      ADMIN_PASSWORD: 'correct-horse-battery',
+      NODE_ENV: 'test',
+      DATABASE_URL: schema.url,
+      PATH: process.env.PATH,
+    };
   });
   after(async () => {
     rmSync(cwd, { recursive: true, force: true });
@@ -27,13 +33,21 @@ describe('chatbot users (CLI)', function () {
   const run = async (...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIo = { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false, errStream: process.stderr };
+    const io: CliIo = {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      interactive: false,
+      errStream: process.stderr,
+    };
     const code = await runCli(argv, createCliContext({ io, env, cwd }));
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 
   const accountStream = async (username: string) => {
-    const infra = await openInfrastructure({ eventStore: { kind: 'postgres' }, database: { kind: 'postgres', url: schema.url } });
+    const infra = await openInfrastructure({
+      eventStore: { kind: 'postgres' },
+      database: { kind: 'postgres', url: schema.url },
+    });
     try {
       return await infra.store.readStream(`account-${accountIdFor(username)}`);
     } finally {
@@ -45,7 +59,9 @@ describe('chatbot users (CLI)', function () {
     expect((await run('migrate', 'latest')).code).to.equal(0);
     const created = await run('users', 'create', 'Maria', '--role', 'viewer');
     expect(created.code, created.err).to.equal(0);
-    expect(created.out).to.match(/^created maria \(viewer\) id [0-9a-f-]{36}$/m).and.match(/^password: \S{20}/m);
+    expect(created.out)
+      .to.match(/^created maria \(viewer\) id [0-9a-f-]{36}$/m)
+      .and.match(/^password: \S{20}/m);
     const again = await run('users', 'create', 'maria');
     expect(again.code).to.equal(1);
     expect(again.err).to.include('taken');
@@ -62,7 +78,13 @@ describe('chatbot users (CLI)', function () {
     expect((await run('users', 'role', 'maria', 'superuser')).code).to.equal(1);
     expect((await run('users', 'reset-password', 'maria')).out).to.match(/password: \S{20}/);
     const stream = await accountStream('maria');
-    expect(stream.map((e) => e.type)).to.deep.equal(['AccountCreated', 'AccountDisabled', 'AccountEnabled', 'RoleChanged', 'PasswordChanged']);
+    expect(stream.map((e) => e.type)).to.deep.equal([
+      'AccountCreated',
+      'AccountDisabled',
+      'AccountEnabled',
+      'RoleChanged',
+      'PasswordChanged',
+    ]);
     expect(stream.every((e) => e.metadata.actor === 'system')).to.equal(true);
   });
 

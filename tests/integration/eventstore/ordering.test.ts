@@ -31,27 +31,44 @@ describe('event store ordering guarantee on PostgreSQL', function () {
   const openStore = async (beforeCommit?: () => Promise<void>) => {
     const executor = createPgExecutor({ connectionString: TEST_DATABASE_URL, max: 4 });
     executors.push(executor);
-    const store = await createPostgresEventStore({ executor, schema, listenConnectionString: TEST_DATABASE_URL, beforeCommit, pollIntervalMs: 200 });
+    const store = await createPostgresEventStore({
+      executor,
+      schema,
+      listenConnectionString: TEST_DATABASE_URL,
+      beforeCommit,
+      pollIntervalMs: 200,
+    });
     stores.push(store);
     return store;
   };
 
   it('the hazard is real: a naive position reader skips an event that commits late with a lower position', async () => {
     await openStore(); // creates the tables
-    const [a, b] = [new pg.Client({ connectionString: TEST_DATABASE_URL }), new pg.Client({ connectionString: TEST_DATABASE_URL })];
+    const [a, b] = [
+      new pg.Client({ connectionString: TEST_DATABASE_URL }),
+      new pg.Client({ connectionString: TEST_DATABASE_URL }),
+    ];
     await Promise.all([a.connect(), b.connect()]);
     const insert = (client: pg.Client, id: string) =>
-      client.query(`insert into "${schema}".es_events (id, stream_id, revision, type, data, metadata) values ($1, $2, 0, 'T', '{}', '{}') returning position`, [id, id]);
+      client.query(
+        `insert into "${schema}".es_events (id, stream_id, revision, type, data, metadata) values ($1, $2, 0, 'T', '{}', '{}') returning position`,
+        [id, id],
+      );
     try {
       await a.query('begin');
       const low = Number((await insert(a, newEvent('T').id)).rows[0].position);
       await b.query('begin');
       const high = Number((await insert(b, newEvent('T').id)).rows[0].position);
       await b.query('commit');
-      const firstRead = await admin.query(`select position from "${schema}".es_events where position > 0 order by position`);
+      const firstRead = await admin.query(
+        `select position from "${schema}".es_events where position > 0 order by position`,
+      );
       expect(firstRead.rows.map((r) => Number(r.position))).to.deep.equal([high]);
       await a.query('commit');
-      const secondRead = await admin.query(`select position from "${schema}".es_events where position > $1 order by position`, [high]);
+      const secondRead = await admin.query(
+        `select position from "${schema}".es_events where position > $1 order by position`,
+        [high],
+      );
       expect(secondRead.rows).to.have.length(0); // `low` was skipped for good
       expect(low).to.be.lessThan(high);
     } finally {
@@ -61,7 +78,9 @@ describe('event store ordering guarantee on PostgreSQL', function () {
 
   it('8 writers with random commit delays: a checkpointing subscriber gets every event exactly once, in order', async () => {
     const writers = await Promise.all(
-      Array.from({ length: 8 }, () => openStore(() => new Promise((resolve) => setTimeout(resolve, Math.random() * 15)))),
+      Array.from({ length: 8 }, () =>
+        openStore(() => new Promise((resolve) => setTimeout(resolve, Math.random() * 15))),
+      ),
     );
     const reader = await openStore();
     const received: RecordedEvent[] = [];
@@ -99,6 +118,9 @@ describe('event store ordering guarantee on PostgreSQL', function () {
     expect(ids.length).to.equal(appended.size, 'no event missing');
     expect(new Set(ids)).to.deep.equal(appended);
     const positions = received.map((e) => e.position);
-    expect(positions).to.deep.equal([...positions].sort((x, y) => x - y), 'position order');
+    expect(positions).to.deep.equal(
+      [...positions].sort((x, y) => x - y),
+      'position order',
+    );
   });
 });

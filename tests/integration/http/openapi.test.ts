@@ -11,7 +11,8 @@ const routesOf = (app: Express): Set<string> => {
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) found.add(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+        for (const method of Object.keys(layer.route.methods))
+          found.add(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
       } else if (layer.handle?.stack) walk(layer.handle.stack);
     }
   };
@@ -33,7 +34,9 @@ describe('OpenAPI description', function () {
     const app = t.app.server.listeners('request')[0] as Express;
     const served = routesOf(app);
     const documented = new Set(
-      Object.entries(openApiDocument.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)),
+      Object.entries(openApiDocument.paths).flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
     );
     documented.delete('GET /ws/metrics');
     const undocumented = [...served].filter((route) => !documented.has(route));
@@ -46,6 +49,10 @@ describe('OpenAPI description', function () {
     const response = await request(t.baseUrl, 'GET', '/api/openapi.json');
     expect(response.status).to.equal(200);
     expect(response.body.openapi).to.equal('3.1.0');
-    expect(response.body.components.schemas.Error.properties.error.required).to.deep.equal(['code', 'message', 'correlationId']);
+    expect(response.body.components.schemas.Error.properties.error.required).to.deep.equal([
+      'code',
+      'message',
+      'correlationId',
+    ]);
   });
 });

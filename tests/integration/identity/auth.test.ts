@@ -21,7 +21,9 @@ describe('authentication over HTTP (real Postgres)', function () {
   });
 
   it('admin logs in with ADMIN_PASSWORD and /api/auth/me returns the user payload', async () => {
-    const login = await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD } });
+    const login = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      body: { username: 'admin', password: ADMIN_PASSWORD },
+    });
     expect(login.status).to.equal(200);
     expect(login.body).to.include.keys('access_token', 'token_type', 'expires_in', 'refresh_token');
     expect(login.body.token_type).to.equal('Bearer');
@@ -34,8 +36,14 @@ describe('authentication over HTTP (real Postgres)', function () {
   it('/api/auth/me names the reason class of every rejected token without echoing it', async () => {
     const { access } = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
     const claims = jwt.decode(access) as Record<string, unknown>;
-    const expired = jwt.sign({ ...claims, iat: 1_000, exp: 2_000 }, TEST_JWT_SECRET, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } });
-    const forged = jwt.sign(claims, 'another-secret-that-is-also-long-enough-000000', { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } });
+    const expired = jwt.sign({ ...claims, iat: 1_000, exp: 2_000 }, TEST_JWT_SECRET, {
+      algorithm: 'HS256',
+      header: { alg: 'HS256', typ: 'at+jwt' },
+    });
+    const forged = jwt.sign(claims, 'another-secret-that-is-also-long-enough-000000', {
+      algorithm: 'HS256',
+      header: { alg: 'HS256', typ: 'at+jwt' },
+    });
     const cases: Array<[Record<string, string>, string]> = [
       [{}, 'token_missing'],
       [{ authorization: 'Bearer not-a-jwt' }, 'token_malformed'],
@@ -67,7 +75,9 @@ describe('authentication over HTTP (real Postgres)', function () {
     const reuse = await request(t.baseUrl, 'POST', '/api/auth/refresh', { body: { refresh_token: first.refresh } });
     expect(reuse.status).to.equal(401);
     errorShape(reuse.body, 'refresh_token_reused');
-    const afterReuse = await request(t.baseUrl, 'POST', '/api/auth/refresh', { body: { refresh_token: rotated.body.refresh_token } });
+    const afterReuse = await request(t.baseUrl, 'POST', '/api/auth/refresh', {
+      body: { refresh_token: rotated.body.refresh_token },
+    });
     expect(afterReuse.status).to.equal(401);
     const me = await request(t.baseUrl, 'GET', '/api/auth/me', { token: rotated.body.access_token });
     expect(me.status).to.equal(401);
@@ -97,8 +107,12 @@ describe('authentication over HTTP (real Postgres)', function () {
 
   it('an unknown username gets the same answer as a wrong password, and is recorded', async () => {
     const head = await t.app.infra.store.headPosition();
-    const unknown = await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'nobody-here', password: 'whatever-123' } });
-    const wrong = await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'admin', password: 'wrong-password' } });
+    const unknown = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      body: { username: 'nobody-here', password: 'whatever-123' },
+    });
+    const wrong = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      body: { username: 'admin', password: 'wrong-password' },
+    });
     expect(unknown.status).to.equal(401);
     expect(wrong.status).to.equal(401);
     expect(unknown.body.error.code).to.equal(wrong.body.error.code);
@@ -110,8 +124,13 @@ describe('authentication over HTTP (real Postgres)', function () {
   });
 
   it('logs SECURITY_LOGIN_FAILED with ip, username and correlation id, and never the password', async () => {
-    await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'admin', password: 'secret-wrong-pw-42' }, headers: { 'x-correlation-id': 'corr-login-failed-1' } });
-    const line = t.logs().find((l) => String(l.message).includes('SECURITY_LOGIN_FAILED') && l.correlationId === 'corr-login-failed-1');
+    await request(t.baseUrl, 'POST', '/api/auth/login', {
+      body: { username: 'admin', password: 'secret-wrong-pw-42' },
+      headers: { 'x-correlation-id': 'corr-login-failed-1' },
+    });
+    const line = t
+      .logs()
+      .find((l) => String(l.message).includes('SECURITY_LOGIN_FAILED') && l.correlationId === 'corr-login-failed-1');
     expect(line, 'a SECURITY_LOGIN_FAILED line').to.exist;
     expect(line).to.include({ username: 'admin' });
     expect(line!.ip).to.be.a('string');
@@ -121,26 +140,37 @@ describe('authentication over HTTP (real Postgres)', function () {
 
   it('carries X-Correlation-Id from the request into the response and into the events it caused', async () => {
     const head = await t.app.infra.store.headPosition();
-    const response = await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD }, headers: { 'x-correlation-id': 'incident-4711-abc' } });
+    const response = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      body: { username: 'admin', password: ADMIN_PASSWORD },
+      headers: { 'x-correlation-id': 'incident-4711-abc' },
+    });
     expect(response.headers.get('x-correlation-id')).to.equal('incident-4711-abc');
     const events = await t.app.infra.store.readAll({ after: head });
     expect(events.length).to.be.greaterThan(0);
     for (const event of events) expect(event.metadata.correlationId).to.equal('incident-4711-abc');
-    const fresh = await request(t.baseUrl, 'GET', '/healthz', { headers: { 'x-correlation-id': 'bad id with spaces' } });
+    const fresh = await request(t.baseUrl, 'GET', '/healthz', {
+      headers: { 'x-correlation-id': 'bad id with spaces' },
+    });
     expect(fresh.headers.get('x-correlation-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('bad input gets a clear 4xx JSON error and appends nothing', async () => {
     const head = await t.app.infra.store.headPosition();
-    const malformed = await request(t.baseUrl, 'POST', '/api/auth/login', { rawBody: '{"username": "admin", "password": ' });
+    const malformed = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      rawBody: '{"username": "admin", "password": ',
+    });
     expect(malformed.status).to.equal(400);
     errorShape(malformed.body, 'malformed_json');
     const wrongTypes = await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 42, password: ['x'] } });
     expect(wrongTypes.status).to.equal(400);
     errorShape(wrongTypes.body, 'validation_failed');
-    const extra = await request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'admin', password: 'x', admin: true } });
+    const extra = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      body: { username: 'admin', password: 'x', admin: true },
+    });
     expect(extra.status).to.equal(400);
-    const huge = await request(t.baseUrl, 'POST', '/api/auth/login', { rawBody: JSON.stringify({ username: 'admin', password: 'x'.repeat(200_000) }) });
+    const huge = await request(t.baseUrl, 'POST', '/api/auth/login', {
+      rawBody: JSON.stringify({ username: 'admin', password: 'x'.repeat(200_000) }),
+    });
     expect(huge.status).to.equal(413);
     errorShape(huge.body, 'payload_too_large');
     const notFound = await request(t.baseUrl, 'GET', '/api/nope');

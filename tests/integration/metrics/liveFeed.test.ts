@@ -26,7 +26,11 @@ describe('live metrics feed on PostgreSQL', function () {
   });
 
   const startFeed = async (options: Partial<Parameters<typeof createLiveFeed>[0]> = {}) => {
-    feed = createLiveFeed({ store: t.store, projectionStatus: () => projectionStatus(t.db, t.store, [sampleProjection()]), ...options });
+    feed = createLiveFeed({
+      store: t.store,
+      projectionStatus: () => projectionStatus(t.db, t.store, [sampleProjection()]),
+      ...options,
+    });
     await feed.start();
     return feed;
   };
@@ -38,15 +42,22 @@ describe('live metrics feed on PostgreSQL', function () {
       newEvent('MessageSent', { messageId: 'm1' }, { occurredAt: secondsAgo(3500) }),
       newEvent('MessageReceived', { messageId: 'in1' }, { occurredAt: secondsAgo(3600) }),
     ]);
-    await t.store.append('process-worker-web', [newEvent('ProcessStarted', { name: 'worker-web', instance: 'host:1' })]);
-    await t.store.append('account-a', [newEvent('AccountLocked', { accountId: 'a', until: new Date(Date.now() + 600_000).toISOString() })]);
+    await t.store.append('process-worker-web', [
+      newEvent('ProcessStarted', { name: 'worker-web', instance: 'host:1' }),
+    ]);
+    await t.store.append('account-a', [
+      newEvent('AccountLocked', { accountId: 'a', until: new Date(Date.now() + 600_000).toISOString() }),
+    ]);
 
     const snapshot = (await startFeed({ expectedProcesses: ['app'] })).current();
     expect(snapshot.messages.queueDepth).to.equal(1);
     expect(snapshot.messages.oldestQueuedAgeSeconds).to.be.closeTo(3600, 5);
     expect(snapshot.messages.inPerSecond).to.equal(0);
     expect(snapshot.security.lockedAccounts).to.equal(1);
-    expect(snapshot.processes.map((p) => [p.name, p.state])).to.deep.equal([['app', 'unknown'], ['worker-web', 'running']]);
+    expect(snapshot.processes.map((p) => [p.name, p.state])).to.deep.equal([
+      ['app', 'unknown'],
+      ['worker-web', 'running'],
+    ]);
     expect(snapshot.position).to.equal(await t.store.headPosition());
   });
 
@@ -60,17 +71,31 @@ describe('live metrics feed on PostgreSQL', function () {
     expect(snapshots, 'a new subscriber gets the latest snapshot at once').to.have.length(1);
 
     const appendedAt = Date.now();
-    await t.store.append('chat-web-1', [newEvent('MessageReceived', {}), newEvent('MessageReceived', {}), newEvent('MessageQueued', { messageId: 'q1' })]);
-    await t.store.append('llm-1', [newEvent('LlmCallSucceeded', { provider: 'openai', model: 'gpt', latencyMs: 120, tokens: 10 })]);
+    await t.store.append('chat-web-1', [
+      newEvent('MessageReceived', {}),
+      newEvent('MessageReceived', {}),
+      newEvent('MessageQueued', { messageId: 'q1' }),
+    ]);
+    await t.store.append('llm-1', [
+      newEvent('LlmCallSucceeded', { provider: 'openai', model: 'gpt', latencyMs: 120, tokens: 10 }),
+    ]);
     await t.store.append('account-b', [newEvent('AccountCreated', { accountId: 'b' })]);
     await t.store.append('llm-2', [newEvent('ProviderCircuitOpened', { provider: 'openai' })]);
-    const appended = (await t.store.readAll({ after: 1 })).map((e) => ({ position: e.position, type: e.type, streamId: e.streamId }));
+    const appended = (await t.store.readAll({ after: 1 })).map((e) => ({
+      position: e.position,
+      type: e.type,
+      streamId: e.streamId,
+    }));
 
-    const reflects = (s: MetricsSnapshot) => s.messages.queueDepth === 1 && s.messages.inPerSecond > 0 && s.llm[0]?.circuit === 'open' && s.llm[0].calls === 1;
+    const reflects = (s: MetricsSnapshot) =>
+      s.messages.queueDepth === 1 && s.messages.inPerSecond > 0 && s.llm[0]?.circuit === 'open' && s.llm[0].calls === 1;
     await waitFor(() => snapshots.some(reflects), 1_500, 'a snapshot with the appended events');
     expect(Date.now() - appendedAt).to.be.lessThan(1_500);
     const seen = snapshots.find(reflects)!;
-    expect(seen.messages.inPerSecond).to.equal(0.3, 'the old MessageReceived is inside the window too: it was just appended');
+    expect(seen.messages.inPerSecond).to.equal(
+      0.3,
+      'the old MessageReceived is inside the window too: it was just appended',
+    );
     expect(seen.llm[0]!.latencyMs).to.deep.equal({ p50: 120, p95: 120, p99: 120 });
     expect(seen.projections).to.deep.equal([{ name: 'sample', position: 0, lagEvents: 0, lagMs: 0, lastError: null }]);
 
@@ -81,7 +106,11 @@ describe('live metrics feed on PostgreSQL', function () {
   });
 
   it('emits a snapshot every interval and shows projection lag from the real checkpoints', async () => {
-    await t.store.append('counted', [newEvent('Counted', { n: 1 }), newEvent('Counted', { n: 2 }), newEvent('Counted', { n: 3 })]);
+    await t.store.append('counted', [
+      newEvent('Counted', { n: 1 }),
+      newEvent('Counted', { n: 2 }),
+      newEvent('Counted', { n: 3 }),
+    ]);
     await startFeed({ intervalMs: 100, projectionStatusIntervalMs: 100 });
     const snapshots: MetricsSnapshot[] = [];
     rx.push(feed!.snapshots$.subscribe((s) => snapshots.push(s)));

@@ -18,7 +18,13 @@ const logger = createLogger({ level: 'error', service: 'test', stream: new PassT
 type Served = { baseUrl: string; port: number; close: () => Promise<void> };
 const serve = async (prometheus: Prometheus, token: string | null, host = '127.0.0.1'): Promise<Served> => {
   const ping = Router().get('/api/ping/:id', (_req, res) => void res.json({ ok: true }));
-  const app = createHttpApp({ logger, corsOrigins: [], bodyLimit: '100kb', routers: [prometheus.router({ token }), ping], onRequestFinished: prometheus.observeHttp });
+  const app = createHttpApp({
+    logger,
+    corsOrigins: [],
+    bodyLimit: '100kb',
+    routers: [prometheus.router({ token }), ping],
+    onRequestFinished: prometheus.observeHttp,
+  });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   const port = (server.address() as AddressInfo).port;
@@ -54,7 +60,11 @@ describe('Prometheus /metrics', function () {
 
   beforeEach(async () => {
     t = await openTestSchema(uniqueName('metrics_prom'), { create: true });
-    feed = createLiveFeed({ store: t.store, projectionStatus: () => projectionStatus(t.db, t.store, [sampleProjection()]), projectionStatusIntervalMs: 100 });
+    feed = createLiveFeed({
+      store: t.store,
+      projectionStatus: () => projectionStatus(t.db, t.store, [sampleProjection()]),
+      projectionStatusIntervalMs: 100,
+    });
     await feed.start();
     prometheus = createPrometheus({ feed });
   });
@@ -66,7 +76,9 @@ describe('Prometheus /metrics', function () {
   });
 
   const scrape = async (baseUrl: string, token: string | null = TOKEN, headers: Record<string, string> = {}) =>
-    fetch(`${baseUrl}/metrics`, { headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers } });
+    fetch(`${baseUrl}/metrics`, {
+      headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers },
+    });
 
   it('serves the live figures, HTTP durations by route and status, append latency by result and the process metrics', async () => {
     const served = await serve(prometheus, TOKEN);
@@ -74,16 +86,35 @@ describe('Prometheus /metrics', function () {
     const store = prometheus.instrumentStore(t.store);
     expect(store.kind).to.equal(t.store.kind);
 
-    await store.append('chat-web-1', [newEvent('MessageQueued', { messageId: 'a' }), newEvent('MessageQueued', { messageId: 'b' })], { expectedRevision: 'no_stream' });
-    await store.append('llm-1', [newEvent('LlmCallSucceeded', { provider: 'openai', latencyMs: 120 }), newEvent('LlmCallFailed', { provider: 'openai', errorKind: 'timeout' })]);
+    await store.append(
+      'chat-web-1',
+      [newEvent('MessageQueued', { messageId: 'a' }), newEvent('MessageQueued', { messageId: 'b' })],
+      { expectedRevision: 'no_stream' },
+    );
+    await store.append('llm-1', [
+      newEvent('LlmCallSucceeded', { provider: 'openai', latencyMs: 120 }),
+      newEvent('LlmCallFailed', { provider: 'openai', errorKind: 'timeout' }),
+    ]);
     await store.append('llm-2', [newEvent('ProviderCircuitOpened', { provider: 'openai' })]);
-    await store.append('process-worker-web', [newEvent('ProcessStarted', { name: 'worker-web', instance: 'h:1' }), newEvent('WhatsAppConnected', { sessionId: 's1', instance: 'h:1' })]);
-    const lastMetricEvent = await store.append('account-a', [newEvent('LoginFailed', { accountId: 'a' }), newEvent('AccountLocked', { accountId: 'a', until: new Date(Date.now() + 60_000).toISOString() })]);
+    await store.append('process-worker-web', [
+      newEvent('ProcessStarted', { name: 'worker-web', instance: 'h:1' }),
+      newEvent('WhatsAppConnected', { sessionId: 's1', instance: 'h:1' }),
+    ]);
+    const lastMetricEvent = await store.append('account-a', [
+      newEvent('LoginFailed', { accountId: 'a' }),
+      newEvent('AccountLocked', { accountId: 'a', until: new Date(Date.now() + 60_000).toISOString() }),
+    ]);
     await store.append('counted', [newEvent('Counted', { n: 1 }), newEvent('Counted', { n: 2 })]);
-    const conflict = await store.append('chat-web-1', [newEvent('MessageSent', { messageId: 'a' })], { expectedRevision: 'no_stream' }).catch((error: unknown) => error);
+    const conflict = await store
+      .append('chat-web-1', [newEvent('MessageSent', { messageId: 'a' })], { expectedRevision: 'no_stream' })
+      .catch((error: unknown) => error);
     expect(conflict).to.have.property('code', 'wrong_expected_revision');
     const head = lastMetricEvent.position;
-    await waitFor(() => feed.current().position === head && feed.current().projections[0]?.lagEvents === 2, 5_000, 'the feed to catch up');
+    await waitFor(
+      () => feed.current().position === head && feed.current().projections[0]?.lagEvents === 2,
+      5_000,
+      'the feed to catch up',
+    );
 
     for (const id of ['1', '2', '3']) expect((await fetch(`${served.baseUrl}/api/ping/${id}`)).status).to.equal(200);
     await fetch(`${served.baseUrl}/nowhere`);
@@ -92,7 +123,17 @@ describe('Prometheus /metrics', function () {
     expect(response.status).to.equal(200);
     expect(response.headers.get('content-type')).to.equal(prometheus.registry.contentType);
     const s = series(await response.text());
-    expect(Object.fromEntries([...s].filter(([key]) => key.startsWith('chatbot_') && !key.startsWith('chatbot_http') && !key.includes('_bucket') && !key.includes('append')))).to.deep.equal({
+    expect(
+      Object.fromEntries(
+        [...s].filter(
+          ([key]) =>
+            key.startsWith('chatbot_') &&
+            !key.startsWith('chatbot_http') &&
+            !key.includes('_bucket') &&
+            !key.includes('append'),
+        ),
+      ),
+    ).to.deep.equal({
       chatbot_messages_in_per_second: 0,
       chatbot_messages_out_per_second: 0,
       chatbot_outbound_queue_depth: 2,
@@ -121,14 +162,23 @@ describe('Prometheus /metrics', function () {
     expect(s.get('chatbot_event_store_append_seconds_count{result="ok"}')).to.equal(6);
     expect(s.get('chatbot_event_store_append_seconds_count{result="conflict"}')).to.equal(1);
     expect(s.get('chatbot_event_store_append_seconds_count{result="error"}')).to.equal(0);
-    expect(s.get('chatbot_http_request_duration_seconds_count{method="GET",route="/api/ping/:id",status="200"}')).to.equal(3);
-    expect(s.get('chatbot_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).to.equal(1);
-    expect(s.get('chatbot_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/ping/:id",status="200"}')).to.equal(3);
+    expect(
+      s.get('chatbot_http_request_duration_seconds_count{method="GET",route="/api/ping/:id",status="200"}'),
+    ).to.equal(3);
+    expect(s.get('chatbot_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).to.equal(
+      1,
+    );
+    expect(
+      s.get('chatbot_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/ping/:id",status="200"}'),
+    ).to.equal(3);
     expect(s.has('process_cpu_user_seconds_total')).to.equal(true);
     expect(s.has('nodejs_eventloop_lag_seconds')).to.equal(true);
 
     const next = series(await (await scrape(served.baseUrl)).text());
-    expect(next.get('chatbot_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"}'), 'the scrape itself is observed').to.equal(1);
+    expect(
+      next.get('chatbot_http_request_duration_seconds_count{method="GET",route="/metrics",status="200"}'),
+      'the scrape itself is observed',
+    ).to.equal(1);
   });
 
   it('with a token: 401 without it or with a wrong one (JSON error, nothing leaked), 200 with the right one', async () => {
@@ -148,7 +198,9 @@ describe('Prometheus /metrics', function () {
       expect(body).not.to.include(TOKEN);
       expect(body).not.to.include('chatbot_');
     }
-    const basic = await scrape(served.baseUrl, null, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` });
+    const basic = await scrape(served.baseUrl, null, {
+      authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`,
+    });
     expect(basic.status).to.equal(401);
 
     const ok = await scrape(served.baseUrl, TOKEN);
@@ -168,9 +220,13 @@ describe('Prometheus /metrics', function () {
     expect(proxied.status).to.equal(404);
     expect(((await proxied.json()) as any).error.code).to.equal('not_found');
 
-    const external = Object.values(networkInterfaces()).flat().find((address) => address && !address.internal && address.family === 'IPv4');
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && !address.internal && address.family === 'IPv4');
     if (external === undefined) {
-      process.stdout.write('SKIPPED: /metrics from a non-loopback address (this machine has no external IPv4 interface)\n');
+      process.stdout.write(
+        'SKIPPED: /metrics from a non-loopback address (this machine has no external IPv4 interface)\n',
+      );
       return;
     }
     const remote = await fetch(`http://${external.address}:${served.port}/metrics`);

@@ -10,7 +10,16 @@ import { waitFor } from '../../support/events.js';
 const startEmbedded = async (dataDir: string): Promise<{ child: ChildProcess; baseUrl: string }> => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/app-process.ts'], {
     cwd: process.cwd(),
-    env: { ...process.env, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ADMIN_PASSWORD, DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_JWT_SECRET,
+      ADMIN_PASSWORD,
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -32,7 +41,10 @@ describe('a crash of the embedded product (kill -9)', function () {
       const admin = await loginAs(first.baseUrl, 'admin', ADMIN_PASSWORD);
       const accepted: string[] = [];
       for (let i = 0; i < 10; i++) {
-        const response = await request(first.baseUrl, 'POST', '/api/users', { token: admin.access, body: { username: `crash-${i}`, password: `password-${i}-ok`, role: 'viewer' } });
+        const response = await request(first.baseUrl, 'POST', '/api/users', {
+          token: admin.access,
+          body: { username: `crash-${i}`, password: `password-${i}-ok`, role: 'viewer' },
+        });
         if (response.status === 201) accepted.push(`crash-${i}`);
       }
       expect(accepted).to.have.length(10);
@@ -43,11 +55,15 @@ describe('a crash of the embedded product (kill -9)', function () {
       running = second.child;
       for (const username of accepted) await loginAs(second.baseUrl, username, `password-${username.slice(6)}-ok`);
       const again = await loginAs(second.baseUrl, 'admin', ADMIN_PASSWORD);
-      await waitFor(async () => {
-        const list = await request(second.baseUrl, 'GET', '/api/users', { token: again.access });
-        const names = (list.body.users as Array<{ username: string }>).map((u) => u.username);
-        return accepted.every((name) => names.includes(name));
-      }, 20_000, 'the accounts read model to list every accepted user');
+      await waitFor(
+        async () => {
+          const list = await request(second.baseUrl, 'GET', '/api/users', { token: again.access });
+          const names = (list.body.users as Array<{ username: string }>).map((u) => u.username);
+          return accepted.every((name) => names.includes(name));
+        },
+        20_000,
+        'the accounts read model to list every accepted user',
+      );
     } finally {
       if (running && running.exitCode === null) {
         const exited = new Promise((resolve) => running!.once('exit', resolve));

@@ -4,12 +4,22 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { NewEvent } from '#application/shared/eventStore.js';
 import { newEvent, uniqueName, waitFor } from '../../support/events.js';
-import { checkpointOf, dropSchema, openTestSchema, sampleCounters, type TestSchema } from '../../support/projections.js';
+import {
+  checkpointOf,
+  dropSchema,
+  openTestSchema,
+  sampleCounters,
+  type TestSchema,
+} from '../../support/projections.js';
 
 const CHILD = fileURLToPath(new URL('../../support/projection-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-type Child = { process: ChildProcess; lines: Array<{ message: string; [key: string]: unknown }>; exited: Promise<number | null> };
+type Child = {
+  process: ChildProcess;
+  lines: Array<{ message: string; [key: string]: unknown }>;
+  exited: Promise<number | null>;
+};
 
 /**
  * Exactly-once across processes: the read model and the checkpoint commit together, so a process
@@ -44,7 +54,14 @@ describe('projection runner across processes (PostgreSQL)', function () {
   const spawnChild = (appliedBy: string, delayMs = 0): Child => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
       cwd: ROOT,
-      env: { ...process.env, CHILD_SCHEMA: t.schema, CHILD_APPLIED_BY: appliedBy, CHILD_DELAY_MS: String(delayMs), CHILD_BATCH_SIZE: '50', CHILD_LOCK_RETRY_MS: '200' },
+      env: {
+        ...process.env,
+        CHILD_SCHEMA: t.schema,
+        CHILD_APPLIED_BY: appliedBy,
+        CHILD_DELAY_MS: String(delayMs),
+        CHILD_BATCH_SIZE: '50',
+        CHILD_LOCK_RETRY_MS: '200',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines: Child['lines'] = [];
@@ -90,7 +107,11 @@ describe('projection runner across processes (PostgreSQL)', function () {
     expect((await checkpointOf(t.db.knex))!.events_applied).to.equal(atKill, 'rows and checkpoint committed together');
 
     const second = spawnChild('second');
-    await waitFor(async () => (await checkpointOf(t.db.knex))?.position === (await lastPosition()), 60_000, 'the restarted process to finish');
+    await waitFor(
+      async () => (await checkpointOf(t.db.knex))?.position === (await lastPosition()),
+      60_000,
+      'the restarted process to finish',
+    );
     await expectExactlyOnce();
     expect(await rowCount('first')).to.equal(atKill);
     expect(await rowCount('second')).to.equal(EVENTS - atKill);
@@ -114,12 +135,20 @@ describe('projection runner across processes (PostgreSQL)', function () {
     await a.exited;
     const byA = await rowCount('a');
     await waitFor(() => said(b, 'projection lock acquired'), 30_000, 'b taking over');
-    await waitFor(async () => (await checkpointOf(t.db.knex))?.position === (await lastPosition()), 60_000, 'b to finish');
+    await waitFor(
+      async () => (await checkpointOf(t.db.knex))?.position === (await lastPosition()),
+      60_000,
+      'b to finish',
+    );
     await expectExactlyOnce();
     expect(await rowCount('a')).to.equal(byA);
     expect(await rowCount('b')).to.equal(EVENTS - byA);
-    const maxA = (await t.db.knex('sample_rows').where({ applied_by: 'a' }).max<Array<{ position: string }>>('position as position'))[0]!.position;
-    const minB = (await t.db.knex('sample_rows').where({ applied_by: 'b' }).min<Array<{ position: string }>>('position as position'))[0]!.position;
+    const maxA = (
+      await t.db.knex('sample_rows').where({ applied_by: 'a' }).max<Array<{ position: string }>>('position as position')
+    )[0]!.position;
+    const minB = (
+      await t.db.knex('sample_rows').where({ applied_by: 'b' }).min<Array<{ position: string }>>('position as position')
+    )[0]!.position;
     expect(Number(minB)).to.be.greaterThan(Number(maxA), 'b continued exactly where a committed');
   });
 });

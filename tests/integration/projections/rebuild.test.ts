@@ -7,7 +7,14 @@ import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { projectionStatus, rebuildProjection, startProjections, type ProjectionRunner } from '#projections/runner.js';
 import { RebuildFailedError } from '#projections/shared/rebuild.js';
 import { newEvent, uniqueName, waitFor } from '../../support/events.js';
-import { checkpointOf, createSampleTables, dropSchema, openTestSchema, sampleProjection, type TestSchema } from '../../support/projections.js';
+import {
+  checkpointOf,
+  createSampleTables,
+  dropSchema,
+  openTestSchema,
+  sampleProjection,
+  type TestSchema,
+} from '../../support/projections.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -21,14 +28,19 @@ const snapshot = async (knex: Knex) => ({
 const appendMixed = async (store: EventStore, count: number): Promise<number> => {
   let handled = 0;
   for (let i = 0; i < count; i += 10) {
-    const events = Array.from({ length: 10 }, (_, j) => newEvent(j % 4 === 3 ? 'Ignored' : j % 5 === 4 ? 'Noted' : 'Counted', { n: i + j }));
+    const events = Array.from({ length: 10 }, (_, j) =>
+      newEvent(j % 4 === 3 ? 'Ignored' : j % 5 === 4 ? 'Noted' : 'Counted', { n: i + j }),
+    );
     handled += events.filter((event) => event.type !== 'Ignored').length;
     await store.append(`stream-${i % 7}`, events);
   }
   return handled;
 };
 
-const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; store: EventStore; close(): Promise<void> }>) => {
+const rebuildScenarios = (
+  label: string,
+  open: () => Promise<{ db: Database; store: EventStore; close(): Promise<void> }>,
+) => {
   describe(`rebuilding a projection (${label})`, function () {
     this.timeout(60_000);
     let env: { db: Database; store: EventStore; close(): Promise<void> };
@@ -38,7 +50,9 @@ const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; sto
       env = await open();
     });
     beforeEach(async () => {
-      await env.db.knex.raw('truncate table es_events, es_streams, sample_rows, sample_counters, projection_checkpoints restart identity');
+      await env.db.knex.raw(
+        'truncate table es_events, es_streams, sample_rows, sample_counters, projection_checkpoints restart identity',
+      );
     });
     afterEach(async () => {
       for (const runner of runners.splice(0)) await runner.stop();
@@ -48,9 +62,22 @@ const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; sto
     });
 
     const runUntilCaughtUp = async () => {
-      const runner = startProjections({ db: env.db, store: env.store, projections: [sampleProjection()], logger: quiet, batchSize: 50, lockRetryMs: 100 });
+      const runner = startProjections({
+        db: env.db,
+        store: env.store,
+        projections: [sampleProjection()],
+        logger: quiet,
+        batchSize: 50,
+        lockRetryMs: 100,
+      });
       runners.push(runner);
-      await waitFor(async () => (await projectionStatus(env.db, env.store, [sampleProjection()]))[0]!.lagEvents === 0 && runner.status()[0]!.state === 'live', 20_000, 'caught up');
+      await waitFor(
+        async () =>
+          (await projectionStatus(env.db, env.store, [sampleProjection()]))[0]!.lagEvents === 0 &&
+          runner.status()[0]!.state === 'live',
+        20_000,
+        'caught up',
+      );
       return runner;
     };
 
@@ -62,7 +89,13 @@ const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; sto
       expect(before.rows).to.have.length(handled);
 
       const progress: Array<[number, number]> = [];
-      const result = await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection(), batchSize: 64, onProgress: (done, total) => progress.push([done, total]) });
+      const result = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection(),
+        batchSize: 64,
+        onProgress: (done, total) => progress.push([done, total]),
+      });
 
       expect(result).to.include({ name: 'sample', eventsApplied: handled, replayedBy: 'this_process' });
       expect(await snapshot(env.db.knex)).to.deep.equal(before);
@@ -76,9 +109,13 @@ const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; sto
       await env.store.append('old', [newEvent('Counted', { n: 1 })]);
       await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection({ version: 3 }) });
       const before = await snapshot(env.db.knex);
-      const refused = await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection({ version: 2 }) }).catch((error: unknown) => error);
+      const refused = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection({ version: 2 }),
+      }).catch((error: unknown) => error);
       expect(refused).to.be.instanceOf(RebuildFailedError);
-      expect((refused as Error).message).to.contain('built by version 3, newer than this code\'s 2');
+      expect((refused as Error).message).to.contain("built by version 3, newer than this code's 2");
       expect(await snapshot(env.db.knex)).to.deep.equal(before);
     });
 
@@ -88,19 +125,35 @@ const rebuildScenarios = (label: string, open: () => Promise<{ db: Database; sto
       const before = await snapshot(env.db.knex);
 
       let handedOff = false;
-      const result = await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection(), pollMs: 20, onHandOff: () => (handedOff = true) });
+      const result = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection(),
+        pollMs: 20,
+        onHandOff: () => (handedOff = true),
+      });
 
       expect(handedOff).to.equal(true);
       expect(result).to.include({ replayedBy: 'running_process', eventsApplied: handled });
       expect(await snapshot(env.db.knex)).to.deep.equal(before);
-      expect(runner.status()[0]!.eventsApplied).to.equal(2 * handled, 'the runner applied everything twice: live, then the replay');
+      expect(runner.status()[0]!.eventsApplied).to.equal(
+        2 * handled,
+        'the runner applied everything twice: live, then the replay',
+      );
     });
   });
 };
 
 rebuildScenarios('PostgreSQL', async () => {
   const t: TestSchema = await openTestSchema(uniqueName('proj_rebuild'), { create: true });
-  return { db: t.db, store: t.store, close: async () => { await t.close(); await dropSchema(t.schema); } };
+  return {
+    db: t.db,
+    store: t.store,
+    close: async () => {
+      await t.close();
+      await dropSchema(t.schema);
+    },
+  };
 });
 
 rebuildScenarios('embedded PGlite', async () => {
@@ -108,5 +161,12 @@ rebuildScenarios('embedded PGlite', async () => {
   const store = await createPostgresEventStore({ executor: db.executor, pollIntervalMs: 200 });
   await migrateLatest(db);
   await createSampleTables(db.knex);
-  return { db, store, close: async () => { await store.close(); await db.close(); } };
+  return {
+    db,
+    store,
+    close: async () => {
+      await store.close();
+      await db.close();
+    },
+  };
 });

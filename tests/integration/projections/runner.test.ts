@@ -2,9 +2,22 @@ import { expect } from 'chai';
 import pg from 'pg';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 import { applyBatch } from '#projections/shared/checkpoints.js';
-import { CheckpointMovedError, projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import {
+  CheckpointMovedError,
+  projectionStatus,
+  startProjections,
+  type ProjectionRunner,
+} from '#projections/runner.js';
 import { TEST_DATABASE_URL, newEvent, uniqueName, waitFor } from '../../support/events.js';
-import { checkpointOf, dropSchema, openTestSchema, sampleCounters, sampleProjection, sampleRows, type TestSchema } from '../../support/projections.js';
+import {
+  checkpointOf,
+  dropSchema,
+  openTestSchema,
+  sampleCounters,
+  sampleProjection,
+  sampleRows,
+  type TestSchema,
+} from '../../support/projections.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -25,19 +38,35 @@ describe('projection runner on PostgreSQL', function () {
   });
 
   const start = (options: Partial<Parameters<typeof startProjections>[0]> = {}) => {
-    const runner = startProjections({ db: t.db, store: t.store, projections: [sampleProjection()], logger: quiet, lockRetryMs: 100, pollIntervalMs: 200, ...options });
+    const runner = startProjections({
+      db: t.db,
+      store: t.store,
+      projections: [sampleProjection()],
+      logger: quiet,
+      lockRetryMs: 100,
+      pollIntervalMs: 200,
+      ...options,
+    });
     runners.push(runner);
     return runner;
   };
   const appendCounted = async (stream: string, from: number, count: number): Promise<RecordedEvent[]> => {
-    await t.store.append(stream, Array.from({ length: count }, (_, i) => newEvent('Counted', { n: from + i })));
+    await t.store.append(
+      stream,
+      Array.from({ length: count }, (_, i) => newEvent('Counted', { n: from + i })),
+    );
     return (await t.store.readStream(stream)).slice(-count);
   };
-  const caughtUpTo = (position: number, name = 'sample') => waitFor(async () => (await checkpointOf(t.db.knex, name))?.position === position, 20_000, `checkpoint ${position}`);
+  const caughtUpTo = (position: number, name = 'sample') =>
+    waitFor(async () => (await checkpointOf(t.db.knex, name))?.position === position, 20_000, `checkpoint ${position}`);
 
   it('given events, it writes one row per handled event and a counter per stream, ignoring other types', async () => {
     await appendCounted('a', 1, 3);
-    await t.store.append('b', [newEvent('Counted', { n: 4 }), newEvent('Ignored', { n: 99 }), newEvent('Counted', { n: 5 })]);
+    await t.store.append('b', [
+      newEvent('Counted', { n: 4 }),
+      newEvent('Ignored', { n: 99 }),
+      newEvent('Counted', { n: 5 }),
+    ]);
     await t.store.append('a', [newEvent('Noted', { n: 6 }), newEvent('Ignored', { n: 100 })]);
     const noted = (await t.store.readStream('a'))[3];
     start();
@@ -45,7 +74,12 @@ describe('projection runner on PostgreSQL', function () {
 
     const rows = await sampleRows(t.db.knex);
     expect(rows.map((r) => [r.stream_id, r.type, r.n])).to.deep.equal([
-      ['a', 'Counted', 1], ['a', 'Counted', 2], ['a', 'Counted', 3], ['b', 'Counted', 4], ['b', 'Counted', 5], ['a', 'Noted', 6],
+      ['a', 'Counted', 1],
+      ['a', 'Counted', 2],
+      ['a', 'Counted', 3],
+      ['b', 'Counted', 4],
+      ['b', 'Counted', 5],
+      ['a', 'Noted', 6],
     ]);
     expect(await sampleCounters(t.db.knex)).to.deep.equal({ a: 3, b: 2 });
     const checkpoint = await checkpointOf(t.db.knex);
@@ -69,7 +103,11 @@ describe('projection runner on PostgreSQL', function () {
     const runner = start({ batchSize: 7 });
     await caughtUpTo(events[19]!.position);
     await runner.stop();
-    const before = { rows: await sampleRows(t.db.knex), counters: await sampleCounters(t.db.knex), checkpoint: await checkpointOf(t.db.knex) };
+    const before = {
+      rows: await sampleRows(t.db.knex),
+      counters: await sampleCounters(t.db.knex),
+      checkpoint: await checkpointOf(t.db.knex),
+    };
 
     start({ batchSize: 7 });
     await waitFor(() => runners[1]!.status()[0]!.state === 'live', 10_000, 'live again');
@@ -89,11 +127,25 @@ describe('projection runner on PostgreSQL', function () {
     await intruder.connect();
     try {
       await intruder.query('begin');
-      await intruder.query(`select position from "${t.schema}".projection_checkpoints where name = 'sample' for update`);
+      await intruder.query(
+        `select position from "${t.schema}".projection_checkpoints where name = 'sample' for update`,
+      );
       const events = await appendCounted('cas', 1, 10);
       // The runner has read its batch and now waits for the checkpoint row inside its transaction.
-      await waitFor(async () => (await intruder.query(`select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [appName])).rows.length > 0, 10_000, 'runner blocked on the checkpoint');
-      await intruder.query(`update "${t.schema}".projection_checkpoints set position = $1 where name = 'sample'`, [events[4]!.position]);
+      await waitFor(
+        async () =>
+          (
+            await intruder.query(
+              `select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
+              [appName],
+            )
+          ).rows.length > 0,
+        10_000,
+        'runner blocked on the checkpoint',
+      );
+      await intruder.query(`update "${t.schema}".projection_checkpoints set position = $1 where name = 'sample'`, [
+        events[4]!.position,
+      ]);
       await intruder.query('commit');
       await caughtUpTo(events[9]!.position);
     } finally {
@@ -112,7 +164,14 @@ describe('projection runner on PostgreSQL', function () {
     expect(new Set((await sampleRows(t.db.knex)).map((r) => r.applied_by))).to.deep.equal(new Set(['test']));
 
     start({ projections: [sampleProjection({ version: 2, appliedBy: 'v2' })] });
-    await waitFor(async () => (await checkpointOf(t.db.knex))?.version === 2 && (await sampleRows(t.db.knex)).length === 5 && (await checkpointOf(t.db.knex))?.position === events[4]!.position, 10_000, 'rebuilt');
+    await waitFor(
+      async () =>
+        (await checkpointOf(t.db.knex))?.version === 2 &&
+        (await sampleRows(t.db.knex)).length === 5 &&
+        (await checkpointOf(t.db.knex))?.position === events[4]!.position,
+      10_000,
+      'rebuilt',
+    );
     const rows = await sampleRows(t.db.knex);
     expect(rows.map((r) => [r.n, r.applied_by])).to.deep.equal([1, 2, 3, 4, 5].map((n) => [n, 'v2']));
     expect(await sampleCounters(t.db.knex)).to.deep.equal({ v: 5 });
@@ -124,7 +183,11 @@ describe('projection runner on PostgreSQL', function () {
     const events = await appendCounted('f', 1, 6);
     const projection = sampleProjection({ failOn: (event) => broken && event.data.n === 3 });
     const runner = start({ projections: [projection], batchSize: 2, maxBackoffMs: 300 });
-    await waitFor(async () => ((await checkpointOf(t.db.knex))?.last_error ?? null) !== null, 10_000, 'an error recorded');
+    await waitFor(
+      async () => ((await checkpointOf(t.db.knex))?.last_error ?? null) !== null,
+      10_000,
+      'an error recorded',
+    );
 
     const [status] = await projectionStatus(t.db, t.store, [projection]);
     expect(status!.lastError).to.contain('refuses event n=3');
@@ -148,12 +211,18 @@ describe('projection runner on PostgreSQL', function () {
     await v2.stop();
 
     const v1 = start({ projections: [sampleProjection({ version: 1, appliedBy: 'v1' })] });
-    await waitFor(() => (v1.status()[0]!.lastError ?? '').includes('newer than this code'), 10_000, 'v1 stepping aside');
+    await waitFor(
+      () => (v1.status()[0]!.lastError ?? '').includes('newer than this code'),
+      10_000,
+      'v1 stepping aside',
+    );
     expect(v1.status()[0]!.state).to.equal('waiting_for_lock');
     const more = await appendCounted('old', 4, 2);
     start({ projections: [sampleProjection({ version: 2, appliedBy: 'v2' })] });
     await caughtUpTo(more[1]!.position);
-    expect((await sampleRows(t.db.knex)).map((r) => [r.n, r.applied_by])).to.deep.equal([1, 2, 3, 4, 5].map((n) => [n, 'v2']));
+    expect((await sampleRows(t.db.knex)).map((r) => [r.n, r.applied_by])).to.deep.equal(
+      [1, 2, 3, 4, 5].map((n) => [n, 'v2']),
+    );
     expect((await checkpointOf(t.db.knex))!.version).to.equal(2);
   });
 
@@ -186,7 +255,16 @@ describe('projection runner on PostgreSQL', function () {
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     const [before] = await projectionStatus(t.db, t.store, [projection]);
-    expect(before).to.include({ name: 'sample', position: 0, headPosition: head, lagEvents: 5, lagEventsCapped: false, eventsApplied: 0, running: false, storedVersion: null });
+    expect(before).to.include({
+      name: 'sample',
+      position: 0,
+      headPosition: head,
+      lagEvents: 5,
+      lagEventsCapped: false,
+      eventsApplied: 0,
+      running: false,
+      storedVersion: null,
+    });
     expect(before!.lagMs).to.be.at.least(50).and.below(60_000);
     const [capped] = await projectionStatus(t.db, t.store, [projection], { lagEventsCap: 3 });
     expect(capped).to.include({ lagEvents: 3, lagEventsCapped: true });
@@ -194,7 +272,15 @@ describe('projection runner on PostgreSQL', function () {
     const runner = start();
     await caughtUpTo(counted[4]!.position);
     const [after] = await projectionStatus(t.db, t.store, [projection]);
-    expect(after).to.include({ position: counted[4]!.position, headPosition: head, lagEvents: 0, lagMs: 0, eventsApplied: 5, running: true, storedVersion: 1 });
+    expect(after).to.include({
+      position: counted[4]!.position,
+      headPosition: head,
+      lagEvents: 0,
+      lagMs: 0,
+      eventsApplied: 5,
+      running: true,
+      storedVersion: 1,
+    });
     expect(after!.holderPid).to.be.a('number');
 
     await runner.stop();

@@ -5,7 +5,11 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { FAIL_FAST_REDIS_OPTIONS } from '#infrastructure/ratelimit/limiter.js';
 import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
-import { createLockoutProjection, LOCKOUT_EVENT_TYPES, type LockoutProjection } from '#projections/identity/lockoutView.js';
+import {
+  createLockoutProjection,
+  LOCKOUT_EVENT_TYPES,
+  type LockoutProjection,
+} from '#projections/identity/lockoutView.js';
 import { newEvent, uniqueName, waitFor } from '../../support/events.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
 
@@ -29,18 +33,37 @@ describe('lockout view projected into Redis', function () {
   const running: LockoutProjection[] = [];
 
   const project = async (options: { redis?: Redis | null } = {}): Promise<LockoutProjection> => {
-    const projection = createLockoutProjection({ store, redis: options.redis === undefined ? redis : options.redis, keyPrefix: prefix, log: silent, retryDelayMs: 50 });
+    const projection = createLockoutProjection({
+      store,
+      redis: options.redis === undefined ? redis : options.redis,
+      keyPrefix: prefix,
+      log: silent,
+      retryDelayMs: 50,
+    });
     running.push(projection);
     await projection.start();
     return projection;
   };
 
   const lock = (accountId: string, until: Date) =>
-    store.append(`account-${accountId}`, [newEvent('AccountLocked', { accountId, until: until.toISOString(), lockoutCount: 1, failures: 5 })]);
-  const unlock = (accountId: string) => store.append(`account-${accountId}`, [newEvent('AccountUnlocked', { accountId, by: 'system' })]);
+    store.append(`account-${accountId}`, [
+      newEvent('AccountLocked', { accountId, until: until.toISOString(), lockoutCount: 1, failures: 5 }),
+    ]);
+  const unlock = (accountId: string) =>
+    store.append(`account-${accountId}`, [newEvent('AccountUnlocked', { accountId, by: 'system' })]);
   const succeed = (accountId: string) =>
-    store.append(`account-${accountId}`, [newEvent('LoginSucceeded', { accountId, username: 'ana', ip: '127.0.0.1', userAgent: null, sessionId: randomUUID(), at: new Date().toISOString() })]);
-  const caughtUpTo = (projection: LockoutProjection, position: number) => waitFor(() => projection.stats().position >= position, 5_000, `projection at ${position}`);
+    store.append(`account-${accountId}`, [
+      newEvent('LoginSucceeded', {
+        accountId,
+        username: 'ana',
+        ip: '127.0.0.1',
+        userAgent: null,
+        sessionId: randomUUID(),
+        at: new Date().toISOString(),
+      }),
+    ]);
+  const caughtUpTo = (projection: LockoutProjection, position: number) =>
+    waitFor(() => projection.stats().position >= position, 5_000, `projection at ${position}`);
 
   before(async () => {
     database = openPgliteDatabase(null);
@@ -111,7 +134,11 @@ describe('lockout view projected into Redis', function () {
     const other = randomUUID();
     const until = new Date(Date.now() + 30_000);
     await lock(other, until);
-    await waitFor(async () => (await second.lockedUntil(other)) === until.getTime(), 5_000, 'a new lock after the restart');
+    await waitFor(
+      async () => (await second.lockedUntil(other)) === until.getTime(),
+      5_000,
+      'a new lock after the restart',
+    );
     expect(second.stats().applied).to.equal(1);
   });
 
@@ -165,7 +192,11 @@ describe('lockout view projected into Redis', function () {
 
       proxy.restore();
       await caughtUpTo(projection, position);
-      await waitFor(async () => (await redis.exists(`${prefix}lock:${accountId}`)) === 0, 5_000, 'the unlock applied after Redis came back');
+      await waitFor(
+        async () => (await redis.exists(`${prefix}lock:${accountId}`)) === 0,
+        5_000,
+        'the unlock applied after Redis came back',
+      );
     } finally {
       proxied.disconnect();
       await proxy.stop();

@@ -34,7 +34,8 @@ type Server = { url: string; server: http.Server };
 const captureLogger = (lines: Array<Record<string, unknown>>): Logger => {
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -47,7 +48,14 @@ const startServer = async (rateLimiting: RateLimiting, logger: Logger): Promise<
   router.post('/api/auth/login', rateLimiting.loginLimiter, (_req, res) => void res.status(200).json({ ok: true }));
   router.get('/api/things/:id', (_req, res) => void res.status(200).json({ ok: true }));
   router.get('/api/other', (_req, res) => void res.status(200).json({ ok: true }));
-  const app = createHttpApp({ logger, corsOrigins: [], bodyLimit: '10kb', routers: [router], apiLimiter: rateLimiting.apiLimiter, trustProxy: true });
+  const app = createHttpApp({
+    logger,
+    corsOrigins: [],
+    bodyLimit: '10kb',
+    routers: [router],
+    apiLimiter: rateLimiting.apiLimiter,
+    trustProxy: true,
+  });
   const server = await new Promise<http.Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -55,9 +63,14 @@ const startServer = async (rateLimiting: RateLimiting, logger: Logger): Promise<
 };
 
 const loginFrom = (url: string, ip: string, username = 'ana') =>
-  fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ username, password: 'x' }) });
+  fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+    body: JSON.stringify({ username, password: 'x' }),
+  });
 
-const getFrom = (url: string, path: string, ip: string) => fetch(`${url}${path}`, { headers: { 'x-forwarded-for': ip } });
+const getFrom = (url: string, path: string, ip: string) =>
+  fetch(`${url}${path}`, { headers: { 'x-forwarded-for': ip } });
 
 type ErrorBody = { error: { code: string; message: string; correlationId: string } };
 
@@ -95,7 +108,14 @@ describe('rate limits on Redis (HTTP)', function () {
   /** rate limiting and the app log through one real JSON logger into `captured` */
   const setUp = async (limits: { login: number; api: number }, client: Redis = redis) => {
     const logger = captureLogger(captured);
-    const rateLimiting = createRateLimiting({ redis: client, keyPrefix: prefix, loginPerMinute: limits.login, apiPerMinute: limits.api, store, log: logger });
+    const rateLimiting = createRateLimiting({
+      redis: client,
+      keyPrefix: prefix,
+      loginPerMinute: limits.login,
+      apiPerMinute: limits.api,
+      store,
+      log: logger,
+    });
     const server = await startServer(rateLimiting, logger);
     running.push(() => new Promise<void>((resolve) => server.server.close(() => resolve())));
     return server;
@@ -115,7 +135,7 @@ describe('rate limits on Redis (HTTP)', function () {
     expect((await loginFrom(url, '198.51.100.2')).status).to.equal(200);
   });
 
-  it('appends exactly one RateLimited event for a burst of refusals from one IP, with the first refusal\'s correlation id', async () => {
+  it("appends exactly one RateLimited event for a burst of refusals from one IP, with the first refusal's correlation id", async () => {
     const { url } = await setUp({ login: 2, api: 100 });
     const ip = `198.51.100.${10 + Math.floor(Math.random() * 200)}`;
     const streamId = `ratelimit-${ip.replace(/\./g, '-')}`;
@@ -128,7 +148,13 @@ describe('rate limits on Redis (HTTP)', function () {
     const events = (await store.readStream(streamId)).slice(before);
     expect(events).to.have.length(1);
     expect(events[0]!.type).to.equal('RateLimited');
-    expect(events[0]!.data).to.deep.equal({ ip, route: 'POST /api/auth/login', limit: 2, windowSeconds: 60, username: 'bob' });
+    expect(events[0]!.data).to.deep.equal({
+      ip,
+      route: 'POST /api/auth/login',
+      limit: 2,
+      windowSeconds: 60,
+      username: 'bob',
+    });
     expect(events[0]!.metadata.correlationId).to.equal(firstRefusal.headers.get('x-correlation-id'));
     expect(events[0]!.metadata.ip).to.equal(ip);
   });
@@ -140,7 +166,13 @@ describe('rate limits on Redis (HTTP)', function () {
     const refused = await loginFrom(server.url, ip, 'carol');
     expect(refused.status).to.equal(429);
     const line = captured.find((l) => l.message === 'rate limit exceeded');
-    expect(line).to.include({ level: 'warn', ip, username: 'carol', route: 'POST /api/auth/login', correlationId: refused.headers.get('x-correlation-id') });
+    expect(line).to.include({
+      level: 'warn',
+      ip,
+      username: 'carol',
+      route: 'POST /api/auth/login',
+      correlationId: refused.headers.get('x-correlation-id'),
+    });
   });
 
   it('limits other /api requests per IP and endpoint, folding ids into one endpoint', async () => {
@@ -189,11 +221,17 @@ describe('rate limits on Redis (HTTP)', function () {
       expect(body.error.correlationId).to.equal(refused.headers.get('x-correlation-id'));
       // Far more reads than the api budget: with the limiter down they all go through.
       for (let i = 0; i < 8; i++) expect((await getFrom(server.url, '/api/things/1', ip)).status).to.equal(200);
-      expect(captured.some((l) => l.level === 'warn' && String(l.message).includes('login refused (fail closed)'))).to.equal(true);
+      expect(
+        captured.some((l) => l.level === 'warn' && String(l.message).includes('login refused (fail closed)')),
+      ).to.equal(true);
       expect(captured.filter((l) => String(l.message).includes('let through')).length).to.equal(1);
 
       proxy.restore();
-      await waitFor(async () => (await loginFrom(server.url, ip)).status === 200, 10_000, 'login to work again after Redis is back');
+      await waitFor(
+        async () => (await loginFrom(server.url, ip)).status === 200,
+        10_000,
+        'login to work again after Redis is back',
+      );
     });
   });
 });

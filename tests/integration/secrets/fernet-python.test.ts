@@ -34,7 +34,11 @@ else:
 `;
 
 const python = (op: string, env: Record<string, string>): string => {
-  const result = spawnSync('python3', ['-c', PYTHON_PROGRAM, op], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 15_000 });
+  const result = spawnSync('python3', ['-c', PYTHON_PROGRAM, op], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`python3 ${op} exited with ${result.status}: ${result.stderr.trim()}`);
   return result.stdout.trim();
@@ -68,11 +72,15 @@ describe('Fernet interop with Python cryptography', function () {
     const seconds = String(now.getTime() / 1000);
     expect(python('extract_timestamp', { FERNET_KEY: key, FERNET_TOKEN: token })).to.equal(seconds);
     const env = { FERNET_KEY: key, FERNET_TOKEN: token, FERNET_TTL: '60' };
-    expect(python('decrypt_at_time', { ...env, FERNET_NOW: String(Number(seconds) + 60) })).to.equal(Buffer.from('ttl').toString('hex'));
-    expect(() => python('decrypt_at_time', { ...env, FERNET_NOW: String(Number(seconds) + 61) })).to.throw(/InvalidToken/);
+    expect(python('decrypt_at_time', { ...env, FERNET_NOW: String(Number(seconds) + 60) })).to.equal(
+      Buffer.from('ttl').toString('hex'),
+    );
+    expect(() => python('decrypt_at_time', { ...env, FERNET_NOW: String(Number(seconds) + 61) })).to.throw(
+      /InvalidToken/,
+    );
   });
 
-  it('with the same key, time and IV, our token and python3\'s are identical byte for byte', () => {
+  it("with the same key, time and IV, our token and python3's are identical byte for byte", () => {
     const key = Fernet.generateKey();
     const iv = randomBytes(16);
     const now = new Date('2031-07-04T00:00:07Z');
@@ -88,15 +96,17 @@ describe('Fernet interop with Python cryptography', function () {
     }
   });
 
-  it('our Fernet decrypts a token made by python3\'s Fernet, and reads the same timestamp', () => {
+  it("our Fernet decrypts a token made by python3's Fernet, and reads the same timestamp", () => {
     const key = Fernet.generateKey();
     const token = python('encrypt', { FERNET_KEY: key, FERNET_PLAINTEXT_HEX: plaintext.toString('hex') });
     const fernet = new Fernet(key);
     expect(fernet.decrypt(token).equals(plaintext)).to.equal(true);
-    expect(String(fernet.extractTimestamp(token).getTime() / 1000)).to.equal(python('extract_timestamp', { FERNET_KEY: key, FERNET_TOKEN: token }));
+    expect(String(fernet.extractTimestamp(token).getTime() / 1000)).to.equal(
+      python('extract_timestamp', { FERNET_KEY: key, FERNET_TOKEN: token }),
+    );
   });
 
-  it('our Fernet decrypts a token rotated by python3\'s MultiFernet.rotate, with the original timestamp', () => {
+  it("our Fernet decrypts a token rotated by python3's MultiFernet.rotate, with the original timestamp", () => {
     const [oldKey, newKey] = [Fernet.generateKey(), Fernet.generateKey()];
     const created = new Date('2020-01-01T00:00:00Z');
     const original = new Fernet(oldKey).encrypt(plaintext, { now: created });
@@ -113,7 +123,9 @@ describe('Fernet interop with Python cryptography', function () {
     const original = new Fernet(oldKey).encrypt(plaintext, { now: created });
     const rotated = new MultiFernet([new Fernet(newKey), new Fernet(oldKey)]).rotate(original);
     expect(python('decrypt', { FERNET_KEY: newKey, FERNET_TOKEN: rotated })).to.equal(plaintext.toString('hex'));
-    expect(python('extract_timestamp', { FERNET_KEY: newKey, FERNET_TOKEN: rotated })).to.equal(String(created.getTime() / 1000));
+    expect(python('extract_timestamp', { FERNET_KEY: newKey, FERNET_TOKEN: rotated })).to.equal(
+      String(created.getTime() / 1000),
+    );
   });
 
   it('keys are interchangeable: python3 accepts our generated key and we accept its key', () => {
@@ -121,6 +133,8 @@ describe('Fernet interop with Python cryptography', function () {
     const pythonKey = python('generate_key', {});
     const fromPython = python('encrypt', { FERNET_KEY: ourKey, FERNET_PLAINTEXT_HEX: '6b6579' });
     expect(new Fernet(ourKey).decryptToString(fromPython)).to.equal('key');
-    expect(python('decrypt', { FERNET_KEY: pythonKey, FERNET_TOKEN: new Fernet(pythonKey).encrypt('key') })).to.equal('6b6579');
+    expect(python('decrypt', { FERNET_KEY: pythonKey, FERNET_TOKEN: new Fernet(pythonKey).encrypt('key') })).to.equal(
+      '6b6579',
+    );
   });
 });

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { SecretTooLargeError, SecretUndecryptableError } from '#application/secrets/errors.js';
-import { MAX_SECRET_BYTES, readSecret, rotateAllSecrets, storeSecret, deleteSecret, type SecretsDeps } from '#application/secrets/secrets.js';
+import {
+  MAX_SECRET_BYTES,
+  readSecret,
+  rotateAllSecrets,
+  storeSecret,
+  deleteSecret,
+  type SecretsDeps,
+} from '#application/secrets/secrets.js';
 import type { CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import { NotFoundError, ValidationError } from '#application/shared/errors.js';
@@ -19,7 +26,12 @@ const KEY_B = Fernet.generateKey();
 const KEY_C = Fernet.generateKey();
 // Random plaintexts that no redaction pattern recognises: only not writing them keeps them out of logs.
 const plaintext = (label: string) => `plain-${label}-${randomUUID()}`;
-const context: CommandContext = { correlationId: randomUUID(), actor: 'admin-1', ip: '203.0.113.9', userAgent: 'mocha' };
+const context: CommandContext = {
+  correlationId: randomUUID(),
+  actor: 'admin-1',
+  ip: '203.0.113.9',
+  userAgent: 'mocha',
+};
 
 describe('secrets at rest (PostgreSQL)', function () {
   this.timeout(60_000);
@@ -27,7 +39,12 @@ describe('secrets at rest (PostgreSQL)', function () {
   let db: Database;
   let store: EventStore;
   let log: ReturnType<typeof captureLogger>;
-  const depsWith = (keys: string[], over: Partial<SecretsDeps> = {}): SecretsDeps => ({ store, cipher: createSecretCipher(keys), log: log.logger, ...over });
+  const depsWith = (keys: string[], over: Partial<SecretsDeps> = {}): SecretsDeps => ({
+    store,
+    cipher: createSecretCipher(keys),
+    log: log.logger,
+    ...over,
+  });
   const allEvents = () => store.readAll({ filter: { streamPrefixes: ['secret-'] } });
   const catchUp = () => rebuildProjection({ db, store, projection: secretsProjection });
 
@@ -45,13 +62,30 @@ describe('secrets at rest (PostgreSQL)', function () {
     const values = { openai: plaintext('openai'), 'cloud.token': plaintext('cloud'), 'wa-session_1': plaintext('wa') };
     const underA = depsWith([KEY_A]);
     await storeSecret(underA, { name: 'openai', kind: 'llm_api_key', value: values.openai }, context);
-    await storeSecret(underA, { name: 'cloud.token', kind: 'whatsapp_cloud_token', value: values['cloud.token'] }, context);
-    await storeSecret(underA, { name: 'wa-session_1', kind: 'whatsapp_web_session', value: values['wa-session_1'] }, context);
+    await storeSecret(
+      underA,
+      { name: 'cloud.token', kind: 'whatsapp_cloud_token', value: values['cloud.token'] },
+      context,
+    );
+    await storeSecret(
+      underA,
+      { name: 'wa-session_1', kind: 'whatsapp_web_session', value: values['wa-session_1'] },
+      context,
+    );
     const before = await allEvents();
 
     const progress: Array<[number, number]> = [];
-    const result = await rotateAllSecrets(depsWith([KEY_B, KEY_A]), context, { onProgress: (done, total) => progress.push([done, total]) });
-    expect(result).to.deep.include({ keyFingerprint: keyFingerprint(KEY_B), checked: 3, rotated: 3, current: 0, absent: 0, failed: [] });
+    const result = await rotateAllSecrets(depsWith([KEY_B, KEY_A]), context, {
+      onProgress: (done, total) => progress.push([done, total]),
+    });
+    expect(result).to.deep.include({
+      keyFingerprint: keyFingerprint(KEY_B),
+      checked: 3,
+      rotated: 3,
+      current: 0,
+      absent: 0,
+      failed: [],
+    });
     expect(progress[progress.length - 1]).to.deep.equal([3, 3]);
 
     const onlyB = new Fernet(KEY_B);
@@ -72,7 +106,11 @@ describe('secrets at rest (PostgreSQL)', function () {
     }
     expect(await readSecret({ store, cipher: createSecretCipher([KEY_B]) }, 'openai')).to.equal(values.openai);
 
-    const everything = [JSON.stringify((await store.readAll()).map((e) => ({ data: e.data, metadata: e.metadata }))), JSON.stringify(rows), await log.output()];
+    const everything = [
+      JSON.stringify((await store.readAll()).map((e) => ({ data: e.data, metadata: e.metadata }))),
+      JSON.stringify(rows),
+      await log.output(),
+    ];
     for (const value of Object.values(values)) for (const text of everything) expect(text).not.to.contain(value);
     expect(await log.output()).to.contain('secrets rotated');
   });
@@ -88,8 +126,12 @@ describe('secrets at rest (PostgreSQL)', function () {
 
   it('two concurrent rotations re-encrypt each secret exactly once', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `key-${i}`);
-    for (const name of names) await storeSecret(depsWith([KEY_A]), { name, kind: 'other', value: plaintext(name) }, context);
-    const [first, second] = await Promise.all([rotateAllSecrets(depsWith([KEY_B, KEY_A]), context), rotateAllSecrets(depsWith([KEY_B, KEY_A]), context)]);
+    for (const name of names)
+      await storeSecret(depsWith([KEY_A]), { name, kind: 'other', value: plaintext(name) }, context);
+    const [first, second] = await Promise.all([
+      rotateAllSecrets(depsWith([KEY_B, KEY_A]), context),
+      rotateAllSecrets(depsWith([KEY_B, KEY_A]), context),
+    ]);
     expect(first.rotated + second.rotated).to.equal(names.length);
     expect(first.rotated + first.current).to.equal(names.length);
     const rotated = (await allEvents()).filter((e) => e.type === 'SecretRotated');
@@ -123,7 +165,9 @@ describe('secrets at rest (PostgreSQL)', function () {
     await storeSecret(depsWith([KEY_A]), { name: 'kept', kind: 'other', value: plaintext('kept') }, context);
     const result = await rotateAllSecrets(depsWith([KEY_B, KEY_A]), context);
     expect(result.rotated).to.equal(1);
-    expect(result.failed).to.deep.equal([{ name: 'lost', keyFingerprint: keyFingerprint(KEY_C), code: 'secret_undecryptable' }]);
+    expect(result.failed).to.deep.equal([
+      { name: 'lost', keyFingerprint: keyFingerprint(KEY_C), code: 'secret_undecryptable' },
+    ]);
     let caught: unknown;
     await readSecret(depsWith([KEY_B]), 'lost').catch((error: unknown) => (caught = error));
     expect(caught).to.be.instanceOf(SecretUndecryptableError);
@@ -169,12 +213,16 @@ describe('secrets at rest (PostgreSQL)', function () {
     await deleteSecret(depsWith([KEY_B]), 'a', context);
     await catchUp();
     const once = await secretRows(db.knex);
-    expect(once.map((r) => [r.name, r.kind, r.key_fingerprint, r.version])).to.deep.equal([['b', 'llm_api_key', keyFingerprint(KEY_B), 1]]);
+    expect(once.map((r) => [r.name, r.kind, r.key_fingerprint, r.version])).to.deep.equal([
+      ['b', 'llm_api_key', keyFingerprint(KEY_B), 1],
+    ]);
     await db.knex.transaction(async (trx) => {
       for (const event of await allEvents()) await secretsProjection.apply(trx, event);
     });
     expect(await secretRows(db.knex)).to.deep.equal(once);
-    expect(await listSecretMetadata(db.knex)).to.deep.equal([{ name: 'b', kind: 'llm_api_key', keyFingerprint: keyFingerprint(KEY_B), updatedAt: once[0]!.updated_at }]);
+    expect(await listSecretMetadata(db.knex)).to.deep.equal([
+      { name: 'b', kind: 'llm_api_key', keyFingerprint: keyFingerprint(KEY_B), updatedAt: once[0]!.updated_at },
+    ]);
   });
 });
 
@@ -189,15 +237,26 @@ describe('secrets at rest (embedded PGlite)', function () {
       await migrateLatest(db);
       const log = captureLogger();
       const value = plaintext('embedded');
-      await storeSecret({ store, cipher: createSecretCipher([KEY_A]), log: log.logger }, { name: 'openai', kind: 'llm_api_key', value }, context);
-      const result = await rotateAllSecrets({ store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger }, context);
+      await storeSecret(
+        { store, cipher: createSecretCipher([KEY_A]), log: log.logger },
+        { name: 'openai', kind: 'llm_api_key', value },
+        context,
+      );
+      const result = await rotateAllSecrets(
+        { store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger },
+        context,
+      );
       expect(result).to.deep.include({ rotated: 1, failed: [] });
-      expect((await rotateAllSecrets({ store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger }, context)).rotated).to.equal(0);
+      expect(
+        (await rotateAllSecrets({ store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger }, context))
+          .rotated,
+      ).to.equal(0);
       await rebuildProjection({ db, store, projection: secretsProjection });
       const rows = await secretRows(db.knex);
       expect(rows.map((r) => [r.name, r.key_fingerprint])).to.deep.equal([['openai', keyFingerprint(KEY_B)]]);
       expect(new Fernet(KEY_B).decryptToString(rows[0]!.ciphertext)).to.equal(value);
-      for (const text of [JSON.stringify(await store.readAll()), JSON.stringify(rows), await log.output()]) expect(text).not.to.contain(value);
+      for (const text of [JSON.stringify(await store.readAll()), JSON.stringify(rows), await log.output()])
+        expect(text).not.to.contain(value);
     } finally {
       await store.close();
       await db.close();

@@ -24,20 +24,34 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
   this.timeout(60_000);
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
   let cwd: string;
-  const env = (fernetKeys: string) => ({ NODE_ENV: 'test', DATABASE_URL: schema.url, JWT_SECRET: TEST_JWT_SECRET, ADMIN_PASSWORD, FERNET_KEYS: fernetKeys, LOG_LEVEL: 'error' });
+  const env = (fernetKeys: string) => ({
+    NODE_ENV: 'test',
+    DATABASE_URL: schema.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    ADMIN_PASSWORD,
+    FERNET_KEYS: fernetKeys,
+    LOG_LEVEL: 'error',
+  });
 
   /** Runs `chatbot <args>` in this process; returns what went to stdout and stderr, and the error if any. */
   const cli = async (fernetKeys: string, ...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIo = { out: (line) => out.push(line), err: (line) => err.push(line), interactive: false, errStream: process.stderr };
+    const io: CliIo = {
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+      interactive: false,
+      errStream: process.stderr,
+    };
     const program = new Command('chatbot').exitOverride();
     secretsCommand(program, createCliContext({ io, env: env(fernetKeys), cwd }));
     let error: unknown = null;
     await program.parseAsync(['node', 'chatbot', ...args]).catch((e: unknown) => (error = e));
     return { out, err, error };
   };
-  const withInfra = async <T>(fn: (infra: Awaited<ReturnType<typeof openInfrastructure>>) => Promise<T>): Promise<T> => {
+  const withInfra = async <T>(
+    fn: (infra: Awaited<ReturnType<typeof openInfrastructure>>) => Promise<T>,
+  ): Promise<T> => {
     const infra = await openInfrastructure(loadConfig(env(KEY_A)), { applicationName: 'secrets-cli-test' });
     try {
       return await fn(infra);
@@ -61,9 +75,21 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
   it('`secrets rotate` re-encrypts every secret under the newest key, prints the summary line, and re-encrypts 0 the second time', async () => {
     const values = [`plain-${randomUUID()}`, `plain-${randomUUID()}`];
     await withInfra(async (infra) => {
-      const deps = { store: infra.store, cipher: createSecretCipher([KEY_A]), log: { info: () => undefined, warn: () => undefined } };
-      await storeSecret(deps, { name: 'openai', kind: 'llm_api_key', value: values[0]! }, { correlationId: randomUUID(), actor: 'system' });
-      await storeSecret(deps, { name: 'wa.session', kind: 'whatsapp_web_session', value: values[1]! }, { correlationId: randomUUID(), actor: 'system' });
+      const deps = {
+        store: infra.store,
+        cipher: createSecretCipher([KEY_A]),
+        log: { info: () => undefined, warn: () => undefined },
+      };
+      await storeSecret(
+        deps,
+        { name: 'openai', kind: 'llm_api_key', value: values[0]! },
+        { correlationId: randomUUID(), actor: 'system' },
+      );
+      await storeSecret(
+        deps,
+        { name: 'wa.session', kind: 'whatsapp_web_session', value: values[1]! },
+        { correlationId: randomUUID(), actor: 'system' },
+      );
     });
 
     const first = await cli(`${KEY_B},${KEY_A}`, 'secrets', 'rotate');
@@ -97,8 +123,16 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
     await withInfra(async (infra) => {
       const context = { correlationId: randomUUID(), actor: 'system' };
       const log = { info: () => undefined, warn: () => undefined };
-      await storeSecret({ store: infra.store, cipher: createSecretCipher([KEY_A]), log }, { name: 'kept', kind: 'other', value: 'v1' }, context);
-      await storeSecret({ store: infra.store, cipher: createSecretCipher([Fernet.generateKey()]), log }, { name: 'orphan', kind: 'other', value: 'v2' }, context);
+      await storeSecret(
+        { store: infra.store, cipher: createSecretCipher([KEY_A]), log },
+        { name: 'kept', kind: 'other', value: 'v1' },
+        context,
+      );
+      await storeSecret(
+        { store: infra.store, cipher: createSecretCipher([Fernet.generateKey()]), log },
+        { name: 'orphan', kind: 'other', value: 'v2' },
+        context,
+      );
     });
     const run = await cli(`${KEY_B},${KEY_A}`, 'secrets', 'rotate');
     expect(run.out).to.deep.equal([`re-encrypted 1 secret under key ${keyFingerprint(KEY_B)}`]);
@@ -108,13 +142,26 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
 
   it('`secrets list --json` shows metadata and which key is current, and marks secrets under an old key in the table', async () => {
     await withInfra(async (infra) => {
-      await storeSecret({ store: infra.store, cipher: createSecretCipher([KEY_A]), log: { info: () => undefined, warn: () => undefined } }, { name: 'openai', kind: 'llm_api_key', value: 'v' }, { correlationId: randomUUID(), actor: 'system' });
+      await storeSecret(
+        {
+          store: infra.store,
+          cipher: createSecretCipher([KEY_A]),
+          log: { info: () => undefined, warn: () => undefined },
+        },
+        { name: 'openai', kind: 'llm_api_key', value: 'v' },
+        { correlationId: randomUUID(), actor: 'system' },
+      );
       await rebuildProjection({ db: infra.db, store: infra.store, projection: secretsProjection });
     });
     const json = await cli(`${KEY_B},${KEY_A}`, 'secrets', 'list', '--json');
-    const parsed = JSON.parse(json.out.join('\n')) as { secrets: Array<Record<string, unknown>>; currentKeyFingerprint: string };
+    const parsed = JSON.parse(json.out.join('\n')) as {
+      secrets: Array<Record<string, unknown>>;
+      currentKeyFingerprint: string;
+    };
     expect(parsed.currentKeyFingerprint).to.equal(keyFingerprint(KEY_B));
-    expect(parsed.secrets.map((s) => Object.keys(s).sort())).to.deep.equal([['keyFingerprint', 'kind', 'name', 'updatedAt']]);
+    expect(parsed.secrets.map((s) => Object.keys(s).sort())).to.deep.equal([
+      ['keyFingerprint', 'kind', 'name', 'updatedAt'],
+    ]);
     const table = await cli(`${KEY_B},${KEY_A}`, 'secrets', 'list');
     expect(table.out.join('\n').split('\n')[1]).to.contain(`${keyFingerprint(KEY_A)} (old)`);
     expect(table.err.join('\n')).to.contain('chatbot secrets rotate');

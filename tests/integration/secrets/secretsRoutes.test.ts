@@ -22,11 +22,22 @@ describe('HTTP /api/secrets', function () {
   let base: string;
   let log: ReturnType<typeof captureLogger>;
   let secrets: SecretsDeps;
-  const tokens = createTokenService({ secret: randomBytes(48).toString('base64url'), issuer: 'chatbot-test', audience: 'chatbot-api', accessTtlSeconds: 600, refreshTtlSeconds: 3600, wsTtlSeconds: 60 });
+  const tokens = createTokenService({
+    secret: randomBytes(48).toString('base64url'),
+    issuer: 'chatbot-test',
+    audience: 'chatbot-api',
+    accessTtlSeconds: 600,
+    refreshTtlSeconds: 3600,
+    wsTtlSeconds: 60,
+  });
   const bearer = (role: 'admin' | 'operator' | 'viewer') =>
     `Bearer ${tokens.issueAccessToken({ accountId: randomUUID(), username: `${role}-user`, role, sessionId: randomUUID() }).token}`;
 
-  const call = async (method: string, path: string, options: { role?: 'admin' | 'operator' | 'viewer' | null; body?: unknown; raw?: string } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    options: { role?: 'admin' | 'operator' | 'viewer' | null; body?: unknown; raw?: string } = {},
+  ) => {
     const headers: Record<string, string> = {};
     const role = options.role === undefined ? 'admin' : options.role;
     if (role !== null) headers.authorization = bearer(role);
@@ -37,7 +48,12 @@ describe('HTTP /api/secrets', function () {
     }
     const response = await fetch(`${base}${path}`, { method, headers, body });
     const text = await response.text();
-    return { status: response.status, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : null, headers: response.headers };
+    return {
+      status: response.status,
+      text,
+      json: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+      headers: response.headers,
+    };
   };
   const secretEvents = () => testDb.store.readAll({ filter: { streamPrefixes: ['secret-'] } });
   const errorCode = (json: Record<string, unknown> | null) => (json?.error as { code?: string } | undefined)?.code;
@@ -50,7 +66,13 @@ describe('HTTP /api/secrets', function () {
       logger: log.logger,
       corsOrigins: [],
       bodyLimit: '100kb',
-      routers: [secretsRoutes({ auth: { tokens, revocations: new RevocationRegistry() }, secrets, listSecrets: () => listSecretMetadata(testDb.db.knex) })],
+      routers: [
+        secretsRoutes({
+          auth: { tokens, revocations: new RevocationRegistry() },
+          secrets,
+          listSecrets: () => listSecretMetadata(testDb.db.knex),
+        }),
+      ],
     });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -73,7 +95,14 @@ describe('HTTP /api/secrets', function () {
     expect(list.status).to.equal(200);
     expect(list.headers.get('cache-control')).to.equal('no-store');
     expect(list.json).to.deep.equal({
-      secrets: [{ name: 'openai.main', kind: 'llm_api_key', keyFingerprint: keyFingerprint(KEY), updatedAt: (list.json!.secrets as Array<{ updatedAt: string }>)[0]!.updatedAt }],
+      secrets: [
+        {
+          name: 'openai.main',
+          kind: 'llm_api_key',
+          keyFingerprint: keyFingerprint(KEY),
+          updatedAt: (list.json!.secrets as Array<{ updatedAt: string }>)[0]!.updatedAt,
+        },
+      ],
       currentKeyFingerprint: keyFingerprint(KEY),
     });
     const [row] = await secretRows(testDb.db.knex);
@@ -81,7 +110,11 @@ describe('HTTP /api/secrets', function () {
     expect(list.text).not.to.contain(row!.ciphertext);
     expect(list.text).not.to.contain('gAAAAA');
 
-    const everything = [JSON.stringify(await testDb.store.readAll()), JSON.stringify(await secretRows(testDb.db.knex)), await log.output()];
+    const everything = [
+      JSON.stringify(await testDb.store.readAll()),
+      JSON.stringify(await secretRows(testDb.db.knex)),
+      await log.output(),
+    ];
     for (const text of everything) expect(text).not.to.contain(value);
   });
 
@@ -91,7 +124,9 @@ describe('HTTP /api/secrets', function () {
       expect((await call('GET', '/api/secrets', { role })).status).to.equal(403);
       expect((await call('DELETE', '/api/secrets/x', { role })).status).to.equal(403);
     }
-    expect((await call('PUT', '/api/secrets/x', { role: null, body: { value: 'v', kind: 'other' } })).status).to.equal(401);
+    expect((await call('PUT', '/api/secrets/x', { role: null, body: { value: 'v', kind: 'other' } })).status).to.equal(
+      401,
+    );
     expect((await call('GET', '/api/secrets', { role: null })).status).to.equal(401);
     expect(await secretEvents()).to.deep.equal([]);
   });
@@ -123,7 +158,9 @@ describe('HTTP /api/secrets', function () {
   });
 
   it('an admin deletes a secret (204); deleting it again is 404 and it leaves the list', async () => {
-    expect((await call('PUT', '/api/secrets/cloud-token', { body: { value: 'v-1', kind: 'whatsapp_cloud_token' } })).status).to.equal(204);
+    expect(
+      (await call('PUT', '/api/secrets/cloud-token', { body: { value: 'v-1', kind: 'whatsapp_cloud_token' } })).status,
+    ).to.equal(204);
     expect((await call('DELETE', '/api/secrets/cloud-token')).status).to.equal(204);
     const again = await call('DELETE', '/api/secrets/cloud-token');
     expect(again.status).to.equal(404);

@@ -31,7 +31,11 @@ describe('GET /healthz', function () {
       expect(JSON.stringify(down.body)).not.to.include('postgres://');
 
       proxy.restore();
-      await waitFor(async () => (await request(t.baseUrl, 'GET', '/healthz')).status === 200, 20_000, 'healthz back to 200');
+      await waitFor(
+        async () => (await request(t.baseUrl, 'GET', '/healthz')).status === 200,
+        20_000,
+        'healthz back to 200',
+      );
     } finally {
       await t.close();
       await schema.drop();

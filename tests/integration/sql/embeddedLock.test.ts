@@ -13,7 +13,10 @@ describe('embedded database: one process at a time', function () {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'chatbot-pglite-'));
     const holderCode = `import { openPgliteDatabase } from '#infrastructure/sql/database.js';
       const db = openPgliteDatabase(${JSON.stringify(dataDir)}); await db.knex.raw('select 1'); console.log('ready'); setInterval(() => {}, 1000);`;
-    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', holderCode], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', holderCode], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     holder.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {

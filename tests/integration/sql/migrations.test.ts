@@ -18,7 +18,11 @@ const gadgets = tableMigration('209901010002_gadgets', 'gadgets');
 const LIST = [projectionCheckpoints, widgets];
 
 const tablesOf = async (knex: Knex): Promise<string[]> =>
-  (await knex.raw<{ rows: Array<{ table_name: string }> }>(`select table_name from information_schema.tables where table_schema = current_schema() order by 1`)).rows.map((r) => r.table_name);
+  (
+    await knex.raw<{ rows: Array<{ table_name: string }> }>(
+      `select table_name from information_schema.tables where table_schema = current_schema() order by 1`,
+    )
+  ).rows.map((r) => r.table_name);
 
 describe('migrations (knex, static list) on PostgreSQL', function () {
   this.timeout(60_000);
@@ -52,13 +56,19 @@ describe('migrations (knex, static list) on PostgreSQL', function () {
 
   it('latest applies the pending migrations as one batch; status then shows current = head and the history', async () => {
     const db = open();
-    expect(await migrateLatest(db, { migrations: LIST })).to.deep.equal({ batch: 1, applied: ['202511270001_projection_checkpoints', '209901010001_widgets'] });
+    expect(await migrateLatest(db, { migrations: LIST })).to.deep.equal({
+      batch: 1,
+      applied: ['202511270001_projection_checkpoints', '209901010001_widgets'],
+    });
     expect(await migrateLatest(db, { migrations: LIST })).to.deep.equal({ batch: 1, applied: [] });
 
     const status = await migrationStatus(db, { migrations: LIST });
     expect(status).to.include({ current: '209901010001_widgets', head: '209901010001_widgets' });
     expect(status.pending).to.deep.equal([]);
-    expect(status.history.map((h) => [h.name, h.batch])).to.deep.equal([['202511270001_projection_checkpoints', 1], ['209901010001_widgets', 1]]);
+    expect(status.history.map((h) => [h.name, h.batch])).to.deep.equal([
+      ['202511270001_projection_checkpoints', 1],
+      ['209901010001_widgets', 1],
+    ]);
     expect(Date.parse(status.history[0]!.migratedAt)).to.be.closeTo(Date.now(), 60_000);
     expect(await tablesOf(db.knex)).to.include.members(['projection_checkpoints', 'widgets', 'knex_migrations']);
   });
@@ -68,17 +78,33 @@ describe('migrations (knex, static list) on PostgreSQL', function () {
     for (let attempt = 0; attempt < 5 && failures.length === 0; attempt++) {
       await dropSchema(schema);
       await adminQuery(`create schema "${schema}"`);
-      const config = { migrationSource: { getMigrations: () => Promise.resolve(LIST), getMigrationName: (m: Migration) => m.name, getMigration: (m: Migration) => Promise.resolve(m) } };
-      const results = await Promise.allSettled([open().knex.migrate.latest(config), open().knex.migrate.latest(config)]);
-      for (const result of results) if (result.status === 'rejected') failures.push(String((result.reason as Error).message));
+      const config = {
+        migrationSource: {
+          getMigrations: () => Promise.resolve(LIST),
+          getMigrationName: (m: Migration) => m.name,
+          getMigration: (m: Migration) => Promise.resolve(m),
+        },
+      };
+      const results = await Promise.allSettled([
+        open().knex.migrate.latest(config),
+        open().knex.migrate.latest(config),
+      ]);
+      for (const result of results)
+        if (result.status === 'rejected') failures.push(String((result.reason as Error).message));
     }
     expect(failures.join('\n')).to.match(/knex_migrations|already locked|duplicate key/);
   });
 
   it('two processes running latest at once: both succeed and every migration runs once', async () => {
     const [a, b] = [open(), open()];
-    const [ra, rb] = await Promise.all([migrateLatest(a, { migrations: LIST }), migrateLatest(b, { migrations: LIST })]);
-    expect([...ra.applied, ...rb.applied]).to.deep.equal(['202511270001_projection_checkpoints', '209901010001_widgets']);
+    const [ra, rb] = await Promise.all([
+      migrateLatest(a, { migrations: LIST }),
+      migrateLatest(b, { migrations: LIST }),
+    ]);
+    expect([...ra.applied, ...rb.applied]).to.deep.equal([
+      '202511270001_projection_checkpoints',
+      '209901010001_widgets',
+    ]);
     const history = (await migrationStatus(a, { migrations: LIST })).history;
     expect(history.map((h) => h.name)).to.deep.equal(['202511270001_projection_checkpoints', '209901010001_widgets']);
   });
@@ -89,7 +115,10 @@ describe('migrations (knex, static list) on PostgreSQL', function () {
     await migrateLatest(db, { migrations: [...LIST, gadgets] });
     expect(await tablesOf(db.knex)).to.include('gadgets');
 
-    expect(await migrateRollback(db, { migrations: [...LIST, gadgets] })).to.deep.equal({ batch: 2, rolledBack: ['209901010002_gadgets'] });
+    expect(await migrateRollback(db, { migrations: [...LIST, gadgets] })).to.deep.equal({
+      batch: 2,
+      rolledBack: ['209901010002_gadgets'],
+    });
     const status = await migrationStatus(db, { migrations: [...LIST, gadgets] });
     expect(status).to.include({ current: '209901010001_widgets', head: '209901010002_gadgets' });
     expect(status.pending).to.deep.equal(['209901010002_gadgets']);
@@ -131,8 +160,14 @@ describe('migrations on embedded PGlite', function () {
     const db = openPgliteDatabase(null);
     try {
       expect((await migrateLatest(db, { migrations: LIST })).applied).to.have.length(2);
-      expect(await migrationStatus(db, { migrations: LIST })).to.include({ current: '209901010001_widgets', head: '209901010001_widgets' });
-      const [first, second] = await Promise.all([migrateRollback(db, { migrations: LIST }), migrateLatest(db, { migrations: LIST })]);
+      expect(await migrationStatus(db, { migrations: LIST })).to.include({
+        current: '209901010001_widgets',
+        head: '209901010001_widgets',
+      });
+      const [first, second] = await Promise.all([
+        migrateRollback(db, { migrations: LIST }),
+        migrateLatest(db, { migrations: LIST }),
+      ]);
       expect(first.rolledBack).to.have.length(2);
       expect(second.applied).to.have.length(2, 'queued behind the rollback, in order');
     } finally {
@@ -143,9 +178,15 @@ describe('migrations on embedded PGlite', function () {
 
 describe('the migration list', () => {
   it('refuses names out of order, duplicated or not <yyyymmddNNNN>_<what>', () => {
-    expect(() => checkMigrationList([widgets, projectionCheckpoints])).to.throw(InvalidMigrationListError, /must come after/);
+    expect(() => checkMigrationList([widgets, projectionCheckpoints])).to.throw(
+      InvalidMigrationListError,
+      /must come after/,
+    );
     expect(() => checkMigrationList([widgets, widgets])).to.throw(InvalidMigrationListError, /must come after/);
-    expect(() => checkMigrationList([tableMigration('widgets', 'w')])).to.throw(InvalidMigrationListError, /name must be/);
+    expect(() => checkMigrationList([tableMigration('widgets', 'w')])).to.throw(
+      InvalidMigrationListError,
+      /name must be/,
+    );
     expect(checkMigrationList(LIST)).to.equal(LIST);
   });
 });

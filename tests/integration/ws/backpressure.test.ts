@@ -15,7 +15,12 @@ describe('GET /ws/metrics: a client that does not read (backpressure)', function
   });
 
   it('loses snapshots first, is then closed with 1013 slow_consumer, and neither slows the others nor grows memory past the limit', async () => {
-    const limits = { dropSnapshotsAboveBytes: 64 * 1024, maxBufferedBytes: 512 * 1024, maxDroppedSnapshots: 10_000, closeGraceMs: 10_000 };
+    const limits = {
+      dropSnapshotsAboveBytes: 64 * 1024,
+      maxBufferedBytes: 512 * 1024,
+      maxDroppedSnapshots: 10_000,
+      closeGraceMs: 10_000,
+    };
     const feed = subjectFeed();
     const server = await startWsServer(t.app.identity, feed, { limits });
     try {
@@ -48,7 +53,11 @@ describe('GET /ws/metrics: a client that does not read (backpressure)', function
       expect(stats.clients).to.equal(1);
 
       // The reading client got everything, in order, promptly.
-      await waitFor(() => fast.messages.filter((m) => m.type === 'event').length === position, 5_000, 'every event at the fast client');
+      await waitFor(
+        () => fast.messages.filter((m) => m.type === 'event').length === position,
+        5_000,
+        'every event at the fast client',
+      );
       const events = fast.messages.flatMap((m) => (m.type === 'event' ? [m.data.position] : []));
       expect(events).to.deep.equal(Array.from({ length: position }, (_, i) => i + 1));
       expect(fast.messages.filter((m) => m.type === 'snapshot')).to.have.length(snapshots);

@@ -13,7 +13,13 @@ type Member = { redis: Redis; local: SubjectFeed; fanout: Fanout; events: LiveEv
 describe('live metrics fan-out over Redis pub/sub (real Redis)', function () {
   this.timeout(20_000);
   const opened: Member[] = [];
-  const redisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 500, commandTimeout: 1_000, retryStrategy: () => 200 };
+  const redisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 500,
+    commandTimeout: 1_000,
+    retryStrategy: () => 200,
+  };
 
   const member = (channel: string, options: { publish?: boolean; url?: string } = {}): Member => {
     const redis = new Redis(options.url ?? TEST_REDIS_URL, redisOptions);
@@ -92,9 +98,15 @@ describe('live metrics fan-out over Redis pub/sub (real Redis)', function () {
     await waitFor(() => a.snapshots.length === 1, 3_000);
     const intruder = new Redis(TEST_REDIS_URL);
     try {
-      await intruder.publish(channel, JSON.stringify({ v: 1, epoch: 1, from: 'old-leader', kind: 'snapshot', data: sampleSnapshot(3) }));
+      await intruder.publish(
+        channel,
+        JSON.stringify({ v: 1, epoch: 1, from: 'old-leader', kind: 'snapshot', data: sampleSnapshot(3) }),
+      );
       await intruder.publish(channel, 'not json');
-      await intruder.publish(channel, JSON.stringify({ v: 1, epoch: Number.MAX_SAFE_INTEGER, kind: 'event', data: { type: 'x' } }));
+      await intruder.publish(
+        channel,
+        JSON.stringify({ v: 1, epoch: Number.MAX_SAFE_INTEGER, kind: 'event', data: { type: 'x' } }),
+      );
       a.local.snapshots.next(sampleSnapshot(11));
       await waitFor(() => a.snapshots.length === 2, 3_000);
       expect(a.snapshots.map((s) => s.position)).to.deep.equal([10, 11]);

@@ -72,7 +72,11 @@ export const startWsServer = async (
     port,
     socket,
     rawLogs: () => captured,
-    logs: () => captured.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
+    logs: () =>
+      captured
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     close: async () => {
       await socket.close();
       server.closeAllConnections();
@@ -115,12 +119,16 @@ export const connect = (url: string, options: ClientOptions = {}): TestClient =>
     else invalid.push({ data: data.toString('utf8'), issues: parsed.error.issues });
   });
   ws.on('error', () => undefined);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })));
-  const refused = new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => {
-    resolve(res.statusCode ?? 0);
-    res.resume();
-    ws.terminate();
-  }));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })),
+  );
+  const refused = new Promise<number>((resolve) =>
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    }),
+  );
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('close', () => reject(new Error('closed before open')));
@@ -139,14 +147,18 @@ export const connect = (url: string, options: ClientOptions = {}): TestClient =>
     send: (data) => ws.send(typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data)),
     next: async (type, timeoutMs = 5_000) => {
       let found: ServerMessage | undefined;
-      await waitFor(() => {
-        const from = cursors.get(type) ?? 0;
-        const index = messages.findIndex((m, i) => i >= from && m.type === type);
-        if (index < 0) return false;
-        cursors.set(type, index + 1);
-        found = messages[index];
-        return true;
-      }, timeoutMs, `a ${type} message`);
+      await waitFor(
+        () => {
+          const from = cursors.get(type) ?? 0;
+          const index = messages.findIndex((m, i) => i >= from && m.type === type);
+          if (index < 0) return false;
+          cursors.set(type, index + 1);
+          found = messages[index];
+          return true;
+        },
+        timeoutMs,
+        `a ${type} message`,
+      );
       return found as never;
     },
   };

@@ -4,11 +4,25 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { DEFAULT_METRICS_SOCKET_LIMITS } from '#interfaces/ws/metricsSocket.js';
 import { ADMIN_PASSWORD, TEST_JWT_SECRET, loginAs, startTestApp, type TestApp } from '../../support/app.js';
-import { authenticated, connect, rejection, sampleEvent, sampleSnapshot, startWsServer, subjectFeed, waitFor, wsToken, type WsServer } from './harness.js';
+import {
+  authenticated,
+  connect,
+  rejection,
+  sampleEvent,
+  sampleSnapshot,
+  startWsServer,
+  subjectFeed,
+  waitFor,
+  wsToken,
+  type WsServer,
+} from './harness.js';
 
 const resign = (token: string, patch: Record<string, unknown>) => {
   const claims = jwt.decode(token) as Record<string, unknown>;
-  return jwt.sign({ ...claims, jti: randomUUID(), ...patch }, TEST_JWT_SECRET, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'ws+jwt' } });
+  return jwt.sign({ ...claims, jti: randomUUID(), ...patch }, TEST_JWT_SECRET, {
+    algorithm: 'HS256',
+    header: { alg: 'HS256', typ: 'ws+jwt' },
+  });
 };
 
 describe('GET /ws/metrics: authentication, rejections and streaming (real Postgres ws tokens)', function () {
@@ -18,7 +32,10 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
   const servers: WsServer[] = [];
   const serve = async (options: Parameters<typeof startWsServer>[2] = {}) => {
     const feed = subjectFeed();
-    const server = await startWsServer(t.app.identity, feed, { allowedOrigins: ['https://console.example.com'], ...options });
+    const server = await startWsServer(t.app.identity, feed, {
+      allowedOrigins: ['https://console.example.com'],
+      ...options,
+    });
     servers.push(server);
     return { feed, server };
   };
@@ -68,7 +85,11 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     const client = connect(`${server.url}?token=${valid}`);
     const closed = await client.closed;
     expect(closed).to.deep.equal({ code: 4400, reason: 'token_in_query' });
-    expect(client.messages).to.deep.include({ type: 'error', code: 'token_in_query', message: client.messages.find((m) => m.type === 'error')!.message });
+    expect(client.messages).to.deep.include({
+      type: 'error',
+      code: 'token_in_query',
+      message: client.messages.find((m) => m.type === 'error')!.message,
+    });
     expect(client.binaryFrames).to.equal(0);
     expect(rejection(server.logs(), 'token_in_query')).to.include({ level: 'warn', closeCode: 4400 });
     expect(server.rawLogs()).not.to.include(valid.split('.')[2]!);
@@ -93,7 +114,14 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
 
   it('closes with 4400 malformed_message on a first message that is not a JSON auth message', async () => {
     const { server } = await serve();
-    const cases: unknown[] = ['not json at all', '{"type":"auth"}', { type: 'hello', token: 'x' }, { type: 'auth', token: 42 }, { type: 'auth', token: 'abc', extra: true }, Buffer.from([1, 2, 3])];
+    const cases: unknown[] = [
+      'not json at all',
+      '{"type":"auth"}',
+      { type: 'hello', token: 'x' },
+      { type: 'auth', token: 42 },
+      { type: 'auth', token: 'abc', extra: true },
+      Buffer.from([1, 2, 3]),
+    ];
     for (const first of cases) {
       const result = await closeAfter(server, first);
       expect(result, JSON.stringify(first)).to.include({ code: 4400, reason: 'malformed_message' });
@@ -104,7 +132,10 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
 
   it('closes with 4401 token_wrong_type when the client sends its access token instead of a ws token', async () => {
     const { server } = await serve();
-    expect(await closeAfter(server, { type: 'auth', token: access })).to.include({ code: 4401, reason: 'token_wrong_type' });
+    expect(await closeAfter(server, { type: 'auth', token: access })).to.include({
+      code: 4401,
+      reason: 'token_wrong_type',
+    });
     expect(rejection(server.logs(), 'token_wrong_type')).to.include({ closeCode: 4401 });
     expect(server.rawLogs()).not.to.include(access.split('.')[2]!);
   });
@@ -112,7 +143,10 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
   it('closes with 4403 token_wrong_scope for a ws token of another scope', async () => {
     const { server } = await serve();
     const forged = resign(await token(), { scope: 'admin:write' });
-    expect(await closeAfter(server, { type: 'auth', token: forged })).to.include({ code: 4403, reason: 'token_wrong_scope' });
+    expect(await closeAfter(server, { type: 'auth', token: forged })).to.include({
+      code: 4403,
+      reason: 'token_wrong_scope',
+    });
     expect(rejection(server.logs(), 'token_wrong_scope')).to.include({ closeCode: 4403 });
   });
 
@@ -120,7 +154,10 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     const { server } = await serve();
     const now = Math.floor(Date.now() / 1000);
     const expired = resign(await token(), { iat: now - 120, exp: now - 60 });
-    expect(await closeAfter(server, { type: 'auth', token: expired })).to.include({ code: 4401, reason: 'token_expired' });
+    expect(await closeAfter(server, { type: 'auth', token: expired })).to.include({
+      code: 4401,
+      reason: 'token_expired',
+    });
     expect(rejection(server.logs(), 'token_expired')).to.exist;
   });
 
@@ -128,7 +165,10 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     const { server } = await serve();
     const once = await token();
     const first = await authenticated(server.url, once);
-    expect(await closeAfter(server, { type: 'auth', token: once })).to.include({ code: 4401, reason: 'token_already_used' });
+    expect(await closeAfter(server, { type: 'auth', token: once })).to.include({
+      code: 4401,
+      reason: 'token_already_used',
+    });
     expect(rejection(server.logs(), 'token_already_used')).to.exist;
     first.ws.close();
   });
@@ -136,8 +176,14 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
   it('closes with 4401 token_invalid_signature for a token signed with another key', async () => {
     const { server } = await serve();
     const claims = jwt.decode(await token()) as Record<string, unknown>;
-    const forged = jwt.sign(claims, 'some-other-secret-that-is-long-enough-000000000', { algorithm: 'HS256', header: { alg: 'HS256', typ: 'ws+jwt' } });
-    expect(await closeAfter(server, { type: 'auth', token: forged })).to.include({ code: 4401, reason: 'token_invalid_signature' });
+    const forged = jwt.sign(claims, 'some-other-secret-that-is-long-enough-000000000', {
+      algorithm: 'HS256',
+      header: { alg: 'HS256', typ: 'ws+jwt' },
+    });
+    expect(await closeAfter(server, { type: 'auth', token: forged })).to.include({
+      code: 4401,
+      reason: 'token_invalid_signature',
+    });
   });
 
   it('refuses the upgrade with HTTP 403 for an origin that is neither in CORS_ORIGINS nor the server itself', async () => {
@@ -155,7 +201,10 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     const { server } = await serve({ limits: { maxConnectionsPerUser: 2, maxConnectionsPerIp: 3 } });
     const a = await authenticated(server.url, await token());
     const b = await authenticated(server.url, await token());
-    expect(await closeAfter(server, { type: 'auth', token: await token() })).to.include({ code: 4429, reason: 'too_many_connections_user' });
+    expect(await closeAfter(server, { type: 'auth', token: await token() })).to.include({
+      code: 4429,
+      reason: 'too_many_connections_user',
+    });
     await waitFor(() => server.socket.stats().pending === 0);
     const pending = connect(server.url);
     await pending.opened;
@@ -173,7 +222,7 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     for (const c of [b, again]) c.ws.close();
   });
 
-  it('closes with 1009 when a client sends a frame over maxPayload (4 KiB by default, not ws\'s 100 MiB)', async () => {
+  it("closes with 1009 when a client sends a frame over maxPayload (4 KiB by default, not ws's 100 MiB)", async () => {
     expect(DEFAULT_METRICS_SOCKET_LIMITS.maxPayloadBytes).to.equal(4096);
     const { server } = await serve();
     const result = await closeAfter(server, { type: 'auth', token: 'x'.repeat(5_000) });

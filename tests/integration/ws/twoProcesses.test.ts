@@ -7,9 +7,25 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import type { LiveEvent, LiveFeed } from '#application/metrics/live.js';
 import { accountIdFor } from '#application/identity/accountIds.js';
 import { createFanout, type Fanout } from '#infrastructure/metrics/fanout.js';
-import { ADMIN_PASSWORD, TEST_JWT_SECRET, TEST_REDIS_URL, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import {
+  ADMIN_PASSWORD,
+  TEST_JWT_SECRET,
+  TEST_REDIS_URL,
+  loginAs,
+  request,
+  startTestApp,
+  type TestApp,
+} from '../../support/app.js';
 import { uniqueName } from '../../support/events.js';
-import { authenticated, sampleSnapshot, startWsServer, waitFor, wsToken, type TestClient, type WsServer } from './harness.js';
+import {
+  authenticated,
+  sampleSnapshot,
+  startWsServer,
+  waitFor,
+  wsToken,
+  type TestClient,
+  type WsServer,
+} from './harness.js';
 
 /**
  * Stand-in for the metrics producer (infrastructure/metrics/liveFeed.ts): lazy, like the real one must be,
@@ -23,7 +39,15 @@ const storeFeed = (store: EventStore): LiveFeed => ({
       if (ended) return;
       const subscription = store.subscribeToAll({
         after: head,
-        onEvent: (e) => subscriber.next({ position: e.position, type: e.type, streamId: e.streamId, occurredAt: e.metadata.occurredAt, correlationId: e.metadata.correlationId, actor: e.metadata.actor }),
+        onEvent: (e) =>
+          subscriber.next({
+            position: e.position,
+            type: e.type,
+            streamId: e.streamId,
+            occurredAt: e.metadata.occurredAt,
+            correlationId: e.metadata.correlationId,
+            actor: e.metadata.actor,
+          }),
       });
       stop = () => subscription.stop();
     });
@@ -32,13 +56,19 @@ const storeFeed = (store: EventStore): LiveFeed => ({
       void stop?.();
     };
   }).pipe(share()),
-  snapshots$: interval(200).pipe(map((i) => sampleSnapshot(i)), share()),
+  snapshots$: interval(200).pipe(
+    map((i) => sampleSnapshot(i)),
+    share(),
+  ),
 });
 
 /** Logs in through `app` with a correlation id of its own, so the events it appends can be told apart. */
 const loginThrough = async (app: TestApp): Promise<string> => {
   const correlationId = uniqueName('fanout');
-  const response = await request(app.baseUrl, 'POST', '/api/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD }, headers: { 'x-correlation-id': correlationId } });
+  const response = await request(app.baseUrl, 'POST', '/api/auth/login', {
+    body: { username: 'admin', password: ADMIN_PASSWORD },
+    headers: { 'x-correlation-id': correlationId },
+  });
   expect(response.status).to.equal(200);
   return correlationId;
 };
@@ -46,7 +76,14 @@ const loginThrough = async (app: TestApp): Promise<string> => {
 const loginSeenBy = async (client: TestClient, correlationId: string) => {
   const stream = `account-${accountIdFor('admin')}`;
   await waitFor(
-    () => client.messages.some((m) => m.type === 'event' && m.data.type === 'LoginSucceeded' && m.data.streamId === stream && m.data.correlationId === correlationId),
+    () =>
+      client.messages.some(
+        (m) =>
+          m.type === 'event' &&
+          m.data.type === 'LoginSucceeded' &&
+          m.data.streamId === stream &&
+          m.data.correlationId === correlationId,
+      ),
     10_000,
     'the login appended through the other process',
   );
@@ -63,7 +100,10 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
       const redisKeyPrefix = `${uniqueName('t')}:`;
       a = await startTestApp({ redis: true, redisKeyPrefix });
       b = await startTestApp({ redis: true, redisKeyPrefix, databaseUrl: a.databaseUrl });
-      closers.push(() => a.close(), () => b.close());
+      closers.push(
+        () => a.close(),
+        () => b.close(),
+      );
     });
     after(async () => {
       for (const close of closers.reverse()) await close();
@@ -71,10 +111,22 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
 
     it('an event appended through process A reaches a WebSocket client of process B, which computes nothing itself', async () => {
       const channel = `${uniqueName('t')}:metrics:live`;
-      const fanA: Fanout = createFanout({ redis: a.app.redis, local: storeFeed(a.app.infra.store), channel, publish: true, leaseMs: 1_000 });
+      const fanA: Fanout = createFanout({
+        redis: a.app.redis,
+        local: storeFeed(a.app.infra.store),
+        channel,
+        publish: true,
+        leaseMs: 1_000,
+      });
       closers.push(() => fanA.close());
       await waitFor(() => fanA.isLeader() && fanA.mode() === 'redis', 5_000, 'A leads');
-      const fanB = createFanout({ redis: b.app.redis, local: storeFeed(b.app.infra.store), channel, publish: true, leaseMs: 1_000 });
+      const fanB = createFanout({
+        redis: b.app.redis,
+        local: storeFeed(b.app.infra.store),
+        channel,
+        publish: true,
+        leaseMs: 1_000,
+      });
       closers.push(() => fanB.close());
       await waitFor(() => fanB.mode() === 'redis', 5_000, 'B subscribed');
       expect(fanB.isLeader()).to.equal(false);
@@ -100,7 +152,9 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
       a = await startTestApp({ redis: true, redisKeyPrefix });
       b = await startTestApp({ redis: true, redisKeyPrefix, databaseUrl: a.databaseUrl });
       if (a.app.server.listenerCount('upgrade') === 0) {
-        console.warn('    SKIPPED LOUDLY: startApp does not attach the metrics WebSocket yet (attachMetricsSocket in interfaces/process/app.ts)');
+        console.warn(
+          '    SKIPPED LOUDLY: startApp does not attach the metrics WebSocket yet (attachMetricsSocket in interfaces/process/app.ts)',
+        );
         this.skip();
       }
     });
@@ -112,7 +166,8 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
     it('one of the two publishes, and a client of B receives snapshots and the events appended through A', async () => {
       // AppProcess exposes the fan-out as `liveFeed` once wired; without it the election is not observable here.
       const leaders = () => [a, b].map((t) => (t.app as unknown as { liveFeed?: Fanout }).liveFeed?.isLeader());
-      if (leaders().every((l) => l !== undefined)) await waitFor(() => leaders().filter(Boolean).length === 1, 5_000, 'one publisher');
+      if (leaders().every((l) => l !== undefined))
+        await waitFor(() => leaders().filter(Boolean).length === 1, 5_000, 'one publisher');
       const { access } = await loginAs(b.baseUrl, 'admin', ADMIN_PASSWORD);
       const client = await authenticated(`ws://127.0.0.1:${b.app.port}/ws/metrics`, await wsToken(b.baseUrl, access));
       await client.next('snapshot', 5_000);
@@ -131,7 +186,16 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
       a = await startTestApp({ redis: true, redisKeyPrefix });
       child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/app-process.ts'], {
         cwd: process.cwd(),
-        env: { ...process.env, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ADMIN_PASSWORD, DATABASE_URL: a.databaseUrl, REDIS_URL: TEST_REDIS_URL, TEST_REDIS_PREFIX: redisKeyPrefix, LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          JWT_SECRET: TEST_JWT_SECRET,
+          ADMIN_PASSWORD,
+          DATABASE_URL: a.databaseUrl,
+          REDIS_URL: TEST_REDIS_URL,
+          TEST_REDIS_PREFIX: redisKeyPrefix,
+          LOG_LEVEL: 'warn',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let output = '';

@@ -9,11 +9,25 @@ const ADMIN = '7d7a4a0e-4b5e-4a43-9f8e-1f1b8a0c0002';
 const SESSION = '9a1c2b3d-0000-4000-8000-000000000003';
 
 let position = 0;
-const recorded = (type: string, data: Record<string, unknown>, metadata: Partial<EventMetadata> = {}, streamId = `account-${ACCOUNT}`): RecordedEvent => ({
+const recorded = (
+  type: string,
+  data: Record<string, unknown>,
+  metadata: Partial<EventMetadata> = {},
+  streamId = `account-${ACCOUNT}`,
+): RecordedEvent => ({
   id: randomUUID(),
   type,
   data,
-  metadata: { correlationId: 'corr-1', causationId: null, actor: ADMIN, ip: '203.0.113.7', userAgent: 'mocha', occurredAt: '2026-03-01T10:00:00.123Z', schemaVersion: 1, ...metadata },
+  metadata: {
+    correlationId: 'corr-1',
+    causationId: null,
+    actor: ADMIN,
+    ip: '203.0.113.7',
+    userAgent: 'mocha',
+    occurredAt: '2026-03-01T10:00:00.123Z',
+    schemaVersion: 1,
+    ...metadata,
+  },
   streamId,
   revision: 0,
   position: ++position,
@@ -35,7 +49,20 @@ const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
 
 describe('audit entries derived from events', () => {
   it('a failed login reads as login.failed by the attempting user, with the reason and the count, from the request address', () => {
-    const event = recorded('LoginFailed', { accountId: ACCOUNT, username: 'alice', reason: 'wrong_password', ip: '198.51.100.1', userAgent: 'x', failureCount: 3, lockedUntil: null, at: '2026-03-01T10:00:00.000Z' }, { actor: ACCOUNT });
+    const event = recorded(
+      'LoginFailed',
+      {
+        accountId: ACCOUNT,
+        username: 'alice',
+        reason: 'wrong_password',
+        ip: '198.51.100.1',
+        userAgent: 'x',
+        failureCount: 3,
+        lockedUntil: null,
+        at: '2026-03-01T10:00:00.000Z',
+      },
+      { actor: ACCOUNT },
+    );
     expect(facts(event)).to.deep.equal({
       event_id: event.id,
       position: event.position,
@@ -51,17 +78,37 @@ describe('audit entries derived from events', () => {
   });
 
   it('a login refused because the account is locked is "denied", not a wrong password', () => {
-    const event = recorded('LoginFailed', { accountId: ACCOUNT, username: 'alice', reason: 'account_locked', failureCount: 5, lockedUntil: '2026-03-01T10:15:00.000Z' });
+    const event = recorded('LoginFailed', {
+      accountId: ACCOUNT,
+      username: 'alice',
+      reason: 'account_locked',
+      failureCount: 5,
+      lockedUntil: '2026-03-01T10:15:00.000Z',
+    });
     expect(facts(event)).to.include({ outcome: 'denied' });
     expect(facts(event).details).to.include({ reason: 'account_locked', lockedUntil: '2026-03-01T10:15:00.000Z' });
   });
 
   it('falls back to the address in the event data when the envelope has none', () => {
-    expect(facts(recorded('LoginSucceeded', { accountId: ACCOUNT, username: 'alice', ip: '198.51.100.9', sessionId: SESSION }, { ip: null }))).to.include({ ip: '198.51.100.9', action: 'login.succeeded' });
+    expect(
+      facts(
+        recorded(
+          'LoginSucceeded',
+          { accountId: ACCOUNT, username: 'alice', ip: '198.51.100.9', sessionId: SESSION },
+          { ip: null },
+        ),
+      ),
+    ).to.include({ ip: '198.51.100.9', action: 'login.succeeded' });
   });
 
   it('a lockout is denied and keeps its end and counts', () => {
-    const entry = facts(recorded('AccountLocked', { accountId: ACCOUNT, until: '2026-03-01T10:15:00.000Z', lockoutCount: 2, failures: 5 }, { actor: 'system' }));
+    const entry = facts(
+      recorded(
+        'AccountLocked',
+        { accountId: ACCOUNT, until: '2026-03-01T10:15:00.000Z', lockoutCount: 2, failures: 5 },
+        { actor: 'system' },
+      ),
+    );
     expect(entry).to.include({ action: 'account.locked', outcome: 'denied', actor: 'system', target: ACCOUNT });
     expect(entry.details).to.deep.equal({ lockedUntil: '2026-03-01T10:15:00.000Z', lockoutCount: 2, failureCount: 5 });
   });
@@ -74,84 +121,230 @@ describe('audit entries derived from events', () => {
   });
 
   it('a created account keeps username and role but not the password hash', () => {
-    const event = recorded('AccountCreated', { accountId: ACCOUNT, username: 'bob', role: 'operator', passwordHash: HASH, createdBy: ADMIN });
+    const event = recorded('AccountCreated', {
+      accountId: ACCOUNT,
+      username: 'bob',
+      role: 'operator',
+      passwordHash: HASH,
+      createdBy: ADMIN,
+    });
     expect(facts(event).details).to.deep.equal({ username: 'bob', role: 'operator', createdBy: ADMIN });
     expect(everything(event)).to.not.include('argon2');
   });
 
   it('a stored secret names the secret and its key, never the ciphertext', () => {
-    const event = recorded('SecretStored', { name: 'openai', ciphertext: FERNET, keyFingerprint: '0a1b2c3d', kind: 'llm_api_key' }, {}, 'secret-openai');
+    const event = recorded(
+      'SecretStored',
+      { name: 'openai', ciphertext: FERNET, keyFingerprint: '0a1b2c3d', kind: 'llm_api_key' },
+      {},
+      'secret-openai',
+    );
     expect(facts(event)).to.include({ action: 'secret.stored', target: 'openai' });
     expect(facts(event).details).to.deep.equal({ kind: 'llm_api_key', keyFingerprint: '0a1b2c3d' });
     expect(everything(event)).to.not.include('gAAAAA');
-    expect(everything(recorded('SecretRotated', { name: 'openai', ciphertext: FERNET, keyFingerprint: '99aa88bb' }, {}, 'secret-openai'))).to.not.include('gAAAAA');
+    expect(
+      everything(
+        recorded(
+          'SecretRotated',
+          { name: 'openai', ciphertext: FERNET, keyFingerprint: '99aa88bb' },
+          {},
+          'secret-openai',
+        ),
+      ),
+    ).to.not.include('gAAAAA');
   });
 
   it('token events never carry token ids, refresh token ids or tokens', () => {
     const events = [
-      recorded('SessionStarted', { sessionId: SESSION, accountId: ACCOUNT, refreshTokenId: 'rt-secret-id', expiresAt: '2026-03-02T10:00:00.000Z' }, {}, `session-${SESSION}`),
-      recorded('RefreshTokenRotated', { sessionId: SESSION, previousTokenId: 'rt-secret-id', refreshTokenId: 'rt-next-id', expiresAt: '2026-03-02T10:00:00.000Z' }, {}, `session-${SESSION}`),
-      recorded('AccessTokenIssued', { accountId: ACCOUNT, sessionId: SESSION, jti: 'jti-secret', expiresAt: '2026-03-01T10:15:00.000Z', token: JWT }, {}, `session-${SESSION}`),
-      recorded('WsTokenIssued', { jti: 'jti-ws', accountId: ACCOUNT, scope: 'metrics:read', expiresAt: '2026-03-01T10:00:30.000Z' }, {}, 'wstoken-jti-ws'),
-      recorded('WsTokenConsumed', { jti: 'jti-ws', consumedAt: '2026-03-01T10:00:05.000Z' }, { actor: ACCOUNT }, 'wstoken-jti-ws'),
+      recorded(
+        'SessionStarted',
+        {
+          sessionId: SESSION,
+          accountId: ACCOUNT,
+          refreshTokenId: 'rt-secret-id',
+          expiresAt: '2026-03-02T10:00:00.000Z',
+        },
+        {},
+        `session-${SESSION}`,
+      ),
+      recorded(
+        'RefreshTokenRotated',
+        {
+          sessionId: SESSION,
+          previousTokenId: 'rt-secret-id',
+          refreshTokenId: 'rt-next-id',
+          expiresAt: '2026-03-02T10:00:00.000Z',
+        },
+        {},
+        `session-${SESSION}`,
+      ),
+      recorded(
+        'AccessTokenIssued',
+        {
+          accountId: ACCOUNT,
+          sessionId: SESSION,
+          jti: 'jti-secret',
+          expiresAt: '2026-03-01T10:15:00.000Z',
+          token: JWT,
+        },
+        {},
+        `session-${SESSION}`,
+      ),
+      recorded(
+        'WsTokenIssued',
+        { jti: 'jti-ws', accountId: ACCOUNT, scope: 'metrics:read', expiresAt: '2026-03-01T10:00:30.000Z' },
+        {},
+        'wstoken-jti-ws',
+      ),
+      recorded(
+        'WsTokenConsumed',
+        { jti: 'jti-ws', consumedAt: '2026-03-01T10:00:05.000Z' },
+        { actor: ACCOUNT },
+        'wstoken-jti-ws',
+      ),
     ];
     for (const event of events) {
       const text = everything(event);
-      for (const secret of ['rt-secret-id', 'rt-next-id', 'jti-secret', 'jti-ws', 'eyJ']) expect(text, event.type).to.not.include(secret);
+      for (const secret of ['rt-secret-id', 'rt-next-id', 'jti-secret', 'jti-ws', 'eyJ'])
+        expect(text, event.type).to.not.include(secret);
     }
-    expect(events.map((event) => facts(event).action)).to.deep.equal(['session.started', 'token.refreshed', 'token.issued', 'ws_token.issued', 'ws_token.consumed']);
+    expect(events.map((event) => facts(event).action)).to.deep.equal([
+      'session.started',
+      'token.refreshed',
+      'token.issued',
+      'ws_token.issued',
+      'ws_token.consumed',
+    ]);
     expect(facts(events[4]!).target).to.equal(ACCOUNT);
   });
 
   it('a revoked session names the session, the reason and who revoked it', () => {
-    const entry = facts(recorded('SessionRevoked', { sessionId: SESSION, reason: 'refresh_token_reuse', by: 'system' }, {}, `session-${SESSION}`));
+    const entry = facts(
+      recorded(
+        'SessionRevoked',
+        { sessionId: SESSION, reason: 'refresh_token_reuse', by: 'system' },
+        {},
+        `session-${SESSION}`,
+      ),
+    );
     expect(entry).to.include({ action: 'session.revoked', target: SESSION });
     expect(entry.details).to.deep.equal({ reason: 'refresh_token_reuse', by: 'system' });
   });
 
   it('process control names the process, from the data or from the stream', () => {
-    expect(facts(recorded('ProcessStopRequested', { name: 'worker-web', reason: 'maintenance' }, {}, 'process-worker-web'))).to.include({ action: 'process.stop_requested', target: 'worker-web' });
-    const crashed = facts(recorded('ProcessCrashed', { error: 'connect failed: postgres://chatbot:hunter2@db:5432/chatbot', exitCode: 1 }, { actor: 'system' }, 'process-worker-web'));
+    expect(
+      facts(recorded('ProcessStopRequested', { name: 'worker-web', reason: 'maintenance' }, {}, 'process-worker-web')),
+    ).to.include({ action: 'process.stop_requested', target: 'worker-web' });
+    const crashed = facts(
+      recorded(
+        'ProcessCrashed',
+        { error: 'connect failed: postgres://chatbot:hunter2@db:5432/chatbot', exitCode: 1 },
+        { actor: 'system' },
+        'process-worker-web',
+      ),
+    );
     expect(crashed).to.include({ action: 'process.crashed', target: 'worker-web', outcome: 'failure' });
     expect(crashed.details.error).to.equal('connect failed: postgres://chatbot:[REDACTED]@db:5432/chatbot');
   });
 
-  it('a manual send is audited with its recipient but not its text; the bot\'s own replies are not', () => {
-    const manual = recorded('MessageQueued', { messageId: 'm1', to: '34600111222@s.whatsapp.net', channel: 'web', text: 'private words' }, { actor: ADMIN }, 'chat-web-34600111222@s.whatsapp.net');
+  it("a manual send is audited with its recipient but not its text; the bot's own replies are not", () => {
+    const manual = recorded(
+      'MessageQueued',
+      { messageId: 'm1', to: '34600111222@s.whatsapp.net', channel: 'web', text: 'private words' },
+      { actor: ADMIN },
+      'chat-web-34600111222@s.whatsapp.net',
+    );
     expect(facts(manual)).to.include({ action: 'message.queued', actor: ADMIN, target: '34600111222@s.whatsapp.net' });
     expect(everything(manual)).to.not.include('private words');
-    expect(auditFactsOf(recorded('MessageQueued', { messageId: 'm2', to: 'x', text: 'hi' }, { actor: 'system' }, 'chat-web-x'))).to.equal(null);
-    expect(auditFactsOf(recorded('MessageQueued', { messageId: 'm3', to: 'x', source: 'llm' }, { actor: ADMIN }, 'chat-web-x'))).to.equal(null);
+    expect(
+      auditFactsOf(
+        recorded('MessageQueued', { messageId: 'm2', to: 'x', text: 'hi' }, { actor: 'system' }, 'chat-web-x'),
+      ),
+    ).to.equal(null);
+    expect(
+      auditFactsOf(
+        recorded('MessageQueued', { messageId: 'm3', to: 'x', source: 'llm' }, { actor: ADMIN }, 'chat-web-x'),
+      ),
+    ).to.equal(null);
   });
 
   it('a setting change keeps the value, unless the setting is named like a credential', () => {
-    expect(facts(recorded('SettingChanged', { key: 'llm.temperature', value: 0.4, previousValue: 0.7 }, {}, 'settings')).details).to.deep.equal({ value: 0.4, previousValue: 0.7 });
+    expect(
+      facts(recorded('SettingChanged', { key: 'llm.temperature', value: 0.4, previousValue: 0.7 }, {}, 'settings'))
+        .details,
+    ).to.deep.equal({ value: 0.4, previousValue: 0.7 });
     const sensitive = facts(recorded('SettingChanged', { key: 'smtp.password', value: 'hunter2' }, {}, 'settings'));
     expect(sensitive).to.include({ target: 'smtp.password' });
-    expect(everything(recorded('SettingChanged', { key: 'smtp.password', value: 'hunter2' }, {}, 'settings'))).to.not.include('hunter2');
+    expect(
+      everything(recorded('SettingChanged', { key: 'smtp.password', value: 'hunter2' }, {}, 'settings')),
+    ).to.not.include('hunter2');
   });
 
   it('drops any detail named like a credential and scrubs credential shapes from free text', () => {
-    const event = recorded('ProviderForced', { provider: 'openrouter', reason: `outage; used Bearer ${JWT}`, apiKey: 'sk-abcdefghijklmnopqrstuvwxyz' }, {}, 'llm-providers');
+    const event = recorded(
+      'ProviderForced',
+      { provider: 'openrouter', reason: `outage; used Bearer ${JWT}`, apiKey: 'sk-abcdefghijklmnopqrstuvwxyz' },
+      {},
+      'llm-providers',
+    );
     expect(facts(event)).to.include({ action: 'llm.provider_forced', target: 'openrouter' });
     expect(everything(event)).to.not.include('sk-abc').and.not.include('eyJ');
   });
 
   it('a sampled rate-limit refusal is denied and names the username tried, or else the route', () => {
-    const login = facts(recorded('RateLimited', { ip: '203.0.113.7', route: 'POST /api/auth/login', limit: 5, windowSeconds: 60, username: 'alice' }, { actor: 'anonymous' }, 'ratelimit-203-0-113-7'));
-    expect(login).to.deep.include({ action: 'rate.limited', outcome: 'denied', target: 'alice', details: { route: 'POST /api/auth/login', username: 'alice', limit: 5, windowSeconds: 60 } });
-    expect(facts(recorded('RateLimited', { ip: '203.0.113.7', route: 'GET /api/users', limit: 100, windowSeconds: 60 }, {}, 'ratelimit-203-0-113-7')).target).to.equal('GET /api/users');
+    const login = facts(
+      recorded(
+        'RateLimited',
+        { ip: '203.0.113.7', route: 'POST /api/auth/login', limit: 5, windowSeconds: 60, username: 'alice' },
+        { actor: 'anonymous' },
+        'ratelimit-203-0-113-7',
+      ),
+    );
+    expect(login).to.deep.include({
+      action: 'rate.limited',
+      outcome: 'denied',
+      target: 'alice',
+      details: { route: 'POST /api/auth/login', username: 'alice', limit: 5, windowSeconds: 60 },
+    });
+    expect(
+      facts(
+        recorded(
+          'RateLimited',
+          { ip: '203.0.113.7', route: 'GET /api/users', limit: 100, windowSeconds: 60 },
+          {},
+          'ratelimit-203-0-113-7',
+        ),
+      ).target,
+    ).to.equal('GET /api/users');
   });
 
   it('tolerates missing and unexpected fields and odd metadata', () => {
-    const event = recorded('RateLimited', { somethingNew: { nested: true }, limit: 'not a number' }, { ip: null, correlationId: '', occurredAt: 'yesterday' });
-    expect(facts(event)).to.deep.include({ action: 'rate.limited', outcome: 'denied', target: null, ip: null, correlation_id: null, occurred_at: '2026-03-01T10:00:00.456Z', details: {} });
+    const event = recorded(
+      'RateLimited',
+      { somethingNew: { nested: true }, limit: 'not a number' },
+      { ip: null, correlationId: '', occurredAt: 'yesterday' },
+    );
+    expect(facts(event)).to.deep.include({
+      action: 'rate.limited',
+      outcome: 'denied',
+      target: null,
+      ip: null,
+      correlation_id: null,
+      occurred_at: '2026-03-01T10:00:00.456Z',
+      details: {},
+    });
     const broken = { ...recorded('AccountDisabled', {}), data: null as unknown as Record<string, unknown> };
     expect(facts(broken)).to.include({ action: 'user.disabled', target: null });
   });
 
   it('normalises what PostgreSQL would change, so a stored row reads back exactly as it was hashed', () => {
-    const entry = facts(recorded('AccountDisabled', { accountId: `a\u0000b`, by: `x\uD800y` }, { occurredAt: '2026-03-01T12:00:00+02:00' }));
+    const entry = facts(
+      recorded(
+        'AccountDisabled',
+        { accountId: `a\u0000b`, by: `x\uD800y` },
+        { occurredAt: '2026-03-01T12:00:00+02:00' },
+      ),
+    );
     expect(entry.target).to.equal('ab');
     expect(entry.details.by).to.equal('x\uFFFDy');
     expect(entry.occurred_at).to.equal('2026-03-01T10:00:00.000Z');
@@ -160,7 +353,35 @@ describe('audit entries derived from events', () => {
   it('ignores event types outside the catalogue, and audits every type of the catalogue', () => {
     expect(auditFactsOf(recorded('MessageReceived', { text: 'hello' }))).to.equal(null);
     expect(auditFactsOf(recorded('toString', {}))).to.equal(null);
-    for (const type of ['AccountCreated', 'PasswordChanged', 'RoleChanged', 'AccountDisabled', 'AccountEnabled', 'LoginSucceeded', 'LoginFailed', 'AccountLocked', 'AccountUnlocked', 'SessionStarted', 'RefreshTokenRotated', 'SessionRevoked', 'AccessTokenIssued', 'LoggedOut', 'WsTokenIssued', 'WsTokenConsumed', 'RateLimited', 'SecretStored', 'SecretRotated', 'SettingChanged', 'ProcessStartRequested', 'ProcessStopRequested', 'ProcessStarted', 'ProcessStopped', 'ProcessCrashed', 'MessageQueued', 'ProviderForced']) {
+    for (const type of [
+      'AccountCreated',
+      'PasswordChanged',
+      'RoleChanged',
+      'AccountDisabled',
+      'AccountEnabled',
+      'LoginSucceeded',
+      'LoginFailed',
+      'AccountLocked',
+      'AccountUnlocked',
+      'SessionStarted',
+      'RefreshTokenRotated',
+      'SessionRevoked',
+      'AccessTokenIssued',
+      'LoggedOut',
+      'WsTokenIssued',
+      'WsTokenConsumed',
+      'RateLimited',
+      'SecretStored',
+      'SecretRotated',
+      'SettingChanged',
+      'ProcessStartRequested',
+      'ProcessStopRequested',
+      'ProcessStarted',
+      'ProcessStopped',
+      'ProcessCrashed',
+      'MessageQueued',
+      'ProviderForced',
+    ]) {
       expect(AUDIT_EVENT_TYPES).to.include(type);
     }
   });

@@ -1,21 +1,34 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { canonicalJson, chain, chainHash, findChainBreak, GENESIS_HASH, NotCanonicalisableError } from '#projections/audit/hashChain.js';
+import {
+  canonicalJson,
+  chain,
+  chainHash,
+  findChainBreak,
+  GENESIS_HASH,
+  NotCanonicalisableError,
+} from '#projections/audit/hashChain.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 describe('audit hash chain', () => {
   describe('canonical JSON', () => {
     it('sorts object keys at every depth and leaves no whitespace', () => {
-      expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' } })).to.equal('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
+      expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' } })).to.equal(
+        '{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}',
+      );
     });
 
     it('gives the same text for the same content whatever the key order', () => {
-      expect(canonicalJson({ seq: 1, actor: 'a', details: { x: 1, y: 2 } })).to.equal(canonicalJson({ details: { y: 2, x: 1 }, actor: 'a', seq: 1 }));
+      expect(canonicalJson({ seq: 1, actor: 'a', details: { x: 1, y: 2 } })).to.equal(
+        canonicalJson({ details: { y: 2, x: 1 }, actor: 'a', seq: 1 }),
+      );
     });
 
     it('escapes strings like JSON and keeps non-ASCII text as is', () => {
-      expect(canonicalJson({ t: 'quote " slash \\ newline \n ñ 😀' })).to.equal(`{"t":${JSON.stringify('quote " slash \\ newline \n ñ 😀')}}`);
+      expect(canonicalJson({ t: 'quote " slash \\ newline \n ñ 😀' })).to.equal(
+        `{"t":${JSON.stringify('quote " slash \\ newline \n ñ 😀')}}`,
+      );
     });
 
     it('refuses values that would not survive a round trip through the database', () => {
@@ -42,8 +55,16 @@ describe('audit hash chain', () => {
     });
 
     it('changing one entry changes its hash and every hash after it', () => {
-      const original = chain([{ seq: 1, ip: '10.0.0.1' }, { seq: 2, ip: '10.0.0.2' }, { seq: 3, ip: '10.0.0.3' }]);
-      const altered = chain([{ seq: 1, ip: '10.0.0.1' }, { seq: 2, ip: '6.6.6.6' }, { seq: 3, ip: '10.0.0.3' }]);
+      const original = chain([
+        { seq: 1, ip: '10.0.0.1' },
+        { seq: 2, ip: '10.0.0.2' },
+        { seq: 3, ip: '10.0.0.3' },
+      ]);
+      const altered = chain([
+        { seq: 1, ip: '10.0.0.1' },
+        { seq: 2, ip: '6.6.6.6' },
+        { seq: 3, ip: '10.0.0.3' },
+      ]);
       expect(altered[0]!.hash).to.equal(original[0]!.hash);
       expect(altered[1]!.hash).to.not.equal(original[1]!.hash);
       expect(altered[2]!.hash).to.not.equal(original[2]!.hash);

@@ -9,7 +9,9 @@ import { Fernet } from '#infrastructure/secrets/fernet.js';
 describe('first start environment (.env bootstrap)', () => {
   let cwd: string;
   let printed: string[];
-  const print = (line: string) => { printed.push(line); };
+  const print = (line: string) => {
+    printed.push(line);
+  };
   const envFile = () => join(cwd, '.env');
 
   beforeEach(() => {
@@ -64,7 +66,9 @@ describe('first start environment (.env bootstrap)', () => {
   it('does not touch an existing .env, and loads it', () => {
     writeFileSync(envFile(), 'JWT_SECRET=from-file-0123456789-0123456789-0123\nADMIN_PASSWORD=from-file-pw\n');
     const env = prepareEnvironment({ cwd, env: {}, print });
-    expect(readFileSync(envFile(), 'utf8')).to.equal('JWT_SECRET=from-file-0123456789-0123456789-0123\nADMIN_PASSWORD=from-file-pw\n');
+    expect(readFileSync(envFile(), 'utf8')).to.equal(
+      'JWT_SECRET=from-file-0123456789-0123456789-0123\nADMIN_PASSWORD=from-file-pw\n',
+    );
     expect(env).to.include({ JWT_SECRET: 'from-file-0123456789-0123456789-0123', ADMIN_PASSWORD: 'from-file-pw' });
     expect(printed).to.deep.equal([]);
   });
@@ -84,9 +88,21 @@ describe('first start environment (.env bootstrap)', () => {
   });
 
   it('variables already in the environment win over .env values; empty ones are filled from .env', () => {
-    writeFileSync(envFile(), 'JWT_SECRET=file-secret-0123456789-0123456789-0123\nADMIN_PASSWORD=file-password\nPORT=9000\nLOG_LEVEL=debug\n');
-    const env = prepareEnvironment({ cwd, env: { PORT: '8003', ADMIN_PASSWORD: 'env-password', LOG_LEVEL: '' }, print });
-    expect(env).to.include({ PORT: '8003', ADMIN_PASSWORD: 'env-password', JWT_SECRET: 'file-secret-0123456789-0123456789-0123', LOG_LEVEL: 'debug' });
+    writeFileSync(
+      envFile(),
+      'JWT_SECRET=file-secret-0123456789-0123456789-0123\nADMIN_PASSWORD=file-password\nPORT=9000\nLOG_LEVEL=debug\n',
+    );
+    const env = prepareEnvironment({
+      cwd,
+      env: { PORT: '8003', ADMIN_PASSWORD: 'env-password', LOG_LEVEL: '' },
+      print,
+    });
+    expect(env).to.include({
+      PORT: '8003',
+      ADMIN_PASSWORD: 'env-password',
+      JWT_SECRET: 'file-secret-0123456789-0123456789-0123',
+      LOG_LEVEL: 'debug',
+    });
   });
 
   it('when only ADMIN_PASSWORD is given, the file is written but the printed login does not claim a password it does not use', () => {

@@ -12,10 +12,21 @@ const RUNBOOKS = ['docs/runbook.es.md', 'docs/runbook.en.md'] as const;
 
 const ENDPOINTS = ['/healthz', '/api/auth/me', '/api/auth/ws-token', '/api/whatsapp/send', '/api/whatsapp/status'];
 const SERVICES = ['app', 'worker-web', 'scheduler', 'postgres', 'redis'];
-const VARIABLES = ['JWT_SECRET', 'ADMIN_PASSWORD', 'WHATSAPP_MODE', 'WHATSAPP_APP_SECRET', 'CORS_ORIGINS', 'DATABASE_URL', 'REDIS_PASSWORD'];
+const VARIABLES = [
+  'JWT_SECRET',
+  'ADMIN_PASSWORD',
+  'WHATSAPP_MODE',
+  'WHATSAPP_APP_SECRET',
+  'CORS_ORIGINS',
+  'DATABASE_URL',
+  'REDIS_PASSWORD',
+];
 const MARKERS = ['SECURITY_LOGIN_FAILED', 'lockout', 'rate limit', 'provider', 'fallback', 'timeout', 'circuit'];
 // The seed runbook's own grep lines, which operators already know by heart.
-const GREPS = ['grep -i "SECURITY_LOGIN_FAILED\\|lockout\\|rate limit"', 'grep -i "provider\\|fallback\\|timeout\\|circuit"'];
+const GREPS = [
+  'grep -i "SECURITY_LOGIN_FAILED\\|lockout\\|rate limit"',
+  'grep -i "provider\\|fallback\\|timeout\\|circuit"',
+];
 
 const unusable = () => {
   throw new Error('the docs test only inspects the command tree');
@@ -40,7 +51,9 @@ const cliTree = (): Map<string, Set<string>> => {
 
 /** `chatbot <command> [<sub>]` (or the compiled `interfaces/cli/main.js ...`) inside code, never in prose. */
 const cliMentions = (markdown: string): Array<{ command: string; sub: string | undefined }> => {
-  const code = [...markdown.matchAll(/\x60{3}[^\n]*\n([\s\S]*?)\x60{3}|\x60([^\x60\n]+)\x60/g)].map((m) => m[1] ?? m[2] ?? '');
+  const code = [...markdown.matchAll(/\x60{3}[^\n]*\n([\s\S]*?)\x60{3}|\x60([^\x60\n]+)\x60/g)].map(
+    (m) => m[1] ?? m[2] ?? '',
+  );
   const mention = /(?:\bchatbot|interfaces\/cli\/main\.[jt]s)\s+(?:--\s+)?([a-z][a-z-]*)(?:[ \t]+([a-z][a-z-]*))?/g;
   return code.flatMap((text) => [...text.matchAll(mention)].map((m) => ({ command: m[1]!, sub: m[2] })));
 };
@@ -62,7 +75,9 @@ describe('operations runbooks (docs/runbook.es.md, docs/runbook.en.md)', () => {
         const compose = read('docker-compose.yml');
         for (const service of SERVICES) {
           expect(compose, `docker-compose.yml service ${service}`).to.match(new RegExp(`^  ${service}:`, 'm'));
-          expect(text, `docker compose ... ${service}`).to.match(new RegExp(`docker compose [^\\n]*\\s${service}(\\s|$)`, 'm'));
+          expect(text, `docker compose ... ${service}`).to.match(
+            new RegExp(`docker compose [^\\n]*\\s${service}(\\s|$)`, 'm'),
+          );
         }
       });
 
@@ -100,7 +115,9 @@ describe('operations runbooks (docs/runbook.es.md, docs/runbook.en.md)', () => {
 describe('configuration reference (docs/configuration.md)', () => {
   it('documents every variable that config.ts reads', () => {
     const doc = read('docs/configuration.md');
-    const variables = [...read('infrastructure/config/config.ts').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+    const variables = [...read('infrastructure/config/config.ts').matchAll(/^ {4}([A-Z][A-Z0-9_]+): /gm)].map(
+      (m) => m[1]!,
+    );
     expect(variables.length).to.be.greaterThan(30);
     for (const variable of variables) expect(doc, variable).to.include(`\`${variable}\``);
   });

@@ -8,7 +8,12 @@ const secret = randomBytes(32).toString('hex');
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 let clock = T0;
 const config: TokenServiceConfig = {
-  secret, issuer: 'chatbot', audience: 'chatbot-console', accessTtlSeconds: 900, refreshTtlSeconds: 86_400, wsTtlSeconds: 30,
+  secret,
+  issuer: 'chatbot',
+  audience: 'chatbot-console',
+  accessTtlSeconds: 900,
+  refreshTtlSeconds: 86_400,
+  wsTtlSeconds: 30,
   now: () => clock,
 };
 const tokens = createTokenService(config);
@@ -16,12 +21,27 @@ const user = { accountId: 'acc-1', username: 'alice', role: 'admin', sessionId: 
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 /** hand-made JWT: any header, any payload, HMAC-SHA256 over them (or no signature at all) */
-const craft = (header: Record<string, unknown>, payload: Record<string, unknown>, sign: 'hs256' | 'none' = 'hs256', key = secret) => {
+const craft = (
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  sign: 'hs256' | 'none' = 'hs256',
+  key = secret,
+) => {
   const input = `${b64(header)}.${b64(payload)}`;
   return sign === 'none' ? `${input}.` : `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
 };
 const iat = Math.floor(T0 / 1000);
-const accessPayload = { sub: 'acc-1', username: 'alice', role: 'admin', sid: 'sess-1', jti: 'j-1', iss: 'chatbot', aud: 'chatbot-console', iat, exp: iat + 900 };
+const accessPayload = {
+  sub: 'acc-1',
+  username: 'alice',
+  role: 'admin',
+  sid: 'sess-1',
+  jti: 'j-1',
+  iss: 'chatbot',
+  aud: 'chatbot-console',
+  iat,
+  exp: iat + 900,
+};
 
 const rejects = (token: string | null | undefined, type: TokenType, reason: TokenErrorReason) => {
   let caught: unknown;
@@ -39,13 +59,22 @@ const rejects = (token: string | null | undefined, type: TokenType, reason: Toke
 };
 
 describe('token service (JWT)', () => {
-  beforeEach(() => { clock = T0; });
+  beforeEach(() => {
+    clock = T0;
+  });
 
   it('an access token verifies back to its account, role and session', () => {
     const issued = tokens.issueAccessToken(user);
     expect(issued).to.include({ expiresIn: 900, expiresAt: new Date(T0 + 900_000).toISOString() });
     expect(tokens.verify(issued.token, 'access')).to.deep.equal({
-      type: 'access', accountId: 'acc-1', username: 'alice', role: 'admin', sessionId: 'sess-1', jti: issued.jti, issuedAt: iat, expiresAt: iat + 900,
+      type: 'access',
+      accountId: 'acc-1',
+      username: 'alice',
+      role: 'admin',
+      sessionId: 'sess-1',
+      jti: issued.jti,
+      issuedAt: iat,
+      expiresAt: iat + 900,
     });
     const { header } = jwt.decode(issued.token, { complete: true })!;
     expect(header).to.include({ alg: 'HS256', typ: 'at+jwt' });
@@ -54,12 +83,21 @@ describe('token service (JWT)', () => {
   it('a refresh token carries its token id as jti and its session', () => {
     const issued = tokens.issueRefreshToken({ accountId: 'acc-1', sessionId: 'sess-1', tokenId: 'rt-1' });
     expect(issued).to.include({ jti: 'rt-1', expiresIn: 86_400 });
-    expect(tokens.verify(issued.token, 'refresh')).to.include({ type: 'refresh', accountId: 'acc-1', sessionId: 'sess-1', jti: 'rt-1' });
+    expect(tokens.verify(issued.token, 'refresh')).to.include({
+      type: 'refresh',
+      accountId: 'acc-1',
+      sessionId: 'sess-1',
+      jti: 'rt-1',
+    });
   });
 
   it('a ws token carries its scope and lives 30 s', () => {
     const issued = tokens.issueWsToken({ accountId: 'acc-1', scope: 'metrics:read' });
-    expect(tokens.verify(issued.token, 'ws', { scope: 'metrics:read' })).to.include({ type: 'ws', scope: 'metrics:read', jti: issued.jti });
+    expect(tokens.verify(issued.token, 'ws', { scope: 'metrics:read' })).to.include({
+      type: 'ws',
+      scope: 'metrics:read',
+      jti: issued.jti,
+    });
     clock = T0 + 29_000;
     expect(() => tokens.verify(issued.token, 'ws')).not.to.throw();
     clock = T0 + 30_000;
@@ -68,7 +106,9 @@ describe('token service (JWT)', () => {
 
   it('every access and ws token gets its own jti', () => {
     expect(tokens.issueAccessToken(user).jti).not.to.equal(tokens.issueAccessToken(user).jti);
-    expect(tokens.issueWsToken({ accountId: 'a', scope: 'metrics:read' }).jti).not.to.equal(tokens.issueWsToken({ accountId: 'a', scope: 'metrics:read' }).jti);
+    expect(tokens.issueWsToken({ accountId: 'a', scope: 'metrics:read' }).jti).not.to.equal(
+      tokens.issueWsToken({ accountId: 'a', scope: 'metrics:read' }).jti,
+    );
   });
 
   it('an access token is refused from the second its exp is reached', () => {
@@ -107,8 +147,16 @@ describe('token service (JWT)', () => {
   });
 
   it('a token from another issuer or for another audience is refused', () => {
-    rejects(createTokenService({ ...config, issuer: 'someone-else' }).issueAccessToken(user).token, 'access', 'wrong_issuer');
-    rejects(createTokenService({ ...config, audience: 'another-app' }).issueAccessToken(user).token, 'access', 'wrong_audience');
+    rejects(
+      createTokenService({ ...config, issuer: 'someone-else' }).issueAccessToken(user).token,
+      'access',
+      'wrong_issuer',
+    );
+    rejects(
+      createTokenService({ ...config, audience: 'another-app' }).issueAccessToken(user).token,
+      'access',
+      'wrong_audience',
+    );
   });
 
   it('a token without exp is refused even though its signature is right', () => {
@@ -133,7 +181,15 @@ describe('token service (JWT)', () => {
   });
 
   it('a ws token with an unknown scope is refused', () => {
-    const payload = { sub: 'acc-1', scope: 'admin:all', jti: 'w-1', iss: 'chatbot', aud: 'chatbot-console', iat, exp: iat + 30 };
+    const payload = {
+      sub: 'acc-1',
+      scope: 'admin:all',
+      jti: 'w-1',
+      iss: 'chatbot',
+      aud: 'chatbot-console',
+      iat,
+      exp: iat + 30,
+    };
     rejects(craft({ alg: 'HS256', typ: 'ws+jwt' }, payload), 'ws', 'wrong_scope');
   });
 

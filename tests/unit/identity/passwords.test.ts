@@ -1,12 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import {
-  createPasswordHasher, hashPassword, needsRehash, PASSWORD_HASH_PARAMS, verifyAgainstDummy, verifyPassword,
+  createPasswordHasher,
+  hashPassword,
+  needsRehash,
+  PASSWORD_HASH_PARAMS,
+  verifyAgainstDummy,
+  verifyPassword,
 } from '#infrastructure/identity/passwords.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** the PHC parameter segment as an object (the order of m, t, p varies between argon2 versions) */
-const costOf = (phc: string) => Object.fromEntries((phc.split('$')[3] ?? '').split(',').map((kv) => kv.split('=') as [string, string]));
+const costOf = (phc: string) =>
+  Object.fromEntries((phc.split('$')[3] ?? '').split(',').map((kv) => kv.split('=') as [string, string]));
 const timed = async (fn: () => Promise<unknown>) => {
   const start = performance.now();
   await fn();
@@ -36,7 +42,13 @@ describe('password hashing (argon2id)', () => {
   });
 
   it('a malformed stored hash is a failed verify, not an exception', async () => {
-    for (const bad of ['', 'not-a-hash', '$argon2id$garbage', '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW', stored.slice(0, -5)]) {
+    for (const bad of [
+      '',
+      'not-a-hash',
+      '$argon2id$garbage',
+      '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW',
+      stored.slice(0, -5),
+    ]) {
       expect(await verifyPassword(bad, 'correct horse battery staple'), bad).to.equal(false);
     }
     expect(await verifyPassword(undefined as unknown as string, 'x')).to.equal(false);

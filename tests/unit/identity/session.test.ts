@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import { evolve, initialState, isSessionActive, rotationOutcome, sessionDecider } from '#domain/identity/session.js';
 import type { RotateRefreshToken, Session, SessionStreamEvent } from '#domain/identity/session.js';
 import {
-  InvalidTimestamp, SessionAlreadyExists, SessionAlreadyRevoked, SessionExpired, SessionNotFound, UnknownRefreshToken,
+  InvalidTimestamp,
+  SessionAlreadyExists,
+  SessionAlreadyRevoked,
+  SessionExpired,
+  SessionNotFound,
+  UnknownRefreshToken,
 } from '#domain/identity/errors.js';
 import { deciderSpec } from '../support/decider.js';
 
@@ -12,32 +17,60 @@ const t = (s: number) => new Date(T0 + s * 1000).toISOString();
 const DAY = 86_400;
 
 const sessionId = 'sess-1';
-const started: SessionStreamEvent = { type: 'SessionStarted', data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-1', expiresAt: t(DAY) } };
-const rotated = (previousTokenId: string, refreshTokenId: string, expiresAt: string): SessionStreamEvent =>
-  ({ type: 'RefreshTokenRotated', data: { sessionId, previousTokenId, refreshTokenId, expiresAt } });
-const rotate = (presentedTokenId: string, newTokenId: string, now: number): RotateRefreshToken =>
-  ({ type: 'RotateRefreshToken', data: { sessionId, presentedTokenId, newTokenId, expiresAt: t(now + DAY), now: t(now) } });
-const reuseRevoked: SessionStreamEvent = { type: 'SessionRevoked', data: { sessionId, reason: 'refresh_token_reuse', by: 'system' } };
+const started: SessionStreamEvent = {
+  type: 'SessionStarted',
+  data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-1', expiresAt: t(DAY) },
+};
+const rotated = (previousTokenId: string, refreshTokenId: string, expiresAt: string): SessionStreamEvent => ({
+  type: 'RefreshTokenRotated',
+  data: { sessionId, previousTokenId, refreshTokenId, expiresAt },
+});
+const rotate = (presentedTokenId: string, newTokenId: string, now: number): RotateRefreshToken => ({
+  type: 'RotateRefreshToken',
+  data: { sessionId, presentedTokenId, newTokenId, expiresAt: t(now + DAY), now: t(now) },
+});
+const reuseRevoked: SessionStreamEvent = {
+  type: 'SessionRevoked',
+  data: { sessionId, reason: 'refresh_token_reuse', by: 'system' },
+};
 const fold = (events: readonly SessionStreamEvent[]): Session => events.reduce(evolve, initialState());
 
 describe('session decider (refresh-token family)', () => {
   it('starting a session records its first refresh token and expiry', () => {
-    spec.given([]).when({ type: 'StartSession', data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-1', expiresAt: t(DAY) } }).then([started]);
+    spec
+      .given([])
+      .when({
+        type: 'StartSession',
+        data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-1', expiresAt: t(DAY) },
+      })
+      .then([started]);
   });
 
   it('starting a session twice is refused', () => {
-    spec.given([started]).when({ type: 'StartSession', data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-9', expiresAt: t(DAY) } })
+    spec
+      .given([started])
+      .when({
+        type: 'StartSession',
+        data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-9', expiresAt: t(DAY) },
+      })
       .thenThrows(SessionAlreadyExists, { sessionId });
   });
 
   it('presenting the current refresh token rotates it and slides the expiry', () => {
-    spec.given([started]).when(rotate('rt-1', 'rt-2', 60)).then([rotated('rt-1', 'rt-2', t(60 + DAY))]);
-    spec.given([started, rotated('rt-1', 'rt-2', t(60 + DAY))]).when(rotate('rt-2', 'rt-3', 120))
+    spec
+      .given([started])
+      .when(rotate('rt-1', 'rt-2', 60))
+      .then([rotated('rt-1', 'rt-2', t(60 + DAY))]);
+    spec
+      .given([started, rotated('rt-1', 'rt-2', t(60 + DAY))])
+      .when(rotate('rt-2', 'rt-3', 120))
       .then([rotated('rt-2', 'rt-3', t(120 + DAY))]);
   });
 
   it('reusing a rotated refresh token revokes the whole family', () => {
-    spec.given([started, rotated('rt-1', 'rt-2', t(60 + DAY))]).when(rotate('rt-1', 'rt-x', 120))
+    spec
+      .given([started, rotated('rt-1', 'rt-2', t(60 + DAY))])
+      .when(rotate('rt-1', 'rt-x', 120))
       .thenState((state, events) => {
         expect(events).to.deep.equal([reuseRevoked]);
         expect(rotationOutcome(events)).to.deep.equal({ kind: 'reuse_detected', sessionId });
@@ -47,34 +80,54 @@ describe('session decider (refresh-token family)', () => {
   });
 
   it('after reuse, even the legitimate current token is refused', () => {
-    spec.given([started, rotated('rt-1', 'rt-2', t(60 + DAY)), reuseRevoked]).when(rotate('rt-2', 'rt-3', 130))
+    spec
+      .given([started, rotated('rt-1', 'rt-2', t(60 + DAY)), reuseRevoked])
+      .when(rotate('rt-2', 'rt-3', 130))
       .thenThrows(SessionAlreadyRevoked, { sessionId, reason: 'refresh_token_reuse' });
   });
 
   it('reuse is detected even after the session has expired', () => {
-    spec.given([started, rotated('rt-1', 'rt-2', t(60 + DAY))]).when(rotate('rt-1', 'rt-x', 3 * DAY)).then([reuseRevoked]);
+    spec
+      .given([started, rotated('rt-1', 'rt-2', t(60 + DAY))])
+      .when(rotate('rt-1', 'rt-x', 3 * DAY))
+      .then([reuseRevoked]);
   });
 
   it('refreshing an expired session is refused', () => {
-    spec.given([started]).when(rotate('rt-1', 'rt-2', DAY)).thenThrows(SessionExpired, { sessionId, expiresAt: t(DAY) });
+    spec
+      .given([started])
+      .when(rotate('rt-1', 'rt-2', DAY))
+      .thenThrows(SessionExpired, { sessionId, expiresAt: t(DAY) });
   });
 
   it('refreshing a session that was logged out is refused', () => {
     const logout: SessionStreamEvent = { type: 'SessionRevoked', data: { sessionId, reason: 'logout', by: 'acc-1' } };
-    spec.given([started, logout]).when(rotate('rt-1', 'rt-2', 60)).thenThrows(SessionAlreadyRevoked, { reason: 'logout' });
+    spec
+      .given([started, logout])
+      .when(rotate('rt-1', 'rt-2', 60))
+      .thenThrows(SessionAlreadyRevoked, { reason: 'logout' });
   });
 
   it('a refresh token from another family is refused without revoking this one', () => {
-    spec.given([started]).when(rotate('rt-of-someone-else', 'rt-2', 60)).thenThrows(UnknownRefreshToken);
+    spec
+      .given([started])
+      .when(rotate('rt-of-someone-else', 'rt-2', 60))
+      .thenThrows(UnknownRefreshToken);
   });
 
   it('refreshing an unknown session is refused', () => {
-    spec.given([]).when(rotate('rt-1', 'rt-2', 60)).thenThrows(SessionNotFound);
+    spec
+      .given([])
+      .when(rotate('rt-1', 'rt-2', 60))
+      .thenThrows(SessionNotFound);
   });
 
   it('a rotation with an unparsable expiry is refused', () => {
     const bad = rotate('rt-1', 'rt-2', 60);
-    spec.given([started]).when({ ...bad, data: { ...bad.data, expiresAt: 'tomorrow' } }).thenThrows(InvalidTimestamp, { field: 'expiresAt' });
+    spec
+      .given([started])
+      .when({ ...bad, data: { ...bad.data, expiresAt: 'tomorrow' } })
+      .thenThrows(InvalidTimestamp, { field: 'expiresAt' });
   });
 
   it('logout revokes the session once; logging out again changes nothing', () => {
@@ -86,7 +139,9 @@ describe('session decider (refresh-token family)', () => {
   });
 
   it('an admin can revoke a session, and disabling an account revokes with its own reason', () => {
-    spec.given([started]).when({ type: 'RevokeSession', data: { sessionId, reason: 'account_disabled', by: 'admin-1' } })
+    spec
+      .given([started])
+      .when({ type: 'RevokeSession', data: { sessionId, reason: 'account_disabled', by: 'admin-1' } })
       .then([{ type: 'SessionRevoked', data: { sessionId, reason: 'account_disabled', by: 'admin-1' } }]);
   });
 
@@ -106,7 +161,11 @@ describe('session decider (refresh-token family)', () => {
   });
 
   it('rotationOutcome reports a rotation with the new token, and nothing for other events', () => {
-    expect(rotationOutcome([rotated('rt-1', 'rt-2', t(DAY))])).to.deep.equal({ kind: 'rotated', refreshTokenId: 'rt-2', expiresAt: t(DAY) });
+    expect(rotationOutcome([rotated('rt-1', 'rt-2', t(DAY))])).to.deep.equal({
+      kind: 'rotated',
+      refreshTokenId: 'rt-2',
+      expiresAt: t(DAY),
+    });
     expect(rotationOutcome([started])).to.equal(null);
   });
 });

@@ -9,29 +9,46 @@ const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const t = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 const jti = 'ws-1';
-const issued: WsTokenEvent = { type: 'WsTokenIssued', data: { jti, accountId: 'acc-1', scope: 'metrics:read', expiresAt: t(30) } };
+const issued: WsTokenEvent = {
+  type: 'WsTokenIssued',
+  data: { jti, accountId: 'acc-1', scope: 'metrics:read', expiresAt: t(30) },
+};
 const consume = (now: number) => ({ type: 'ConsumeWsToken', data: { jti, now: t(now) } }) as const;
 
 describe('ws token decider (single use)', () => {
   it('issuing records the account, scope and expiry', () => {
-    spec.given([]).when({ type: 'IssueWsToken', data: { jti, accountId: 'acc-1', scope: 'metrics:read', expiresAt: t(30) } }).then([issued]);
+    spec
+      .given([])
+      .when({ type: 'IssueWsToken', data: { jti, accountId: 'acc-1', scope: 'metrics:read', expiresAt: t(30) } })
+      .then([issued]);
   });
 
   it('issuing the same token id twice is refused', () => {
-    spec.given([issued]).when({ type: 'IssueWsToken', data: { jti, accountId: 'acc-2', scope: 'metrics:read', expiresAt: t(30) } })
+    spec
+      .given([issued])
+      .when({ type: 'IssueWsToken', data: { jti, accountId: 'acc-2', scope: 'metrics:read', expiresAt: t(30) } })
       .thenThrows(WsTokenAlreadyIssued, { jti });
   });
 
   it('the first use before expiry consumes the token', () => {
-    spec.given([issued]).when(consume(29)).then([{ type: 'WsTokenConsumed', data: { jti, consumedAt: t(29) } }]);
+    spec
+      .given([issued])
+      .when(consume(29))
+      .then([{ type: 'WsTokenConsumed', data: { jti, consumedAt: t(29) } }]);
   });
 
   it('consuming a token twice is refused', () => {
-    spec.given([issued, { type: 'WsTokenConsumed', data: { jti, consumedAt: t(1) } }]).when(consume(2)).thenThrows(WsTokenAlreadyUsed, { jti });
+    spec
+      .given([issued, { type: 'WsTokenConsumed', data: { jti, consumedAt: t(1) } }])
+      .when(consume(2))
+      .thenThrows(WsTokenAlreadyUsed, { jti });
   });
 
   it('consuming a token at or after its expiry is refused', () => {
-    spec.given([issued]).when(consume(30)).thenThrows(WsTokenExpired, { jti, expiresAt: t(30) });
+    spec
+      .given([issued])
+      .when(consume(30))
+      .thenThrows(WsTokenExpired, { jti, expiresAt: t(30) });
   });
 
   it('consuming a token that was never issued is refused', () => {

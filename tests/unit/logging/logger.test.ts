@@ -6,7 +6,8 @@ import { createLogger } from '#infrastructure/logging/logger.js';
 import type { LogLevel } from '#infrastructure/logging/logger.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
 
-const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTEiLCJpYXQiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLXZhbHVlLWZvci10ZXN0cw';
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTEiLCJpYXQiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLXZhbHVlLWZvci10ZXN0cw';
 const PASSWORD = 'Hunter2-Correct-Horse';
 const API_KEY = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123';
 const FERNET_TOKEN = new Fernet(Fernet.generateKey()).encrypt('whatsapp auth state');
@@ -28,7 +29,11 @@ const capture = (level: LogLevel = 'info') => {
     await new Promise((resolve) => setImmediate(resolve));
     return chunks.join('');
   };
-  const lines = async () => (await output()).split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Line);
+  const lines = async () =>
+    (await output())
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Line);
   return { logger, output, lines };
 };
 
@@ -37,13 +42,19 @@ const expectNoSecrets = (output: string) => {
 };
 
 describe('JSON logger', () => {
-  it('writes one JSON object per line with timestamp, level, message, service and the caller\'s fields', async () => {
+  it("writes one JSON object per line with timestamp, level, message, service and the caller's fields", async () => {
     const { logger, output, lines } = capture();
     logger.info('projection caught up', { projection: 'accounts', position: 42 });
     logger.warn('second line');
     expect((await output()).split('\n')).to.have.length(3);
     const [first, second] = await lines();
-    expect(first).to.include({ level: 'info', message: 'projection caught up', service: 'test-service', projection: 'accounts', position: 42 });
+    expect(first).to.include({
+      level: 'info',
+      message: 'projection caught up',
+      service: 'test-service',
+      projection: 'accounts',
+      position: 42,
+    });
     expect(new Date(first!.timestamp as string).toISOString()).to.equal(first!.timestamp);
     expect(second).to.include({ level: 'warn', message: 'second line' });
   });
@@ -63,21 +74,49 @@ describe('JSON logger', () => {
       password: PASSWORD,
       access_token: JWT,
       refresh_token: 'opaque-refresh-value',
-      request: { headers: { authorization: `Bearer ${JWT}`, cookie: 'session=abc123', 'x-api-key': API_KEY, accept: 'application/json' } },
-      settings: [{ name: 'openai', apiKey: API_KEY }, { name: 'db', credentials: { user: 'chatbot', pass: 'db-password-77' } }],
+      request: {
+        headers: {
+          authorization: `Bearer ${JWT}`,
+          cookie: 'session=abc123',
+          'x-api-key': API_KEY,
+          accept: 'application/json',
+        },
+      },
+      settings: [
+        { name: 'openai', apiKey: API_KEY },
+        { name: 'db', credentials: { user: 'chatbot', pass: 'db-password-77' } },
+      ],
       env: { JWT_SECRET: PASSWORD, FERNET_KEYS: 'k1,k2', ws_token: JWT, PORT: '8003' },
     });
     expectNoSecrets(await output());
     const [line] = await lines();
     expect(line).to.deep.include({ username: 'alice', password: '[REDACTED]', access_token: '[REDACTED]' });
-    expect(line!.request).to.deep.equal({ headers: { authorization: '[REDACTED]', cookie: '[REDACTED]', 'x-api-key': '[REDACTED]', accept: 'application/json' } });
-    expect(line!.settings).to.deep.equal([{ name: 'openai', apiKey: '[REDACTED]' }, { name: 'db', credentials: { user: '[REDACTED]', pass: '[REDACTED]' } }]);
-    expect(line!.env).to.deep.equal({ JWT_SECRET: '[REDACTED]', FERNET_KEYS: '[REDACTED]', ws_token: '[REDACTED]', PORT: '8003' });
+    expect(line!.request).to.deep.equal({
+      headers: {
+        authorization: '[REDACTED]',
+        cookie: '[REDACTED]',
+        'x-api-key': '[REDACTED]',
+        accept: 'application/json',
+      },
+    });
+    expect(line!.settings).to.deep.equal([
+      { name: 'openai', apiKey: '[REDACTED]' },
+      { name: 'db', credentials: { user: '[REDACTED]', pass: '[REDACTED]' } },
+    ]);
+    expect(line!.env).to.deep.equal({
+      JWT_SECRET: '[REDACTED]',
+      FERNET_KEYS: '[REDACTED]',
+      ws_token: '[REDACTED]',
+      PORT: '8003',
+    });
   });
 
   it('scrubs JWTs, Bearer credentials, API keys, Fernet tokens and URL passwords inside text, the message included', async () => {
     const { logger, output, lines } = capture();
-    logger.info(`provider call with ${API_KEY} failed for token ${JWT}`, { detail: `header was Bearer opaque-refresh-value; blob ${FERNET_TOKEN}`, dsn: 'postgres://chatbot:db-password-77@postgres:5432/chatbot' });
+    logger.info(`provider call with ${API_KEY} failed for token ${JWT}`, {
+      detail: `header was Bearer opaque-refresh-value; blob ${FERNET_TOKEN}`,
+      dsn: 'postgres://chatbot:db-password-77@postgres:5432/chatbot',
+    });
     expectNoSecrets(await output());
     const [line] = await lines();
     expect(line!.message).to.equal('provider call with [REDACTED] failed for token [REDACTED]');
@@ -87,7 +126,10 @@ describe('JSON logger', () => {
 
   it('logs errors by name and message, scrubbed, without the stack at info level', async () => {
     const { logger, output, lines } = capture('info');
-    const error = Object.assign(new TypeError(`upstream refused ${API_KEY} and ${JWT}`), { code: 'E_UPSTREAM', config: { headers: { Authorization: `Bearer ${JWT}` } } });
+    const error = Object.assign(new TypeError(`upstream refused ${API_KEY} and ${JWT}`), {
+      code: 'E_UPSTREAM',
+      config: { headers: { Authorization: `Bearer ${JWT}` } },
+    });
     logger.error(error);
     logger.error('LLM provider timeout', error);
     logger.warn('fallback used', { error: new Error('wrapped', { cause: error }) });
@@ -96,7 +138,12 @@ describe('JSON logger', () => {
     expect(text).not.to.include('    at ');
     const [direct, withMessage, nested] = await lines();
     expect(direct!.message).to.equal('upstream refused [REDACTED] and [REDACTED]');
-    expect(direct!.error).to.deep.equal({ name: 'TypeError', message: 'upstream refused [REDACTED] and [REDACTED]', code: 'E_UPSTREAM', config: { headers: { Authorization: '[REDACTED]' } } });
+    expect(direct!.error).to.deep.equal({
+      name: 'TypeError',
+      message: 'upstream refused [REDACTED] and [REDACTED]',
+      code: 'E_UPSTREAM',
+      config: { headers: { Authorization: '[REDACTED]' } },
+    });
     expect(withMessage!.message).to.match(/^LLM provider timeout/);
     expect(withMessage!.error).to.deep.include({ name: 'TypeError', code: 'E_UPSTREAM' });
     expect((nested!.error as { cause: { name: string } }).cause.name).to.equal('TypeError');
@@ -124,7 +171,12 @@ describe('JSON logger', () => {
     logger.info('after');
     const all = await lines();
     expect(all.map((line) => [line.message, line.correlationId])).to.deep.equal([
-      ['before', undefined], ['start', 'req-corr-0001'], ['after timer', 'req-corr-0001'], ['from a child logger', 'req-corr-0001'], ['as an object', 'req-corr-0001'], ['after', undefined],
+      ['before', undefined],
+      ['start', 'req-corr-0001'],
+      ['after timer', 'req-corr-0001'],
+      ['from a child logger', 'req-corr-0001'],
+      ['as an object', 'req-corr-0001'],
+      ['after', undefined],
     ]);
     expect(all[3]).to.include({ actor: 'user-7', component: 'projections' });
   });
@@ -137,10 +189,14 @@ describe('JSON logger', () => {
         logger.info(`done ${id}`);
       });
     await Promise.all([request('req-slow-0001', 15), request('req-fast-0002', 1)]);
-    runWithContext({ correlationId: 'req-outer-003' }, () => logger.info('replayed event', { correlationId: 'evt-origin-04' }));
+    runWithContext({ correlationId: 'req-outer-003' }, () =>
+      logger.info('replayed event', { correlationId: 'evt-origin-04' }),
+    );
     const all = await lines();
     expect(all.map((line) => [line.message, line.correlationId])).to.deep.equal([
-      ['done req-fast-0002', 'req-fast-0002'], ['done req-slow-0001', 'req-slow-0001'], ['replayed event', 'evt-origin-04'],
+      ['done req-fast-0002', 'req-fast-0002'],
+      ['done req-slow-0001', 'req-slow-0001'],
+      ['replayed event', 'evt-origin-04'],
     ]);
   });
 
@@ -148,9 +204,18 @@ describe('JSON logger', () => {
     const { logger, lines } = capture();
     const circular: Record<string, unknown> = { name: 'loop' };
     circular.self = circular;
-    logger.info('LLM call succeeded', { provider: 'openai', tokens: { prompt: 12, completion: 30 }, passwordChanged: true, circular });
+    logger.info('LLM call succeeded', {
+      provider: 'openai',
+      tokens: { prompt: 12, completion: 30 },
+      passwordChanged: true,
+      circular,
+    });
     const [line] = await lines();
-    expect(line).to.deep.include({ tokens: { prompt: 12, completion: 30 }, passwordChanged: true, circular: { name: 'loop', self: '[Circular]' } });
+    expect(line).to.deep.include({
+      tokens: { prompt: 12, completion: 30 },
+      passwordChanged: true,
+      circular: { name: 'loop', self: '[Circular]' },
+    });
   });
 
   it('operational markers stay greppable in the message', async () => {
@@ -163,12 +228,22 @@ describe('JSON logger', () => {
 
   it('the redacted config summary logs as "set"/"not set", not as [REDACTED] and not as the secrets', async () => {
     const { logger, output, lines } = capture();
-    const config = loadConfig({ JWT_SECRET: `${PASSWORD}-${PASSWORD}-${PASSWORD}`, ADMIN_PASSWORD: PASSWORD, OPENAI_API_KEY: API_KEY });
+    const config = loadConfig({
+      JWT_SECRET: `${PASSWORD}-${PASSWORD}-${PASSWORD}`,
+      ADMIN_PASSWORD: PASSWORD,
+      OPENAI_API_KEY: API_KEY,
+    });
     logger.info('configuration loaded', redactedConfigSummary(config));
     logger.info('whole config by mistake', { config });
     expectNoSecrets(await output());
     const [summary, mistake] = await lines();
-    expect(summary).to.include({ JWT_SECRET: 'set', ADMIN_PASSWORD: 'set', OPENAI_API_KEY: 'set', WHATSAPP_APP_SECRET: 'not set', PORT: 8003 });
+    expect(summary).to.include({
+      JWT_SECRET: 'set',
+      ADMIN_PASSWORD: 'set',
+      OPENAI_API_KEY: 'set',
+      WHATSAPP_APP_SECRET: 'not set',
+      PORT: 8003,
+    });
     expect(mistake!.config).to.include({ JWT_SECRET: 'set' });
   });
 });

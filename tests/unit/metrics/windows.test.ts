@@ -5,8 +5,15 @@ const NOW = 1_700_000_000_000;
 
 describe('sliding windows', () => {
   it('keeps one bucket per second in time order, even when events arrive out of order', () => {
-    const window = [3_000, 1_000, 2_800, 2_000, 1_500].reduce<Window>((w, ago) => windowAdd(w, NOW - ago, NOW, 10), emptyWindow);
-    expect(window.map((b) => [NOW / 1000 - b.second, b.count])).to.deep.equal([[3, 2], [2, 2], [1, 1]]);
+    const window = [3_000, 1_000, 2_800, 2_000, 1_500].reduce<Window>(
+      (w, ago) => windowAdd(w, NOW - ago, NOW, 10),
+      emptyWindow,
+    );
+    expect(window.map((b) => [NOW / 1000 - b.second, b.count])).to.deep.equal([
+      [3, 2],
+      [2, 2],
+      [1, 1],
+    ]);
   });
 
   it('stays bounded by its span however many events come in', () => {

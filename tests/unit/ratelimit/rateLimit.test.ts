@@ -27,7 +27,9 @@ describe('rate limiting (embedded, in-memory)', () => {
 describe('rate limit endpoints and sampling', () => {
   it('folds id-like path segments so one endpoint shares one budget', () => {
     expect(endpointOf('get', '/api/users/42')).to.equal('GET /api/users/:id');
-    expect(endpointOf('GET', '/api/users/3f2b8c1e-9a4d-4c7e-8f00-123456789abc/sessions/')).to.equal('GET /api/users/:id/sessions');
+    expect(endpointOf('GET', '/api/users/3f2b8c1e-9a4d-4c7e-8f00-123456789abc/sessions/')).to.equal(
+      'GET /api/users/:id/sessions',
+    );
     expect(endpointOf('GET', '/api/Conversations')).to.equal('GET /api/conversations');
     expect(endpointOf('POST', '/api/chats/anything', '/api/chats/:jid')).to.equal('POST /api/chats/:jid');
   });
@@ -52,9 +54,17 @@ describe('lockout view fold', () => {
 
   it('turns AccountLocked into a lock until its instant, and unlock or success into a clear', () => {
     const until = '2030-01-01T00:00:00.000Z';
-    expect(lockChangeOf({ type: 'AccountLocked', data: { accountId, until, lockoutCount: 1, failures: 5 } })).to.deep.equal({ kind: 'lock', accountId, until: Date.parse(until) });
-    expect(lockChangeOf({ type: 'AccountUnlocked', data: { accountId, by: 'system' } })).to.deep.equal({ kind: 'clear', accountId });
-    expect(lockChangeOf({ type: 'LoginSucceeded', data: { accountId, username: 'ana' } })).to.deep.equal({ kind: 'clear', accountId });
+    expect(
+      lockChangeOf({ type: 'AccountLocked', data: { accountId, until, lockoutCount: 1, failures: 5 } }),
+    ).to.deep.equal({ kind: 'lock', accountId, until: Date.parse(until) });
+    expect(lockChangeOf({ type: 'AccountUnlocked', data: { accountId, by: 'system' } })).to.deep.equal({
+      kind: 'clear',
+      accountId,
+    });
+    expect(lockChangeOf({ type: 'LoginSucceeded', data: { accountId, username: 'ana' } })).to.deep.equal({
+      kind: 'clear',
+      accountId,
+    });
   });
 
   it('ignores other events and malformed data instead of failing the projection', () => {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { expect } from 'chai';
-import { Fernet, InvalidFernetKeyError, InvalidFernetTokenError, MultiFernet, multiFernetFromEnv } from '#infrastructure/secrets/fernet.js';
+import {
+  Fernet,
+  InvalidFernetKeyError,
+  InvalidFernetTokenError,
+  MultiFernet,
+  multiFernetFromEnv,
+} from '#infrastructure/secrets/fernet.js';
 
 // The published spec vectors, copied unchanged into the repo (tests/fixtures/fernet/).
 type GenerateVector = { token: string; now: string; iv: number[]; src: string; secret: string };
@@ -97,7 +103,7 @@ describe('Fernet: time limits', () => {
     expectInvalidToken(() => fernet.decrypt(SPEC_TOKEN, { ttlSeconds: 60, now: at(SPEC_TIME, 61) }));
   });
 
-  it('a token stamped up to 60 s in the verifier\'s future is accepted, 61 s is refused', () => {
+  it("a token stamped up to 60 s in the verifier's future is accepted, 61 s is refused", () => {
     expect(fernet.decryptToString(SPEC_TOKEN, { ttlSeconds: 10, now: at(SPEC_TIME, -60) })).to.equal('hello');
     expectInvalidToken(() => fernet.decrypt(SPEC_TOKEN, { ttlSeconds: 10, now: at(SPEC_TIME, -61) }));
   });
@@ -286,7 +292,8 @@ describe('multiFernetFromEnv (FERNET_KEYS)', () => {
   });
 
   it('refuses an empty or blank variable', () => {
-    for (const value of ['', '   ']) expect(keyError(() => multiFernetFromEnv(value)).message).to.include('FERNET_KEYS is empty');
+    for (const value of ['', '   '])
+      expect(keyError(() => multiFernetFromEnv(value)).message).to.include('FERNET_KEYS is empty');
   });
 
   const badLists: [string, string, number][] = [

@@ -10,7 +10,9 @@ describe('secret cipher (FERNET_KEYS for the secrets context)', () => {
   it('names a key by the first 8 hex characters of sha256 of its signing half', () => {
     const signing = Buffer.from(keyA, 'base64url').subarray(0, 16);
     expect(keyFingerprint(keyA)).to.equal(createHash('sha256').update(signing).digest('hex').slice(0, 8));
-    expect(keyFingerprint(keyA)).to.match(/^[0-9a-f]{8}$/).and.not.equal(keyFingerprint(keyB));
+    expect(keyFingerprint(keyA))
+      .to.match(/^[0-9a-f]{8}$/)
+      .and.not.equal(keyFingerprint(keyB));
   });
 
   it('encrypts under the newest key and decrypts with any', () => {

@@ -3,7 +3,10 @@ import { expect } from 'chai';
 import { clientAddress, originAllowed, queryCarriesCredential } from '#interfaces/ws/handshake.js';
 
 const req = (remoteAddress: string, forwardedFor?: string) =>
-  ({ socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;
+  ({
+    socket: { remoteAddress },
+    headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+  }) as unknown as IncomingMessage;
 
 describe('WebSocket handshake checks', () => {
   it('accepts listed origins, its own origin and no origin; refuses other sites and "null"', () => {
