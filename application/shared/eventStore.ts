@@ -1,3 +1,5 @@
+import type { Event } from '#domain/shared/event.js';
+
 /**
  * The event store port. Adapters: PostgreSQL (pg), embedded (the same SQL on PGlite)
  * and EventStoreDB. Every adapter passes tests/contract/eventStore.contract.ts.
@@ -24,15 +26,27 @@ export type NewEvent = {
   metadata: EventMetadata;
 };
 
-/** What a reader gets back. `position` is the global position (all-stream order, strictly increasing). */
-export type RecordedEvent = NewEvent & {
+/** The envelope a store adds to every event it records. */
+export type RecordedEnvelope = {
+  id: string;
+  metadata: EventMetadata;
   streamId: string;
   /** 0-based index of the event in its stream */
   revision: number;
+  /** global position (all-stream order, strictly increasing) */
   position: number;
   /** when the store recorded it (ISO-8601) */
   recordedAt: string;
 };
+
+/**
+ * What a reader gets back, typed by the event union the caller reads (a context's catalogue,
+ * e.g. `RecordedEvent<IdentityEvent>`): distributive, so narrowing on `type` narrows `data`.
+ * The default (`Event`) is the untyped envelope for code that handles any event.
+ */
+export type RecordedEvent<E extends Event = Event> = E extends Event
+  ? RecordedEnvelope & { type: E['type']; data: E['data'] }
+  : never;
 
 /**
  * Expected revision for optimistic concurrency (EventStoreDB semantics):
@@ -101,8 +115,9 @@ export interface EventStore {
     events: readonly NewEvent[],
     options?: { expectedRevision?: ExpectedRevision },
   ): Promise<AppendResult>;
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
-  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** `E` names the union the caller expects on this stream (the store does not check it: the catalogue does) */
+  readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent<E>[]>;
+  readAll<E extends Event = Event>(options?: ReadAllOptions): Promise<RecordedEvent<E>[]>;
   subscribeToAll(options: SubscribeOptions): Subscription;
   /** position of the newest event (0 when empty) */
   headPosition(): Promise<number>;

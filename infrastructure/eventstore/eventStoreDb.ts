@@ -23,6 +23,8 @@ import {
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
   type RecordedEvent,
   type Subscription,
   type Upcaster,
@@ -36,6 +38,7 @@ import {
   safeNumber,
   toEsdbMetadata,
 } from './eventStoreDbMapping.js';
+import type { Event } from '#domain/shared/event.js';
 import { eventStoreDbSubscription } from './eventStoreDbSubscription.js';
 
 export type EventStoreDbEventStoreOptions = {
@@ -195,7 +198,7 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
       };
     },
 
-    async readStream(streamId, readOptions = {}) {
+    async readStream<E extends Event = Event>(streamId: string, readOptions: ReadStreamOptions = {}) {
       assertOpen();
       const backwards = readOptions.direction === 'backwards';
       const maxCount = readOptions.maxCount === undefined ? undefined : Math.floor(readOptions.maxCount);
@@ -211,13 +214,13 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
         fromRevision,
         ...(maxCount === undefined ? {} : { maxCount }),
       });
-      return events.map((event) => upcast(fromEsdbEvent(event, positionOfStreamEvent(event))));
+      return events.map((event) => upcast(fromEsdbEvent(event, positionOfStreamEvent(event)))) as RecordedEvent<E>[];
     },
 
-    async readAll(readOptions = {}) {
+    async readAll<E extends Event = Event>(readOptions: ReadAllOptions = {}) {
       assertOpen();
       const limit = readOptions.maxCount === undefined ? Infinity : Math.floor(readOptions.maxCount);
-      const found: RecordedEvent[] = [];
+      const found: RecordedEvent<E>[] = [];
       if (limit <= 0) return found;
       let scanned = readOptions.after ?? 0;
       let from = fromPositionAfter(readOptions.after);
@@ -229,7 +232,7 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
           if (position <= scanned) continue;
           scanned = position;
           if (isSystemEvent(event) || !matchesFilter(event, readOptions.filter)) continue;
-          found.push(upcast(fromEsdbEvent(event, position)));
+          found.push(upcast(fromEsdbEvent(event, position)) as RecordedEvent<E>);
           if (found.length >= limit) return found;
         }
         const last = page[page.length - 1]?.event;

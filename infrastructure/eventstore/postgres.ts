@@ -1,3 +1,4 @@
+import type { Event } from '#domain/shared/event.js';
 import {
   DuplicateEventIdError,
   WrongExpectedRevisionError,
@@ -119,7 +120,7 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
       });
     },
 
-    async readStream(streamId, readOptions: ReadStreamOptions = {}) {
+    async readStream<E extends Event = Event>(streamId: string, readOptions: ReadStreamOptions = {}) {
       const backwards = readOptions.direction === 'backwards';
       const params: unknown[] = [streamId];
       let where = 'stream_id = $1';
@@ -132,12 +133,12 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
         `select ${COLUMNS} from ${tables.events} where ${where} order by revision ${backwards ? 'desc' : 'asc'}${limit}`,
         params,
       );
-      return rows.map(toEvent);
+      return rows.map(toEvent) as RecordedEvent<E>[];
     },
 
-    async readAll(readOptions: ReadAllOptions = {}) {
+    async readAll<E extends Event = Event>(readOptions: ReadAllOptions = {}) {
       const { rows } = await readAllRows(executor, tables, readOptions);
-      return rows.map(toEvent);
+      return rows.map(toEvent) as RecordedEvent<E>[];
     },
 
     subscribeToAll(subscribeOptions) {
