@@ -31,15 +31,12 @@ export const secretsProjection: Projection = {
         );
         return;
       case 'SecretRotated':
-        await trx(TABLE)
-          .where({ name: data.name })
-          .andWhere('version', '<', version)
-          .update({
-            ciphertext: data.ciphertext,
-            key_fingerprint: data.keyFingerprint,
-            updated_at: updatedAt,
-            version,
-          });
+        await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).update({
+          ciphertext: data.ciphertext,
+          key_fingerprint: data.keyFingerprint,
+          updated_at: updatedAt,
+          version,
+        });
         return;
       case 'SecretDeleted':
         await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).delete();

@@ -95,15 +95,13 @@ const truncateTables = async (trx: Knex.Transaction, projection: Projection): Pr
 const resetInTransaction = async (trx: Knex.Transaction, projection: Projection): Promise<void> => {
   await trx(CHECKPOINTS_TABLE).where({ name: projection.name }).forUpdate().first();
   await truncateTables(trx, projection);
-  await trx(CHECKPOINTS_TABLE)
-    .where({ name: projection.name })
-    .update({
-      position: 0,
-      version: projection.version,
-      events_applied: 0,
-      last_event_at: null,
-      updated_at: trx.fn.now(),
-    });
+  await trx(CHECKPOINTS_TABLE).where({ name: projection.name }).update({
+    position: 0,
+    version: projection.version,
+    events_applied: 0,
+    last_event_at: null,
+    updated_at: trx.fn.now(),
+  });
 };
 
 const insertIfMissing = async (trx: Knex.Transaction, projection: Projection): Promise<boolean> => {

@@ -59,15 +59,13 @@ export const authRoutes = ({ identity, loginLimiter }: AuthRoutesOptions): Route
 
   router.get('/api/auth/me', authenticated, (req, res) => {
     const auth = authOf(req);
-    res
-      .status(200)
-      .json({
-        id: auth.accountId,
-        username: auth.username,
-        role: auth.role,
-        session_id: auth.sessionId,
-        expires_at: new Date(auth.expiresAt * 1000).toISOString(),
-      });
+    res.status(200).json({
+      id: auth.accountId,
+      username: auth.username,
+      role: auth.role,
+      session_id: auth.sessionId,
+      expires_at: new Date(auth.expiresAt * 1000).toISOString(),
+    });
   });
 
   router.post('/api/auth/ws-token', authenticated, async (req, res) => {
