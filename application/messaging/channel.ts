@@ -1,0 +1,108 @@
+/**
+ * The channel port: what the messaging context needs from a WhatsApp channel, whatever its kind.
+ * One adapter folder per kind under infrastructure/channels/<kind>/ (simulator, cloud, web); a new
+ * channel is one folder plus one line in the registry that maps a number's kind to its adapter.
+ *
+ * Inbound traffic (webhooks, sockets) is normalised by the adapter into `InboundMessage` and
+ * `StatusUpdate` and handed to `ChannelSink`; the messaging use cases turn those into events,
+ * idempotent on the provider's message id. Outbound sends go through `send`, which never throws
+ * for a provider's answer: it classifies it as sent, retryable or permanent.
+ */
+export type ChannelKind = 'simulator' | 'cloud' | 'web';
+
+export type TemplateContent = {
+  name: string;
+  /** BCP-47-ish code WhatsApp expects, e.g. es, es_MX, en_US */
+  language: string;
+  /** passed through as Meta documents them (header/body/button parameters) */
+  components?: readonly Record<string, unknown>[];
+};
+
+export type OutboundContent = { kind: 'text'; text: string } | { kind: 'template'; template: TemplateContent };
+
+export type SendRequest = {
+  /** our message id (the MessageQueued event's message id): carried to the provider so that
+   *  sends in doubt after a crash can be resolved (Cloud API biz_opaque_callback_data, Web message id) */
+  messageId: string;
+  numberId: string;
+  /** E.164 without '+' (Cloud API) or a JID (Web) */
+  to: string;
+  content: OutboundContent;
+  attempt: number;
+};
+
+export type SendOutcome =
+  | { status: 'sent'; providerMessageId: string }
+  | {
+      status: 'failed';
+      /** rate limits, 5xx, network errors, timeouts: try again later */
+      retryable: boolean;
+      /** provider error code as text (e.g. Meta's '131026'), or 'network', 'timeout' */
+      code: string;
+      /** provider's message, already free of secrets */
+      message: string;
+      /** honour the provider's Retry-After when it sends one */
+      retryAfterMs?: number;
+    };
+
+export type InboundKind =
+  | 'text'
+  | 'image'
+  | 'audio'
+  | 'video'
+  | 'document'
+  | 'sticker'
+  | 'location'
+  | 'contacts'
+  | 'interactive'
+  | 'reaction'
+  | 'unsupported';
+
+export type InboundMessage = {
+  numberId: string;
+  /** the provider's message id: inbound events are idempotent on it */
+  providerMessageId: string;
+  /** the contact: E.164 without '+' or a JID */
+  from: string;
+  contactName: string | null;
+  kind: InboundKind;
+  /** the text, or a readable placeholder for other kinds (e.g. "[image]") */
+  text: string;
+  /** ISO-8601, from the provider's timestamp */
+  sentAt: string;
+};
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export type StatusUpdate = {
+  numberId: string;
+  providerMessageId: string;
+  /** our message id when the provider echoes it (Cloud API biz_opaque_callback_data) */
+  messageId: string | null;
+  recipient: string;
+  status: DeliveryStatus;
+  /** ISO-8601 */
+  at: string;
+  error: { code: string; title: string } | null;
+};
+
+export type ChannelLimits = {
+  /** per number; Cloud API default tier 80 msgs/s */
+  messagesPerSecond: number;
+  /** per recipient, so a burst to one user does not trip the pair rate limit */
+  minGapPerRecipientMs: number;
+  /** longest text one message may carry */
+  maxTextLength: number;
+};
+
+/** Where an adapter hands what it receives. */
+export type ChannelSink = {
+  inbound(message: InboundMessage): Promise<void>;
+  status(update: StatusUpdate): Promise<void>;
+};
+
+export interface ChannelAdapter {
+  readonly kind: ChannelKind;
+  readonly limits: ChannelLimits;
+  send(request: SendRequest): Promise<SendOutcome>;
+}
