@@ -7,6 +7,7 @@ import { DomainError } from '#domain/shared/event.js';
 
 /** 400 */
 export class InvalidTimestamp extends DomainError {
+  readonly kind = 'validation';
   constructor(field: string) {
     super('invalid_timestamp', `${field} is not a valid ISO-8601 instant`, { field });
   }
@@ -14,6 +15,7 @@ export class InvalidTimestamp extends DomainError {
 
 /** 400 */
 export class InvalidLockoutPolicy extends DomainError {
+  readonly kind = 'validation';
   constructor(problem: string) {
     super('invalid_lockout_policy', `lockout policy: ${problem}`, { problem });
   }
@@ -21,6 +23,7 @@ export class InvalidLockoutPolicy extends DomainError {
 
 /** 400: TypeScript prevents it; this guards untyped callers. */
 export class UnknownIdentityCommand extends DomainError {
+  readonly kind = 'validation';
   constructor(type: unknown) {
     super('unknown_command', `unknown identity command ${String(type)}`, { type: String(type) });
   }
@@ -28,6 +31,7 @@ export class UnknownIdentityCommand extends DomainError {
 
 /** 409 */
 export class AccountAlreadyExists extends DomainError {
+  readonly kind = 'conflict';
   constructor(accountId: string) {
     super('account_already_exists', 'an account with this id already exists', { accountId });
   }
@@ -35,6 +39,7 @@ export class AccountAlreadyExists extends DomainError {
 
 /** 404 */
 export class AccountNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(accountId: string) {
     super('account_not_found', 'no such account', { accountId });
   }
@@ -42,6 +47,7 @@ export class AccountNotFound extends DomainError {
 
 /** 409 */
 export class SessionAlreadyExists extends DomainError {
+  readonly kind = 'conflict';
   constructor(sessionId: string) {
     super('session_already_exists', 'a session with this id already exists', { sessionId });
   }
@@ -49,6 +55,7 @@ export class SessionAlreadyExists extends DomainError {
 
 /** 401 */
 export class SessionNotFound extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(sessionId: string) {
     super('session_not_found', 'no such session', { sessionId });
   }
@@ -56,6 +63,7 @@ export class SessionNotFound extends DomainError {
 
 /** 401 */
 export class SessionAlreadyRevoked extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(sessionId: string, reason: string) {
     super('session_revoked', 'the session has been revoked', { sessionId, reason });
   }
@@ -63,6 +71,7 @@ export class SessionAlreadyRevoked extends DomainError {
 
 /** 401 */
 export class SessionExpired extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(sessionId: string, expiresAt: string) {
     super('session_expired', 'the session has expired', { sessionId, expiresAt });
   }
@@ -70,6 +79,7 @@ export class SessionExpired extends DomainError {
 
 /** 401: a refresh token that never belonged to this session's family. */
 export class UnknownRefreshToken extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(sessionId: string) {
     super('unknown_refresh_token', 'the refresh token does not belong to this session', { sessionId });
   }
@@ -81,6 +91,7 @@ export class UnknownRefreshToken extends DomainError {
  * `rotationOutcome(events)` says 'reuse_detected'. Throwing inside decide would lose the revocation.
  */
 export class RefreshTokenReused extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(sessionId: string) {
     super('refresh_token_reused', 'the refresh token was already used; the session has been revoked', { sessionId });
   }
@@ -88,6 +99,7 @@ export class RefreshTokenReused extends DomainError {
 
 /** 409 */
 export class WsTokenAlreadyIssued extends DomainError {
+  readonly kind = 'conflict';
   constructor(jti: string) {
     super('ws_token_already_issued', 'a WebSocket token with this id already exists', { jti });
   }
@@ -95,6 +107,7 @@ export class WsTokenAlreadyIssued extends DomainError {
 
 /** 401 */
 export class WsTokenNotFound extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(jti: string) {
     super('ws_token_not_found', 'unknown WebSocket token', { jti });
   }
@@ -102,6 +115,7 @@ export class WsTokenNotFound extends DomainError {
 
 /** 401 */
 export class WsTokenAlreadyUsed extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(jti: string) {
     super('ws_token_already_used', 'the WebSocket token has already been used', { jti });
   }
@@ -109,6 +123,7 @@ export class WsTokenAlreadyUsed extends DomainError {
 
 /** 401 */
 export class WsTokenExpired extends DomainError {
+  readonly kind = 'unauthorized';
   constructor(jti: string, expiresAt: string) {
     super('ws_token_expired', 'the WebSocket token has expired', { jti, expiresAt });
   }

@@ -4,6 +4,7 @@ import { DomainError } from '#domain/shared/event.js';
 
 /** 400 */
 export class InvalidSecretName extends DomainError {
+  readonly kind = 'validation';
   constructor(name: string) {
     // The name is not secret, but it is user input: shown only when short enough to be a name.
     super(
@@ -16,6 +17,7 @@ export class InvalidSecretName extends DomainError {
 
 /** 400 */
 export class InvalidSecretKind extends DomainError {
+  readonly kind = 'validation';
   constructor(kind: string, kinds: readonly string[]) {
     super('invalid_secret_kind', `The secret kind must be one of ${kinds.join(', ')}.`, { kind: kind.slice(0, 64) });
   }
@@ -26,6 +28,7 @@ export class InvalidSecretKind extends DomainError {
  * may be the plaintext someone forgot to encrypt.
  */
 export class NotFernetCiphertext extends DomainError {
+  readonly kind = 'internal';
   constructor(name: string) {
     super('not_fernet_ciphertext', `secret ${name}: refusing to store a value that is not a Fernet token`, { name });
   }
@@ -33,6 +36,7 @@ export class NotFernetCiphertext extends DomainError {
 
 /** 500: as above, for the key fingerprint. */
 export class InvalidKeyFingerprint extends DomainError {
+  readonly kind = 'internal';
   constructor(name: string) {
     super('invalid_key_fingerprint', `secret ${name}: the key fingerprint must be 8 lowercase hex characters`, {
       name,
@@ -42,6 +46,7 @@ export class InvalidKeyFingerprint extends DomainError {
 
 /** 404 */
 export class SecretNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(name: string) {
     super('secret_not_found', `There is no secret named ${name}.`, { name });
   }
@@ -49,6 +54,7 @@ export class SecretNotFound extends DomainError {
 
 /** 409: the secret changed between reading it and rotating it; the command handler re-reads and retries. */
 export class SecretChangedDuringRotation extends DomainError {
+  readonly kind = 'conflict';
   constructor(name: string) {
     super('secret_changed', `secret ${name} changed while it was being rotated`, { name });
   }
@@ -56,6 +62,7 @@ export class SecretChangedDuringRotation extends DomainError {
 
 /** 400: TypeScript prevents it; this guards untyped callers. */
 export class UnknownSecretCommand extends DomainError {
+  readonly kind = 'validation';
   constructor(type: unknown) {
     super('unknown_command', `unknown secrets command ${String(type)}`, { type: String(type) });
   }

@@ -14,8 +14,27 @@ export type Decider<State, Command, E extends Event> = {
   initialState: () => State;
 };
 
-/** A domain rule was broken; `code` is stable and ends up in the API error. */
-export class DomainError extends Error {
+/**
+ * What kind of refusal an error is. The one error map (interfaces/http/shared/errors.ts) turns a
+ * kind into an HTTP status (and the WebSocket handler into a close code); nothing else does.
+ */
+export type ErrorKind =
+  | 'validation'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'precondition_failed'
+  | 'too_large'
+  | 'unprocessable'
+  | 'locked'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+/** A domain rule was broken; `code` is stable and ends up in the API error, `kind` picks its status. */
+export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
   constructor(
     readonly code: string,
     message: string,

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'winston';
 import { AppError } from '#application/shared/errors.js';
+import { DomainError, type ErrorKind } from '#domain/shared/event.js';
 import { currentContext } from '#infrastructure/logging/context.js';
 
 /** The one error shape of the API: {"error":{"code","message","correlationId"[,"details"]}}. */
@@ -20,6 +21,22 @@ const bodyParserErrors: Record<string, [number, string, string]> = {
   'stream.encoding.set': [500, 'internal_error', 'Internal server error.'],
 };
 
+/** The one map from an error's kind to its HTTP status. */
+export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  validation: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  precondition_failed: 412,
+  too_large: 413,
+  unprocessable: 422,
+  locked: 423,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
 export const notFoundHandler: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `No route for ${req.method} ${req.path}.`));
 };
@@ -35,6 +52,10 @@ export const errorHandler =
     if (error instanceof AppError) {
       if (error.headers) res.set(error.headers);
       res.status(error.status).json(errorBody(error.code, error.message, error.details));
+      return;
+    }
+    if (error instanceof DomainError && error.kind !== 'internal') {
+      res.status(STATUS_BY_KIND[error.kind]).json(errorBody(error.code, error.message, error.details));
       return;
     }
     const parserError = error as BodyParserError;
