@@ -18,8 +18,9 @@ export const adminConnectionString = (env: NodeJS.ProcessEnv = process.env): str
  */
 export const databasePrefix = (flag: string | undefined, fallback: string, env = process.env): string => {
   const prefix = flag ?? env['BENCH_DB_PREFIX'] ?? fallback;
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
-    throw new Error(`database prefix must be 1..41 of [a-z0-9_] starting with a letter or _: ${prefix}`);
+  // recreateDatabase only drops bench_* databases: the prefix keeps every name inside that space.
+  if (!/^bench(_[a-z0-9_]{1,40})?$/.test(prefix))
+    throw new Error(`database prefix must be bench or bench_<a-z0-9_>, e.g. bench_run2: ${prefix}`);
   return prefix;
 };
 

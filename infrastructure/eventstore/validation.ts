@@ -107,7 +107,8 @@ export const prepareAppend = (
   if (badStream) return invalid(`streamId ${badStream}`);
   const badExpected = checkExpected(expected);
   if (badExpected) return invalid(badExpected);
-  if (!Array.isArray(events) || events.length === 0) return invalid('append needs at least one event');
+  const list: unknown = events;
+  if (!Array.isArray(list) || events.length === 0) return invalid('append needs at least one event');
   const ids = new Set<string>();
   const data: string[] = [];
   const metadata: string[] = [];

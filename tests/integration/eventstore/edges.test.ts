@@ -91,8 +91,9 @@ describe('event store edges on PostgreSQL', function () {
     const sizes: number[] = [];
     const { store } = await open({
       maxBatchBytes: 20_000,
-      beforeCommit: async (_sql, streamIds) => {
+      beforeCommit: (_sql, streamIds) => {
         sizes.push(streamIds.length);
+        return Promise.resolve();
       },
     });
     const big = (i: number): NewEvent => newEvent('Big', { i, text: 'x'.repeat(6_000) });
