@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { ConfigError, loadConfig } from '#infrastructure/config/config.js';
+import { ConfigError, loadConfig, redactedConfigSummary } from '#infrastructure/config/config.js';
 
 const minimal = { JWT_SECRET: 'j'.repeat(40), ADMIN_PASSWORD: 'an admin password that is long enough' };
 
@@ -44,5 +44,17 @@ describe('configuration: EVENTSTORE_URL accepts what the EventStoreDB client acc
       const everything = `${error.message}\n${JSON.stringify(error.issues)}\n${inspect(error)}`;
       expect(everything, url).not.to.include('secretpw1');
     }
+  });
+});
+
+describe('configuration summary: a cluster EVENTSTORE_URL', () => {
+  it('shows the scheme and hosts, never the user info or the options', () => {
+    const config = loadConfig({
+      ...minimal,
+      EVENTSTORE_URL: 'esdb://admin:secretpw1@node1:2113,node2:2113?tls=false&userCertFile=/x',
+    });
+    const summary = redactedConfigSummary(config);
+    expect(summary.eventStore).to.equal('eventstoredb (esdb://node1:2113,node2:2113)');
+    expect(JSON.stringify(summary)).not.to.include('secretpw1');
   });
 });
