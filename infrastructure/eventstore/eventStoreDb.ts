@@ -53,7 +53,7 @@ export type EventStoreDbEventStoreOptions = {
   pageSize?: number;
   /**
    * How many of a stream's last events an append looks through for its own ids before writing, so that
-   * a retry is recognised whatever expected revision it carries (default 100; 0 turns the check off).
+   * a retry is recognised whatever expected revision it carries (default 32: a retry comes soon after its first attempt; each append reads up to this many events first; 0 turns the check off).
    */
   idempotenceWindow?: number;
   /** deadline of the /healthz probe's read (default 5 s) */
@@ -117,7 +117,7 @@ export const createEventStoreDbEventStore = (options: EventStoreDbEventStoreOpti
   const client = EventStoreDBClient.connectionString(options.connectionString);
   const upcast = options.upcaster ?? ((event: RecordedEvent) => event);
   const pageSize = Math.max(2, options.pageSize ?? 500);
-  const window = Math.max(0, options.idempotenceWindow ?? 100);
+  const window = Math.max(0, options.idempotenceWindow ?? 32);
   const subscriptions = new Set<Subscription>();
   let closed = false;
   let probe: Promise<void> | null = null;

@@ -156,7 +156,7 @@ export const eventStoreContract = (name: string, factory: EventStoreFactory): vo
       });
       // What every store keeps (issue 14.1): a retry is recognised by its ids however the stream moved
       // since, and whatever expected revision the retry carries. The SQL stores index every id forever;
-      // EventStoreDB looks for the ids among the stream's last events (a window of 100 by default)
+      // EventStoreDB looks for the ids among the stream's last events (a window of 32 by default)
       // before appending, because the server only dedupes a retry whose expected revision is the one
       // before the first write.
       it('a retry after the stream moved on writes nothing, whatever its expected revision', async () => {
