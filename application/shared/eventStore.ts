@@ -131,9 +131,13 @@ export interface EventStore {
   readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent<E>[]>;
   readAll<E extends Event = Event>(options?: ReadAllOptions): Promise<RecordedEvent<E>[]>;
   subscribeToAll(options: SubscribeOptions): Subscription;
-  /** position of the newest event (0 when empty) */
+  /**
+   * position of the newest event (0 when empty). Events become visible in position order in every store,
+   * so a readAll started after this call that comes back short (fewer than maxCount) has returned every
+   * matching event up to this head: a reader may checkpoint there (projections/shared/checkpoints.ts).
+   */
   headPosition(): Promise<number>;
-  /** cheap round trip for /healthz */
+  /** cheap round trip for /healthz; adapters keep at most one in flight */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
