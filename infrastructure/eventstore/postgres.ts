@@ -106,6 +106,7 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
   let queue: PendingAppend[] = [];
   let flushing = false;
   let closed = false;
+  let probe: Promise<void> | null = null;
 
   /** The next batch: in arrival order, up to maxBatch appends and maxBytes (at least one append). */
   const takeBatch = (): PendingAppend[] => {
@@ -231,8 +232,15 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
       return Number(rows[0]?.head ?? 0);
     },
 
-    async ping() {
-      await executor.query('select 1');
+    ping() {
+      // /healthz gives up after its own timeout; the query does not: callers share the one in flight.
+      probe ??= executor
+        .query('select 1')
+        .then(() => undefined)
+        .finally(() => {
+          probe = null;
+        });
+      return probe;
     },
 
     async close() {

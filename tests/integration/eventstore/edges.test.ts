@@ -87,6 +87,16 @@ describe('event store edges on PostgreSQL', function () {
     expect(retry.nextExpectedRevision).to.equal(0);
   });
 
+  it('the /healthz probe is shared while one is in flight, and a new one starts after it', async () => {
+    const { store } = await open();
+    const first = store.ping();
+    expect(store.ping()).to.equal(first);
+    await first;
+    const second = store.ping();
+    expect(second).to.not.equal(first);
+    await second;
+  });
+
   it('batches are capped by bytes as well as by count', async () => {
     const sizes: number[] = [];
     const { store } = await open({
