@@ -1,0 +1,260 @@
+/**
+ * A local WhatsApp Cloud API (Graph API) server for tests: node:http on 127.0.0.1, port 0. It records
+ * every request and answers as Meta does: the real success payload, the real error shape and codes,
+ * 429 with Retry-After, a bare 500, a hang (for timeouts) or a dropped connection.
+ *
+ *   const graph = await startGraphServer();
+ *   graph.enqueue({ kind: 'error', code: 131026 });   // next request; later ones fall back to success
+ *   ... graph.requests[0].body.to ...
+ *   await graph.close();
+ */
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { signatureHeader } from '#infrastructure/channels/cloud/webhook.js';
+
+export type GraphBehaviour =
+  /** 200 with Meta's success body and a fresh wamid */
+  | { kind: 'success'; wamid?: string }
+  /** Meta's error body: {"error":{"message","type","code","error_data":{"messaging_product","details"},"error_subcode","fbtrace_id"}} */
+  | {
+      kind: 'error';
+      code: number;
+      httpStatus?: number;
+      message?: string;
+      details?: string;
+      subcode?: number;
+      retryAfter?: string;
+    }
+  /** any status with any body (e.g. a bare 500 from a proxy) */
+  | { kind: 'raw'; httpStatus: number; body?: string; contentType?: string; retryAfter?: string }
+  /** read the request, never answer (until close) */
+  | { kind: 'hang' }
+  /** send the status line and headers, then stall before the body */
+  | { kind: 'stall' }
+  /** read the request, then destroy the socket without a byte of answer */
+  | { kind: 'drop' };
+
+export type GraphRequest = {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  /** the parsed JSON body, or undefined when it was not JSON */
+  body: any;
+  /** when it was received, in order */
+  seq: number;
+};
+
+export type GraphServer = {
+  /** base URL, e.g. http://127.0.0.1:41234 (use as WHATSAPP_GRAPH_URL) */
+  url: string;
+  requests: GraphRequest[];
+  /** behaviours for the next requests, in order; afterwards `fallback` applies */
+  enqueue: (...behaviours: GraphBehaviour[]) => void;
+  /** what every request gets once the queue is empty (default success) */
+  setFallback: (behaviour: GraphBehaviour) => void;
+  /** resolves when at least `count` requests were received */
+  waitForRequests: (count: number) => Promise<GraphRequest[]>;
+  close: () => Promise<void>;
+};
+
+/** Meta's own wording for the codes tests use; other codes get "(#code) Error". */
+const META_EXAMPLES: Record<number, { message: string; details: string; httpStatus: number }> = {
+  190: {
+    message: 'Error validating access token: Session has expired.',
+    details: 'Access token has expired',
+    httpStatus: 401,
+  },
+  100: {
+    message: '(#100) Invalid parameter',
+    details: 'Unexpected key "txt" on param "text".',
+    httpStatus: 400,
+  },
+  130429: {
+    message: '(#130429) Rate limit hit',
+    details: 'Cloud API message throughput has been reached.',
+    httpStatus: 400,
+  },
+  131000: { message: '(#131000) Something went wrong', details: 'Something went wrong', httpStatus: 500 },
+  131026: {
+    message: '(#131026) Message undeliverable',
+    details: 'Message failed to send because the recipient is not a WhatsApp user or has not accepted the terms.',
+    httpStatus: 400,
+  },
+  131030: {
+    message: '(#131030) Recipient phone number not in allowed list',
+    details: 'Add recipient phone number to recipient list and try again.',
+    httpStatus: 400,
+  },
+  131047: {
+    message: '(#131047) Re-engagement message',
+    details: 'Message failed to send because more than 24 hours have passed since the customer last replied.',
+    httpStatus: 400,
+  },
+  131048: {
+    message: '(#131048) Spam rate limit hit',
+    details: 'Message failed to send because there are restrictions on how many messages can be sent from this number.',
+    httpStatus: 400,
+  },
+  131056: {
+    message: '(#131056) (Business Account, Consumer Account) pair rate limit hit',
+    details:
+      'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
+    httpStatus: 400,
+  },
+  132001: {
+    message: '(#132001) Template name does not exist in the translation',
+    details: 'template name (hello_world) does not exist in es_MX',
+    httpStatus: 404,
+  },
+};
+
+let wamidCounter = 0;
+/** wamid-shaped ids, unique within the test process */
+export const newWamid = (): string =>
+  `wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI${(wamidCounter += 1).toString(36).toUpperCase().padStart(8, '0')}A=`;
+
+export const metaErrorBody = (behaviour: Extract<GraphBehaviour, { kind: 'error' }>) => {
+  const example = META_EXAMPLES[behaviour.code];
+  return {
+    error: {
+      message: behaviour.message ?? example?.message ?? `(#${behaviour.code}) Error`,
+      type: 'OAuthException',
+      code: behaviour.code,
+      error_data: {
+        messaging_product: 'whatsapp',
+        details: behaviour.details ?? example?.details ?? 'Error details',
+      },
+      ...(behaviour.subcode !== undefined ? { error_subcode: behaviour.subcode } : {}),
+      fbtrace_id: 'AbCdEfGhIjKlMnOpQrStUvW',
+    },
+  };
+};
+
+const json = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+    'x-fb-trace-id': 'AbCdEfGhIjK',
+    ...extra,
+  });
+  res.end(text);
+};
+
+export const startGraphServer = async (): Promise<GraphServer> => {
+  const requests: GraphRequest[] = [];
+  const queue: GraphBehaviour[] = [];
+  let fallback: GraphBehaviour = { kind: 'success' };
+  const waiters: { count: number; resolve: (requests: GraphRequest[]) => void }[] = [];
+  const sockets = new Set<Socket>();
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+      const request: GraphRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        rawBody,
+        body,
+        seq: requests.length,
+      };
+      requests.push(request);
+      for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(requests.slice());
+      }
+      answer(queue.shift() ?? fallback, res);
+    });
+  });
+
+  const answer = (behaviour: GraphBehaviour, res: ServerResponse) => {
+    switch (behaviour.kind) {
+      case 'success': {
+        const input = (requests.at(-1)?.body as { to?: unknown } | undefined)?.to;
+        const to = typeof input === 'string' ? input : '';
+        json(res, 200, {
+          messaging_product: 'whatsapp',
+          contacts: [{ input: to, wa_id: to }],
+          messages: [{ id: behaviour.wamid ?? newWamid() }],
+        });
+        return;
+      }
+      case 'error': {
+        const status = behaviour.httpStatus ?? META_EXAMPLES[behaviour.code]?.httpStatus ?? 400;
+        json(
+          res,
+          status,
+          metaErrorBody(behaviour),
+          behaviour.retryAfter !== undefined ? { 'retry-after': behaviour.retryAfter } : {},
+        );
+        return;
+      }
+      case 'raw':
+        res.writeHead(behaviour.httpStatus, {
+          'content-type': behaviour.contentType ?? 'text/html',
+          ...(behaviour.retryAfter !== undefined ? { 'retry-after': behaviour.retryAfter } : {}),
+        });
+        res.end(behaviour.body ?? '');
+        return;
+      case 'hang':
+        return;
+      case 'stall':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"messaging_product":');
+        return;
+      case 'drop':
+        res.socket?.destroy();
+        return;
+      default: {
+        const _exhaustive: never = behaviour;
+      }
+    }
+  };
+
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue: (...behaviours) => queue.push(...behaviours),
+    setFallback: (behaviour) => {
+      fallback = behaviour;
+    },
+    waitForRequests: (count) =>
+      requests.length >= count
+        ? Promise.resolve(requests.slice())
+        : new Promise((resolve) => waiters.push({ count, resolve })),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+/** A webhook delivery signed as Meta signs it: X-Hub-Signature-256 over the exact bytes sent. */
+export const signedWebhook = (payload: unknown, appSecret: string) => {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-hub-signature-256': signatureHeader(Buffer.from(body, 'utf8'), appSecret),
+      'user-agent': 'facebookexternalua',
+    },
+  };
+};
