@@ -145,14 +145,26 @@ export const createCloudAdapter = (options: CloudAdapterOptions): ChannelAdapter
         `The Graph API answered HTTP ${response.status} without messages[0].id; the send is in doubt.`,
       );
     }
-    return classifyGraphError(
+    const failure = classifyGraphError(
       response.status,
       body,
       parseRetryAfter(response.headers.get('retry-after'), options.clock()),
     );
+    return { ...failure, message: withoutEchoes(failure.message, credentials.accessToken, request.content) };
   };
 
   return { kind: 'cloud', limits, send };
+};
+
+// Shorter texts are too likely to be ordinary words of Meta's message to be worth cutting out.
+const MIN_ECHO = 12;
+
+/** Meta's message with our own token and text cut out, should an error detail ever echo them. */
+const withoutEchoes = (message: string, accessToken: string, content: OutboundContent): string => {
+  const echoes = [accessToken, content.kind === 'text' ? content.text : null].filter(
+    (echo): echo is string => echo !== null && echo.length >= MIN_ECHO,
+  );
+  return echoes.reduce((result, echo) => result.split(echo).join('[REDACTED]'), message);
 };
 
 /** The network error's code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET, ...), never a URL or header. */
