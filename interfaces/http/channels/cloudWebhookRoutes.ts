@@ -137,3 +137,52 @@ export const cloudWebhookRoutes = (options: CloudWebhookRoutesOptions): Router =
 
   return router;
 };
+
+const errorRef = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+/** The OpenAPI paths of this router, for openapi.ts's `paths` once the route is mounted. */
+export const cloudWebhookOpenApiPaths = {
+  '/webhooks/whatsapp': {
+    get: {
+      summary: "Meta's webhook verification handshake (WhatsApp Cloud API)",
+      parameters: ['hub.mode', 'hub.verify_token', 'hub.challenge'].map((name) => ({
+        name,
+        in: 'query',
+        required: true,
+        schema: { type: 'string' },
+      })),
+      responses: {
+        200: { description: 'hub.challenge, echoed', content: { 'text/plain': { schema: { type: 'string' } } } },
+        403: errorRef('Wrong mode or verify token, or no WHATSAPP_VERIFY_TOKEN configured'),
+      },
+    },
+    post: {
+      summary: 'WhatsApp Cloud API webhook delivery (messages and statuses), signed with X-Hub-Signature-256',
+      parameters: [
+        {
+          name: 'X-Hub-Signature-256',
+          in: 'header',
+          required: true,
+          schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
+          description: 'HMAC-SHA256 of the raw body under WHATSAPP_APP_SECRET',
+        },
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+      responses: {
+        200: {
+          description: 'Recorded (or ignored: unknown phone_number_id)',
+          content: {
+            'application/json': { schema: { type: 'object', properties: { received: { type: 'integer' } } } },
+          },
+        },
+        400: errorRef('Not JSON, or not a WhatsApp webhook payload'),
+        401: errorRef('Missing or wrong signature'),
+        413: errorRef('Body over the limit'),
+        503: errorRef('Could not be recorded now; Meta retries'),
+      },
+    },
+  },
+} as const;
