@@ -219,7 +219,8 @@ const contentOf = (message: MessageIn): Content => {
   const part = obj(message[message.type]);
   switch (message.type) {
     case 'text':
-      return { kind: 'text', text: str(part.body) ?? '' };
+      // The user's words exactly, spaces and all.
+      return { kind: 'text', text: typeof part.body === 'string' ? part.body : '' };
     case 'image':
     case 'video':
       return { kind: message.type, text: withCaption(`[${message.type}]`, str(part.caption)) };

@@ -80,6 +80,10 @@ describe('Cloud API webhook normaliser', () => {
       expect(inbound).to.include({ kind, text, from: CONTACT, providerMessageId: message.id });
     });
 
+  it("keeps a text message's body exactly as sent", () => {
+    expect(one({ ...MESSAGES.text, text: { body: '  hola\n  qué tal ' } }).text).to.equal('  hola\n  qué tal ');
+  });
+
   it('takes the contact name from the contact whose wa_id sent the message', () => {
     const value = {
       metadata,
