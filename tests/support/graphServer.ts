@@ -7,6 +7,10 @@
  *   graph.enqueue({ kind: 'error', code: 131026 });   // next request; later ones fall back to success
  *   ... graph.requests[0].body.to ...
  *   await graph.close();
+ *
+ * With `statusWebhook`, it also behaves like Meta after accepting a message: it POSTs signed status
+ * webhooks (sent, delivered, ...) echoing `biz_opaque_callback_data` to the app. A `hang` or `drop`
+ * with `accepted: true` is a send Meta took although the sender never heard back (the in-doubt case).
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -27,12 +31,12 @@ export type GraphBehaviour =
     }
   /** any status with any body (e.g. a bare 500 from a proxy) */
   | { kind: 'raw'; httpStatus: number; body?: string; contentType?: string; retryAfter?: string }
-  /** read the request, never answer (until close) */
-  | { kind: 'hang' }
+  /** read the request, never answer (until close); `accepted`: Meta took it anyway (statuses follow) */
+  | { kind: 'hang'; accepted?: boolean }
   /** send the status line and headers, then stall before the body */
   | { kind: 'stall' }
   /** read the request, then destroy the socket without a byte of answer */
-  | { kind: 'drop' };
+  | { kind: 'drop'; accepted?: boolean };
 
 export type GraphRequest = {
   method: string;
@@ -55,7 +59,30 @@ export type GraphServer = {
   setFallback: (behaviour: GraphBehaviour) => void;
   /** resolves when at least `count` requests were received */
   waitForRequests: (count: number) => Promise<GraphRequest[]>;
+  /** our message ids (biz_opaque_callback_data) of every request, in arrival order, duplicates included */
+  messageIds: () => string[];
+  /** status webhooks sent to the app so far, with the app's answer (or the network error's code) */
+  webhookDeliveries: StatusDelivery[];
+  /** resolves when every status webhook started so far has been answered */
+  settleWebhooks: () => Promise<void>;
   close: () => Promise<void>;
+};
+
+export type StatusDelivery = {
+  messageId: string | null;
+  wamid: string;
+  status: string;
+  answer: number | string;
+};
+
+export type GraphServerOptions = {
+  /** after accepting a message, POST these statuses (default sent, delivered) to the app, signed */
+  statusWebhook?: {
+    url: string;
+    appSecret: string;
+    phoneNumberId: string;
+    statuses?: readonly ('sent' | 'delivered' | 'read')[];
+  };
 };
 
 /** Meta's own wording for the codes tests use; other codes get "(#code) Error". */
@@ -142,8 +169,45 @@ const json = (res: ServerResponse, status: number, body: unknown, extra: Record<
   res.end(text);
 };
 
-export const startGraphServer = async (): Promise<GraphServer> => {
+/** A status webhook for one message, in Meta's shape. */
+export const statusWebhookPayload = (options: {
+  phoneNumberId: string;
+  wamid: string;
+  recipient: string;
+  status: string;
+  messageId: string | null;
+  timestamp: number;
+}) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: '102290129340398',
+      changes: [
+        {
+          field: 'messages',
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550783881', phone_number_id: options.phoneNumberId },
+            statuses: [
+              {
+                id: options.wamid,
+                status: options.status,
+                timestamp: String(options.timestamp),
+                recipient_id: options.recipient,
+                ...(options.messageId !== null ? { biz_opaque_callback_data: options.messageId } : {}),
+              },
+            ],
+          },
+        },
+      ],
+    },
+  ],
+});
+
+export const startGraphServer = async (options: GraphServerOptions = {}): Promise<GraphServer> => {
   const requests: GraphRequest[] = [];
+  const webhookDeliveries: StatusDelivery[] = [];
+  const pendingWebhooks = new Set<Promise<void>>();
   const queue: GraphBehaviour[] = [];
   let fallback: GraphBehaviour = { kind: 'success' };
   const waiters: { count: number; resolve: (requests: GraphRequest[]) => void }[] = [];
@@ -173,20 +237,56 @@ export const startGraphServer = async (): Promise<GraphServer> => {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve(requests.slice());
       }
-      answer(queue.shift() ?? fallback, res);
+      answer(queue.shift() ?? fallback, res, request);
     });
   });
 
-  const answer = (behaviour: GraphBehaviour, res: ServerResponse) => {
+  /** Meta's statuses for an accepted message, one webhook each, in order. */
+  const reportStatuses = (request: GraphRequest, wamid: string) => {
+    const hook = options.statusWebhook;
+    if (hook === undefined) return;
+    const body = request.body as { to?: unknown; biz_opaque_callback_data?: unknown } | undefined;
+    const messageId = typeof body?.biz_opaque_callback_data === 'string' ? body.biz_opaque_callback_data : null;
+    const recipient = typeof body?.to === 'string' ? body.to : '';
+    const delivery = (async () => {
+      for (const [i, status] of (hook.statuses ?? ['sent', 'delivered']).entries()) {
+        const payload = statusWebhookPayload({
+          phoneNumberId: hook.phoneNumberId,
+          wamid,
+          recipient,
+          status,
+          messageId,
+          timestamp: 1_780_000_000 + request.seq * 10 + i,
+        });
+        const signed = signedWebhook(payload, hook.appSecret);
+        let answer: number | string;
+        try {
+          const res = await fetch(hook.url, { method: 'POST', body: signed.body, headers: signed.headers });
+          await res.arrayBuffer();
+          answer = res.status;
+        } catch (error) {
+          const code = (error as { cause?: { code?: unknown } }).cause?.code;
+          answer = typeof code === 'string' ? code : 'network';
+        }
+        webhookDeliveries.push({ messageId, wamid, status, answer });
+      }
+    })();
+    pendingWebhooks.add(delivery);
+    void delivery.finally(() => pendingWebhooks.delete(delivery));
+  };
+
+  const answer = (behaviour: GraphBehaviour, res: ServerResponse, request: GraphRequest) => {
     switch (behaviour.kind) {
       case 'success': {
-        const input = (requests.at(-1)?.body as { to?: unknown } | undefined)?.to;
+        const input = (request.body as { to?: unknown } | undefined)?.to;
         const to = typeof input === 'string' ? input : '';
+        const wamid = behaviour.wamid ?? newWamid();
         json(res, 200, {
           messaging_product: 'whatsapp',
           contacts: [{ input: to, wa_id: to }],
-          messages: [{ id: behaviour.wamid ?? newWamid() }],
+          messages: [{ id: wamid }],
         });
+        reportStatuses(request, wamid);
         return;
       }
       case 'error': {
@@ -207,12 +307,14 @@ export const startGraphServer = async (): Promise<GraphServer> => {
         res.end(behaviour.body ?? '');
         return;
       case 'hang':
+        if (behaviour.accepted === true) reportStatuses(request, newWamid());
         return;
       case 'stall':
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
         res.write('{"messaging_product":');
         return;
       case 'drop':
+        if (behaviour.accepted === true) reportStatuses(request, newWamid());
         res.socket?.destroy();
         return;
       default: {
@@ -239,7 +341,17 @@ export const startGraphServer = async (): Promise<GraphServer> => {
       requests.length >= count
         ? Promise.resolve(requests.slice())
         : new Promise((resolve) => waiters.push({ count, resolve })),
+    messageIds: () =>
+      requests.map((request) => {
+        const id = (request.body as { biz_opaque_callback_data?: unknown } | undefined)?.biz_opaque_callback_data;
+        return typeof id === 'string' ? id : '';
+      }),
+    webhookDeliveries,
+    settleWebhooks: async () => {
+      while (pendingWebhooks.size > 0) await Promise.all([...pendingWebhooks]);
+    },
     close: async () => {
+      await Promise.all([...pendingWebhooks]);
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
