@@ -14,7 +14,9 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { signatureHeader } from '#infrastructure/channels/cloud/webhook.js';
+import { META_EXAMPLES, metaErrorBody, signedWebhook, statusWebhookPayload } from './cloudPayloads.js';
+
+export { metaErrorBody, signedWebhook, statusWebhookPayload };
 
 export type GraphBehaviour =
   /** 200 with Meta's success body and a fresh wamid */
@@ -85,78 +87,10 @@ export type GraphServerOptions = {
   };
 };
 
-/** Meta's own wording for the codes tests use; other codes get "(#code) Error". */
-const META_EXAMPLES: Record<number, { message: string; details: string; httpStatus: number }> = {
-  190: {
-    message: 'Error validating access token: Session has expired.',
-    details: 'Access token has expired',
-    httpStatus: 401,
-  },
-  100: {
-    message: '(#100) Invalid parameter',
-    details: 'Unexpected key "txt" on param "text".',
-    httpStatus: 400,
-  },
-  130429: {
-    message: '(#130429) Rate limit hit',
-    details: 'Cloud API message throughput has been reached.',
-    httpStatus: 400,
-  },
-  131000: { message: '(#131000) Something went wrong', details: 'Something went wrong', httpStatus: 500 },
-  131026: {
-    message: '(#131026) Message undeliverable',
-    details: 'Message failed to send because the recipient is not a WhatsApp user or has not accepted the terms.',
-    httpStatus: 400,
-  },
-  131030: {
-    message: '(#131030) Recipient phone number not in allowed list',
-    details: 'Add recipient phone number to recipient list and try again.',
-    httpStatus: 400,
-  },
-  131047: {
-    message: '(#131047) Re-engagement message',
-    details: 'Message failed to send because more than 24 hours have passed since the customer last replied.',
-    httpStatus: 400,
-  },
-  131048: {
-    message: '(#131048) Spam rate limit hit',
-    details: 'Message failed to send because there are restrictions on how many messages can be sent from this number.',
-    httpStatus: 400,
-  },
-  131056: {
-    message: '(#131056) (Business Account, Consumer Account) pair rate limit hit',
-    details:
-      'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
-    httpStatus: 400,
-  },
-  132001: {
-    message: '(#132001) Template name does not exist in the translation',
-    details: 'template name (hello_world) does not exist in es_MX',
-    httpStatus: 404,
-  },
-};
-
 let wamidCounter = 0;
 /** wamid-shaped ids, unique within the test process */
 export const newWamid = (): string =>
   `wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI${(wamidCounter += 1).toString(36).toUpperCase().padStart(8, '0')}A=`;
-
-export const metaErrorBody = (behaviour: Extract<GraphBehaviour, { kind: 'error' }>) => {
-  const example = META_EXAMPLES[behaviour.code];
-  return {
-    error: {
-      message: behaviour.message ?? example?.message ?? `(#${behaviour.code}) Error`,
-      type: 'OAuthException',
-      code: behaviour.code,
-      error_data: {
-        messaging_product: 'whatsapp',
-        details: behaviour.details ?? example?.details ?? 'Error details',
-      },
-      ...(behaviour.subcode !== undefined ? { error_subcode: behaviour.subcode } : {}),
-      fbtrace_id: 'AbCdEfGhIjKlMnOpQrStUvW',
-    },
-  };
-};
 
 const json = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
   const text = JSON.stringify(body);
@@ -168,41 +102,6 @@ const json = (res: ServerResponse, status: number, body: unknown, extra: Record<
   });
   res.end(text);
 };
-
-/** A status webhook for one message, in Meta's shape. */
-export const statusWebhookPayload = (options: {
-  phoneNumberId: string;
-  wamid: string;
-  recipient: string;
-  status: string;
-  messageId: string | null;
-  timestamp: number;
-}) => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: options.phoneNumberId },
-            statuses: [
-              {
-                id: options.wamid,
-                status: options.status,
-                timestamp: String(options.timestamp),
-                recipient_id: options.recipient,
-                ...(options.messageId !== null ? { biz_opaque_callback_data: options.messageId } : {}),
-              },
-            ],
-          },
-        },
-      ],
-    },
-  ],
-});
 
 export const startGraphServer = async (options: GraphServerOptions = {}): Promise<GraphServer> => {
   const requests: GraphRequest[] = [];
@@ -354,19 +253,6 @@ export const startGraphServer = async (options: GraphServerOptions = {}): Promis
       await Promise.all([...pendingWebhooks]);
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-
-/** A webhook delivery signed as Meta signs it: X-Hub-Signature-256 over the exact bytes sent. */
-export const signedWebhook = (payload: unknown, appSecret: string) => {
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  return {
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-hub-signature-256': signatureHeader(Buffer.from(body, 'utf8'), appSecret),
-      'user-agent': 'facebookexternalua',
     },
   };
 };

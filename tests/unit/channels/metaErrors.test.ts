@@ -5,10 +5,10 @@ import {
   parseRetryAfter,
   ruleFor,
 } from '#infrastructure/channels/cloud/metaErrors.js';
-import { metaErrorBody } from '../../support/graphServer.js';
+import { metaErrorBody } from '../../support/cloudPayloads.js';
 
 const metaError = (code: number, details?: string) =>
-  metaErrorBody({ kind: 'error', code, ...(details !== undefined ? { details } : {}) });
+  metaErrorBody({ code, ...(details !== undefined ? { details } : {}) });
 
 describe("Meta's error codes", () => {
   const retryable = [1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056, 131057, 133004, 133016];
