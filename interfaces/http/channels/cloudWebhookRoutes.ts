@@ -42,7 +42,8 @@ export const cloudWebhookRoutes = (options: CloudWebhookRoutesOptions): Router =
     const check = checkSubscription(req.query, options.verifyToken);
     if (check.ok) {
       log.info('cloud webhook subscription verified', who(req));
-      res.status(200).type('text/plain').send(check.challenge);
+      // Echoed text: plain and never sniffed as HTML, whatever middleware the app has.
+      res.status(200).type('text/plain').set('X-Content-Type-Options', 'nosniff').send(check.challenge);
       return;
     }
     log.warn('SECURITY_WEBHOOK_VERIFY_REFUSED', { reason: check.reason, ...who(req) });

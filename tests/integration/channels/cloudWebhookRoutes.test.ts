@@ -108,6 +108,7 @@ describe('Cloud API webhook route', () => {
       const res = await fetch(`${h.url}${query(VERIFY_TOKEN)}`);
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^text\/plain/);
+      expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
       expect(await res.text()).to.equal('1158201444');
     });
 
