@@ -266,8 +266,15 @@ const buildSchema = (env: Env) => {
     WHATSAPP_VERIFY_TOKEN: optionalText(),
     WHATSAPP_GRAPH_URL: graphUrl,
     WHATSAPP_GRAPH_API_VERSION: graphApiVersion,
-    WHATSAPP_PHONE_NUMBER_ID: optionalText(),
-    WHATSAPP_ACCESS_TOKEN: optionalText(),
+    // The default Cloud API number needs both halves: an id without a token (or the reverse) cannot send.
+    WHATSAPP_PHONE_NUMBER_ID: secretRequiredWhen(
+      env.WHATSAPP_ACCESS_TOKEN !== undefined ? 'WHATSAPP_ACCESS_TOKEN is set' : null,
+      'Copy the Phone number ID from WhatsApp > API Setup in your Meta app, or unset WHATSAPP_ACCESS_TOKEN.',
+    ),
+    WHATSAPP_ACCESS_TOKEN: secretRequiredWhen(
+      env.WHATSAPP_PHONE_NUMBER_ID !== undefined ? 'WHATSAPP_PHONE_NUMBER_ID is set' : null,
+      'Create a permanent token for a system user with the whatsapp_business_messaging permission, or unset WHATSAPP_PHONE_NUMBER_ID.',
+    ),
     EVENT_STORE: eventStoreKind(env.EVENTSTORE_URL !== undefined),
     EVENTSTORE_URL: connectionUrl(
       ['esdb:', 'esdb+discover:'],

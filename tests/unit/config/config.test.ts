@@ -180,6 +180,20 @@ describe('configuration', () => {
       graphUrl: 'http://127.0.0.1:9999/graph',
       graphApiVersion: 'v22.0',
     });
+    // The default number's id and token come as a pair.
+    expect(
+      configError({ ...minimal, WHATSAPP_PHONE_NUMBER_ID: '106540352242922' }).issues.map((i) => [
+        i.variable,
+        i.problem,
+      ]),
+    ).to.deep.equal([['WHATSAPP_ACCESS_TOKEN', 'missing (required because WHATSAPP_PHONE_NUMBER_ID is set)']]);
+    expect(variables(configError({ ...minimal, WHATSAPP_ACCESS_TOKEN: 'EAAG-token' }))).to.deep.equal([
+      'WHATSAPP_PHONE_NUMBER_ID',
+    ]);
+    expect(
+      loadConfig({ ...minimal, WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_ACCESS_TOKEN: 'EAAG-token' })
+        .whatsapp,
+    ).to.include({ phoneNumberId: '106540352242922', accessToken: 'EAAG-token' });
     // The version has its own variable: a URL carrying one would double it in every request path.
     const versioned = configError({ ...minimal, WHATSAPP_GRAPH_URL: 'https://graph.facebook.com/v21.0' });
     expect(versioned.issues).to.have.length(1);
@@ -370,6 +384,7 @@ describe('configuration', () => {
       WHATSAPP_MODE: 'both',
       WHATSAPP_APP_SECRET: 'whatsapp-app-secret-value',
       WHATSAPP_ACCESS_TOKEN: 'EAAGwhatsapptoken',
+      WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
       DATABASE_URL: 'postgres://chatbot:dbpass123@postgres:5432/chatbot?password=qpass',
       REDIS_URL: 'redis://:redispass1@redis:6379',
       METRICS_TOKEN: 'metrics-token-value',
