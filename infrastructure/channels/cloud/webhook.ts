@@ -90,19 +90,45 @@ const metaError = z.looseObject({
   message: z.string().optional(),
 });
 
-const Message = z.looseObject({ id, from: id, timestamp: unixSeconds, type: z.string().min(1) });
-const Status = z.looseObject({
-  id,
-  status: z.string().min(1),
-  timestamp: unixSeconds,
-  recipient_id: id,
-  biz_opaque_callback_data: z.string().optional(),
-  errors: z.array(metaError).optional(),
-});
+// Since 2026 a user with a username may come without a phone number: `from`/`recipient_id`/`wa_id`
+// are then absent and only the business-scoped user id (`from_user_id`, `recipient_user_id`,
+// `user_id`, e.g. "US.13491208655302741918") names them. One of the two must be there.
+const Message = z
+  .looseObject({
+    id,
+    from: id.optional(),
+    from_user_id: id.optional(),
+    timestamp: unixSeconds,
+    type: z.string().min(1),
+  })
+  .refine((message) => message.from !== undefined || message.from_user_id !== undefined, {
+    message: 'neither from nor from_user_id',
+    path: ['from'],
+  });
+const Status = z
+  .looseObject({
+    id,
+    status: z.string().min(1),
+    timestamp: unixSeconds,
+    recipient_id: id.optional(),
+    recipient_user_id: id.optional(),
+    biz_opaque_callback_data: z.string().optional(),
+    errors: z.array(metaError).optional(),
+  })
+  .refine((status) => status.recipient_id !== undefined || status.recipient_user_id !== undefined, {
+    message: 'neither recipient_id nor recipient_user_id',
+    path: ['recipient_id'],
+  });
 const Value = z.looseObject({
   metadata: z.looseObject({ phone_number_id: id }),
   contacts: z
-    .array(z.looseObject({ wa_id: z.string().optional(), profile: z.looseObject({ name: z.string() }).optional() }))
+    .array(
+      z.looseObject({
+        wa_id: z.string().optional(),
+        user_id: z.string().optional(),
+        profile: z.looseObject({ name: z.string().optional() }).optional(),
+      }),
+    )
     .optional(),
   messages: z.array(Message).optional(),
   statuses: z.array(Status).optional(),
@@ -149,8 +175,9 @@ const batchOf = (value: z.infer<typeof Value>): CloudWebhookBatch => {
   const contacts = value.contacts ?? [];
   const nameOf = (from: string): string | null => {
     const contact =
-      contacts.find((candidate) => candidate.wa_id === from) ?? (contacts.length === 1 ? contacts[0] : undefined);
-    const name = contact?.profile?.name.trim();
+      contacts.find((candidate) => candidate.wa_id === from || candidate.user_id === from) ??
+      (contacts.length === 1 ? contacts[0] : undefined);
+    const name = contact?.profile?.name?.trim();
     return name === undefined || name === '' ? null : name;
   };
   const statuses: CloudStatus[] = [];
@@ -165,7 +192,7 @@ const batchOf = (value: z.infer<typeof Value>): CloudWebhookBatch => {
     statuses.push({
       providerMessageId: status.id,
       messageId: status.biz_opaque_callback_data ?? null,
-      recipient: status.recipient_id,
+      recipient: (status.recipient_id ?? status.recipient_user_id)!,
       status: delivery,
       at: isoOf(status.timestamp),
       error: firstError === undefined ? null : errorOf(firstError),
@@ -175,10 +202,12 @@ const batchOf = (value: z.infer<typeof Value>): CloudWebhookBatch => {
     phoneNumberId: value.metadata.phone_number_id,
     inbound: (value.messages ?? []).map((message) => {
       const { kind, text } = contentOf(message);
+      // The phone number when Meta shares it (what we can reply to), else the business-scoped user id.
+      const from = (message.from ?? message.from_user_id)!;
       return {
         providerMessageId: message.id,
-        from: message.from,
-        contactName: nameOf(message.from),
+        from,
+        contactName: nameOf(from),
         kind,
         text,
         sentAt: isoOf(message.timestamp),

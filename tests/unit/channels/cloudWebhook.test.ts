@@ -95,6 +95,24 @@ describe('Cloud API webhook normaliser', () => {
     expect(normaliseCloudWebhook(webhookOf(nameless))[0]!.inbound[0]!.contactName).to.equal(null);
   });
 
+  it('names a user who shares no phone number (username) by the business-scoped user id', () => {
+    const value = {
+      metadata,
+      contacts: [{ profile: { name: 'Bob' }, user_id: 'US.13491208655302741918' }],
+      messages: [{ from_user_id: 'US.13491208655302741918', timestamp: '1749416383', ...MESSAGES.text }],
+    };
+    expect(normaliseCloudWebhook(webhookOf(value))[0]!.inbound[0]).to.include({
+      from: 'US.13491208655302741918',
+      contactName: 'Bob',
+    });
+    const status = statusValue('read');
+    const { recipient_id: _phone, ...withoutPhone } = status.statuses[0]!;
+    const bsuidStatus = { ...status, statuses: [{ ...withoutPhone, recipient_user_id: 'US.13491208655302741918' }] };
+    expect(normaliseCloudWebhook(webhookOf(bsuidStatus))[0]!.statuses[0]!.recipient).to.equal(
+      'US.13491208655302741918',
+    );
+  });
+
   for (const status of ['sent', 'delivered', 'read'] as const)
     it(`turns a ${status} status into a status update carrying our message id`, () => {
       const batches = normaliseCloudWebhook(webhookOf(statusValue(status, { bizOpaque: 'our-message-1' })));
