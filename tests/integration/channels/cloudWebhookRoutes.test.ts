@@ -244,6 +244,42 @@ describe('Cloud API webhook route', () => {
   });
 });
 
+describe('Cloud API webhook route mounted after a JSON body parser (a wiring mistake)', () => {
+  it('refuses to guess: 500, nothing handed on, an error line naming the mistake', async () => {
+    const stream = new PassThrough();
+    let raw = '';
+    stream.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    const handed: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.use(
+      cloudWebhookRoutes({
+        verifyToken: null,
+        appSecret: APP_SECRET,
+        sink: {
+          inbound: (m) => Promise.resolve(void handed.push(m)),
+          status: (u) => Promise.resolve(void handed.push(u)),
+        },
+        resolveNumber: () => NUMBER_ID,
+        log: createLogger({ level: 'debug', service: 'test', stream }),
+      }),
+    );
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const { port } = server.address() as AddressInfo;
+      const { body, headers } = signedWebhook(webhookOf(inboundValue(MESSAGES.text)), APP_SECRET);
+      const res = await post(`http://127.0.0.1:${port}/webhooks/whatsapp`, body, headers);
+      expect(res.status).to.equal(500);
+      expect(handed).to.have.length(0);
+      expect(raw).to.include('mounted after a body parser');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe('Cloud API webhook route inside createHttpApp', () => {
   let h: Harness;
   before(async () => {
