@@ -108,7 +108,13 @@ export const createCloudAdapter = (options: CloudAdapterOptions): ChannelAdapter
   const limits: ChannelLimits = { ...CLOUD_LIMITS, ...options.limits };
 
   const send = async (request: SendRequest): Promise<SendOutcome> => {
-    const credentials = await options.credentials(request.numberId);
+    let credentials: CloudCredentials | null;
+    try {
+      credentials = await options.credentials(request.numberId);
+    } catch {
+      // A store or key problem on our side; its text may quote what it failed to decrypt, so none is kept.
+      return failed(true, 'credentials_unavailable', "This number's Cloud API credentials could not be read.");
+    }
     if (credentials === null)
       return failed(false, 'not_configured', 'This number has no Cloud API phone number id or access token.');
     const url = `${base}/${options.apiVersion}/${encodeURIComponent(credentials.phoneNumberId)}/messages`;
@@ -132,7 +138,8 @@ export const createCloudAdapter = (options: CloudAdapterOptions): ChannelAdapter
     } catch (error) {
       if (signal.aborted)
         return failed(true, 'timeout', `The Graph API did not answer within ${timeoutMs} ms; the send is in doubt.`);
-      return failed(true, 'network', `The Graph API could not be reached: ${networkReason(error)}.`);
+      // Refused: never sent. Reset mid-request: Meta may have it. Both retryable; the webhook settles the latter.
+      return failed(true, 'network', `The Graph API connection failed (${networkReason(error)}).`);
     }
     const body = readJson(text);
     if (response.ok) {

@@ -193,6 +193,16 @@ describe('Cloud API adapter against a local Graph API server', () => {
     expect(graph.requests).to.have.length(0);
   });
 
+  it('credentials that cannot be read are a retryable failure, not a throw, and quote nothing', async () => {
+    const broken = adapterFor(graph.url, {
+      credentials: () => Promise.reject(new Error(`cannot decrypt ${TOKEN}`)),
+    });
+    const outcome = await broken.send(textRequest());
+    expect(outcome).to.include({ status: 'failed', retryable: true, code: 'credentials_unavailable' });
+    expect(JSON.stringify(outcome)).not.to.include(TOKEN);
+    expect(graph.requests).to.have.length(0);
+  });
+
   it('no outcome carries the access token or the message text', async () => {
     graph.enqueue(
       { kind: 'error', code: 190, details: `token ${TOKEN} expired` },
