@@ -258,7 +258,7 @@ export const AUDIT_EVENT_TYPES: readonly AppEventType[] = Object.freeze(
 );
 const isAudited = hasTypeIn(AUDIT_EVENT_TYPES);
 /** The one place the type of `event` picks its spec: TypeScript cannot pair them through an index. */
-const specOf = <T extends AppEventType>(event: Recorded<T>): Spec<T> => SPECS[event.type as T] as Spec<T>;
+const specOf = <T extends AppEventType>(event: Recorded<T>): Spec<T> => SPECS[event.type] as Spec<T>;
 
 const safeDetails = (details: Details): Record<string, JsonValue> => {
   const out: Record<string, JsonValue> = {};
