@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
 import type { SessionDeps } from '#application/identity/sessions.js';
 import { RevocationRegistry } from '#application/identity/revocations.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import type { Config } from '#infrastructure/config/config.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
@@ -51,6 +52,8 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
+  runtime: Runtime;
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -76,7 +79,7 @@ export const connectRedis = (config: Config, logger: Logger, name: string): Redi
 
 /** The `app` process: HTTP API on PORT, projections, identity. Everything it needs is built here. */
 export const startApp = async (options: StartAppOptions): Promise<AppProcess> => {
-  const { config, logger } = options;
+  const { config, logger, runtime } = options;
   const infra = await openInfrastructure(config, { applicationName: 'chatbot-app' });
   const closers: Array<() => Promise<void>> = [() => infra.close()];
   const closeAll = async () => {
@@ -173,7 +176,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),
         secretsRoutes({
           auth: identity,
-          secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger },
+          secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
       ],

@@ -31,7 +31,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
   const closers: Array<() => Promise<void>> = [];
   const names: ProcessName[] = role === 'embedded' ? [...PROCESS_NAMES] : [role];
   if (names.includes('app')) {
-    const app = await startApp({ config, logger });
+    const app = await startApp({ config, logger, runtime });
     closers.push(() => app.close());
     const others = names.filter((n) => n !== 'app');
     for (const name of ['app' as const, ...others])

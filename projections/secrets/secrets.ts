@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { SecretMetadata, SecretsView } from '#application/secrets/ports.js';
+import type { SecretMetadata } from '#application/secrets/ports.js';
 import type { SecretKind } from '#domain/secrets/events.js';
 import type { Projection } from '#projections/runner.js';
 
@@ -79,5 +79,3 @@ export const listSecretMetadata = async (knex: Knex): Promise<SecretMetadata[]> 
       updatedAt: new Date(row.updated_at as string).toISOString(),
     }),
   );
-
-export const secretsView = (knex: Knex): SecretsView => ({ list: () => listSecretMetadata(knex) });
