@@ -28,8 +28,10 @@ import { listAccounts } from '#projections/identity/accounts.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
-import { createLiveFeed } from '#infrastructure/metrics/liveFeed.js';
-import { createPrometheus, startMetricsServer } from '#infrastructure/metrics/prometheus.js';
+import { createPrometheus } from '#infrastructure/metrics/prometheus.js';
+import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metricsRoutes.js';
+import { createLiveFeed } from '#projections/metrics/liveFeed.js';
+import { readMetricsState } from '#projections/metrics/metrics.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 
 export type AppProcess = {
@@ -88,10 +90,13 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
   };
   try {
     await migrateLatest(infra.db);
-    // Live metrics: the feed folds the event store's history before the app serves anything.
-    const projectionList = allProjections({ clock: () => new Date() });
+    // Live metrics: the feed starts from the metrics projection's stored state and folds what came
+    // after it before the app serves anything.
+    const projectionList = allProjections();
     const feed = createLiveFeed({
       store: infra.store,
+      clock: runtime.clock,
+      storedState: () => readMetricsState(infra.db.knex),
       projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList),
       expectedProcesses: ['app', 'worker-web', 'scheduler'],
       logger,
@@ -170,7 +175,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         webRoutes(),
         healthRoutes(checks),
         openApiRoutes(),
-        prometheus.router({ token: config.metrics.token }),
+        metricsRoutes({ registry: prometheus.registry, token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),

@@ -37,7 +37,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     for (const name of ['app' as const, ...others])
       await recordProcessEvent(app.infra.store, runtime, 'ProcessStarted', { name, role });
     if (others.includes('scheduler')) {
-      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger });
+      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger, runtime });
       closers.push(() => scheduler.stop());
     }
     closers.push(async () => {
@@ -49,7 +49,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     await migrateLatest(infra.db);
     await recordProcessEvent(infra.store, runtime, 'ProcessStarted', { name: names[0]!, role });
     if (role === 'scheduler') {
-      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger });
+      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger, runtime });
       closers.push(() => scheduler.stop());
     }
     if (role === 'worker-web')
