@@ -178,7 +178,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         metricsRoutes({ registry: prometheus.registry, token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
-        auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),
+        auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
         secretsRoutes({
           auth: identity,
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
