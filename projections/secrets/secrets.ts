@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import type { SecretMetadata } from '#application/secrets/ports.js';
-import type { SecretKind } from '#domain/secrets/events.js';
+import { hasTypeIn } from '#application/shared/eventTypes.js';
+import { SECRET_EVENT_TYPES, type SecretKind } from '#domain/secrets/events.js';
 import type { Projection } from '#projections/runner.js';
 
 const TABLE = 'secrets';
+const isSecretEvent = hasTypeIn(SECRET_EVENT_TYPES);
 
 /**
  * One row per stored secret: name, kind, the Fernet ciphertext and the fingerprint of its key. Never a
@@ -14,14 +16,14 @@ export const secretsProjection: Projection = {
   name: 'secrets',
   version: 1,
   tables: [TABLE],
-  handles: ['SecretStored', 'SecretRotated', 'SecretDeleted'],
+  handles: SECRET_EVENT_TYPES,
   async apply(trx, event) {
-    // Shapes of SecretStored / SecretRotated / SecretDeleted (domain/secrets/events.ts); a field an event lacks is unused.
-    const data = event.data as { name: string; kind: string; ciphertext: string; keyFingerprint: string };
+    if (!isSecretEvent(event)) return;
     const version = event.revision;
     const updatedAt = event.metadata.occurredAt;
     switch (event.type) {
-      case 'SecretStored':
+      case 'SecretStored': {
+        const { data } = event;
         await trx.raw(
           `insert into ${TABLE} (name, kind, ciphertext, key_fingerprint, updated_at, version) values (?, ?, ?, ?, ?, ?)
            on conflict (name) do update set kind = excluded.kind, ciphertext = excluded.ciphertext, key_fingerprint = excluded.key_fingerprint,
@@ -30,19 +32,22 @@ export const secretsProjection: Projection = {
           [data.name, data.kind, data.ciphertext, data.keyFingerprint, updatedAt, version],
         );
         return;
+      }
       case 'SecretRotated':
-        await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).update({
-          ciphertext: data.ciphertext,
-          key_fingerprint: data.keyFingerprint,
+        await trx(TABLE).where({ name: event.data.name }).andWhere('version', '<', version).update({
+          ciphertext: event.data.ciphertext,
+          key_fingerprint: event.data.keyFingerprint,
           updated_at: updatedAt,
           version,
         });
         return;
       case 'SecretDeleted':
-        await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).delete();
+        await trx(TABLE).where({ name: event.data.name }).andWhere('version', '<', version).delete();
         return;
-      default:
+      default: {
+        const _exhaustive: never = event;
         return;
+      }
     }
   },
 };
