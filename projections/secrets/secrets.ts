@@ -61,26 +61,22 @@ export type SecretRow = {
   version: number;
 };
 
+/** The table as the driver returns it: timestamps as Date (pg) or text (PGlite), bigint-safe version. */
+type StoredRow = Omit<SecretRow, 'updated_at' | 'version'> & { updated_at: Date | string; version: number | string };
+
 /** Every row, ciphertext included: for tests and maintenance tooling, never for an API response. */
 export const secretRows = async (knex: Knex): Promise<SecretRow[]> =>
   (
-    await knex(TABLE).select('name', 'kind', 'ciphertext', 'key_fingerprint', 'updated_at', 'version').orderBy('name')
-  ).map((row: Record<string, unknown>) => ({
-    name: row.name as string,
-    kind: row.kind as SecretKind,
-    ciphertext: row.ciphertext as string,
-    key_fingerprint: row.key_fingerprint as string,
-    updated_at: new Date(row.updated_at as string).toISOString(),
-    version: Number(row.version),
-  }));
+    await knex<StoredRow>(TABLE)
+      .select('name', 'kind', 'ciphertext', 'key_fingerprint', 'updated_at', 'version')
+      .orderBy('name')
+  ).map((row) => ({ ...row, updated_at: new Date(row.updated_at).toISOString(), version: Number(row.version) }));
 
 /** What the console and `chatbot secrets list` show: the ciphertext is not even selected. */
 export const listSecretMetadata = async (knex: Knex): Promise<SecretMetadata[]> =>
-  (await knex(TABLE).select('name', 'kind', 'key_fingerprint', 'updated_at').orderBy('name')).map(
-    (row: Record<string, unknown>) => ({
-      name: row.name as string,
-      kind: row.kind as SecretKind,
-      keyFingerprint: row.key_fingerprint as string,
-      updatedAt: new Date(row.updated_at as string).toISOString(),
-    }),
-  );
+  (await knex<StoredRow>(TABLE).select('name', 'kind', 'key_fingerprint', 'updated_at').orderBy('name')).map((row) => ({
+    name: row.name,
+    kind: row.kind,
+    keyFingerprint: row.key_fingerprint,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  }));
