@@ -26,9 +26,12 @@ export const metricsProjection: Projection = {
   handles: METRICS_EVENT_TYPES,
   tables: [TABLE],
   async apply(trx, event) {
-    const state = foldMetricsAtEventTime(states.get(trx) ?? (await readState(trx)) ?? initialMetricsState(), event);
-    states.set(trx, state);
-    // One row, rewritten per event: the batch's last write is the one that commits with the checkpoint.
+    states.set(trx, foldMetricsAtEventTime(states.get(trx) ?? (await readState(trx)) ?? initialMetricsState(), event));
+  },
+  // One row, written once per batch, in the transaction that moves the checkpoint.
+  async afterBatch(trx) {
+    const state = states.get(trx);
+    if (state === undefined) return;
     await trx(TABLE)
       .insert({ id: 1, position: state.position, state: JSON.stringify(toStored(state)) })
       .onConflict('id')
@@ -36,8 +39,8 @@ export const metricsProjection: Projection = {
   },
 };
 
-// The state as of the last apply in an open batch transaction: a batch reads the row once. Keyed by the
-// transaction, so a rolled-back batch takes its state with it.
+// The state as of the last apply in an open batch transaction: a batch reads the row once and writes it
+// once. Keyed by the transaction, so a rolled-back batch takes its state with it.
 const states = new WeakMap<Knex.Transaction, MetricsState>();
 
 const readState = async (knex: Knex): Promise<MetricsState | null> => {

@@ -186,6 +186,7 @@ export const applyBatch = (
         throw new ProjectionApplyError(projection.name, event, error);
       }
     }
+    if (events.length > 0) await projection.afterBatch?.(trx);
     const last = events[events.length - 1];
     if (last === undefined) return from;
     await trx(CHECKPOINTS_TABLE)
