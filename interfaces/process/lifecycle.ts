@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { eventMetadata } from '#application/shared/commandHandler.js';
+import { handleCommand } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import {
@@ -9,6 +9,7 @@ import {
   type ProcessStarted,
   type ProcessStopped,
 } from '#domain/runtime/events.js';
+import { processDecider } from '#domain/runtime/process.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 
 /** This process as the runtime events name it: `<host>:<pid>`. */
@@ -21,16 +22,13 @@ export const recordProcessEvent = async (
   type: (ProcessStarted | ProcessStopped)['type'],
   process: { name: ProcessName; role: ProcessRole },
 ): Promise<void> => {
-  const event: ProcessStarted | ProcessStopped = {
-    type,
-    data: { name: process.name, instance: processInstance(), role: process.role },
-  };
-  await store.append(processStreamId(process.name), [
-    {
-      id: runtime.newId(),
-      type: event.type,
-      data: { ...event.data },
-      metadata: eventMetadata({ correlationId: newCorrelationId(), actor: 'system' }, runtime.clock()),
-    },
-  ]);
+  const data = { name: process.name, instance: processInstance(), role: process.role };
+  await handleCommand(
+    store,
+    processStreamId(process.name),
+    processDecider,
+    () => ({ type: type === 'ProcessStarted' ? 'RecordProcessStarted' : 'RecordProcessStopped', data }) as const,
+    { correlationId: newCorrelationId(), actor: 'system' },
+    { runtime },
+  );
 };
