@@ -4,7 +4,7 @@ import { processDecider, type ProcessCommand } from '#domain/runtime/process.js'
 import { deciderSpec } from '../support/decider.js';
 
 const spec = deciderSpec(processDecider);
-const instance = { name: 'worker-web', instance: 'host:1', role: 'embedded' } as const;
+const instance: ProcessStarted['data'] = { name: 'worker-web', instance: 'host:1', role: 'embedded' };
 const other = { ...instance, instance: 'host:2' };
 const start = (data = instance): ProcessCommand => ({ type: 'RecordProcessStarted', data });
 const stop = (data = instance): ProcessCommand => ({ type: 'RecordProcessStopped', data });
