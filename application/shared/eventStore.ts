@@ -200,9 +200,3 @@ export class DuplicateEventIdError extends Error {
     this.name = 'DuplicateEventIdError';
   }
 }
-
-/** Composes upcasters in order. */
-export const upcastWith =
-  (upcasters: readonly Upcaster[]): Upcaster =>
-  (event) =>
-    upcasters.reduce((e, up) => up(e), event);

@@ -218,6 +218,7 @@ export const applyBatch = (
         throw new ProjectionApplyError(projection.name, event, error);
       }
     }
+    if (events.length > 0) await projection.afterBatch?.(trx);
     const last = events[events.length - 1];
     const position = Math.max(from, scannedTo, last?.position ?? 0);
     if (position === from) return from;
