@@ -1,6 +1,10 @@
 import { auditLogProjection } from './audit/auditLog.js';
 import { accountsProjection } from './identity/accounts.js';
 import { secretsProjection } from './secrets/secrets.js';
+import { chatMessagesProjection } from './messaging/chatMessages.js';
+import { chatsProjection } from './messaging/chats.js';
+import { numbersProjection } from './messaging/numbers.js';
+import { outboundQueueProjection } from './messaging/outboundQueue.js';
 import type { Projection } from './shared/projection.js';
 
 /** What projections may need besides their knex transaction; add fields here as projections need them. */
@@ -16,4 +20,8 @@ export const allProjections = (_deps: ProjectionDeps): Projection[] => [
   accountsProjection,
   auditLogProjection,
   secretsProjection,
+  numbersProjection,
+  chatsProjection,
+  chatMessagesProjection,
+  outboundQueueProjection,
 ];

@@ -30,6 +30,11 @@ import { projectionStatus, startProjections, type ProjectionRunner } from '#proj
 import { createLiveFeed } from '#infrastructure/metrics/liveFeed.js';
 import { createPrometheus, startMetricsServer } from '#infrastructure/metrics/prometheus.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
+import type { AutoReplier } from '#application/messaging/autoReply.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import { messagingRoutes } from '#interfaces/http/messaging/messagingRoutes.js';
+import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
+import { startMessagingApp, type MessagingApp } from './messaging.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -41,6 +46,7 @@ export type AppProcess = {
   feed: ReturnType<typeof createLiveFeed>;
   socket: MetricsSocket;
   liveFeed: ReturnType<typeof createFanout>;
+  messaging: MessagingApp;
   close(): Promise<void>;
 };
 
@@ -51,6 +57,8 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** the bot (default: the rules responder); the LLM responder plugs in here */
+  replier?: AutoReplier;
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -145,6 +153,16 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     if (admin === 'created') logger.info('admin account created', { username: config.admin.username });
 
+    const messaging = await startMessagingApp({
+      config,
+      logger,
+      store,
+      db: infra.db,
+      runtime: systemRuntime,
+      replier: options.replier,
+    });
+    closers.push(() => messaging.stop());
+
     const projections = startProjections({
       db: infra.db,
       store: infra.store,
@@ -176,6 +194,18 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
+        numbersRoutes({ auth: identity, knex: infra.db.knex, numbers: messaging.numbers }),
+        messagingRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          runtime: systemRuntime,
+          send: messaging.send,
+          inbound: messaging.inbound,
+          conversations: { store, runtime: systemRuntime, log: logger },
+          simulator: config.whatsapp.simulator,
+        }),
+        // Cloud API webhooks: the `cloud` helper's router factory (infrastructure/channels/cloud/) is
+        // wired here with `messaging.sink` as its ChannelSink once it lands.
       ],
       apiLimiter: rateLimiting.apiLimiter,
       onRequestFinished: prometheus.observeHttp,
@@ -223,7 +253,19 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       database: infra.db.kind,
       redis: redis !== null,
     });
-    return { server, port, infra, identity, projections, redis, feed, socket, liveFeed: live, close: closeAll };
+    return {
+      server,
+      port,
+      infra,
+      identity,
+      projections,
+      redis,
+      feed,
+      socket,
+      liveFeed: live,
+      messaging,
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;

@@ -6,6 +6,8 @@ import { startApp } from './app.js';
 import { openInfrastructure } from './infrastructure.js';
 import { recordProcessEvent, type ProcessName } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
+import { startMessagingWorker } from './messaging.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 
 type Role = ProcessName | 'embedded';
 const ROLES: readonly Role[] = ['embedded', 'app', 'worker-web', 'scheduler'];
@@ -37,6 +39,16 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
       const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger });
       closers.push(() => scheduler.stop());
     }
+    if (others.includes('worker-web')) {
+      const worker = startMessagingWorker({
+        config,
+        logger,
+        store: app.infra.store,
+        db: app.infra.db,
+        runtime: systemRuntime,
+      });
+      closers.push(() => worker.stop());
+    }
     closers.push(async () => {
       for (const name of names) await recordProcessEvent(app.infra.store, name, 'ProcessStopped', { role });
     });
@@ -49,10 +61,10 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
       const scheduler = startScheduler({ store: infra.store, db: infra.db, logger });
       closers.push(() => scheduler.stop());
     }
-    if (role === 'worker-web')
-      logger.warn(
-        'worker-web: the WhatsApp Web runtime is not part of this build yet; the process only records its lifecycle',
-      );
+    if (role === 'worker-web') {
+      const worker = startMessagingWorker({ config, logger, store: infra.store, db: infra.db, runtime: systemRuntime });
+      closers.push(() => worker.stop());
+    }
     closers.push(() => recordProcessEvent(infra.store, names[0]!, 'ProcessStopped', { role }));
   }
   return async () => {
