@@ -3,10 +3,10 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { resolveDeadLetter, setPaused, type ConversationDeps } from '#application/messaging/conversations.js';
 import { receiveInbound, type InboundDeps } from '#application/messaging/inbound.js';
-import { SIMULATOR_NUMBER_ID } from '#application/messaging/numbers.js';
+import { SIMULATOR_NUMBER_ID, activeNumber } from '#application/messaging/numbers.js';
 import { queueMessage, type SendDeps } from '#application/messaging/send.js';
 import type { SessionDeps } from '#application/identity/sessions.js';
-import { NotFoundError } from '#application/shared/errors.js';
+import { NotFoundError, ValidationError } from '#application/shared/errors.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { findChat, listChats } from '#projections/messaging/chats.js';
 import { listChatMessages } from '#projections/messaging/chatMessages.js';
@@ -85,6 +85,9 @@ export const messagingRoutes = (options: MessagingRoutesOptions): Router => {
     if (!options.simulator)
       throw new NotFoundError('The simulator is turned off (WHATSAPP_SIMULATOR=false).', 'simulator_disabled');
     const body = parseInput(SimulatorBody, req.body);
+    const number = await activeNumber(options.inbound.store, body.number ?? SIMULATOR_NUMBER_ID);
+    if (number.kind !== 'simulator')
+      throw new ValidationError(`The number ${number.numberId} is not a simulator number.`, undefined, 'not_a_simulator_number');
     const received = await receiveInbound(
       options.inbound,
       {
@@ -117,15 +120,13 @@ export const messagingRoutes = (options: MessagingRoutesOptions): Router => {
       },
       context(req),
     );
-    res
-      .status(202)
-      .json({
-        messageId: result.messageId,
-        chatId: result.chatId,
-        number: result.numberId,
-        status: 'queued',
-        duplicate: result.duplicate,
-      });
+    res.status(202).json({
+      messageId: result.messageId,
+      chatId: result.chatId,
+      number: result.numberId,
+      status: 'queued',
+      duplicate: result.duplicate,
+    });
   });
 
   router.get('/api/whatsapp/status', anyRole, async (_req, res) => {
