@@ -148,7 +148,41 @@ const processName = or(field('name', 'process', 'processName', 'service'), strea
 const secretName = or(field('name', 'secretName'), streamSuffix('secret-'));
 const by = (data: Data): Details => ({ by: text(data, 'by') });
 
+// messaging (numbers, human takeover, dead letters): admin and operator actions; never a text or a phone number
+const numberId = or(field('numberId'), streamSuffix('number-'));
+const MESSAGING_SPECS: Readonly<Record<string, Spec>> = {
+  NumberAdded: {
+    action: 'number.added',
+    target: numberId,
+    details: (d) => ({ name: text(d, 'name'), kind: text(d, 'kind'), by: text(d, 'by') }),
+  },
+  NumberDisabled: { action: 'number.disabled', target: numberId, details: by },
+  NumberEnabled: { action: 'number.enabled', target: numberId, details: by },
+  NumberRemoved: { action: 'number.removed', target: numberId, details: by },
+  ConversationPaused: {
+    action: 'conversation.paused',
+    target: field('chatId'),
+    details: (d) => ({ numberId: text(d, 'numberId'), by: text(d, 'by') }),
+  },
+  ConversationResumed: {
+    action: 'conversation.resumed',
+    target: field('chatId'),
+    details: (d) => ({ numberId: text(d, 'numberId'), by: text(d, 'by') }),
+  },
+  MessageRequeued: {
+    action: 'message.requeued',
+    target: field('messageId'),
+    details: (d) => ({ numberId: text(d, 'numberId'), chatId: text(d, 'chatId'), by: text(d, 'by') }),
+  },
+  MessageDropped: {
+    action: 'message.dropped',
+    target: field('messageId'),
+    details: (d) => ({ numberId: text(d, 'numberId'), chatId: text(d, 'chatId'), by: text(d, 'by') }),
+  },
+};
+
 const SPECS: Readonly<Record<string, Spec>> = {
+  ...MESSAGING_SPECS,
   // identity: accounts
   AccountCreated: {
     action: 'user.created',

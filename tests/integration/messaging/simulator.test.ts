@@ -83,6 +83,18 @@ describe('messaging through the simulator (startApp + worker-web as embedded mod
     expect(after.body.chat.paused).to.equal(true);
     const resumed = await request(t.baseUrl, 'POST', `/api/chats/${chatId}/resume`, { token });
     expect(resumed.body).to.include({ paused: false, changed: true });
+    // pause, resume and the manual send are in the audit trail; the bot's own replies are not
+    const actions = async () => {
+      const audit = await request(t.baseUrl, 'GET', '/api/audit?limit=200', { token });
+      return (audit.body.entries as any[]).map((e) => `${e.action}:${e.target}`);
+    };
+    await waitFor(async () => (await actions()).includes(`conversation.resumed:${chatId}`), 10_000, 'the audit rows');
+    expect(await actions()).to.include.members([
+      `conversation.paused:${chatId}`,
+      `conversation.resumed:${chatId}`,
+      'message.queued:34600000002',
+    ]);
+    expect((await actions()).filter((a) => a.startsWith('message.queued'))).to.have.length(1);
   });
 
   it('the same Idempotency-Key twice answers the first message id and queues nothing new', async () => {
@@ -130,9 +142,10 @@ describe('messaging through the simulator (startApp + worker-web as embedded mod
       token,
     });
     expect(unknownChat.status).to.equal(404);
-    // (deliveries of earlier tests' messages may still report their status meanwhile)
+    // (earlier tests' messages may still be sent and delivered meanwhile)
     const appended = await t.app.infra.store.readAll({ after: before });
-    expect(appended.map((e) => e.type).filter((type) => type !== 'MessageStatusUpdated')).to.deep.equal([]);
+    const late = new Set(['MessageSendAttempted', 'MessageSent', 'MessageStatusUpdated']);
+    expect(appended.map((e) => e.type).filter((type) => !late.has(type))).to.deep.equal([]);
   });
 
   it('viewers cannot send; nobody without a token can', async () => {
