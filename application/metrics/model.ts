@@ -28,6 +28,10 @@ export const METRICS_EVENT_TYPES = [
   'MessageQueued',
   'MessageSent',
   'MessageDeliveryFailed',
+  // messaging's queue (domain/messaging/events.ts): a dead letter or a dropped message leaves the queue
+  'MessageDeadLettered',
+  'MessageDropped',
+  'MessageRequeued',
   'LlmCallSucceeded',
   'LlmCallFailed',
   'ProviderCircuitOpened',
@@ -196,6 +200,11 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
       };
     case 'MessageDeliveryFailed':
       return event.data.willRetry === true ? state : { ...state, queue: withoutEntry(state.queue, messageKey(event)) };
+    case 'MessageDeadLettered':
+    case 'MessageDropped':
+      return { ...state, queue: withoutEntry(state.queue, messageKey(event)) };
+    case 'MessageRequeued':
+      return { ...state, queue: withEntry(state.queue, messageKey(event), at) };
     case 'LlmCallSucceeded':
     case 'LlmCallFailed': {
       const name = providerOf(event);

@@ -90,6 +90,19 @@ describe('live metrics model', () => {
       expect(s.messages.oldestQueuedAgeSeconds).to.equal(30);
     });
 
+    it('a dead-lettered or dropped message leaves the queue; a requeued one comes back', () => {
+      const s = snapshot([
+        event('MessageQueued', { messageId: 'a' }, { at: ago(9_000) }),
+        event('MessageQueued', { messageId: 'b' }, { at: ago(8_000) }),
+        event('MessageQueued', { messageId: 'c' }, { at: ago(7_000) }),
+        event('MessageDeadLettered', { messageId: 'a' }),
+        event('MessageDeadLettered', { messageId: 'b' }),
+        event('MessageDropped', { messageId: 'b' }),
+        event('MessageRequeued', { messageId: 'a' }, { at: ago(1_000) }),
+      ]);
+      expect(s.messages).to.include({ queueDepth: 2, oldestQueuedAgeSeconds: 7 });
+    });
+
     it('says 0 for the oldest age when the queue is empty, and a sent message that was never queued changes nothing', () => {
       const s = snapshot([
         event('MessageQueued', { messageId: 'a' }, { at: ago(9_000) }),
