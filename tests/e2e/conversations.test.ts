@@ -122,12 +122,14 @@ describe('Conversations page in a real browser (simulator, human takeover, manua
     await page.evaluate(source);
     for (const lang of ['es', 'en']) {
       await page.click(`[data-lang="${lang}"]`);
+      type Axe = { run: (context: unknown, options: unknown) => Promise<{ violations: AxeViolation[] }> };
+      type AxeViolation = { id: string; nodes: Array<{ target: string[] }> };
       const result = await page.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } }).axe;
-        const run = await axe.run(document, {
+        const globals = globalThis as unknown as { axe: Axe; document: unknown };
+        const run = await globals.axe.run(globals.document, {
           runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
         });
-        return run.violations.map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
+        return run.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
       });
       expect(result, lang).to.deep.equal([]);
     }

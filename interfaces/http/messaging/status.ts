@@ -2,6 +2,22 @@ import type { Knex } from 'knex';
 import { listNumbers } from '#projections/messaging/numbers.js';
 import { queueFigures } from '#projections/messaging/outboundQueue.js';
 
+/** The fields of GET /api/whatsapp/status that runbook sections 8 and 9 read (tests keep them in step). */
+export const STATUS_WORKER_FIELDS = ['heartbeatAgeSeconds', 'instances'] as const;
+export const STATUS_NUMBER_FIELDS = [
+  'numberId',
+  'name',
+  'kind',
+  'status',
+  'connection',
+  'worker',
+  'queueDepth',
+  'oldestQueuedAgeSeconds',
+  'deadLetters',
+  'sentLastMinute',
+  'lastError',
+] as const;
+
 /**
  * GET /api/whatsapp/status: per number its channel kind, connection state, queue depth, age of the
  * oldest queued message, dead letters, sends in the last minute, last error, and which worker serves

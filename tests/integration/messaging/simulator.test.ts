@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
+import { STATUS_NUMBER_FIELDS, STATUS_WORKER_FIELDS } from '#interfaces/http/messaging/status.js';
 import { startTestWorker, waitForMessages } from '../../support/messaging.js';
 
 describe('messaging through the simulator (startApp + worker-web as embedded mode wires them)', function () {
@@ -36,6 +37,14 @@ describe('messaging through the simulator (startApp + worker-web as embedded mod
     const chats = await request(t.baseUrl, 'GET', '/api/chats?number=simulator', { token });
     const chat = chats.body.chats.find((c: any) => c.chatId === chatId);
     expect(chat).to.include({ contact: '34600000001', numberId: 'simulator', paused: false, windowOpen: true });
+    // the status the runbook reads: exactly the documented fields, the simulator served by the worker
+    const status = await request(t.baseUrl, 'GET', '/api/whatsapp/status', { token });
+    expect(Object.keys(status.body.worker)).to.have.members([...STATUS_WORKER_FIELDS]);
+    const simulator = status.body.numbers.find((n: any) => n.numberId === 'simulator');
+    expect(Object.keys(simulator)).to.have.members([...STATUS_NUMBER_FIELDS]);
+    expect(simulator).to.include({ kind: 'simulator', connection: 'connected', queueDepth: 0 });
+    expect(simulator.sentLastMinute).to.be.at.least(1);
+    expect(status.body.worker.heartbeatAgeSeconds).to.be.at.most(5);
     // No message text and no phone number in any log line.
     expect(t.rawLogs() + worker.logs()).not.to.include('horario');
     expect(t.rawLogs() + worker.logs()).not.to.include('34600000001');
