@@ -247,15 +247,27 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     if (held.length === 0 || sending.size >= concurrency) return false;
     const now = runtime.clock();
     const due = await queue.due(held, now, concurrency * 4);
-    let launched = false;
+    const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter }> = [];
     for (const message of due) {
-      if (stopped || sending.size >= concurrency) break;
+      if (stopped || sending.size + chosen.length >= concurrency) break;
       if (sending.has(message.messageId)) continue;
       const adapter = adapters.get(message.numberId);
       if (!adapter) continue;
       if (!pacer.tryAcquire(message.numberId, message.to, adapter.limits, now.getTime())) continue;
-      const until = new Date(now.getTime() + claimMs);
-      if (!(await queue.claim(message.messageId, worker.workerId, now, until))) {
+      chosen.push({ message, adapter });
+    }
+    const claimed = new Set(
+      await queue.claim(
+        chosen.map((c) => c.message.messageId),
+        worker.workerId,
+        now,
+        new Date(now.getTime() + claimMs),
+      ),
+    );
+    let launched = false;
+    for (const { message, adapter } of chosen) {
+      if (!claimed.has(message.messageId)) {
+        // someone else holds it: give the pacing slot back
         pacer.done(message.numberId, message.to, Number.NEGATIVE_INFINITY);
         continue;
       }

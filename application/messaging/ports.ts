@@ -42,8 +42,8 @@ export type DueMessage = {
 export interface OutboundQueue {
   /** due, unclaimed (or with an expired claim) messages of these numbers, oldest first */
   due(numberIds: readonly string[], now: Date, limit: number): Promise<DueMessage[]>;
-  /** true when this worker now holds the message (nobody else holds a live claim) */
-  claim(messageId: string, worker: string, now: Date, until: Date): Promise<boolean>;
+  /** the ids this worker now holds (nobody else held a live claim on them), in one round trip */
+  claim(messageIds: readonly string[], worker: string, now: Date, until: Date): Promise<string[]>;
   /** keeps the claim until `until` (a retry's next attempt, or a while after the outcome) */
   hold(messageId: string, worker: string, until: Date): Promise<void>;
   release(messageId: string, worker: string): Promise<void>;

@@ -82,38 +82,89 @@ export const answerInbound = async (
 export const RESPONDER_CHECKPOINT = 'responder';
 
 /**
- * Runs the responder on every MessageReceived after its checkpoint. At least once (the checkpoint
- * moves after the reply is queued), made exactly once in effect by the derived reply id. A refusal of
- * the domain (e.g. a closed window after a long outage) skips the message with a warning; any other
- * failure stops, waits and starts again from the checkpoint, so no message is skipped.
+ * Runs the responder on every MessageReceived after its checkpoint, several messages at once (one
+ * at a time per chat, so a chat's replies keep their order). At least once: the checkpoint only
+ * passes an event when it and every event before it are handled, so a crash replays the unfinished
+ * ones, and the derived reply id makes a replay queue nothing new. A refusal of the domain (e.g. a
+ * closed window after a long outage) skips the message with a warning; any other failure stops,
+ * waits and starts again from the checkpoint, so no message is skipped.
  */
 export const startResponder = (
-  deps: ResponderDeps & { checkpoints: ProcessCheckpoints; retryMs?: number },
+  deps: ResponderDeps & { checkpoints: ProcessCheckpoints; retryMs?: number; concurrency?: number },
 ): { stop(): Promise<void> } => {
+  const concurrency = deps.concurrency ?? 16;
   let subscription: Subscription | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
+  let generation = 0;
+
   const start = async () => {
     if (stopped) return;
+    const run = ++generation;
     const after = await deps.checkpoints.load(RESPONDER_CHECKPOINT);
+    /** positions handed out and not yet handled, in order */
+    const pending: Array<{ position: number; done: boolean }> = [];
+    const inFlight = new Set<Promise<void>>();
+    const perChat = new Map<string, Promise<void>>();
+    let saved = after;
+    let saving: Promise<void> = Promise.resolve();
+    let failed: unknown = null;
+    const advance = () => {
+      let position = saved;
+      while (pending.length > 0 && pending[0]!.done) position = pending.shift()!.position;
+      if (position > saved && run === generation) {
+        saved = position;
+        saving = saving.then(() => deps.checkpoints.save(RESPONDER_CHECKPOINT, position)).catch(() => undefined);
+      }
+    };
     subscription = deps.store.subscribeToAll({
       after,
       filter: { eventTypes: ['MessageReceived'] },
       onEvent: async (event) => {
+        if (failed !== null) return;
         if (event.type !== 'MessageReceived') return;
-        try {
-          await answerInbound(deps, event as RecordedEvent<MessageReceived>);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          deps.log.warn('responder: message not answered', { messageId: event.data.messageId, code: error.code });
-        }
-        await deps.checkpoints.save(RESPONDER_CHECKPOINT, event.position);
+        const inbound = event as RecordedEvent<MessageReceived>;
+        const slot = { position: event.position, done: false };
+        pending.push(slot);
+        const previous = perChat.get(inbound.data.chatId) ?? Promise.resolve();
+        const task = previous
+          .then(() => answerInbound(deps, inbound))
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              if (!(error instanceof DomainError)) throw error;
+              deps.log.warn('responder: message not answered', { messageId: inbound.data.messageId, code: error.code });
+            },
+          )
+          .then(
+            () => {
+              slot.done = true;
+              advance();
+            },
+            (error: unknown) => {
+              if (failed !== null) return;
+              failed = error;
+              // Stop here and start again from the checkpoint: the failed message is not skipped.
+              deps.log.error('responder failed; restarting from its checkpoint', { error });
+              const broken = subscription;
+              subscription = null;
+              void broken?.stop();
+              if (!stopped) timer = setTimeout(() => void start().catch(restart), deps.retryMs ?? 2_000);
+            },
+          );
+        perChat.set(inbound.data.chatId, task);
+        const tracked = task.finally(() => {
+          inFlight.delete(tracked);
+          if (perChat.get(inbound.data.chatId) === task) perChat.delete(inbound.data.chatId);
+        });
+        inFlight.add(tracked);
+        if (inFlight.size >= concurrency) await Promise.race(inFlight);
       },
       onError: (error) => {
         deps.log.error('responder failed; restarting from its checkpoint', { error });
-        const failed = subscription;
+        const broken = subscription;
         subscription = null;
-        void failed?.stop();
+        void broken?.stop();
         if (!stopped) timer = setTimeout(() => void start().catch(restart), deps.retryMs ?? 2_000);
       },
     });

@@ -48,15 +48,17 @@ export const sqlOutboundQueue = (knex: Knex): OutboundQueue => ({
       queuedEventId: (row.queued_event_id as string | null) ?? null,
     }));
   },
-  async claim(messageId, worker, now, until) {
-    const result = await knex.raw<{ rows: unknown[] }>(
-      `insert into outbound_claims (message_id, worker_id, lease_until) values (?, ?, ?)
+  async claim(messageIds, worker, now, until) {
+    if (messageIds.length === 0) return [];
+    const result = await knex.raw<{ rows: Array<{ message_id: string }> }>(
+      `insert into outbound_claims (message_id, worker_id, lease_until)
+       select id, ?, ? from unnest(?::text[]) as ids(id) order by id
        on conflict (message_id) do update set worker_id = excluded.worker_id, lease_until = excluded.lease_until
        where outbound_claims.lease_until < ? or outbound_claims.worker_id = excluded.worker_id
        returning message_id`,
-      [messageId, worker, until, now],
+      [worker, until, [...messageIds], now],
     );
-    return result.rows.length === 1;
+    return result.rows.map((row) => row.message_id);
   },
   async hold(messageId, worker, until) {
     await knex('outbound_claims').where({ message_id: messageId, worker_id: worker }).update({ lease_until: until });
