@@ -12,6 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -84,6 +85,8 @@ const channelFactory =
 
 type Step = {
   pipeline: 'event-sourced' | 'direct relay';
+  /** 1-minute load average when the step ended (2 = both cores busy) */
+  loadAverage: number;
   offeredPerSecond: number;
   sent: number;
   delivered: number;
@@ -186,7 +189,7 @@ const main = async () => {
         server.arrived,
         sampleLag,
       );
-      steps.push({ pipeline: 'event-sourced', offeredPerSecond: rate, ...ours });
+      steps.push({ pipeline: 'event-sourced', offeredPerSecond: rate, loadAverage: os.loadavg()[0]!, ...ours });
       const relay = await drive(
         rate,
         async () => {
@@ -198,7 +201,7 @@ const main = async () => {
         server.arrived,
         () => Promise.resolve(null),
       );
-      steps.push({ pipeline: 'direct relay', offeredPerSecond: rate, ...relay });
+      steps.push({ pipeline: 'direct relay', offeredPerSecond: rate, loadAverage: os.loadavg()[0]!, ...relay });
       console.log(JSON.stringify(steps.slice(-2)));
     }
   } finally {
@@ -214,7 +217,16 @@ const main = async () => {
   writeFileSync(`${here}results/pipeline.json`, `${JSON.stringify(result, null, 2)}\n`);
   const readme = `${here}README.md`;
   const table = markdownTable(
-    ['pipeline', 'offered msg/s', 'delivered', 'delivered msg/s', 'p50 ms', 'p99 ms', 'max projection lag (events)'],
+    [
+      'pipeline',
+      'offered msg/s',
+      'delivered',
+      'delivered msg/s',
+      'p50 ms',
+      'p99 ms',
+      'max projection lag (events)',
+      'load avg',
+    ],
     steps.map((s) => [
       s.pipeline,
       String(s.offeredPerSecond),
@@ -223,6 +235,7 @@ const main = async () => {
       String(s.p50Ms),
       String(s.p99Ms),
       s.maxProjectionLagEvents === null ? '—' : String(s.maxProjectionLagEvents),
+      s.loadAverage.toFixed(1),
     ]),
   );
   if (existsSync(readme)) {
