@@ -87,7 +87,11 @@ export const messagingRoutes = (options: MessagingRoutesOptions): Router => {
     const body = parseInput(SimulatorBody, req.body);
     const number = await activeNumber(options.inbound.store, body.number ?? SIMULATOR_NUMBER_ID);
     if (number.kind !== 'simulator')
-      throw new ValidationError(`The number ${number.numberId} is not a simulator number.`, undefined, 'not_a_simulator_number');
+      throw new ValidationError(
+        `The number ${number.numberId} is not a simulator number.`,
+        undefined,
+        'not_a_simulator_number',
+      );
     const received = await receiveInbound(
       options.inbound,
       {
