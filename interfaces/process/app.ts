@@ -35,6 +35,8 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { messagingRoutes } from '#interfaces/http/messaging/messagingRoutes.js';
 import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
 import { startMessagingApp, type MessagingApp } from './messaging.js';
+import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
+import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -204,8 +206,17 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           conversations: { store, runtime: systemRuntime, log: logger },
           simulator: config.whatsapp.simulator,
         }),
-        // Cloud API webhooks: the `cloud` helper's router factory (infrastructure/channels/cloud/) is
-        // wired here with `messaging.sink` as its ChannelSink once it lands.
+      ],
+      // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.
+      rawBodyRouters: [
+        cloudWebhook({
+          mode: config.whatsapp.mode,
+          appSecret: config.whatsapp.appSecret,
+          verifyToken: config.whatsapp.verifyToken,
+          sink: messaging.sink,
+          queries: sqlMessagingQueries(infra.db.knex),
+          log: logger,
+        }),
       ],
       apiLimiter: rateLimiting.apiLimiter,
       onRequestFinished: prometheus.observeHttp,

@@ -4,11 +4,12 @@ import type { ChannelSink } from '#application/messaging/channel.js';
 import { startDispatcher, type Dispatcher } from '#application/messaging/dispatcher.js';
 import { createMessagingSink, type InboundDeps } from '#application/messaging/inbound.js';
 import { ensureDefaultNumbers, type NumbersDeps } from '#application/messaging/numbers.js';
-import type { ChannelFactory } from '#application/messaging/ports.js';
+import type { ChannelFactory, NumberInfo } from '#application/messaging/ports.js';
 import { startResponder } from '#application/messaging/responder.js';
 import { createRulesResponder } from '#application/messaging/rules.js';
 import type { SendDeps } from '#application/messaging/send.js';
-import { storeSecret } from '#application/secrets/secrets.js';
+import { readSecret, storeSecret } from '#application/secrets/secrets.js';
+import { createCloudAdapter, type CloudCredentials } from '#infrastructure/channels/cloud/graphClient.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { createChannelFactory, type KindFactory } from '#infrastructure/channels/registry.js';
@@ -103,12 +104,36 @@ export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
   const queries = sqlMessagingQueries(db.knex);
   const inbound: InboundDeps = { store, runtime, log: logger, queries, newCorrelationId };
   const sink = createMessagingSink(inbound);
+  const cipher = optionalSecretCipher(config.fernetKeys);
+  const cloudCredentials = async (number: NumberInfo): Promise<CloudCredentials | null> => {
+    // The default number's token stays in the configuration; numbers added by the API keep it as a secret.
+    if (number.credentialsSecret === null)
+      return number.phoneNumberId !== null && config.whatsapp.accessToken !== null
+        ? { phoneNumberId: number.phoneNumberId, accessToken: config.whatsapp.accessToken }
+        : null;
+    const token = await readSecret({ store, cipher }, number.credentialsSecret);
+    return token === null || number.phoneNumberId === null
+      ? null
+      : { phoneNumberId: number.phoneNumberId, accessToken: token };
+  };
+  const cloud: KindFactory = (number) =>
+    Promise.resolve(
+      createCloudAdapter({
+        graphUrl: config.whatsapp.graphUrl,
+        apiVersion: config.whatsapp.graphApiVersion,
+        credentials: () => cloudCredentials(number),
+        clock: runtime.clock,
+      }),
+    );
   const channels =
     options.channels ??
-    createChannelFactory(options.factories ?? {}, {
-      onError: (error) => logger.warn('simulator status failed', { error }),
-      clock: runtime.clock,
-    });
+    createChannelFactory(
+      { cloud, ...options.factories },
+      {
+        onError: (error) => logger.warn('simulator status failed', { error }),
+        clock: runtime.clock,
+      },
+    );
   const workerId = `${os.hostname()}:${process.pid}:${runtime.newId().slice(0, 8)}`;
   logger.info('worker-web: draining the outbound queue', { workerId, concurrency: config.whatsapp.sendConcurrency });
   return startDispatcher({

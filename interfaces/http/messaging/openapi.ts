@@ -1,3 +1,5 @@
+import { cloudWebhookOpenApiPaths } from '../channels/cloudWebhookRoutes.js';
+
 /** OpenAPI paths of the messaging API (spread into interfaces/http/openapi.ts). */
 const error = (description: string) => ({
   description,
@@ -31,6 +33,7 @@ const template = {
 };
 
 export const messagingPaths = {
+  ...cloudWebhookOpenApiPaths,
   '/api/numbers': {
     get: {
       summary: 'Numbers (instances): kind, state, last error',
