@@ -150,7 +150,7 @@ const main = async () => {
     WHATSAPP_SEND_CONCURRENCY: '32',
   });
   const logger = createLogger({ level: 'error', service: 'bench', stream: new PassThrough() });
-  const app = await startApp({ config, logger, port: 0 });
+  const app = await startApp({ config, logger, port: 0, runtime: systemRuntime });
   const worker = startMessagingWorker({
     config,
     logger,

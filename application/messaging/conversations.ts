@@ -25,7 +25,7 @@ export const setPaused = async (
     chatDecider,
     () => (paused ? { type: 'PauseConversation' as const, data } : { type: 'ResumeConversation' as const, data }),
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   const changed = result.events.length > 0;
   if (changed) deps.log.info(paused ? 'conversation paused' : 'conversation resumed', { chatId: chat.chatId });
@@ -56,7 +56,7 @@ export const resolveDeadLetter = async (
         ? { type: 'RequeueMessage' as const, data: { by: context.actor } }
         : { type: 'DropMessage' as const, data: { by: context.actor } },
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   deps.log.info(action === 'requeue' ? 'dead letter requeued' : 'message dropped', { messageId });
 };

@@ -151,7 +151,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       outboundDecider,
       () => ({ type: 'StartSendAttempt' as const, data: { worker: worker.workerId } }),
       context,
-      { clock: runtime.clock },
+      { runtime },
     );
     const first = started.events[0];
     if (first?.type !== 'MessageSendAttempted') {
@@ -208,7 +208,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
         },
       }),
       context,
-      { clock: runtime.clock },
+      { runtime },
     );
     const types = recorded.events.map((e) => e.type);
     if (outcome.status === 'sent') log.info('message sent', { messageId: message.messageId, attempt });

@@ -50,7 +50,7 @@ export const receiveInbound = async (
       },
     }),
     context ?? { correlationId: deps.newCorrelationId(), actor: 'system' },
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   const duplicate = result.events.length === 0;
   deps.log.info(duplicate ? 'inbound message already recorded' : 'inbound message received', {
@@ -89,7 +89,7 @@ export const recordStatus = async (
       },
     }),
     context ?? { correlationId: deps.newCorrelationId(), actor: 'system' },
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
 };
 

@@ -80,7 +80,7 @@ export const addNumber = async (
       },
     }),
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   if (result.events.length > 0) deps.log.info('number added', { numberId: input.numberId, kind: input.kind });
   return { created: result.events.length > 0, number: infoOf(result.state)! };
@@ -95,7 +95,7 @@ const change =
       numberDecider,
       () => ({ type, data: { numberId, by: context.actor } }),
       context,
-      { clock: deps.runtime.clock },
+      { runtime: deps.runtime },
     );
     if (result.events.length > 0) deps.log.info(logLine, { numberId });
     return result.events.length > 0;

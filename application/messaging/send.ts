@@ -76,7 +76,7 @@ export const queueMessage = async (deps: SendDeps, input: SendInput, context: Co
       },
     }),
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   const duplicate = result.events.length === 0;
   if (!duplicate)

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { Fernet, InvalidFernetKeyError } from '#infrastructure/secrets/fernet.js';
 import type { Env } from './fields.js';
+import { eventStoreUrl } from './eventStoreUrl.js';
 import { redactedConfigSummary } from './summary.js';
 import {
   boolean,
@@ -282,11 +283,7 @@ const buildSchema = (env: Env) => {
     WHATSAPP_NUMBER_LEASE_SECONDS: seconds(10, 3600),
     WHATSAPP_SEND_CLAIM_SECONDS: seconds(30, 3600),
     EVENT_STORE: eventStoreKind(env.EVENTSTORE_URL !== undefined),
-    EVENTSTORE_URL: connectionUrl(
-      ['esdb:', 'esdb+discover:'],
-      'esdb://eventstore:2113?tls=false',
-      eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null,
-    ),
+    EVENTSTORE_URL: eventStoreUrl(eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null),
     DATABASE_URL: connectionUrl(
       ['postgres:', 'postgresql:'],
       'postgres://user:password@postgres:5432/chatbot',

@@ -55,7 +55,7 @@ export const startMessagingApp = async (deps: {
     storeCredential: async (numberId, value, context) => {
       const name = `whatsapp-${numberId}`;
       await storeSecret(
-        { store, cipher, log: logger, clock: runtime.clock },
+        { store, cipher, log: logger, runtime },
         { name, kind: 'whatsapp_cloud_token', value },
         context,
       );

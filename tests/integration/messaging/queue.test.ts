@@ -244,7 +244,7 @@ describe('outbound queue: numbers, retries, dead letters, the 24-hour window, on
     for (const [name, table] of Object.entries(tables)) {
       const before = await dump(table);
       expect(JSON.parse(before), table).to.have.length.above(0);
-      const projection = allProjections({ clock: () => new Date() }).find((p) => p.name === name)!;
+      const projection = allProjections().find((p) => p.name === name)!;
       await rebuildProjection({ db: t.app.infra.db, store: t.app.infra.store, projection });
       await waitFor(async () => (await dump(table)) === before, 20_000, `${table} rebuilt identical`);
     }

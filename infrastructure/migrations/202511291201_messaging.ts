@@ -6,7 +6,7 @@ import type { Migration } from './migration.js';
  * facts are MessageSendAttempted/MessageSent, and who holds a lease says nothing about the business).
  */
 const migration: Migration = {
-  name: '202511290001_messaging',
+  name: '202511291201_messaging',
   async up(knex) {
     await knex.schema.createTable('numbers', (table) => {
       table.text('number_id').primary();
