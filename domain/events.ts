@@ -1,5 +1,6 @@
 import type { Event } from '#domain/shared/event.js';
 import type { IdentityEvent } from '#domain/identity/events.js';
+import type { MessagingEvent } from '#domain/messaging/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
 
@@ -18,7 +19,7 @@ export type RateLimited = Event<
  * the live metrics) read `RecordedEvent<AppEvent>`, so narrowing on `type` types `data`, and every
  * type list they filter on is checked against `AppEventType`.
  */
-export type AppEvent = IdentityEvent | RateLimited | SecretEvent | RuntimeEvent;
+export type AppEvent = IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

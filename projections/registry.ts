@@ -2,6 +2,10 @@ import { auditLogProjection } from './audit/auditLog.js';
 import { accountsProjection } from './identity/accounts.js';
 import { metricsProjection } from './metrics/metrics.js';
 import { secretsProjection } from './secrets/secrets.js';
+import { chatMessagesProjection } from './messaging/chatMessages.js';
+import { chatsProjection } from './messaging/chats.js';
+import { numbersProjection } from './messaging/numbers.js';
+import { outboundQueueProjection } from './messaging/outboundQueue.js';
 import type { Projection } from './shared/projection.js';
 
 /**
@@ -13,4 +17,8 @@ export const allProjections = (): Projection[] => [
   auditLogProjection,
   metricsProjection,
   secretsProjection,
+  numbersProjection,
+  chatsProjection,
+  chatMessagesProjection,
+  outboundQueueProjection,
 ];

@@ -4,6 +4,7 @@ import accounts from './202511270002_accounts.js';
 import secrets from './202511270004_secrets.js';
 import auditLog from './202511270005_audit_log.js';
 import metricsSnapshot from './202511290701_metrics_snapshot.js';
+import messaging from './202511291201_messaging.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -16,6 +17,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   secrets,
   auditLog,
   metricsSnapshot,
+  messaging,
 ]);
 
 export type { Migration } from './migration.js';

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { messagingPaths } from './messaging/openapi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -71,6 +72,7 @@ export const openApiDocument = {
     },
   },
   paths: {
+    ...messagingPaths,
     '/': {
       get: {
         summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/',

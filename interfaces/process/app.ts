@@ -33,6 +33,12 @@ import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metr
 import { createLiveFeed } from '#projections/metrics/liveFeed.js';
 import { readMetricsState } from '#projections/metrics/metrics.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
+import type { AutoReplier } from '#application/messaging/autoReply.js';
+import { messagingRoutes } from '#interfaces/http/messaging/messagingRoutes.js';
+import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
+import { startMessagingApp, type MessagingApp } from './messaging.js';
+import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
+import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -44,6 +50,7 @@ export type AppProcess = {
   feed: ReturnType<typeof createLiveFeed>;
   socket: MetricsSocket;
   liveFeed: ReturnType<typeof createFanout>;
+  messaging: MessagingApp;
   close(): Promise<void>;
 };
 
@@ -56,6 +63,8 @@ export type StartAppOptions = {
   redisKeyPrefix?: string;
   /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
   runtime: Runtime;
+  /** the bot (default: the rules responder); the LLM responder plugs in here */
+  replier?: AutoReplier;
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -153,6 +162,16 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     if (admin === 'created') logger.info('admin account created', { username: config.admin.username });
 
+    const messaging = await startMessagingApp({
+      config,
+      logger,
+      store,
+      db: infra.db,
+      runtime,
+      replier: options.replier,
+    });
+    closers.push(() => messaging.stop());
+
     const projections = startProjections({
       db: infra.db,
       store: infra.store,
@@ -183,6 +202,27 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           auth: identity,
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
           listSecrets: () => listSecretMetadata(infra.db.knex),
+        }),
+        numbersRoutes({ auth: identity, knex: infra.db.knex, numbers: messaging.numbers }),
+        messagingRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          runtime,
+          send: messaging.send,
+          inbound: messaging.inbound,
+          conversations: { store, runtime, log: logger },
+          simulator: config.whatsapp.simulator,
+        }),
+      ],
+      // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.
+      rawBodyRouters: [
+        cloudWebhook({
+          mode: config.whatsapp.mode,
+          appSecret: config.whatsapp.appSecret,
+          verifyToken: config.whatsapp.verifyToken,
+          sink: messaging.sink,
+          queries: sqlMessagingQueries(infra.db.knex),
+          log: logger,
         }),
       ],
       apiLimiter: rateLimiting.apiLimiter,
@@ -231,7 +271,19 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       database: infra.db.kind,
       redis: redis !== null,
     });
-    return { server, port, infra, identity, projections, redis, feed, socket, liveFeed: live, close: closeAll };
+    return {
+      server,
+      port,
+      infra,
+      identity,
+      projections,
+      redis,
+      feed,
+      socket,
+      liveFeed: live,
+      messaging,
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;

@@ -8,6 +8,7 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { PROCESS_NAMES, type ProcessName, type ProcessRole } from '#domain/runtime/events.js';
 import { recordProcessEvent } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
+import { startMessagingWorker } from './messaging.js';
 
 type Role = ProcessRole;
 const ROLES: readonly Role[] = ['embedded', ...PROCESS_NAMES];
@@ -40,6 +41,16 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
       const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger, runtime });
       closers.push(() => scheduler.stop());
     }
+    if (others.includes('worker-web')) {
+      const worker = startMessagingWorker({
+        config,
+        logger,
+        store: app.infra.store,
+        db: app.infra.db,
+        runtime: systemRuntime,
+      });
+      closers.push(() => worker.stop());
+    }
     closers.push(async () => {
       for (const name of names) await recordProcessEvent(app.infra.store, runtime, 'ProcessStopped', { name, role });
     });
@@ -52,10 +63,10 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
       const scheduler = startScheduler({ store: infra.store, db: infra.db, logger, runtime });
       closers.push(() => scheduler.stop());
     }
-    if (role === 'worker-web')
-      logger.warn(
-        'worker-web: the WhatsApp Web runtime is not part of this build yet; the process only records its lifecycle',
-      );
+    if (role === 'worker-web') {
+      const worker = startMessagingWorker({ config, logger, store: infra.store, db: infra.db, runtime: systemRuntime });
+      closers.push(() => worker.stop());
+    }
     closers.push(() => recordProcessEvent(infra.store, runtime, 'ProcessStopped', { name: names[0]!, role }));
   }
   return async () => {

@@ -58,6 +58,8 @@ type Spec<T extends AppEventType> = {
   target: (data: EventOfType<T>['data'], event: Recorded<T>) => string | null;
   outcome?: (data: EventOfType<T>['data']) => AuditOutcome;
   details?: (data: EventOfType<T>['data']) => Details;
+  /** false: not an audit-worthy occurrence of this type (e.g. a message the bot queued on its own) */
+  include?: (event: Recorded<T>) => boolean;
 };
 /**
  * Every type of the catalogue, audited (a spec) or deliberately not (null): a new event type does not
@@ -250,6 +252,48 @@ const SPECS: Specs = {
     outcome: () => 'failure',
     details: (d) => ({ instance: text(d.instance), reason: text(d.reason) }),
   },
+  // messaging: numbers, human takeover, manual sends and dead-letter decisions (people's actions);
+  // never a text. Inbound messages, the bot's replies and the worker's attempts are not admin actions.
+  NumberAdded: {
+    action: 'number.added',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ name: text(d.name), kind: text(d.kind), by: text(d.by) }),
+  },
+  NumberDisabled: { action: 'number.disabled', target: (d) => id(d.numberId), details: by },
+  NumberEnabled: { action: 'number.enabled', target: (d) => id(d.numberId), details: by },
+  NumberRemoved: { action: 'number.removed', target: (d) => id(d.numberId), details: by },
+  ConversationPaused: {
+    action: 'conversation.paused',
+    target: (d) => id(d.chatId),
+    details: (d) => ({ numberId: text(d.numberId), by: text(d.by) }),
+  },
+  ConversationResumed: {
+    action: 'conversation.resumed',
+    target: (d) => id(d.chatId),
+    details: (d) => ({ numberId: text(d.numberId), by: text(d.by) }),
+  },
+  MessageQueued: {
+    action: 'message.queued',
+    target: (d) => id(d.to),
+    include: (e) => e.data.source === 'manual',
+    details: (d) => ({ messageId: text(d.messageId), numberId: text(d.numberId), source: text(d.source) }),
+  },
+  MessageRequeued: {
+    action: 'message.requeued',
+    target: (d) => id(d.messageId),
+    details: (d) => ({ numberId: text(d.numberId), chatId: text(d.chatId), by: text(d.by) }),
+  },
+  MessageDropped: {
+    action: 'message.dropped',
+    target: (d) => id(d.messageId),
+    details: (d) => ({ numberId: text(d.numberId), chatId: text(d.chatId), by: text(d.by) }),
+  },
+  MessageReceived: null,
+  MessageSendAttempted: null,
+  MessageSent: null,
+  MessageSendFailed: null,
+  MessageDeadLettered: null,
+  MessageStatusUpdated: null,
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */
@@ -295,6 +339,7 @@ export const auditFactsOf = (event: RecordedEvent): AuditFacts | null => {
   const data = (event.data !== null && typeof event.data === 'object' ? event.data : {}) as typeof event.data;
   const metadata = event.metadata ?? ({} as Partial<RecordedEvent['metadata']>);
   const safeEvent = { ...event, data, metadata } as typeof event;
+  if (spec.include && !spec.include(safeEvent)) return null;
   return {
     event_id: event.id,
     position: event.position,

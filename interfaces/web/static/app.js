@@ -2,6 +2,7 @@
 // live connection, which runs as long as someone is logged in so the charts keep their history.
 import { currentUser, isAdmin, login, logout, onSessionChange, restore, wsToken } from './api.js';
 import { createAuditPage } from './audit.js';
+import { createChatsPage } from './chats.js';
 import { createDashboard } from './dashboard.js';
 import { $, say } from './dom.js';
 import { describeError } from './errors.js';
@@ -10,7 +11,7 @@ import { createLive } from './live.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 
-const VIEWS = ['login', 'dashboard', 'users', 'audit'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit'];
 const ADMIN_VIEWS = new Set(['users', 'audit']);
 
 translateTree();
@@ -18,6 +19,7 @@ translateTree();
 const dashboard = createDashboard({ canLinkAudit: isAdmin });
 const users = createUsersPage();
 const audit = createAuditPage();
+const chats = createChatsPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -60,6 +62,8 @@ const route = () => {
     history.replaceState(null, '', '#/dashboard');
   }
   show(name);
+  if (name === 'chats') chats.show();
+  else chats.hide();
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
@@ -82,6 +86,8 @@ onSessionChange((user, reason) => {
   } else {
     live.stop();
     dashboard.reset();
+    chats.hide();
+    chats.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();

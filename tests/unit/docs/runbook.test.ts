@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '#infrastructure/config/config.js';
 import { buildProgram } from '#interfaces/cli/main.js';
 import type { CliContext } from '#interfaces/cli/context.js';
+import { STATUS_NUMBER_FIELDS, STATUS_WORKER_FIELDS } from '#interfaces/http/messaging/status.js';
 
 const read = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 const RUNBOOKS = ['docs/runbook.es.md', 'docs/runbook.en.md'] as const;
@@ -121,4 +122,77 @@ describe('configuration reference (docs/configuration.md)', () => {
     expect(variables.length).to.be.greaterThan(30);
     for (const variable of variables) expect(doc, variable).to.include(`\`${variable}\``);
   });
+});
+
+// Sections 8, 9 and 14 against the messaging code: the status fields they read, the log lines and error
+// codes they quote, and the messaging variables' configuration errors, exactly as the product prints them.
+describe('runbook sections 8, 9 and 14 (messaging)', () => {
+  const section = (text: string, n: number) => text.slice(text.indexOf(`## ${n})`), text.indexOf(`## ${n + 1})`));
+  const sources = [
+    'application/messaging/dispatcher.ts',
+    'interfaces/process/messaging.ts',
+    'application/messaging/responder.ts',
+  ]
+    .map(read)
+    .join('\n');
+  const errorSources = ['domain/messaging/errors.ts', 'interfaces/http/messaging/messagingRoutes.ts']
+    .map(read)
+    .join('\n');
+
+  for (const path of RUNBOOKS) {
+    it(`${path}: section 8 names every status field and quotes only log lines the worker writes`, () => {
+      const text = section(read(path), 8);
+      for (const field of [...STATUS_WORKER_FIELDS, ...STATUS_NUMBER_FIELDS]) expect(text, field).to.include(field);
+      const quoted = [...text.matchAll(/"message":"([^"]+)"/g), ...text.matchAll(/`"([a-z][a-z -]+[a-z])"`/g)].map(
+        (m) => m[1]!,
+      );
+      expect(quoted.length).to.be.greaterThan(5);
+      const known = [
+        'configuration loaded',
+        'shutting down',
+        'lockout expired: account unlocked',
+        'scheduler job failed',
+        'start failed',
+      ];
+      for (const line of quoted) if (!known.includes(line)) expect(sources, line).to.include(`'${line}'`);
+      for (const variable of [
+        'WHATSAPP_NUMBER_LEASE_SECONDS',
+        'WHATSAPP_SEND_CLAIM_SECONDS',
+        'WHATSAPP_SEND_MAX_ATTEMPTS',
+      ])
+        expect(text, variable).to.include(variable);
+    });
+
+    it(`${path}: section 9 names the API's real error codes and routes`, () => {
+      const text = section(read(path), 9);
+      for (const code of [
+        'invalid_recipient',
+        'number_not_found',
+        'number_disabled',
+        'outside_customer_service_window',
+      ]) {
+        expect(text, code).to.include(code);
+        expect(errorSources, code).to.include(`'${code}'`);
+      }
+      for (const route of ['/api/whatsapp/send', '/api/whatsapp/status', '/api/chats/']) expect(text).to.include(route);
+    });
+
+    it(`${path}: section 14 quotes the messaging variables' errors as the app prints them`, () => {
+      let error: unknown;
+      try {
+        loadConfig({
+          JWT_SECRET: 'x'.repeat(40),
+          ADMIN_PASSWORD: 'password123',
+          WHATSAPP_SEND_MAX_ATTEMPTS: '0',
+          WHATSAPP_SIMULATOR: 'maybe',
+        });
+      } catch (caught) {
+        error = caught;
+      }
+      const text = section(read(path), 14);
+      const lines = (error as ConfigError).message.split('\n').slice(1);
+      expect(lines).to.have.length(2);
+      for (const line of lines) expect(text, line).to.include(line);
+    });
+  }
 });

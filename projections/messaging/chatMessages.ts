@@ -1,0 +1,178 @@
+import type { Knex } from 'knex';
+import type { Projection } from '#projections/shared/projection.js';
+import { asMessagingEvent } from './messagingEvent.js';
+
+const TABLE = 'chat_messages';
+
+// A later status never moves a message back (a 'delivered' that arrives after 'read' changes nothing).
+const RANK: Record<string, number> = {
+  received: 0,
+  queued: 1,
+  sending: 2,
+  retrying: 2,
+  sent: 3,
+  delivered: 4,
+  read: 5,
+};
+
+/** One row per message of a chat, inbound and outbound, with its delivery status as it arrives. */
+export const chatMessagesProjection: Projection = {
+  name: 'messaging.chat-messages',
+  version: 1,
+  tables: [TABLE],
+  handles: [
+    'MessageReceived',
+    'MessageQueued',
+    'MessageSendAttempted',
+    'MessageSent',
+    'MessageSendFailed',
+    'MessageDeadLettered',
+    'MessageRequeued',
+    'MessageDropped',
+    'MessageStatusUpdated',
+  ],
+  async apply(trx, recorded) {
+    const event = asMessagingEvent(recorded);
+    if (event === null) return;
+    const at = event.metadata.occurredAt;
+    const byId = (messageId: string) => trx(TABLE).where({ message_id: messageId });
+    switch (event.type) {
+      case 'MessageReceived': {
+        const d = event.data;
+        await trx(TABLE)
+          .insert({
+            message_id: d.messageId,
+            chat_id: d.chatId,
+            number_id: d.numberId,
+            direction: 'in',
+            kind: d.kind,
+            text: d.text,
+            status: 'received',
+            provider_message_id: d.providerMessageId,
+            at: d.sentAt,
+            position: event.position,
+          })
+          .onConflict('message_id')
+          .ignore();
+        return;
+      }
+      case 'MessageQueued': {
+        const d = event.data;
+        await trx(TABLE)
+          .insert({
+            message_id: d.messageId,
+            chat_id: d.chatId,
+            number_id: d.numberId,
+            direction: 'out',
+            kind: d.template ? 'template' : 'text',
+            text: d.text,
+            template_name: d.template?.name ?? null,
+            source: d.source,
+            status: 'queued',
+            at,
+            position: event.position,
+          })
+          .onConflict('message_id')
+          .ignore();
+        return;
+      }
+      case 'MessageSendAttempted':
+        return void (await byId(event.data.messageId)
+          .whereIn('status', ['queued', 'retrying'])
+          .update({ status: 'sending' }));
+      case 'MessageSent':
+        return void (await byId(event.data.messageId).update({
+          status: trx.raw(`case when status in ('delivered', 'read') then status else 'sent' end`),
+          provider_message_id: event.data.providerMessageId,
+          sent_at: at,
+          error_code: null,
+        }));
+      case 'MessageSendFailed':
+        return void (await byId(event.data.messageId).update({
+          status: event.data.nextAttemptAt === null ? 'failed' : 'retrying',
+          error_code: event.data.code,
+        }));
+      case 'MessageDeadLettered':
+        return void (await byId(event.data.messageId).update({ status: 'dead' }));
+      case 'MessageRequeued':
+        return void (await byId(event.data.messageId).update({ status: 'queued' }));
+      case 'MessageDropped':
+        return void (await byId(event.data.messageId).update({ status: 'dropped' }));
+      case 'MessageStatusUpdated': {
+        const d = event.data;
+        const changes: Record<string, unknown> = { provider_message_id: d.providerMessageId };
+        if (d.status === 'delivered') changes.delivered_at = d.at;
+        if (d.status === 'read') changes.read_at = d.at;
+        if (d.status === 'failed') {
+          changes.status = 'failed';
+          changes.error_code = d.errorCode;
+        } else {
+          const rank = RANK[d.status] ?? 0;
+          const lower = Object.keys(RANK).filter((s) => (RANK[s] ?? 0) < rank);
+          await byId(d.messageId).whereIn('status', lower).update({ status: d.status });
+        }
+        return void (await byId(d.messageId).update(changes));
+      }
+      default:
+        return;
+    }
+  },
+};
+
+export type ChatMessageRow = {
+  messageId: string;
+  chatId: string;
+  numberId: string;
+  direction: 'in' | 'out';
+  kind: string;
+  text: string | null;
+  templateName: string | null;
+  source: string | null;
+  status: string;
+  errorCode: string | null;
+  at: string;
+  sentAt: string | null;
+  deliveredAt: string | null;
+  readAt: string | null;
+};
+
+const iso = (value: unknown): string | null =>
+  value === null || value === undefined ? null : new Date(value as string).toISOString();
+
+export const rowOfMessage = (row: Record<string, unknown>): ChatMessageRow => ({
+  messageId: row.message_id as string,
+  chatId: row.chat_id as string,
+  numberId: row.number_id as string,
+  direction: row.direction as 'in' | 'out',
+  kind: row.kind as string,
+  text: (row.text as string | null) ?? null,
+  templateName: (row.template_name as string | null) ?? null,
+  source: (row.source as string | null) ?? null,
+  status: row.status as string,
+  errorCode: (row.error_code as string | null) ?? null,
+  at: iso(row.at)!,
+  sentAt: iso(row.sent_at),
+  deliveredAt: iso(row.delivered_at),
+  readAt: iso(row.read_at),
+});
+
+/** Newest first, `before` a cursor from the previous page; `q` searches the text. */
+export const listChatMessages = async (
+  knex: Knex,
+  chatId: string,
+  filter: { before?: number; q?: string; limit: number },
+): Promise<{ messages: ChatMessageRow[]; nextCursor: string | null }> => {
+  const query = knex(TABLE)
+    .where({ chat_id: chatId })
+    .orderBy('position', 'desc')
+    .limit(filter.limit + 1);
+  if (filter.before !== undefined) query.where('position', '<', filter.before);
+  if (filter.q) query.where('text', 'ilike', `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const rows = await query.select<Record<string, unknown>[]>('*');
+  const page = rows.slice(0, filter.limit);
+  const last = page[page.length - 1];
+  return {
+    messages: page.map(rowOfMessage),
+    nextCursor: rows.length > filter.limit && last ? String(last.position) : null,
+  };
+};

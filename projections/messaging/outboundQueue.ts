@@ -1,0 +1,152 @@
+import type { Knex } from 'knex';
+import type { Projection } from '#projections/shared/projection.js';
+import { asMessagingEvent } from './messagingEvent.js';
+
+const TABLE = 'outbound_queue';
+
+/**
+ * The outbound queue as a read model: queued and retrying messages with their next attempt time, and
+ * dead letters until an admin requeues or drops them. Sent and dropped messages leave it (and so do
+ * their claims). The worker claims rows of this table; the message's own stream stays the authority.
+ */
+export const outboundQueueProjection: Projection = {
+  name: 'messaging.outbound-queue',
+  version: 1,
+  tables: [TABLE],
+  handles: [
+    'MessageQueued',
+    'MessageSendAttempted',
+    'MessageSent',
+    'MessageSendFailed',
+    'MessageDeadLettered',
+    'MessageRequeued',
+    'MessageDropped',
+  ],
+  async apply(trx, recorded) {
+    const event = asMessagingEvent(recorded);
+    if (event === null) return;
+    const at = event.metadata.occurredAt;
+    const byId = (messageId: string) => trx(TABLE).where({ message_id: messageId });
+    const leave = async (messageId: string) => {
+      await byId(messageId).delete();
+      await trx('outbound_claims').where({ message_id: messageId }).delete();
+    };
+    switch (event.type) {
+      case 'MessageQueued': {
+        const d = event.data;
+        await trx(TABLE)
+          .insert({
+            message_id: d.messageId,
+            number_id: d.numberId,
+            chat_id: d.chatId,
+            recipient: d.to,
+            text: d.text,
+            template: d.template === null ? null : JSON.stringify(d.template),
+            status: 'queued',
+            attempts: 0,
+            next_attempt_at: at,
+            queued_at: at,
+            correlation_id: event.metadata.correlationId,
+            queued_event_id: event.id,
+            position: event.position,
+          })
+          .onConflict('message_id')
+          .ignore();
+        return;
+      }
+      case 'MessageSendAttempted':
+        return void (await byId(event.data.messageId).update({ attempts: trx.raw('attempts + 1') }));
+      case 'MessageSent':
+      case 'MessageDropped':
+        return leave(event.data.messageId);
+      case 'MessageSendFailed':
+        return void (await byId(event.data.messageId).update({
+          last_error_code: event.data.code,
+          last_error: event.data.error,
+          ...(event.data.nextAttemptAt === null ? {} : { next_attempt_at: event.data.nextAttemptAt }),
+        }));
+      case 'MessageDeadLettered':
+        return void (await byId(event.data.messageId).update({
+          status: 'dead',
+          dead_reason: event.data.reason,
+          dead_at: at,
+        }));
+      case 'MessageRequeued':
+        await trx('outbound_claims').where({ message_id: event.data.messageId }).delete();
+        return void (await byId(event.data.messageId).update({
+          status: 'queued',
+          attempts: 0,
+          next_attempt_at: at,
+          dead_reason: null,
+          dead_at: null,
+        }));
+      default:
+        return;
+    }
+  },
+};
+
+export type DeadLetterRow = {
+  messageId: string;
+  numberId: string;
+  chatId: string;
+  to: string;
+  attempts: number;
+  reason: string | null;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  queuedAt: string;
+  deadAt: string | null;
+};
+
+const iso = (value: unknown): string | null =>
+  value === null || value === undefined ? null : new Date(value as string).toISOString();
+
+export const listDeadLetters = async (knex: Knex, limit = 100): Promise<DeadLetterRow[]> => {
+  const rows = await knex(TABLE)
+    .where({ status: 'dead' })
+    .orderBy('dead_at', 'desc')
+    .limit(limit)
+    .select<Record<string, unknown>[]>('*');
+  return rows.map((row) => ({
+    messageId: row.message_id as string,
+    numberId: row.number_id as string,
+    chatId: row.chat_id as string,
+    to: row.recipient as string,
+    attempts: Number(row.attempts),
+    reason: (row.dead_reason as string | null) ?? null,
+    lastErrorCode: (row.last_error_code as string | null) ?? null,
+    lastError: (row.last_error as string | null) ?? null,
+    queuedAt: iso(row.queued_at)!,
+    deadAt: iso(row.dead_at),
+  }));
+};
+
+export type QueueFigures = {
+  numberId: string;
+  queued: number;
+  oldestQueuedAt: string | null;
+  deadLetters: number;
+};
+
+export const queueFigures = async (knex: Knex): Promise<Map<string, QueueFigures>> => {
+  const rows = await knex(TABLE)
+    .groupBy('number_id')
+    .select<Record<string, unknown>[]>(
+      'number_id',
+      knex.raw(`count(*) filter (where status = 'queued') as queued`),
+      knex.raw(`min(queued_at) filter (where status = 'queued') as oldest`),
+      knex.raw(`count(*) filter (where status = 'dead') as dead`),
+    );
+  return new Map(
+    rows.map((row) => [
+      row.number_id as string,
+      {
+        numberId: row.number_id as string,
+        queued: Number(row.queued),
+        oldestQueuedAt: iso(row.oldest),
+        deadLetters: Number(row.dead),
+      },
+    ]),
+  );
+};
