@@ -1,5 +1,7 @@
 import { auditLogProjection } from './audit/auditLog.js';
 import { accountsProjection } from './identity/accounts.js';
+import { loginLocksProjection } from './identity/loginLocks.js';
+import { sessionsProjection } from './identity/sessions.js';
 import { secretsProjection } from './secrets/secrets.js';
 import type { Projection } from './shared/projection.js';
 
@@ -14,6 +16,8 @@ export type ProjectionDeps = {
  */
 export const allProjections = (_deps: ProjectionDeps): Projection[] => [
   accountsProjection,
+  sessionsProjection,
+  loginLocksProjection,
   auditLogProjection,
   secretsProjection,
 ];

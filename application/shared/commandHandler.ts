@@ -50,26 +50,29 @@ export const loadAggregate = async <State, Command, E extends Event>(
  * The one command handler: read the stream, fold, decide, append with the expected revision; on a
  * concurrency conflict start over with the fresh stream (the decision is re-made on the new state,
  * which is what keeps concurrent login attempts from slipping past a lockout).
- * `command` is a function so that time-dependent commands can take a fresh `now` on each attempt.
+ * `command` is a function so that time-dependent commands can take a fresh `now` on each attempt; it
+ * may be async, for work that needs the state read here (a login verifies the password against the
+ * hash of the very state it decides on, so the stream is read once).
  */
 export const handleCommand = async <State, Command, E extends Event>(
   store: EventStore,
   streamId: string,
   decider: Decider<State, Command, E>,
-  command: (state: State) => Command,
+  command: (state: State) => Command | Promise<Command>,
   context: CommandContext,
-  options: { maxAttempts?: number; clock?: () => Date } = {},
+  options: { maxAttempts?: number; clock?: () => Date; newId?: () => string } = {},
 ): Promise<HandleResult<State, E>> => {
   const maxAttempts = options.maxAttempts ?? 100;
   const clock = options.clock ?? (() => new Date());
+  const newId = options.newId ?? randomUUID;
   for (let attempt = 1; ; attempt++) {
     const { state, revision } = await loadAggregate(store, streamId, decider);
-    const events = decider.decide(command(state), state);
+    const events = decider.decide(await command(state), state);
     const newState = events.reduce(decider.evolve, state);
     if (events.length === 0)
       return { events, eventIds: [], position: 0, state: newState, nextExpectedRevision: revision };
     const metadata = eventMetadata(context, clock());
-    const toAppend = events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata }));
+    const toAppend = events.map((e) => ({ id: newId(), type: e.type, data: { ...e.data }, metadata }));
     try {
       const result = await store.append(streamId, toAppend, {
         expectedRevision: revision === -1 ? 'no_stream' : revision,

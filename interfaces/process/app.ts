@@ -2,8 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
-import { RevocationRegistry } from '#application/identity/revocations.js';
+import { createSessionAllowlist } from '#application/identity/allowlist.js';
+import type { IdentityDeps } from '#application/identity/login.js';
+import type { Runtime } from '#application/shared/runtime.js';
+import { validateLockoutPolicy } from '#domain/identity/lockout.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import type { Config } from '#infrastructure/config/config.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
@@ -23,7 +26,9 @@ import { createFanout } from '#infrastructure/metrics/fanout.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { auditLogReader } from '#projections/audit/auditLog.js';
-import { listAccounts } from '#projections/identity/accounts.js';
+import { accountsReader, listAccounts } from '#projections/identity/accounts.js';
+import { listLoginLocks } from '#projections/identity/loginLocks.js';
+import { sessionsReader } from '#projections/identity/sessions.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
@@ -35,7 +40,7 @@ export type AppProcess = {
   server: http.Server;
   port: number;
   infra: Infrastructure;
-  identity: SessionDeps;
+  identity: IdentityDeps;
   projections: ProjectionRunner;
   redis: Redis | null;
   feed: ReturnType<typeof createLiveFeed>;
@@ -51,6 +56,8 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** clock and ids (tests pass a manual one); systemRuntime by default */
+  runtime?: Runtime;
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -77,6 +84,7 @@ export const connectRedis = (config: Config, logger: Logger, name: string): Redi
 /** The `app` process: HTTP API on PORT, projections, identity. Everything it needs is built here. */
 export const startApp = async (options: StartAppOptions): Promise<AppProcess> => {
   const { config, logger } = options;
+  const runtime = options.runtime ?? systemRuntime;
   const infra = await openInfrastructure(config, { applicationName: 'chatbot-app' });
   const closers: Array<() => Promise<void>> = [() => infra.close()];
   const closeAll = async () => {
@@ -102,8 +110,6 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     const redis = connectRedis(config, logger, 'chatbot-app');
     if (redis) closers.push(() => Promise.resolve(redis.disconnect()));
 
-    const revocations = new RevocationRegistry();
-    closers.push(() => revocations.stop());
     const rateLimiting = createRateLimiting({
       redis,
       keyPrefix: options.redisKeyPrefix ?? 'chatbot:',
@@ -113,7 +119,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       log: logger,
     });
     closers.push(() => rateLimiting.lockouts.stop());
-    await Promise.all([revocations.start(infra.store), rateLimiting.lockouts.start()]);
+    await rateLimiting.lockouts.start();
 
     const tokens = createTokenService({
       secret: config.jwt.secret,
@@ -122,22 +128,29 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       accessTtlSeconds: config.jwt.accessTokenTtlSeconds,
       refreshTtlSeconds: config.jwt.refreshTokenTtlSeconds,
       wsTtlSeconds: config.jwt.wsTokenTtlSeconds,
+      now: () => runtime.clock().getTime(),
+      newId: runtime.newId,
     });
-    const identity: SessionDeps = {
+    const identity: IdentityDeps = {
       store,
       passwords: { hashPassword, verifyPassword, verifyAgainstDummy },
       tokens,
-      policy: {
+      policy: validateLockoutPolicy({
         maxFailures: config.login.maxFailures,
+        accountMaxFailures: config.login.accountMaxFailures,
         failureWindowSeconds: config.login.failureWindowSeconds,
         baseLockSeconds: config.login.lockoutBaseSeconds,
         maxLockSeconds: config.login.lockoutMaxSeconds,
         multiplier: config.login.lockoutMultiplier,
-      },
-      refreshTtlSeconds: config.jwt.refreshTokenTtlSeconds,
-      lockouts: rateLimiting.lockouts,
-      revocations,
+      }),
+      sessions: createSessionAllowlist({
+        readModel: sessionsReader(infra.db.knex),
+        store,
+        clock: runtime.clock,
+      }),
+      accounts: accountsReader(infra.db.knex),
       log: logger,
+      runtime,
     };
     const admin = await ensureAdminAccount(identity, config.admin, {
       correlationId: newCorrelationId(),
@@ -169,7 +182,11 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         openApiRoutes(),
         prometheus.router({ token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
-        usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
+        usersRoutes({
+          identity,
+          listAccounts: () => listAccounts(infra.db.knex),
+          listLocks: () => listLoginLocks(infra.db.knex, runtime.clock()),
+        }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),
         secretsRoutes({
           auth: identity,

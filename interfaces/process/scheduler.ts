@@ -1,6 +1,7 @@
-import { administerAccount } from '#application/identity/accounts.js';
+import { unlockLogin } from '#application/identity/accounts.js';
 import type { EventStore } from '#application/shared/eventStore.js';
-import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import { expiredLoginLocks } from '#projections/identity/loginLocks.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId, runWithContext } from '#infrastructure/logging/context.js';
 import type { Database } from '#infrastructure/sql/database.js';
@@ -8,7 +9,7 @@ import type { Database } from '#infrastructure/sql/database.js';
 export type Scheduler = { stop(): Promise<void> };
 
 /**
- * Periodic jobs. Today: lockout expiry (AccountUnlocked{by:'system'} once a lock has run out, so the
+ * Periodic jobs. Today: lockout expiry (AccountUnlocked/SourceUnlocked{by:'system'} once a lock has run out, so the
  * read models show the account usable without waiting for its next login attempt).
  */
 export const startScheduler = (deps: {
@@ -18,21 +19,15 @@ export const startScheduler = (deps: {
   intervalMs?: number;
 }): Scheduler => {
   const { store, db, logger } = deps;
-  const passwords = { hashPassword, verifyPassword, verifyAgainstDummy };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   const expireLockouts = async () => {
-    const expired = await db
-      .knex('accounts')
-      .where('status', 'locked')
-      .andWhere('locked_until', '<=', new Date())
-      .select<{ id: string }[]>('id');
-    for (const { id } of expired) {
+    for (const { accountId } of await expiredLoginLocks(db.knex, systemRuntime.clock())) {
       const context = { correlationId: newCorrelationId(), actor: 'system' };
       await runWithContext(context, async () => {
-        const { changed } = await administerAccount({ store, passwords, log: logger }, id, { type: 'unlock' }, context);
-        if (changed) logger.info('lockout expired: account unlocked', { accountId: id });
+        const { changed } = await unlockLogin({ store, runtime: systemRuntime }, accountId, null, context);
+        if (changed) logger.info('lockout expired: login unlocked', { accountId });
       });
     }
   };

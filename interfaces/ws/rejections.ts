@@ -1,6 +1,8 @@
 // Why a connection is refused, as a close code, a reason text (part of the API, docs/websocket.md) and a
 // sentence for people. The token itself never appears in any of them, nor in the log line.
-import { WsTokenRejected } from '#application/identity/sessions.js';
+import { AppError } from '#application/shared/errors.js';
+import { WsTokenAlreadyUsed, WsTokenExpired, WsTokenNotFound } from '#domain/identity/errors.js';
+import { DomainError } from '#domain/shared/event.js';
 import { TokenError } from '#infrastructure/identity/jwt.js';
 import { CloseCode } from './messages.js';
 
@@ -65,7 +67,15 @@ export const Rejections = {
 
 /** The rejection for an error thrown by consumeWsToken, or null when it is not a token problem. */
 export const tokenRejection = (error: unknown): Rejection | null => {
-  if (error instanceof WsTokenRejected || error instanceof TokenError)
-    return TOKEN_REJECTIONS[error.reason] ?? TOKEN_REJECTIONS.malformed!;
+  if (error instanceof TokenError) return TOKEN_REJECTIONS[error.reason] ?? TOKEN_REJECTIONS.malformed!;
+  if (error instanceof WsTokenAlreadyUsed) return TOKEN_REJECTIONS.already_used!;
+  if (error instanceof WsTokenExpired) return TOKEN_REJECTIONS.expired!;
+  if (error instanceof WsTokenNotFound) return TOKEN_REJECTIONS.unknown!;
+  // the session behind the token has ended (allowlist), or its stream refuses it
+  if (
+    (error instanceof AppError && error.status === 401) ||
+    (error instanceof DomainError && error.kind === 'unauthorized')
+  )
+    return TOKEN_REJECTIONS.revoked!;
   return null;
 };

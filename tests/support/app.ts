@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { Runtime } from '#application/shared/runtime.js';
 import pg from 'pg';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
@@ -47,17 +51,28 @@ export type TestAppOptions = {
   databaseUrl?: string;
   redis?: boolean;
   redisKeyPrefix?: string;
+  /** the embedded wiring, as `npm start` runs it: PGlite in a fresh temporary DATA_DIR, no DATABASE_URL */
+  embedded?: boolean;
+  /** clock and ids of the app (tests/support/runtime.ts manualRuntime moves time without sleeping) */
+  runtime?: Runtime;
 };
+
+/** Both wirings production has, for tests that must hold on each: PostgreSQL and embedded PGlite. */
+export const WIRINGS = [
+  { name: 'PostgreSQL', embedded: false },
+  { name: 'embedded PGlite', embedded: true },
+] as const;
 
 /** The real app process, in this process, on port 0, against the real Postgres (and Redis when asked). */
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
-  const schema = options.databaseUrl ? null : await createTestSchema();
-  const databaseUrl = options.databaseUrl ?? schema!.url;
+  const dataDir = options.embedded ? await mkdtemp(join(tmpdir(), 'chatbot-test-')) : null;
+  const schema = options.databaseUrl || options.embedded ? null : await createTestSchema();
+  const databaseUrl = options.databaseUrl ?? schema?.url ?? '';
   const env = {
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
     ADMIN_PASSWORD,
-    DATABASE_URL: databaseUrl,
+    ...(dataDir ? { DATA_DIR: dataDir } : { DATABASE_URL: databaseUrl }),
     LOG_LEVEL: 'info',
     RATE_LIMIT_LOGIN_PER_MINUTE: '10000',
     RATE_LIMIT_API_PER_MINUTE: '10000',
@@ -76,6 +91,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     logger,
     port: 0,
     redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
+    ...(options.runtime ? { runtime: options.runtime } : {}),
   });
   return {
     app,
@@ -90,6 +106,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     close: async () => {
       await app.close();
       await schema?.drop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 };

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import { ValidationError } from '#application/shared/errors.js';
 import type { AuditEntry, AuditFilters, AuditLogReader } from '#projections/audit/auditLog.js';
 import { AUDIT_OUTCOMES } from '#projections/audit/auditEntries.js';
@@ -99,7 +99,7 @@ const exportNdjson = async (res: Response, entries: AsyncIterable<AuditEntry>): 
 };
 
 export type AuditRoutesOptions = {
-  identity: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  identity: Authenticator;
   /** read side: the audit_log read model (projections/audit/auditLog.ts: auditLogReader(knex)) */
   auditLog: AuditLogReader;
 };

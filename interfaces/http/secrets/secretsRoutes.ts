@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SecretMetadata } from '#application/secrets/ports.js';
 import { deleteSecret, storeSecret, type SecretsDeps } from '#application/secrets/secrets.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import { SECRET_KINDS, type SecretKind } from '#domain/secrets/events.js';
 import { SECRET_NAME } from '#domain/secrets/secret.js';
 import { commandContext } from '../shared/context.js';
@@ -20,7 +20,7 @@ const Kind = z.enum(SECRET_KINDS as [SecretKind, ...SecretKind[]]);
 const PutBody = z.object({ value: z.string().min(1), kind: Kind }).strict();
 
 export type SecretsRoutesOptions = {
-  auth: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  auth: Authenticator;
   secrets: SecretsDeps;
   /** read side: the secrets read model (projections/secrets/secrets.ts) */
   listSecrets: () => Promise<SecretMetadata[]>;
