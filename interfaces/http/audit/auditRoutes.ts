@@ -7,6 +7,7 @@ import type { AuditEntry, AuditFilters, AuditLogReader } from '#projections/audi
 import { AUDIT_OUTCOMES } from '#projections/audit/auditEntries.js';
 import { requireAuth } from '../identity/authenticate.js';
 import { parseInput } from '../shared/validate.js';
+import { rejectOddText } from '../shared/text.js';
 
 const Text = z.string().min(1).max(256);
 const Time = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
@@ -111,6 +112,7 @@ export type AuditRoutesOptions = {
  */
 export const auditRoutes = ({ identity, auditLog }: AuditRoutesOptions): Router => {
   const router = Router();
+  router.use('/api/audit', rejectOddText());
 
   router.get('/api/audit', requireAuth(identity, 'admin'), async (req, res) => {
     const query = parseInput(Query, req.query, 'query');

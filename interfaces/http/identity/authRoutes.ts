@@ -7,6 +7,7 @@ import { PASSWORD_MAX_LENGTH } from '#domain/identity/rules.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth, toHttpTokenError } from './authenticate.js';
+import { rejectOddText } from '../shared/text.js';
 
 /**
  * Any name up to a bound: a name that cannot exist is still a login attempt, recorded (escaped) and
@@ -39,6 +40,8 @@ export type AuthRoutesOptions = {
 /** /api/auth/*: login, refresh, logout, me, ws-token. */
 export const authRoutes = ({ identity, loginLimiter }: AuthRoutesOptions): Router => {
   const router = Router();
+  // A login's odd name is recorded (escaped) as an attempt and answered 401, not refused unrecorded.
+  router.use('/api/auth', rejectOddText({ 'POST /login': ['username', 'password'] }));
   const authenticated = requireAuth(identity);
   router.use('/api/auth', noStore);
 

@@ -7,6 +7,7 @@ import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '#domain/identity/rules
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from './authenticate.js';
+import { rejectOddText } from '../shared/text.js';
 
 // Shape only: the rules themselves (length, characters, roles) are domain/identity/rules.ts's.
 const Role = z.enum(ROLES);
@@ -37,6 +38,7 @@ export type UsersRoutesOptions = {
 /** /api/users: admins create, list, disable, enable, unlock and reset users. Every change is an event. */
 export const usersRoutes = ({ identity, listAccounts, listLocks }: UsersRoutesOptions): Router => {
   const router = Router();
+  router.use('/api/users', rejectOddText());
   const admin = requireAuth(identity, 'admin');
 
   router.get('/api/users', admin, async (_req, res) => {

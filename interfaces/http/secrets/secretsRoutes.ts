@@ -8,6 +8,7 @@ import { SECRET_NAME } from '#domain/secrets/secret.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
+import { rejectOddText } from '../shared/text.js';
 
 const Name = z
   .string()
@@ -38,6 +39,7 @@ const noStore: RequestHandler = (_req, res, next) => {
  */
 export const secretsRoutes = ({ auth, secrets, listSecrets }: SecretsRoutesOptions): Router => {
   const router = Router();
+  router.use('/api/secrets', rejectOddText());
   const admin = requireAuth(auth, 'admin');
 
   router.get('/api/secrets', noStore, admin, async (_req, res) => {

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { normaliseUsername } from '#application/identity/accountIds.js';
+import { printable } from '#domain/identity/rules.js';
 import type { Log } from '#application/identity/login.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import { RateLimitedError, UnavailableError } from '#application/shared/errors.js';
@@ -68,7 +69,9 @@ const usernameOf = (req: Request): string | undefined => {
   const body: unknown = req.body;
   if (typeof body !== 'object' || body === null) return undefined;
   const username = (body as { username?: unknown }).username;
-  return typeof username === 'string' && username.length > 0 ? normaliseUsername(username).slice(0, 64) : undefined;
+  return typeof username === 'string' && username.length > 0
+    ? printable(normaliseUsername(username).slice(0, 64))
+    : undefined;
 };
 
 const routePatternOf = (req: Request): string | undefined => {
