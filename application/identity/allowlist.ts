@@ -1,8 +1,8 @@
 import { accountDecider } from '#domain/identity/account.js';
-import type { AccountEvent, Role } from '#domain/identity/events.js';
+import type { AccountEvent, Role, SessionEvent } from '#domain/identity/events.js';
 import { accountStreamId, sessionStreamId } from '#domain/identity/events.js';
 import { sessionDecider, type SessionStreamEvent } from '#domain/identity/session.js';
-import type { EventStore } from '#application/shared/eventStore.js';
+import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
 import { UnauthorizedError } from '#application/shared/errors.js';
 import type { Clock } from '#application/shared/runtime.js';
 import type { Principal } from './ports.js';
@@ -42,6 +42,13 @@ export type SessionAllowlist = {
    */
   ended(sessionId: string): void;
   onEnded(listener: (sessionId: string) => void): () => void;
+  /**
+   * Follows SessionRevoked events appended from now on by any process (the store's subscription:
+   * LISTEN/NOTIFY on PostgreSQL), so this process refuses them before its read model has them.
+   * Starts at the head: earlier revocations are the read model's.
+   */
+  watch(): Promise<void>;
+  stop(): Promise<void>;
 };
 
 const revoked = () => new UnauthorizedError('token_revoked', 'The session of this token has been revoked.');
@@ -55,8 +62,9 @@ const ENDED_MAX = 100_000;
  * denylist of times), and its role is the account's current one. Two cases the read model cannot
  * answer alone:
  * - a session this process ended: refused at once from a local set, before the projection has
- *   applied the SessionRevoked (other processes refuse once their read model has it: the
- *   projection's latency, well under a second with LISTEN/NOTIFY);
+ *   applied the SessionRevoked; other processes add it to their set when their subscription
+ *   delivers the event (`watch`: LISTEN/NOTIFY, milliseconds), and their read model has it once the
+ *   sessions projection has applied it (well under a second);
  * - a session the read model does not know yet (just started, possibly through another process):
  *   its stream and its account's stream are read from the event store, the authority. A token whose
  *   session never existed (a forged `sid`) ends here too, and is refused.
@@ -68,6 +76,7 @@ export const createSessionAllowlist = (deps: {
 }): SessionAllowlist => {
   const endedHere = new Map<string, number>();
   const listeners = new Set<(sessionId: string) => void>();
+  let subscription: Subscription | null = null;
 
   const forgetOld = (nowMs: number) => {
     for (const [id, at] of endedHere) {
@@ -96,6 +105,14 @@ export const createSessionAllowlist = (deps: {
           ? null
           : { username: account.username, role: account.role, disabled: account.status === 'disabled' },
     };
+  };
+
+  const ended = (sessionId: string) => {
+    const now = deps.clock().getTime();
+    endedHere.delete(sessionId);
+    endedHere.set(sessionId, now);
+    forgetOld(now);
+    for (const listener of listeners) listener(sessionId);
   };
 
   return {
@@ -129,12 +146,23 @@ export const createSessionAllowlist = (deps: {
       return ended;
     },
     activeOf: (accountId) => deps.readModel.activeOf(accountId),
-    ended(sessionId) {
-      const now = deps.clock().getTime();
-      endedHere.delete(sessionId);
-      endedHere.set(sessionId, now);
-      forgetOld(now);
-      for (const listener of listeners) listener(sessionId);
+    ended,
+    async watch() {
+      if (subscription) return;
+      const after = await deps.store.headPosition();
+      subscription = deps.store.subscribeToAll({
+        after,
+        filter: { eventTypes: ['SessionRevoked'] satisfies SessionEvent['type'][] },
+        onEvent: (event) => {
+          const revoked = event as RecordedEvent<SessionEvent>;
+          if (revoked.type === 'SessionRevoked' && !endedHere.has(revoked.data.sessionId))
+            ended(revoked.data.sessionId);
+        },
+      });
+    },
+    async stop() {
+      await subscription?.stop();
+      subscription = null;
     },
     onEnded(listener) {
       listeners.add(listener);

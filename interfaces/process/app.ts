@@ -152,6 +152,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       log: logger,
       runtime,
     };
+    await identity.sessions.watch();
+    closers.push(() => identity.sessions.stop());
     const admin = await ensureAdminAccount(identity, config.admin, {
       correlationId: newCorrelationId(),
       actor: 'system',

@@ -21,5 +21,7 @@ export const fixedSessions = (sessions: readonly FixedSession[]): SessionAllowli
     activeOf: (accountId) => Promise.resolve(sessions.filter((s) => s.accountId === accountId).map((s) => s.sessionId)),
     ended: (sessionId) => void bySession.delete(sessionId),
     onEnded: () => () => undefined,
+    watch: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
   };
 };
