@@ -147,15 +147,16 @@ export const administerAccount = async (
 };
 
 /**
- * Lifts login locks: an admin's unlock (every lock of the name, or only `source`'s), or the expiry
- * job's ('system': only locks that have run out). Names without an account have locks too
- * (`login-unknown-<id>`), so the same endpoint unlocks them.
+ * Lifts login locks: an admin's (or the CLI's) unlock, every lock of the name or only `source`'s, or
+ * the expiry job's (`expiredOnly`: only locks that have run out). Names without an account have locks
+ * too (`login-unknown-<id>`), so the same endpoint unlocks them.
  */
 export const unlockLogin = async (
   deps: Pick<AccountDeps, 'store' | 'runtime'>,
   accountId: string,
   source: string | null,
   context: CommandContext,
+  expiredOnly = false,
 ): Promise<{ changed: boolean; sessionsEnded: number }> => {
   const now = deps.runtime.clock().toISOString();
   const by = context.actor;
@@ -163,7 +164,7 @@ export const unlockLogin = async (
     deps.store,
     accountStreamId(accountId),
     accountDecider,
-    () => ({ type: 'UnlockAccount' as const, data: { accountId, by, now, source } }),
+    () => ({ type: 'UnlockAccount' as const, data: { accountId, by, now, source, expiredOnly } }),
     context,
     deps.runtime,
   ).catch((error: unknown) => {
@@ -175,7 +176,7 @@ export const unlockLogin = async (
     deps.store,
     unknownLoginStreamId(accountId),
     unknownLoginDecider,
-    () => ({ type: 'UnlockUnknownLogin' as const, data: { accountId, by, now, source } }),
+    () => ({ type: 'UnlockUnknownLogin' as const, data: { accountId, by, now, source, expiredOnly } }),
     context,
     deps.runtime,
   );

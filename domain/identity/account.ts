@@ -54,12 +54,12 @@ export type ChangeRole = Command<'ChangeRole', { accountId: string; role: Role; 
 export type DisableAccount = Command<'DisableAccount', { accountId: string; by: string }>;
 export type EnableAccount = Command<'EnableAccount', { accountId: string; by: string }>;
 /**
- * by: an admin id (unlocks the account-wide lock and every source lock, or only `source`'s), or
- * 'system' (the expiry job: unlocks only locks that have run out at `now`)
+ * expiredOnly: the expiry job, which unlocks only locks that have run out at `now`; otherwise an
+ * admin (or the CLI) unlocks the account-wide lock and every source lock, or only `source`'s.
  */
 export type UnlockAccount = Command<
   'UnlockAccount',
-  { accountId: string; by: string; now: string; source?: string | null }
+  { accountId: string; by: string; now: string; source?: string | null; expiredOnly?: boolean }
 >;
 /** The password was checked against this very state's hash (inside the command handler). */
 export type RecordLoginAttempt = Command<
@@ -129,7 +129,7 @@ const recordLoginAttempt = ({ data: c }: RecordLoginAttempt, state: Account): Ac
 
 const unlock = ({ data: c }: UnlockAccount, state: Account): AccountEvent[] => {
   const account = existing(state, c.accountId);
-  return c.by === 'system'
+  return c.expiredOnly
     ? decideExpiredUnlocks(account.lockout, { accountId: account.accountId, now: c.now })
     : decideAdminUnlock(account.lockout, { accountId: account.accountId, by: c.by, source: c.source ?? null });
 };

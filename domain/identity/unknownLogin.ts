@@ -33,7 +33,7 @@ export type RecordUnknownLogin = Command<
 >;
 export type UnlockUnknownLogin = Command<
   'UnlockUnknownLogin',
-  { accountId: string; by: string; now: string; source?: string | null }
+  { accountId: string; by: string; now: string; source?: string | null; expiredOnly?: boolean }
 >;
 export type UnknownLoginCommand = RecordUnknownLogin | UnlockUnknownLogin;
 
@@ -48,7 +48,7 @@ export const decide = (command: UnknownLoginCommand, state: UnknownLogin): Locko
     }
     case 'UnlockUnknownLogin': {
       const c = command.data;
-      return c.by === 'system'
+      return c.expiredOnly
         ? decideExpiredUnlocks(state.lockout, c)
         : decideAdminUnlock(state.lockout, { accountId: c.accountId, by: c.by, source: c.source ?? null });
     }

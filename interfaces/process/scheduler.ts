@@ -26,7 +26,7 @@ export const startScheduler = (deps: {
     for (const { accountId } of await expiredLoginLocks(db.knex, systemRuntime.clock())) {
       const context = { correlationId: newCorrelationId(), actor: 'system' };
       await runWithContext(context, async () => {
-        const { changed } = await unlockLogin({ store, runtime: systemRuntime }, accountId, null, context);
+        const { changed } = await unlockLogin({ store, runtime: systemRuntime }, accountId, null, context, true);
         if (changed) logger.info('lockout expired: login unlocked', { accountId });
       });
     }

@@ -231,11 +231,11 @@ describe('account decider: lockout per source and per account (ASVS V6.3)', () =
     const events = run([created], [attempt(0, false), attempt(1, false), attempt(2, false)]);
     spec
       .given(events)
-      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(30) } })
+      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(30), expiredOnly: true } })
       .thenNothing();
     spec
       .given(events)
-      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(62) } })
+      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(62), expiredOnly: true } })
       .then([{ type: 'SourceUnlocked', data: { accountId, source: ATTACKER, by: 'system' } }]);
   });
 
