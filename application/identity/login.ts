@@ -123,14 +123,18 @@ export const login = async (
       return startSession(deps, { accountId, username: state.username, role: state.role, sessionId }, request);
     }
     case 'locked':
-      deps.log.warn(`SECURITY_LOGIN_FAILED locked${outcome.justLocked ? ' (lockout started)' : ''}`, {
+      deps.log.warn(`SECURITY_LOGIN_FAILED account locked${outcome.justLocked ? ' (lockout started)' : ''}`, {
         ...logFields,
         accountId,
-        reason: 'locked',
+        reason: 'account_locked',
         lockedUntil: outcome.until,
       });
       if (outcome.justLocked)
-        deps.log.warn('lockout: login locked after repeated failures', { ...logFields, accountId });
+        deps.log.warn('lockout: login locked after repeated failures', {
+          ...logFields,
+          accountId,
+          lockedUntil: outcome.until,
+        });
       throw locked(outcome.until || clock().toISOString(), clock());
     case 'failed':
       deps.log.warn(`SECURITY_LOGIN_FAILED ${outcome.reason.replace('_', ' ')}`, {
