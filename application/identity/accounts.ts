@@ -35,7 +35,7 @@ export const createAccount = async (
       data: { accountId, username, role, passwordHash, createdBy: context.actor },
     }),
     context,
-    deps.runtime,
+    { runtime: deps.runtime },
   );
   deps.log.info('account created', {
     accountId,
@@ -128,7 +128,7 @@ export const administerAccount = async (
       }
     },
     context,
-    deps.runtime,
+    { runtime: deps.runtime },
   );
   const reason = ENDS_SESSIONS[action.type];
   const sessionsEnded =
@@ -166,7 +166,7 @@ export const unlockLogin = async (
     accountDecider,
     () => ({ type: 'UnlockAccount' as const, data: { accountId, by, now, source, expiredOnly } }),
     context,
-    deps.runtime,
+    { runtime: deps.runtime },
   ).catch((error: unknown) => {
     if (error instanceof AccountNotFound) return null;
     throw error;
@@ -178,7 +178,7 @@ export const unlockLogin = async (
     unknownLoginDecider,
     () => ({ type: 'UnlockUnknownLogin' as const, data: { accountId, by, now, source, expiredOnly } }),
     context,
-    deps.runtime,
+    { runtime: deps.runtime },
   );
   if (unknown.nextExpectedRevision === -1) throw new AccountNotFound(accountId);
   return { changed: unknown.events.length > 0, sessionsEnded: 0 };

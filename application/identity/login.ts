@@ -106,7 +106,7 @@ export const login = async (
           },
         }),
         { ...request, actor: accountId },
-        { clock, newId },
+        { runtime: deps.runtime },
       )
     : null;
 
@@ -185,7 +185,7 @@ const recordUnknown = async (
       };
     },
     { ...request, actor: 'anonymous' },
-    { clock, newId },
+    { runtime: deps.runtime },
   );
   return events;
 };
@@ -221,7 +221,7 @@ export const startSession = async (
       },
     }),
     { ...request, actor: account.accountId },
-    { clock, newId },
+    { runtime: deps.runtime },
   );
   return { access, refresh, ...account };
 };

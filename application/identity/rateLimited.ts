@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rateLimitStreamId, type RateLimited } from '#domain/identity/events.js';
 import { rateLimitedDecider } from '#domain/identity/rateLimited.js';
 import { printable } from '#domain/identity/rules.js';
@@ -24,6 +25,7 @@ export const recordRateLimited = async (
       data: { ip, route, limit, windowSeconds, ...(username !== undefined ? { username: printable(username) } : {}) },
     }),
     context,
-    { clock: () => now },
+    // sampled appends: the limiter's clock for the time, a random id for the event
+    { runtime: { clock: () => now, newId: randomUUID } },
   );
 };

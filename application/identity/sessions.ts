@@ -49,7 +49,7 @@ export const refresh = async (
       },
     }),
     { ...request, actor: claims.accountId },
-    { clock, newId },
+    { runtime: deps.runtime },
   );
   const outcome = rotationOutcome(events);
   if (outcome?.kind === 'reuse_detected') {
@@ -87,7 +87,7 @@ export const logout = async (deps: IdentityDeps, principal: Principal, request: 
     sessionDecider,
     () => ({ type: 'Logout' as const, data: { sessionId: principal.sessionId, by: principal.accountId } }),
     { ...request, actor: principal.accountId },
-    { clock, newId },
+    { runtime: deps.runtime },
   );
   deps.sessions.ended(principal.sessionId);
 };
@@ -120,7 +120,7 @@ export const endSessions = async (
         data: { sessionId, accountId: input.accountId, reason: input.reason, by: context.actor },
       }),
       context,
-      { clock, newId },
+      { runtime: deps.runtime },
     );
     deps.sessions.ended(sessionId);
     ended += events.length;
@@ -152,7 +152,7 @@ export const issueWsToken = async (
       },
     }),
     { ...request, actor: principal.accountId },
-    { clock, newId },
+    { runtime: deps.runtime },
   );
   return token;
 };
@@ -175,7 +175,7 @@ export const consumeWsToken = async (
     wsTokenDecider,
     () => ({ type: 'ConsumeWsToken' as const, data: { jti: claims.jti, now: clock().toISOString() } }),
     { ...request, actor: claims.accountId },
-    { clock, newId },
+    { runtime: deps.runtime },
   );
   await deps.sessions.check({ ...claims });
   return claims;

@@ -1,6 +1,6 @@
 import { unlockLogin } from '#application/identity/accounts.js';
 import type { EventStore } from '#application/shared/eventStore.js';
-import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import { expiredLoginLocks } from '#projections/identity/loginLocks.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId, runWithContext } from '#infrastructure/logging/context.js';
@@ -16,17 +16,18 @@ export const startScheduler = (deps: {
   store: EventStore;
   db: Database;
   logger: Logger;
+  runtime: Runtime;
   intervalMs?: number;
 }): Scheduler => {
-  const { store, db, logger } = deps;
+  const { store, db, logger, runtime } = deps;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   const expireLockouts = async () => {
-    for (const { accountId } of await expiredLoginLocks(db.knex, systemRuntime.clock())) {
+    for (const { accountId } of await expiredLoginLocks(db.knex, runtime.clock())) {
       const context = { correlationId: newCorrelationId(), actor: 'system' };
       await runWithContext(context, async () => {
-        const { changed } = await unlockLogin({ store, runtime: systemRuntime }, accountId, null, context, true);
+        const { changed } = await unlockLogin({ store, runtime }, accountId, null, context, true);
         if (changed) logger.info('lockout expired: login unlocked', { accountId });
       });
     }

@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import type { Runtime } from '#application/shared/runtime.js';
 import pg from 'pg';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { startApp, type AppProcess } from '#interfaces/process/app.js';
+import type { Runtime } from '#application/shared/runtime.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { TEST_DATABASE_URL, uniqueName } from './events.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -53,7 +54,7 @@ export type TestAppOptions = {
   redisKeyPrefix?: string;
   /** the embedded wiring, as `npm start` runs it: PGlite in a fresh temporary DATA_DIR, no DATABASE_URL */
   embedded?: boolean;
-  /** clock and ids of the app (tests/support/runtime.ts manualRuntime moves time without sleeping) */
+  /** clock and ids of the app (tests/support/runtime.ts manualRuntime moves time without sleeping); default systemRuntime */
   runtime?: Runtime;
 };
 
@@ -89,9 +90,9 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
   const app = await startApp({
     config,
     logger,
+    runtime: options.runtime ?? systemRuntime,
     port: 0,
     redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
-    ...(options.runtime ? { runtime: options.runtime } : {}),
   });
   return {
     app,

@@ -5,7 +5,7 @@ import type { Migration } from './migration.js';
  * (projections/identity/loginLocks.ts).
  */
 const migration: Migration = {
-  name: '202511290001_sessions_and_login_locks',
+  name: '202511290801_sessions_and_login_locks',
   async up(knex) {
     await knex.schema.createTable('sessions', (table) => {
       table.text('id').primary();
