@@ -159,7 +159,7 @@ const recordUnknown = async (
   name: { accountId: string; username: string; password: string },
   request: RequestInfo,
 ) => {
-  const { clock, newId } = deps.runtime;
+  const { clock } = deps.runtime;
   let burned = false;
   const { events } = await handleCommand(
     deps.store,
@@ -196,7 +196,7 @@ export const startSession = async (
   account: { accountId: string; username: string; role: Role; sessionId: string },
   request: CommandContext,
 ): Promise<TokenPair> => {
-  const { clock, newId } = deps.runtime;
+  const { newId } = deps.runtime;
   const refreshTokenId = newId();
   const refresh = deps.tokens.issueRefreshToken({
     accountId: account.accountId,

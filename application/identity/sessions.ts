@@ -80,7 +80,6 @@ export const refresh = async (
 };
 
 export const logout = async (deps: IdentityDeps, principal: Principal, request: CommandContext): Promise<void> => {
-  const { clock, newId } = deps.runtime;
   await handleCommand(
     deps.store,
     sessionStreamId(principal.sessionId),
@@ -107,7 +106,6 @@ export const endSessions = async (
   },
   context: CommandContext,
 ): Promise<number> => {
-  const { clock, newId } = deps.runtime;
   const ids = new Set([...input.known, ...(await deps.sessions.activeOf(input.accountId))]);
   let ended = 0;
   for (const sessionId of ids) {
@@ -135,7 +133,6 @@ export const issueWsToken = async (
   request: CommandContext,
   scope: WsScope = 'metrics:read',
 ): Promise<IssuedToken> => {
-  const { clock, newId } = deps.runtime;
   const token = deps.tokens.issueWsToken({ accountId: principal.accountId, sessionId: principal.sessionId, scope });
   await handleCommand(
     deps.store,
@@ -167,7 +164,7 @@ export const consumeWsToken = async (
   scope: WsScope,
   request: CommandContext,
 ): Promise<WsClaims> => {
-  const { clock, newId } = deps.runtime;
+  const { clock } = deps.runtime;
   const claims = deps.tokens.verify(token, 'ws', { scope });
   await handleCommand(
     deps.store,
