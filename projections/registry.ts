@@ -1,5 +1,7 @@
 import { auditLogProjection } from './audit/auditLog.js';
 import { accountsProjection } from './identity/accounts.js';
+import { loginLocksProjection } from './identity/loginLocks.js';
+import { sessionsProjection } from './identity/sessions.js';
 import { metricsProjection } from './metrics/metrics.js';
 import { secretsProjection } from './secrets/secrets.js';
 import { chatMessagesProjection } from './messaging/chatMessages.js';
@@ -14,6 +16,8 @@ import type { Projection } from './shared/projection.js';
  */
 export const allProjections = (): Projection[] => [
   accountsProjection,
+  sessionsProjection,
+  loginLocksProjection,
   auditLogProjection,
   metricsProjection,
   secretsProjection,

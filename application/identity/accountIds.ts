@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
+import { normaliseUsername } from '#domain/identity/rules.js';
+
+export { isValidUsername, normaliseUsername } from '#domain/identity/rules.js';
 
 const NAMESPACE = Buffer.from('6f1c2d9e4b7a4c1d8e2f3a5b6c7d8e9f', 'hex');
-const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
-
-/** Usernames are case-insensitive: trimmed and lowercased before anything else. */
-export const normaliseUsername = (username: string): string => username.trim().toLowerCase();
-
-export const isValidUsername = (username: string): boolean => USERNAME.test(normaliseUsername(username));
 
 /**
  * The account id is a name-based UUID (v5) of the normalised username. Login finds the account

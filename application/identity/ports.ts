@@ -10,11 +10,10 @@ export type PasswordHasher = {
 
 export type IssuedToken = { token: string; jti: string; expiresIn: number; expiresAt: string };
 
+/** What a verified access token says: who and which session. Never the role: that is read from state. */
 export type AccessClaims = {
   type: 'access';
   accountId: string;
-  username: string;
-  role: Role;
   sessionId: string;
   jti: string;
   issuedAt: number;
@@ -28,20 +27,32 @@ export type RefreshClaims = {
   issuedAt: number;
   expiresAt: number;
 };
-export type WsClaims = { type: 'ws'; accountId: string; scope: WsScope; jti: string; expiresAt: number };
+export type WsClaims = {
+  type: 'ws';
+  accountId: string;
+  sessionId: string;
+  scope: WsScope;
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+};
 
 /** JWT in production (infrastructure/identity/jwt.ts); verify throws a TokenError with a reason. */
 export type TokenIssuer = {
-  issueAccessToken(input: { accountId: string; username: string; role: Role; sessionId: string }): IssuedToken;
+  issueAccessToken(input: { accountId: string; sessionId: string }): IssuedToken;
   issueRefreshToken(input: { accountId: string; sessionId: string; tokenId: string }): IssuedToken;
-  issueWsToken(input: { accountId: string; scope: WsScope }): IssuedToken;
+  issueWsToken(input: { accountId: string; sessionId: string; scope: WsScope }): IssuedToken;
   verify(token: string | null | undefined, expectedType: 'access'): AccessClaims;
   verify(token: string | null | undefined, expectedType: 'refresh'): RefreshClaims;
   verify(token: string | null | undefined, expectedType: 'ws', options?: { scope?: WsScope }): WsClaims;
 };
 
-/** What login needs to know fast, before paying for argon2: fed by a projection of login events. */
-export type LockoutView = {
-  /** epoch ms until which the account is locked, or null */
-  lockedUntil(accountId: string): Promise<number | null>;
+/** The caller of a request, as the current state says: the account's role now, not when the token was issued. */
+export type Principal = {
+  accountId: string;
+  username: string;
+  role: Role;
+  sessionId: string;
+  /** epoch seconds: expiry of the access token that authenticated the request */
+  expiresAt: number;
 };

@@ -1,62 +1,49 @@
 import type { Decider } from '#domain/shared/event.js';
-import type {
-  AccountEvent,
-  AccountLocked,
-  AccountUnlocked,
-  Command,
-  LoginFailed,
-  LoginFailureReason,
-  LoginSucceeded,
-  Role,
-} from './events.js';
-import { AccountAlreadyExists, AccountNotFound, InvalidLockoutPolicy, UnknownIdentityCommand } from './errors.js';
-import { toIso, toMillis } from './time.js';
+import type { AccountEvent, Command, LockoutEvent, LoginSucceeded, Role } from './events.js';
+import { sourceOf } from './events.js';
+import { AccountAlreadyExists, AccountNotFound, UnknownIdentityCommand } from './errors.js';
+import {
+  decideAdminUnlock,
+  decideExpiredUnlocks,
+  decideFailure,
+  decideSuccessUnlocks,
+  evolveLockout,
+  evolveSuccess,
+  initialLockout,
+  lockFor,
+  lockoutRefuses,
+  type Attempt,
+  type Lockout,
+  type LockoutPolicy,
+} from './lockout.js';
+import { toMillis } from './time.js';
 
 export type { Role } from './events.js';
+export { DEFAULT_LOCKOUT_POLICY, type LockoutPolicy } from './lockout.js';
 
 /**
  * Account aggregate, stream `account-<accountId>`. Besides the profile it decides brute-force
- * lockout (modelled on Keycloak's brute-force detection), from its own stream, so two concurrent
- * wrong passwords cannot both slip under the limit: the second append fails on the expected revision.
+ * lockout (domain/identity/lockout.ts) from its own stream, so two concurrent wrong passwords cannot
+ * both slip under the limit: the second append fails on the expected revision and is decided again.
  */
-
-export type LockoutPolicy = Readonly<{
-  /** the wrong password that reaches this count inside the window locks the account */
-  maxFailures: number;
-  failureWindowSeconds: number;
-  /** first lockout */
-  baseLockSeconds: number;
-  /** cap for repeated lockouts */
-  maxLockSeconds: number;
-  /** lockout n lasts base * multiplier^(n-1), capped */
-  multiplier: number;
-}>;
-
-export const DEFAULT_LOCKOUT_POLICY: LockoutPolicy = {
-  maxFailures: 5,
-  failureWindowSeconds: 15 * 60,
-  baseLockSeconds: 60,
-  maxLockSeconds: 15 * 60,
-  multiplier: 2,
-};
 
 type Profile = Readonly<{
   accountId: string;
   username: string;
   role: Role;
   passwordHash: string;
-  /** ISO instants of the wrong passwords that may still count toward the next lockout, oldest first */
-  failures: readonly string[];
-  /** lockouts since the last successful login (or admin unlock) */
-  lockoutCount: number;
+  lockout: Lockout;
+  /**
+   * Sessions opened (LoginSucceeded) since the last event that ends them all (password, role,
+   * disable): the ones such an event must revoke, even those no read model has seen yet.
+   */
+  sessions: readonly string[];
 }>;
 
 export type Account =
   | Readonly<{ status: 'none' }>
   | (Profile & Readonly<{ status: 'active' }>)
-  /** a lock was recorded; whether it is still in force depends on now: see isLocked */
-  | (Profile & Readonly<{ status: 'locked'; lockedUntil: string }>)
-  | (Profile & Readonly<{ status: 'disabled'; lockedUntil: string | null }>);
+  | (Profile & Readonly<{ status: 'disabled' }>);
 
 export type CreateAccount = Command<
   'CreateAccount',
@@ -66,9 +53,15 @@ export type ChangePassword = Command<'ChangePassword', { accountId: string; pass
 export type ChangeRole = Command<'ChangeRole', { accountId: string; role: Role; changedBy: string }>;
 export type DisableAccount = Command<'DisableAccount', { accountId: string; by: string }>;
 export type EnableAccount = Command<'EnableAccount', { accountId: string; by: string }>;
-/** by: an admin id (always unlocks), or 'system' (the expiry job: unlocks only a lock that has expired at `now`) */
-export type UnlockAccount = Command<'UnlockAccount', { accountId: string; by: string; now: string }>;
-/** The password was checked outside (argon2); this records the attempt and decides lockout. */
+/**
+ * expiredOnly: the expiry job, which unlocks only locks that have run out at `now`; otherwise an
+ * admin (or the CLI) unlocks the account-wide lock and every source lock, or only `source`'s.
+ */
+export type UnlockAccount = Command<
+  'UnlockAccount',
+  { accountId: string; by: string; now: string; source?: string | null; expiredOnly?: boolean }
+>;
+/** The password was checked against this very state's hash (inside the command handler). */
 export type RecordLoginAttempt = Command<
   'RecordLoginAttempt',
   {
@@ -94,85 +87,51 @@ const existing = (state: Account, accountId: string): Exclude<Account, { status:
   return state;
 };
 
-const lockOf = (state: Account): string | null =>
-  state.status === 'locked' || state.status === 'disabled' ? state.lockedUntil : null;
-
-export const validateLockoutPolicy = (p: LockoutPolicy): LockoutPolicy => {
-  const positive = (n: number) => Number.isFinite(n) && n > 0;
-  if (!Number.isInteger(p.maxFailures) || p.maxFailures < 1)
-    throw new InvalidLockoutPolicy('maxFailures must be an integer >= 1');
-  if (!positive(p.failureWindowSeconds)) throw new InvalidLockoutPolicy('failureWindowSeconds must be > 0');
-  if (!positive(p.baseLockSeconds)) throw new InvalidLockoutPolicy('baseLockSeconds must be > 0');
-  if (!positive(p.maxLockSeconds) || p.maxLockSeconds < p.baseLockSeconds)
-    throw new InvalidLockoutPolicy('maxLockSeconds must be >= baseLockSeconds');
-  if (!Number.isFinite(p.multiplier) || p.multiplier < 1) throw new InvalidLockoutPolicy('multiplier must be >= 1');
-  return p;
-};
-
-/** Duration of the n-th lockout (n >= 1). Overflow to Infinity is harmless: it is capped. */
-export const lockSeconds = (policy: LockoutPolicy, lockoutCount: number): number =>
-  Math.min(policy.baseLockSeconds * policy.multiplier ** Math.max(0, lockoutCount - 1), policy.maxLockSeconds);
-
-const failuresInWindow = (failures: readonly string[], nowMs: number, policy: LockoutPolicy): number =>
-  failures.filter((at) => nowMs - Date.parse(at) < policy.failureWindowSeconds * 1000).length;
+/** Whether a lock refuses `ip` at `now` (the source's or the account's); the password is not worth checking then. */
+export const lockedFor = (state: Account, ip: string | null, now: string): boolean =>
+  state.status !== 'none' && lockoutRefuses(state.lockout, ip, now);
 
 const recordLoginAttempt = ({ data: c }: RecordLoginAttempt, state: Account): AccountEvent[] => {
-  const account = existing(state, c.accountId);
-  const policy = validateLockoutPolicy(c.policy);
-  const nowMs = toMillis(c.now);
-  const attempt = {
-    accountId: account.accountId,
-    username: account.username,
+  // No account: the caller records the attempt on the name's own stream (unknownLogin.ts).
+  if (state.status === 'none') return [];
+  const attempt: Attempt = {
+    accountId: state.accountId,
+    username: state.username,
     ip: c.ip,
     userAgent: c.userAgent,
-    at: c.now,
+    source: sourceOf(c.ip),
+    now: c.now,
   };
-  const failed = (reason: LoginFailureReason, failureCount: number, lockedUntil: string | null): LoginFailed => ({
-    type: 'LoginFailed',
-    data: { ...attempt, reason, failureCount, lockedUntil },
-  });
-
-  // Disabled wins over everything, and refused attempts never feed the lockout counter.
-  if (account.status === 'disabled')
-    return [failed('account_disabled', failuresInWindow(account.failures, nowMs, policy), null)];
-
-  const events: AccountEvent[] = [];
-  let failures = account.failures;
-  if (account.status === 'locked') {
-    const until = toMillis(account.lockedUntil, 'lockedUntil');
-    if (nowMs < until) return [failed('account_locked', 0, account.lockedUntil)];
-    // The lock has run out: record it, so read models see the account usable again; counting restarts.
-    events.push({
-      type: 'AccountUnlocked',
-      data: { accountId: account.accountId, by: 'system' },
-    } satisfies AccountUnlocked);
-    failures = [];
-  }
-
-  if (c.passwordMatches) {
-    events.push({ type: 'LoginSucceeded', data: { ...attempt, sessionId: c.sessionId } } satisfies LoginSucceeded);
-    return events;
-  }
-
-  const failureCount = failuresInWindow(failures, nowMs, policy) + 1;
-  if (failureCount < policy.maxFailures) return [...events, failed('wrong_password', failureCount, null)];
-
-  const lockoutCount = account.lockoutCount + 1;
-  const until = toIso(nowMs + lockSeconds(policy, lockoutCount) * 1000);
-  const locked: AccountLocked = {
-    type: 'AccountLocked',
-    data: { accountId: account.accountId, until, lockoutCount, failures: failureCount },
+  if (
+    lockFor(state.lockout, attempt.source, toMillis(c.now)) !== null ||
+    state.status === 'disabled' ||
+    !c.passwordMatches
+  )
+    return decideFailure(
+      state.lockout,
+      attempt,
+      state.status === 'disabled' ? 'account_disabled' : 'wrong_password',
+      c.policy,
+    );
+  const succeeded: LoginSucceeded = {
+    type: 'LoginSucceeded',
+    data: {
+      accountId: state.accountId,
+      username: state.username,
+      ip: c.ip,
+      userAgent: c.userAgent,
+      sessionId: c.sessionId,
+      at: c.now,
+    },
   };
-  return [...events, failed('wrong_password', failureCount, until), locked];
+  return [...decideSuccessUnlocks(state.lockout, attempt), succeeded];
 };
 
 const unlock = ({ data: c }: UnlockAccount, state: Account): AccountEvent[] => {
   const account = existing(state, c.accountId);
-  const until = lockOf(account);
-  if (until === null) return [];
-  // The expiry job may fire for a lock that a newer lockout has since replaced.
-  if (c.by === 'system' && toMillis(c.now) < toMillis(until, 'lockedUntil')) return [];
-  return [{ type: 'AccountUnlocked', data: { accountId: account.accountId, by: c.by } }];
+  return c.expiredOnly
+    ? decideExpiredUnlocks(account.lockout, { accountId: account.accountId, now: c.now })
+    : decideAdminUnlock(account.lockout, { accountId: account.accountId, by: c.by, source: c.source ?? null });
 };
 
 export const decide = (command: AccountCommand, state: Account): AccountEvent[] => {
@@ -184,30 +143,15 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
     }
     case 'ChangePassword': {
       const account = existing(state, command.data.accountId);
-      return [
-        {
-          type: 'PasswordChanged',
-          data: {
-            accountId: account.accountId,
-            passwordHash: command.data.passwordHash,
-            changedBy: command.data.changedBy,
-          },
-        },
-      ];
+      const { passwordHash, changedBy } = command.data;
+      return [{ type: 'PasswordChanged', data: { accountId: account.accountId, passwordHash, changedBy } }];
     }
     case 'ChangeRole': {
       const account = existing(state, command.data.accountId);
       if (account.role === command.data.role) return [];
+      const { role, changedBy } = command.data;
       return [
-        {
-          type: 'RoleChanged',
-          data: {
-            accountId: account.accountId,
-            role: command.data.role,
-            previousRole: account.role,
-            changedBy: command.data.changedBy,
-          },
-        },
+        { type: 'RoleChanged', data: { accountId: account.accountId, role, previousRole: account.role, changedBy } },
       ];
     }
     case 'DisableAccount': {
@@ -233,55 +177,36 @@ export const decide = (command: AccountCommand, state: Account): AccountEvent[] 
   }
 };
 
+const isLockoutEvent = (event: AccountEvent): event is LockoutEvent =>
+  event.type === 'LoginFailed' ||
+  event.type === 'SourceLocked' ||
+  event.type === 'SourceUnlocked' ||
+  event.type === 'AccountLocked' ||
+  event.type === 'AccountUnlocked';
+
 export const evolve = (state: Account, event: AccountEvent): Account => {
   if (event.type === 'AccountCreated') {
     if (state.status !== 'none') return state;
     const { accountId, username, role, passwordHash } = event.data;
-    return { status: 'active', accountId, username, role, passwordHash, failures: [], lockoutCount: 0 };
+    return { status: 'active', accountId, username, role, passwordHash, lockout: initialLockout(), sessions: [] };
   }
   if (state.status === 'none') return state;
+  if (isLockoutEvent(event)) return { ...state, lockout: evolveLockout(state.lockout, event) };
   switch (event.type) {
     case 'PasswordChanged':
-      return { ...state, passwordHash: event.data.passwordHash };
+      return { ...state, passwordHash: event.data.passwordHash, sessions: [] };
     case 'RoleChanged':
-      return { ...state, role: event.data.role };
+      return { ...state, role: event.data.role, sessions: [] };
     case 'AccountDisabled':
-      return { ...state, status: 'disabled', lockedUntil: lockOf(state) };
-    case 'AccountEnabled': {
-      if (state.status !== 'disabled') return state;
-      const { lockedUntil, ...rest } = state;
-      return lockedUntil === null ? { ...rest, status: 'active' } : { ...rest, status: 'locked', lockedUntil };
-    }
-    case 'LoginSucceeded': {
-      const cleared = { ...state, failures: [], lockoutCount: 0 };
-      if (cleared.status !== 'locked') return cleared;
-      const { lockedUntil: _gone, ...rest } = cleared;
-      return { ...rest, status: 'active' };
-    }
-    case 'LoginFailed': {
-      if (event.data.reason !== 'wrong_password') return state;
-      // failureCount says how many of the latest failures still count, so the list stays bounded.
-      const n = event.data.failureCount;
-      return { ...state, failures: n > 0 ? [...state.failures, event.data.at].slice(-n) : [] };
-    }
-    case 'AccountLocked':
-      return state.status === 'disabled'
-        ? { ...state, failures: [], lockoutCount: event.data.lockoutCount, lockedUntil: event.data.until }
-        : {
-            ...state,
-            status: 'locked',
-            failures: [],
-            lockoutCount: event.data.lockoutCount,
-            lockedUntil: event.data.until,
-          };
-    case 'AccountUnlocked': {
-      // Expiry keeps the escalation (the next lockout lasts longer); an admin's unlock forgives it.
-      const lockoutCount = event.data.by === 'system' ? state.lockoutCount : 0;
-      if (state.status === 'disabled') return { ...state, failures: [], lockoutCount, lockedUntil: null };
-      if (state.status !== 'locked') return { ...state, failures: [], lockoutCount };
-      const { lockedUntil: _gone, ...rest } = state;
-      return { ...rest, status: 'active', failures: [], lockoutCount };
-    }
+      return { ...state, status: 'disabled', sessions: [] };
+    case 'AccountEnabled':
+      return { ...state, status: 'active' };
+    case 'LoginSucceeded':
+      return {
+        ...state,
+        lockout: evolveSuccess(state.lockout, sourceOf(event.data.ip)),
+        sessions: [...state.sessions, event.data.sessionId],
+      };
     default: {
       const _exhaustive: never = event;
       return state;
@@ -291,45 +216,31 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
 
 export const accountDecider: Decider<Account, AccountCommand, AccountEvent> = { decide, evolve, initialState };
 
-// ---------- pure queries for the HTTP layer ----------
+// ---------- pure queries ----------
 
-/** The lock recorded in the stream, whether or not it is still in force. */
-export const lockedUntil = (state: Account): string | null => lockOf(state);
-
-/** True while a recorded lock has not run out at `now` (ISO-8601). */
-export const isLocked = (state: Account, now: string): boolean => {
-  const until = lockOf(state);
-  return until !== null && toMillis(now) < Date.parse(until);
-};
+/** The account-wide lock in force at `now` (ISO-8601), or null. */
+export const accountLockedUntil = (state: Account, now: string): string | null =>
+  state.status === 'none' ||
+  state.lockout.lockedUntil === null ||
+  toMillis(now) >= Date.parse(state.lockout.lockedUntil)
+    ? null
+    : state.lockout.lockedUntil;
 
 export type LoginOutcome =
   | Readonly<{ kind: 'succeeded'; sessionId: string }>
-  | Readonly<{ kind: 'wrong_password'; failureCount: number }>
-  /** justLocked: this very attempt triggered the lockout (the caller may answer 401 or 423) */
-  | Readonly<{ kind: 'locked'; until: string; justLocked: boolean }>
-  | Readonly<{ kind: 'disabled' }>;
+  | Readonly<{ kind: 'failed'; reason: 'wrong_password' | 'account_disabled' | 'unknown_user'; failureCount: number }>
+  /** justLocked: this very attempt started the lock */
+  | Readonly<{ kind: 'locked'; until: string; justLocked: boolean }>;
 
-/** What the events decided for a RecordLoginAttempt mean; null when they hold no login attempt. */
+/** What the events decided for a login attempt mean; null when they hold no attempt. */
 export const loginOutcome = (events: readonly AccountEvent[]): LoginOutcome | null => {
-  const locked = events.find((e): e is AccountLocked => e.type === 'AccountLocked');
-  if (locked) return { kind: 'locked', until: locked.data.until, justLocked: true };
   for (const e of events) {
     if (e.type === 'LoginSucceeded') return { kind: 'succeeded', sessionId: e.data.sessionId };
     if (e.type !== 'LoginFailed') continue;
-    switch (e.data.reason) {
-      case 'wrong_password':
-        return { kind: 'wrong_password', failureCount: e.data.failureCount };
-      case 'account_locked':
-        return { kind: 'locked', until: e.data.lockedUntil ?? '', justLocked: false };
-      case 'account_disabled':
-        return { kind: 'disabled' };
-      case 'unknown_user':
-        return null;
-      default: {
-        const _exhaustive: never = e.data.reason;
-        return null;
-      }
-    }
+    if (e.data.lockedUntil !== null)
+      return { kind: 'locked', until: e.data.lockedUntil, justLocked: e.data.reason !== 'account_locked' };
+    if (e.data.reason === 'account_locked') return { kind: 'locked', until: '', justLocked: false };
+    return { kind: 'failed', reason: e.data.reason, failureCount: e.data.failureCount };
   }
   return null;
 };

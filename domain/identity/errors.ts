@@ -33,7 +33,7 @@ export class UnknownIdentityCommand extends DomainError {
 export class AccountAlreadyExists extends DomainError {
   readonly kind = 'conflict';
   constructor(accountId: string) {
-    super('account_already_exists', 'an account with this id already exists', { accountId });
+    super('username_taken', 'The username is taken.', { accountId });
   }
 }
 
@@ -41,7 +41,7 @@ export class AccountAlreadyExists extends DomainError {
 export class AccountNotFound extends DomainError {
   readonly kind = 'not_found';
   constructor(accountId: string) {
-    super('account_not_found', 'no such account', { accountId });
+    super('account_not_found', 'No such account.', { accountId });
   }
 }
 
@@ -57,7 +57,7 @@ export class SessionAlreadyExists extends DomainError {
 export class SessionNotFound extends DomainError {
   readonly kind = 'unauthorized';
   constructor(sessionId: string) {
-    super('session_not_found', 'no such session', { sessionId });
+    super('token_revoked', 'The session of this token has been revoked.', { sessionId, reason: 'session_not_found' });
   }
 }
 
@@ -65,7 +65,7 @@ export class SessionNotFound extends DomainError {
 export class SessionAlreadyRevoked extends DomainError {
   readonly kind = 'unauthorized';
   constructor(sessionId: string, reason: string) {
-    super('session_revoked', 'the session has been revoked', { sessionId, reason });
+    super('token_revoked', 'The session of this token has been revoked.', { sessionId, reason });
   }
 }
 
@@ -73,7 +73,7 @@ export class SessionAlreadyRevoked extends DomainError {
 export class SessionExpired extends DomainError {
   readonly kind = 'unauthorized';
   constructor(sessionId: string, expiresAt: string) {
-    super('session_expired', 'the session has expired', { sessionId, expiresAt });
+    super('token_expired', 'The session has expired; log in again.', { sessionId, expiresAt });
   }
 }
 
@@ -81,7 +81,10 @@ export class SessionExpired extends DomainError {
 export class UnknownRefreshToken extends DomainError {
   readonly kind = 'unauthorized';
   constructor(sessionId: string) {
-    super('unknown_refresh_token', 'the refresh token does not belong to this session', { sessionId });
+    super('token_revoked', 'The session of this token has been revoked.', {
+      sessionId,
+      reason: 'unknown_refresh_token',
+    });
   }
 }
 
@@ -93,7 +96,9 @@ export class UnknownRefreshToken extends DomainError {
 export class RefreshTokenReused extends DomainError {
   readonly kind = 'unauthorized';
   constructor(sessionId: string) {
-    super('refresh_token_reused', 'the refresh token was already used; the session has been revoked', { sessionId });
+    super('refresh_token_reused', 'This refresh token was already used; the whole session has been revoked.', {
+      sessionId,
+    });
   }
 }
 
@@ -126,5 +131,52 @@ export class WsTokenExpired extends DomainError {
   readonly kind = 'unauthorized';
   constructor(jti: string, expiresAt: string) {
     super('ws_token_expired', 'the WebSocket token has expired', { jti, expiresAt });
+  }
+}
+
+/** 400 */
+export class InvalidUsername extends DomainError {
+  readonly kind = 'validation';
+  constructor(min: number, max: number) {
+    super(
+      'invalid_username',
+      `The username must be ${min}-${max} characters: letters, digits, dot, dash or underscore.`,
+      { min, max },
+    );
+  }
+}
+
+/** 400 */
+export class WeakPassword extends DomainError {
+  readonly kind = 'validation';
+  constructor(min: number, max: number) {
+    super('weak_password', `The password must have ${min} to ${max} characters.`, { min, max });
+  }
+}
+
+/** 400 */
+export class InvalidRole extends DomainError {
+  readonly kind = 'validation';
+  constructor(roles: readonly string[]) {
+    super('invalid_role', `The role must be one of ${roles.join(', ')}.`, { roles: [...roles] });
+  }
+}
+
+/** 409: disabling or demoting the only active admin would lock everyone out of the console. */
+export class LastAdmin extends DomainError {
+  readonly kind = 'conflict';
+  constructor() {
+    super(
+      'last_admin',
+      'This is the only active admin: create or enable another admin first, then disable or demote this one.',
+    );
+  }
+}
+
+/** 404: nothing is locked for this name (no account and no recorded attempts). */
+export class NoLockoutRecord extends DomainError {
+  readonly kind = 'not_found';
+  constructor(accountId: string) {
+    super('account_not_found', 'No such account.', { accountId });
   }
 }

@@ -1,5 +1,12 @@
 import type { Decider } from '#domain/shared/event.js';
-import type { Command, SessionEvent, SessionRevocationReason, SessionRevoked, TokenAuditEvent } from './events.js';
+import type {
+  AccessTokenIssued,
+  Command,
+  SessionEvent,
+  SessionRevocationReason,
+  SessionRevoked,
+  TokenAuditEvent,
+} from './events.js';
 import {
   SessionAlreadyExists,
   SessionAlreadyRevoked,
@@ -8,7 +15,7 @@ import {
   UnknownIdentityCommand,
   UnknownRefreshToken,
 } from './errors.js';
-import { toMillis } from './time.js';
+import { toIso, toMillis } from './time.js';
 
 /**
  * A session is one refresh-token family, stream `session-<sessionId>`. Every refresh rotates the
@@ -21,7 +28,8 @@ import { toMillis } from './time.js';
  * Consequence worth knowing: a client that retries the same refresh request after a lost
  * response loses its session; it must log in again.
  *
- * Audit events (AccessTokenIssued, LoggedOut) may be appended to this stream; evolve ignores them.
+ * The token events (AccessTokenIssued, LoggedOut) are decided with the session change they belong
+ * to, in the same append; evolve ignores them.
  */
 
 type Family = Readonly<{
@@ -41,9 +49,12 @@ export type Session =
 
 export type SessionStreamEvent = SessionEvent | TokenAuditEvent;
 
+/** The access token issued with a session start or a rotation: recorded on the session stream. */
+type AccessToken = { accessTokenId: string; accessExpiresAt: string };
+
 export type StartSession = Command<
   'StartSession',
-  { sessionId: string; accountId: string; refreshTokenId: string; expiresAt: string }
+  { sessionId: string; accountId: string; refreshTokenId: string; expiresAt: string } & AccessToken
 >;
 export type RotateRefreshToken = Command<
   'RotateRefreshToken',
@@ -55,26 +66,47 @@ export type RotateRefreshToken = Command<
     /** ISO-8601 expiry of the new refresh token */
     expiresAt: string;
     now: string;
-  }
+  } & AccessToken
 >;
-/** Reuse revocation is decided by rotation itself, not requested. */
+/** The holder of the session ends it. */
+export type Logout = Command<'Logout', { sessionId: string; by: string }>;
+/**
+ * Someone else ends it (an admin's change to the account). Reuse revocation is decided by rotation
+ * itself, not requested. A session that does not exist yet is revoked all the same (a tombstone):
+ * its start, racing with a password reset, must not bring it to life afterwards.
+ */
 export type RevokeSession = Command<
   'RevokeSession',
-  { sessionId: string; reason: Exclude<SessionRevocationReason, 'refresh_token_reuse'>; by: string }
+  {
+    sessionId: string;
+    accountId: string;
+    reason: Exclude<SessionRevocationReason, 'refresh_token_reuse' | 'logout'>;
+    by: string;
+  }
 >;
 
-export type SessionCommand = StartSession | RotateRefreshToken | RevokeSession;
+export type SessionCommand = StartSession | RotateRefreshToken | Logout | RevokeSession;
 
 export const initialState = (): Session => ({ status: 'none' });
 
-const rotate = ({ data: c }: RotateRefreshToken, state: Session): SessionEvent[] => {
+const accessTokenIssued = (sessionId: string, accountId: string, c: AccessToken): AccessTokenIssued => ({
+  type: 'AccessTokenIssued',
+  data: {
+    accountId,
+    sessionId,
+    jti: c.accessTokenId,
+    expiresAt: toIso(toMillis(c.accessExpiresAt, 'accessExpiresAt')),
+  },
+});
+
+const rotate = ({ data: c }: RotateRefreshToken, state: Session): SessionStreamEvent[] => {
   if (state.status === 'none') throw new SessionNotFound(c.sessionId);
   if (state.status === 'revoked') throw new SessionAlreadyRevoked(state.sessionId, state.reason);
   // Checked before expiry: a stolen old token is worth recording even on a session about to die.
   if (state.previousTokenIds.includes(c.presentedTokenId)) {
     const revoked: SessionRevoked = {
       type: 'SessionRevoked',
-      data: { sessionId: state.sessionId, reason: 'refresh_token_reuse', by: 'system' },
+      data: { sessionId: state.sessionId, accountId: state.accountId, reason: 'refresh_token_reuse', by: 'system' },
     };
     return [revoked];
   }
@@ -92,29 +124,38 @@ const rotate = ({ data: c }: RotateRefreshToken, state: Session): SessionEvent[]
         expiresAt: c.expiresAt,
       },
     },
+    accessTokenIssued(state.sessionId, state.accountId, c),
   ];
 };
 
-export const decide = (command: SessionCommand, state: Session): SessionEvent[] => {
+export const decide = (command: SessionCommand, state: Session): SessionStreamEvent[] => {
   switch (command.type) {
     case 'StartSession': {
+      if (state.status === 'revoked') throw new SessionAlreadyRevoked(command.data.sessionId, state.reason);
       if (state.status !== 'none') throw new SessionAlreadyExists(command.data.sessionId);
       const { sessionId, accountId, refreshTokenId, expiresAt } = command.data;
       toMillis(expiresAt, 'expiresAt');
-      return [{ type: 'SessionStarted', data: { sessionId, accountId, refreshTokenId, expiresAt } }];
+      return [
+        { type: 'SessionStarted', data: { sessionId, accountId, refreshTokenId, expiresAt } },
+        accessTokenIssued(sessionId, accountId, command.data),
+      ];
     }
     case 'RotateRefreshToken':
       return rotate(command, state);
-    case 'RevokeSession': {
+    case 'Logout': {
       if (state.status === 'none') throw new SessionNotFound(command.data.sessionId);
       // Logging out twice is not an error: the session is gone either way.
       if (state.status === 'revoked') return [];
+      const { sessionId, accountId } = state;
       return [
-        {
-          type: 'SessionRevoked',
-          data: { sessionId: state.sessionId, reason: command.data.reason, by: command.data.by },
-        },
+        { type: 'SessionRevoked', data: { sessionId, accountId, reason: 'logout', by: command.data.by } },
+        { type: 'LoggedOut', data: { accountId, sessionId } },
       ];
+    }
+    case 'RevokeSession': {
+      if (state.status === 'revoked') return [];
+      const { sessionId, accountId, reason, by } = command.data;
+      return [{ type: 'SessionRevoked', data: { sessionId, accountId, reason, by } }];
     }
     default: {
       const _exhaustive: never = command;
@@ -146,7 +187,18 @@ export const evolve = (state: Session, event: SessionStreamEvent): Session => {
         expiresAt: event.data.expiresAt,
       };
     case 'SessionRevoked':
-      if (state.status !== 'active') return state;
+      if (state.status === 'revoked') return state;
+      if (state.status === 'none')
+        return {
+          status: 'revoked',
+          sessionId: event.data.sessionId,
+          accountId: event.data.accountId,
+          currentTokenId: '',
+          previousTokenIds: [],
+          expiresAt: '',
+          reason: event.data.reason,
+          by: event.data.by,
+        };
       return { ...state, status: 'revoked', reason: event.data.reason, by: event.data.by };
     case 'AccessTokenIssued':
     case 'LoggedOut':

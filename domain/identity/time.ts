@@ -15,6 +15,3 @@ export const toMillis = (iso: string, field = 'now'): number => {
 };
 
 export const toIso = (ms: number): string => new Date(ms).toISOString();
-
-export const plusSeconds = (iso: string, seconds: number, field = 'now'): string =>
-  toIso(toMillis(iso, field) + seconds * 1000);

@@ -18,11 +18,12 @@ import { toMillis } from './time.js';
 
 export type WsToken =
   | Readonly<{ status: 'none' }>
-  | Readonly<{ status: 'issued'; jti: string; accountId: string; scope: WsScope; expiresAt: string }>
+  | Readonly<{ status: 'issued'; jti: string; accountId: string; sessionId: string; scope: WsScope; expiresAt: string }>
   | Readonly<{
       status: 'consumed';
       jti: string;
       accountId: string;
+      sessionId: string;
       scope: WsScope;
       expiresAt: string;
       consumedAt: string;
@@ -30,7 +31,7 @@ export type WsToken =
 
 export type IssueWsToken = Command<
   'IssueWsToken',
-  { jti: string; accountId: string; scope: WsScope; expiresAt: string }
+  { jti: string; accountId: string; sessionId: string; scope: WsScope; expiresAt: string }
 >;
 export type ConsumeWsToken = Command<'ConsumeWsToken', { jti: string; now: string }>;
 export type WsTokenCommand = IssueWsToken | ConsumeWsToken;
@@ -41,9 +42,9 @@ export const decide = (command: WsTokenCommand, state: WsToken): WsTokenEvent[] 
   switch (command.type) {
     case 'IssueWsToken': {
       if (state.status !== 'none') throw new WsTokenAlreadyIssued(command.data.jti);
-      const { jti, accountId, scope, expiresAt } = command.data;
+      const { jti, accountId, sessionId, scope, expiresAt } = command.data;
       toMillis(expiresAt, 'expiresAt');
-      return [{ type: 'WsTokenIssued', data: { jti, accountId, scope, expiresAt } }];
+      return [{ type: 'WsTokenIssued', data: { jti, accountId, sessionId, scope, expiresAt } }];
     }
     case 'ConsumeWsToken': {
       const { jti, now } = command.data;

@@ -294,6 +294,7 @@ const buildSchema = (env: Env) => {
     CORS_ORIGINS: corsOrigins,
     FERNET_KEYS: fernetKeys(production),
     LOGIN_MAX_FAILURES: integer({ fallback: 5, min: 1, max: 1000 }),
+    LOGIN_ACCOUNT_MAX_FAILURES: integer({ fallback: 50, min: 1, max: 100000 }),
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 7 * 86400),
     LOCKOUT_BASE_SECONDS: seconds(60, 86400),
     LOCKOUT_MAX_SECONDS: lockoutMax(env.LOCKOUT_BASE_SECONDS),
@@ -370,6 +371,7 @@ const toConfig = (e: Parsed) => {
     fernetKeys: e.FERNET_KEYS,
     login: {
       maxFailures: e.LOGIN_MAX_FAILURES,
+      accountMaxFailures: Math.max(e.LOGIN_ACCOUNT_MAX_FAILURES, e.LOGIN_MAX_FAILURES),
       failureWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
       lockoutBaseSeconds: e.LOCKOUT_BASE_SECONDS,
       lockoutMaxSeconds: e.LOCKOUT_MAX_SECONDS,

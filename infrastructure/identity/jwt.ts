@@ -2,8 +2,8 @@ import { createSecretKey, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { JwtPayload } from 'jsonwebtoken';
-import { ROLES, WS_SCOPES } from '#domain/identity/events.js';
-import type { Role, WsScope } from '#domain/identity/events.js';
+import { WS_SCOPES } from '#domain/identity/events.js';
+import type { WsScope } from '#domain/identity/events.js';
 
 /**
  * Access, refresh and WebSocket tokens: HS256 JWTs told apart by their `typ` header (RFC 9068's
@@ -53,9 +53,10 @@ export class TokenConfigError extends Error {
 
 type Common = Readonly<{ accountId: string; jti: string; issuedAt: number; expiresAt: number }>;
 /** times are epoch seconds, as in the JWT */
-export type AccessClaims = Common & Readonly<{ type: 'access'; username: string; role: Role; sessionId: string }>;
+/** No role or name in an access token: the role is read from the account's current state on every request. */
+export type AccessClaims = Common & Readonly<{ type: 'access'; sessionId: string }>;
 export type RefreshClaims = Common & Readonly<{ type: 'refresh'; sessionId: string }>;
-export type WsClaims = Common & Readonly<{ type: 'ws'; scope: WsScope }>;
+export type WsClaims = Common & Readonly<{ type: 'ws'; sessionId: string; scope: WsScope }>;
 export type ClaimsOf = { access: AccessClaims; refresh: RefreshClaims; ws: WsClaims };
 
 export type IssuedToken = Readonly<{
@@ -78,13 +79,17 @@ export type TokenServiceConfig = Readonly<{
   now?: () => number;
   /** skew allowed between processes on expiry, default 0 */
   clockToleranceSeconds?: number;
+  /** how far in the future an `iat` may be (clock skew between processes), default 30 s */
+  maxIssuedAtSkewSeconds?: number;
+  /** ids (sub, sid, jti); production ids are random UUIDs */
+  newId?: () => string;
 }>;
 
 export type TokenService = {
-  issueAccessToken(input: { accountId: string; username: string; role: Role; sessionId: string }): IssuedToken;
+  issueAccessToken(input: { accountId: string; sessionId: string }): IssuedToken;
   /** tokenId is the jti; the session stream (domain/identity/session.ts) tracks which one is current */
   issueRefreshToken(input: { accountId: string; sessionId: string; tokenId: string }): IssuedToken;
-  issueWsToken(input: { accountId: string; scope: WsScope }): IssuedToken;
+  issueWsToken(input: { accountId: string; sessionId: string; scope: WsScope }): IssuedToken;
   /** throws TokenError; `scope` additionally pins a ws token's scope */
   verify<T extends TokenType>(
     token: string | null | undefined,
@@ -94,6 +99,9 @@ export type TokenService = {
 };
 
 const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Every id we put in a token (account, session, token) is a UUID: anything else was not issued here. */
+const id = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
 
 /** Three parts, JSON header and payload: anything else is malformed, whatever jsonwebtoken would call it. */
 const isDecodable = (token: string): boolean => {
@@ -135,7 +143,14 @@ export const createTokenService = (config: TokenServiceConfig): TokenService => 
   // A KeyObject, not the raw string: jsonwebtoken would otherwise first try to parse it as a PEM public key.
   const key: KeyObject = createSecretKey(Buffer.from(config.secret, 'utf8'));
   const now = config.now ?? Date.now;
+  const newId = config.newId ?? randomUUID;
   const tolerance = config.clockToleranceSeconds ?? 0;
+  const maxSkew = config.maxIssuedAtSkewSeconds ?? 30;
+  const ttlOf: Readonly<Record<TokenType, number>> = {
+    access: config.accessTtlSeconds,
+    refresh: config.refreshTtlSeconds,
+    ws: config.wsTtlSeconds,
+  };
 
   const sign = (type: TokenType, ttl: number, jti: string, claims: Record<string, unknown>): IssuedToken => {
     const iat = Math.floor(now() / 1000);
@@ -167,13 +182,14 @@ export const createTokenService = (config: TokenServiceConfig): TokenService => 
   };
 
   return {
-    issueAccessToken: ({ accountId, username, role, sessionId }) =>
-      sign('access', config.accessTtlSeconds, randomUUID(), { sub: accountId, username, role, sid: sessionId }),
+    issueAccessToken: ({ accountId, sessionId }) =>
+      sign('access', config.accessTtlSeconds, newId(), { sub: accountId, sid: sessionId }),
 
     issueRefreshToken: ({ accountId, sessionId, tokenId }) =>
       sign('refresh', config.refreshTtlSeconds, tokenId, { sub: accountId, sid: sessionId }),
 
-    issueWsToken: ({ accountId, scope }) => sign('ws', config.wsTtlSeconds, randomUUID(), { sub: accountId, scope }),
+    issueWsToken: ({ accountId, sessionId, scope }) =>
+      sign('ws', config.wsTtlSeconds, newId(), { sub: accountId, sid: sessionId, scope }),
 
     verify<T extends TokenType>(
       token: string | null | undefined,
@@ -185,21 +201,18 @@ export const createTokenService = (config: TokenServiceConfig): TokenService => 
       if (typeof p.exp !== 'number') throw new TokenError('malformed', expectedType);
       if (typ !== TYP[expectedType]) throw new TokenError('wrong_type', expectedType);
       const bad = () => new TokenError('malformed', expectedType);
-      if (!str(p.sub) || !str(p.jti) || typeof p.iat !== 'number') throw bad();
-      const common = { accountId: p.sub, jti: p.jti, issuedAt: p.iat, expiresAt: p.exp };
+      if (!id(p.sub) || !id(p.jti) || !id(p.sid) || typeof p.iat !== 'number' || !Number.isInteger(p.iat)) throw bad();
+      // A token from the future, or living longer than this server ever issues, was not minted here
+      // (or with a clock gone wrong): both would outlive what the configuration promises.
+      if (p.iat > Math.floor(now() / 1000) + maxSkew || p.exp - p.iat > ttlOf[expectedType]) throw bad();
+      const common = { accountId: p.sub, jti: p.jti, issuedAt: p.iat, expiresAt: p.exp, sessionId: p.sid };
       const claims: AccessClaims | RefreshClaims | WsClaims = (() => {
         const type: TokenType = expectedType;
         switch (type) {
-          case 'access': {
-            const { username, role, sid } = p as Record<string, unknown>;
-            if (!str(username) || !str(sid) || !ROLES.includes(role as Role)) throw bad();
-            return { ...common, type, username, role: role as Role, sessionId: sid };
-          }
-          case 'refresh': {
-            const { sid } = p as Record<string, unknown>;
-            if (!str(sid)) throw bad();
-            return { ...common, type, sessionId: sid };
-          }
+          case 'access':
+            return { ...common, type };
+          case 'refresh':
+            return { ...common, type };
           case 'ws': {
             const { scope } = p as Record<string, unknown>;
             if (!WS_SCOPES.includes(scope as WsScope) || (options.scope !== undefined && scope !== options.scope)) {

@@ -95,6 +95,15 @@ const fields = (entries: [string, unknown][], sensitive: boolean, next: Next): R
 const hasToJson = (value: object): value is { toJSON: () => unknown } =>
   typeof (value as { toJSON?: unknown }).toJSON === 'function';
 
+/**
+ * Error fields that quote the data of the failed statement rather than describe the failure: pg's
+ * `where` and `detail` (e.g. "JSON data, line 1: {\"username\":..."), `internalQuery`, and the
+ * bound values some drivers and wrappers attach. An error log line says what failed and where in
+ * our code, never what the request or the event carried.
+ */
+const DATA_FIELDS = new Set(['where', 'detail', 'internalQuery', 'parameters', 'params', 'bindings', 'values', 'data']);
+export const OMITTED = '[omitted: statement data]';
+
 const errorObject = (error: Error, options: RedactOptions, sensitive: boolean, next: Next): Record<string, unknown> => {
   // `level` is what winston stamps on an Error logged as logger.error(err); it is not the error's own data.
   const {
@@ -108,7 +117,11 @@ const errorObject = (error: Error, options: RedactOptions, sensitive: boolean, n
   return {
     name: error.name,
     message: next(error.message),
-    ...fields(Object.entries(own), sensitive, next),
+    ...fields(
+      Object.entries(own).map(([key, value]) => [key, DATA_FIELDS.has(key) && value !== undefined ? OMITTED : value]),
+      sensitive,
+      next,
+    ),
     ...(options.includeStack && error.stack !== undefined ? { stack: next(error.stack) } : {}),
     ...(cause !== undefined ? { cause: next(cause) } : {}),
   };

@@ -4,6 +4,7 @@ import accounts from './202511270002_accounts.js';
 import secrets from './202511270004_secrets.js';
 import auditLog from './202511270005_audit_log.js';
 import metricsSnapshot from './202511290701_metrics_snapshot.js';
+import sessionsAndLoginLocks from './202511290801_sessions_and_login_locks.js';
 import messaging from './202511291201_messaging.js';
 
 /**
@@ -17,6 +18,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   secrets,
   auditLog,
   metricsSnapshot,
+  sessionsAndLoginLocks,
   messaging,
 ]);
 

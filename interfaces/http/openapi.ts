@@ -113,9 +113,13 @@ export const openApiDocument = {
         responses: {
           200: { description: 'Tokens', content: json(tokenPair) },
           400: errorResponse('Malformed JSON or wrong fields'),
-          401: errorResponse('invalid_credentials (same for unknown users, wrong passwords and disabled accounts)'),
+          401: errorResponse(
+            'invalid_credentials (same for unknown users, wrong passwords, disabled accounts and names that cannot exist; every attempt is recorded)',
+          ),
           413: errorResponse('Body too large'),
-          423: errorResponse('account_locked, with Retry-After'),
+          423: errorResponse(
+            'account_locked, with Retry-After: too many failures from this address, or from all addresses (the same answer for names without an account)',
+          ),
           429: errorResponse('rate_limited, with Retry-After'),
           503: errorResponse('rate_limiter_unavailable: Redis is down, login fails closed'),
         },
@@ -219,9 +223,43 @@ export const openApiDocument = {
         },
       },
     },
+    '/api/users/locks': {
+      get: {
+        summary:
+          'Login locks in force: account + address pairs (LOGIN_MAX_FAILURES) and whole accounts (LOGIN_ACCOUNT_MAX_FAILURES), for names with and without an account',
+        security: bearer,
+        responses: {
+          200: {
+            description: 'Locks',
+            content: json({
+              type: 'object',
+              properties: {
+                locks: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      account_id: { type: 'string', format: 'uuid' },
+                      username: { type: 'string', description: 'control and bidi characters escaped as \\uXXXX' },
+                      known: { type: 'boolean', description: 'false: no account has this name' },
+                      scope: { enum: ['source', 'account'] },
+                      source: { type: ['string', 'null'], description: 'the client address of a source lock' },
+                      locked_until: { type: 'string', format: 'date-time' },
+                      lockout_count: { type: 'integer' },
+                      failures: { type: 'integer' },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...adminOnly,
+        },
+      },
+    },
     '/api/users/{id}': {
       patch: {
-        summary: 'Change the role',
+        summary: "Change the role (ends the account's sessions)",
         security: bearer,
         parameters: [idParam],
         requestBody: {
@@ -232,20 +270,30 @@ export const openApiDocument = {
             properties: { role: { enum: ['admin', 'operator', 'viewer'] } },
           }),
         },
-        responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
+        responses: {
+          ...changed,
+          404: errorResponse('account_not_found'),
+          409: errorResponse('last_admin: the only active admin cannot demote itself'),
+          ...adminOnly,
+        },
       },
     },
     '/api/users/{id}/disable': {
       post: {
-        summary: 'Refuse logins, revoke tokens',
+        summary: 'Refuse logins, end every session of the account (SessionRevoked each)',
         security: bearer,
         parameters: [idParam],
-        responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
+        responses: {
+          ...changed,
+          404: errorResponse('account_not_found'),
+          409: errorResponse('last_admin: the only active admin cannot disable itself'),
+          ...adminOnly,
+        },
       },
     },
     '/api/users/{id}/enable': {
       post: {
-        summary: 'Allow logins again',
+        summary: 'Allow logins again (no earlier session comes back)',
         security: bearer,
         parameters: [idParam],
         responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
@@ -253,9 +301,18 @@ export const openApiDocument = {
     },
     '/api/users/{id}/unlock': {
       post: {
-        summary: 'Lift a login lockout (AccountUnlocked, audited)',
+        summary:
+          "Lift login locks of a name (AccountUnlocked / SourceUnlocked, audited): every lock, or only one address's",
         security: bearer,
         parameters: [idParam],
+        requestBody: {
+          required: false,
+          content: json({
+            type: 'object',
+            additionalProperties: false,
+            properties: { source: { type: 'string', description: 'only the lock of this client address' } },
+          }),
+        },
         responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
       },
     },

@@ -2,9 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
-import { RevocationRegistry } from '#application/identity/revocations.js';
+import { createSessionAllowlist } from '#application/identity/allowlist.js';
+import type { IdentityDeps } from '#application/identity/login.js';
 import type { Runtime } from '#application/shared/runtime.js';
+import { validateLockoutPolicy } from '#domain/identity/lockout.js';
 import type { Config } from '#infrastructure/config/config.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
@@ -24,7 +25,9 @@ import { createFanout } from '#infrastructure/metrics/fanout.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { auditLogReader } from '#projections/audit/auditLog.js';
-import { listAccounts } from '#projections/identity/accounts.js';
+import { accountsReader, listAccounts } from '#projections/identity/accounts.js';
+import { listLoginLocks } from '#projections/identity/loginLocks.js';
+import { sessionsReader } from '#projections/identity/sessions.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
@@ -44,7 +47,7 @@ export type AppProcess = {
   server: http.Server;
   port: number;
   infra: Infrastructure;
-  identity: SessionDeps;
+  identity: IdentityDeps;
   projections: ProjectionRunner;
   redis: Redis | null;
   feed: ReturnType<typeof createLiveFeed>;
@@ -119,8 +122,6 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     const redis = connectRedis(config, logger, 'chatbot-app');
     if (redis) closers.push(() => Promise.resolve(redis.disconnect()));
 
-    const revocations = new RevocationRegistry();
-    closers.push(() => revocations.stop());
     const rateLimiting = createRateLimiting({
       redis,
       keyPrefix: options.redisKeyPrefix ?? 'chatbot:',
@@ -130,7 +131,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       log: logger,
     });
     closers.push(() => rateLimiting.lockouts.stop());
-    await Promise.all([revocations.start(infra.store), rateLimiting.lockouts.start()]);
+    await rateLimiting.lockouts.start();
 
     const tokens = createTokenService({
       secret: config.jwt.secret,
@@ -139,23 +140,32 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       accessTtlSeconds: config.jwt.accessTokenTtlSeconds,
       refreshTtlSeconds: config.jwt.refreshTokenTtlSeconds,
       wsTtlSeconds: config.jwt.wsTokenTtlSeconds,
+      now: () => runtime.clock().getTime(),
+      newId: runtime.newId,
     });
-    const identity: SessionDeps = {
+    const identity: IdentityDeps = {
       store,
       passwords: { hashPassword, verifyPassword, verifyAgainstDummy },
       tokens,
-      policy: {
+      policy: validateLockoutPolicy({
         maxFailures: config.login.maxFailures,
+        accountMaxFailures: config.login.accountMaxFailures,
         failureWindowSeconds: config.login.failureWindowSeconds,
         baseLockSeconds: config.login.lockoutBaseSeconds,
         maxLockSeconds: config.login.lockoutMaxSeconds,
         multiplier: config.login.lockoutMultiplier,
-      },
-      refreshTtlSeconds: config.jwt.refreshTokenTtlSeconds,
-      lockouts: rateLimiting.lockouts,
-      revocations,
+      }),
+      sessions: createSessionAllowlist({
+        readModel: sessionsReader(infra.db.knex),
+        store,
+        clock: runtime.clock,
+      }),
+      accounts: accountsReader(infra.db.knex),
       log: logger,
+      runtime,
     };
+    await identity.sessions.watch();
+    closers.push(() => identity.sessions.stop());
     const admin = await ensureAdminAccount(identity, config.admin, {
       correlationId: newCorrelationId(),
       actor: 'system',
@@ -196,7 +206,11 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         openApiRoutes(),
         metricsRoutes({ registry: prometheus.registry, token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
-        usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
+        usersRoutes({
+          identity,
+          listAccounts: () => listAccounts(infra.db.knex),
+          listLocks: () => listLoginLocks(infra.db.knex, runtime.clock()),
+        }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
         secretsRoutes({
           auth: identity,

@@ -1,16 +1,15 @@
-import { administerAccount } from '#application/identity/accounts.js';
+import { unlockLogin } from '#application/identity/accounts.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
-import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
+import { expiredLoginLocks } from '#projections/identity/loginLocks.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId, runWithContext } from '#infrastructure/logging/context.js';
 import type { Database } from '#infrastructure/sql/database.js';
-import { expiredLockouts } from '#projections/identity/accounts.js';
 
 export type Scheduler = { stop(): Promise<void> };
 
 /**
- * Periodic jobs. Today: lockout expiry (AccountUnlocked{by:'system'} once a lock has run out, so the
+ * Periodic jobs. Today: lockout expiry (AccountUnlocked/SourceUnlocked{by:'system'} once a lock has run out, so the
  * read models show the account usable without waiting for its next login attempt).
  */
 export const startScheduler = (deps: {
@@ -21,16 +20,15 @@ export const startScheduler = (deps: {
   intervalMs?: number;
 }): Scheduler => {
   const { store, db, logger, runtime } = deps;
-  const passwords = { hashPassword, verifyPassword, verifyAgainstDummy };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   const expireLockouts = async () => {
-    for (const id of await expiredLockouts(db.knex, runtime.clock())) {
+    for (const { accountId } of await expiredLoginLocks(db.knex, runtime.clock())) {
       const context = { correlationId: newCorrelationId(), actor: 'system' };
       await runWithContext(context, async () => {
-        const { changed } = await administerAccount({ store, passwords, log: logger }, id, { type: 'unlock' }, context);
-        if (changed) logger.info('lockout expired: account unlocked', { accountId: id });
+        const { changed } = await unlockLogin({ store, runtime }, accountId, null, context, true);
+        if (changed) logger.info('lockout expired: login unlocked', { accountId });
       });
     }
   };

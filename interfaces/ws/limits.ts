@@ -21,6 +21,8 @@ export type MetricsSocketLimits = {
   maxDroppedSnapshots: number;
   /** ms a client gets to complete a close the server started before its socket is destroyed */
   closeGraceMs: number;
+  /** how often open connections are checked against the session allowlist (ended sessions close) */
+  sessionSweepMs: number;
 };
 
 export const DEFAULT_METRICS_SOCKET_LIMITS: Readonly<MetricsSocketLimits> = Object.freeze({
@@ -34,4 +36,5 @@ export const DEFAULT_METRICS_SOCKET_LIMITS: Readonly<MetricsSocketLimits> = Obje
   maxBufferedBytes: 1024 * 1024,
   maxDroppedSnapshots: 30,
   closeGraceMs: 2_000,
+  sessionSweepMs: 250,
 });

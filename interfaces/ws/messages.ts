@@ -91,7 +91,7 @@ export const ErrorMessage = z.strictObject({ type: z.literal('error'), code: z.s
 /** Sent before the server itself ends an authenticated connection (shutdown, slow consumer). */
 export const ClosingMessage = z.strictObject({
   type: z.literal('closing'),
-  reason: z.enum(['server_shutdown', 'slow_consumer']),
+  reason: z.enum(['server_shutdown', 'slow_consumer', 'session_ended']),
   closeCode: z.number().int(),
   message: z.string(),
 });
@@ -122,7 +122,10 @@ export const CloseCode = {
   tryAgainLater: 1013,
   /** malformed_message, token_in_query, unexpected_message */
   badRequest: 4400,
-  /** token_* (missing, malformed, expired, invalid_signature, wrong_type, already_used, revoked, unknown, invalid) */
+  /**
+   * token_* (missing, malformed, expired, invalid_signature, wrong_type, already_used, revoked, unknown, invalid),
+   * and session_ended: the session of an open connection ended (logout, reset, role change, disable, reuse)
+   */
   unauthorized: 4401,
   /** token_wrong_scope */
   forbidden: 4403,

@@ -6,7 +6,8 @@ import type { Duplex } from 'node:stream';
 import type { Subscription } from 'rxjs';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { LiveFeed } from '#application/metrics/live.js';
-import { consumeWsToken, type SessionDeps } from '#application/identity/sessions.js';
+import { consumeWsToken } from '#application/identity/sessions.js';
+import type { IdentityDeps } from '#application/identity/login.js';
 import { acceptCorrelationId } from '#infrastructure/logging/context.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { clientAddress, originAllowed, queryCarriesCredential, refuseUpgrade, requestUrl } from './handshake.js';
@@ -18,7 +19,7 @@ export { DEFAULT_METRICS_SOCKET_LIMITS, type MetricsSocketLimits };
 
 export type MetricsSocketOptions = {
   feed: LiveFeed;
-  identity: SessionDeps;
+  identity: IdentityDeps;
   /** CORS_ORIGINS; the server's own origin is accepted too unless allowSameOrigin is false */
   allowedOrigins: readonly string[];
   allowSameOrigin?: boolean;
@@ -54,6 +55,8 @@ type Client = {
   correlationId: string;
   state: 'awaiting_auth' | 'authenticating' | 'open' | 'closing';
   accountId: string | null;
+  /** the session the ws token was issued under: the connection lives only as long as it */
+  sessionId: string | null;
   /** counted in perUser (authenticated and not yet gone) */
   countedForUser: boolean;
   alive: boolean;
@@ -190,6 +193,7 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
       return reject(client, Rejections.malformedMessage);
     }
     let accountId: string;
+    let sessionId: string;
     try {
       const context = {
         correlationId: client.correlationId,
@@ -197,7 +201,7 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
         ip: client.ip,
         userAgent: client.userAgent,
       };
-      ({ accountId } = await consumeWsToken(identity, token, 'metrics:read', context));
+      ({ accountId, sessionId } = await consumeWsToken(identity, token, 'metrics:read', context));
     } catch (error) {
       const rejection = tokenRejection(error);
       if (!rejection) logger.error('ws token check failed', { error, correlationId: client.correlationId });
@@ -206,6 +210,7 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
     // The client left, sent something else, or the server began to stop while the token was checked.
     if (client.state !== 'authenticating' || client.ws.readyState !== WebSocket.OPEN) return;
     client.accountId = accountId;
+    client.sessionId = sessionId;
     if ((perUser.get(accountId) ?? 0) >= limits.maxConnectionsPerUser) return reject(client, Rejections.tooManyForUser);
     client.state = 'open';
     increment(perUser, accountId, 1);
@@ -250,6 +255,7 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
       correlationId: acceptCorrelationId(req.headers['x-correlation-id']),
       state: 'awaiting_auth',
       accountId: null,
+      sessionId: null,
       countedForUser: false,
       alive: true,
       droppedInARow: 0,
@@ -308,6 +314,43 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
   };
   server.on('upgrade', onUpgrade);
 
+  /**
+   * A session that ends (logout, reset, role change, disable, refresh-token reuse) takes its open
+   * WebSockets with it: at once when this process ended it, otherwise at the next sweep of the
+   * session allowlist (every sessionSweepMs), which other processes' revocations reach through the
+   * sessions projection. Close 4401 `session_ended`, after a `closing` notice.
+   */
+  const endSession = (client: Client) => {
+    logger.info('ws client closed: its session ended', who(client));
+    const message = 'The session of this connection has ended (logout, password or role change, or disabled account).';
+    closeClient(client, CloseCode.unauthorized, 'session_ended', {
+      type: 'closing',
+      reason: 'session_ended',
+      closeCode: CloseCode.unauthorized,
+      message,
+    });
+  };
+  const stopListening = identity.sessions.onEnded((sessionId) => {
+    for (const client of streaming) if (client.sessionId === sessionId) endSession(client);
+  });
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping || streaming.size === 0) return;
+    sweeping = true;
+    const open = [...streaming];
+    const ids = [...new Set(open.map((c) => c.sessionId).filter((id): id is string => id !== null))];
+    identity.sessions
+      .endedAmong(ids)
+      .then((ended) => {
+        for (const client of open) if (client.sessionId !== null && ended.has(client.sessionId)) endSession(client);
+      })
+      .catch((error: unknown) => logger.warn('ws session sweep failed; retrying', { error }))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, limits.sessionSweepMs);
+  sweep.unref();
+
   const heartbeat = setInterval(() => {
     for (const client of everyone) {
       if (client.state === 'closing') continue;
@@ -324,6 +367,8 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
 
   const shutdown = async () => {
     clearInterval(heartbeat);
+    clearInterval(sweep);
+    stopListening();
     for (const subscription of subscriptions) subscription.unsubscribe();
     const message = 'The server is stopping; reconnect in a few seconds.';
     const closed = [...wss.clients].map(

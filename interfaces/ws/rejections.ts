@@ -1,6 +1,7 @@
 // Why a connection is refused, as a close code, a reason text (part of the API, docs/websocket.md) and a
 // sentence for people. The token itself never appears in any of them, nor in the log line.
-import { WsTokenRejected } from '#application/identity/sessions.js';
+import { AppError } from '#application/shared/errors.js';
+import { WsTokenAlreadyUsed, WsTokenExpired, WsTokenNotFound } from '#domain/identity/errors.js';
 import { DomainError, type ErrorKind } from '#domain/shared/event.js';
 import { TokenError } from '#infrastructure/identity/jwt.js';
 import { closeCodeOf } from '#interfaces/http/shared/errors.js';
@@ -69,8 +70,12 @@ export const Rejections = {
  * by its kind; null for an unexpected error (logged, then closed as internal).
  */
 export const tokenRejection = (error: unknown): Rejection | null => {
-  if (error instanceof WsTokenRejected || error instanceof TokenError)
-    return TOKEN_REJECTIONS[error.reason] ?? TOKEN_REJECTIONS.malformed!;
+  if (error instanceof TokenError) return TOKEN_REJECTIONS[error.reason] ?? TOKEN_REJECTIONS.malformed!;
+  if (error instanceof WsTokenAlreadyUsed) return TOKEN_REJECTIONS.already_used!;
+  if (error instanceof WsTokenExpired) return TOKEN_REJECTIONS.expired!;
+  if (error instanceof WsTokenNotFound) return TOKEN_REJECTIONS.unknown!;
+  // the session behind the token has ended (the allowlist refused it)
+  if (error instanceof AppError && error.status === 401) return TOKEN_REJECTIONS.revoked!;
   if (error instanceof DomainError && error.kind !== 'internal') return refuse(error.kind, error.code, error.message);
   return null;
 };

@@ -187,6 +187,24 @@ const SPECS: Specs = {
     details: (d) => ({ lockedUntil: text(d.until), lockoutCount: int(d.lockoutCount), failureCount: int(d.failures) }),
   },
   AccountUnlocked: { action: 'account.unlocked', target: account, details: by },
+  // one account + address pair locked (the low threshold), and lifted
+  SourceLocked: {
+    action: 'login.source_locked',
+    target: account,
+    outcome: () => 'denied',
+    details: (d) => ({
+      username: text(d.username),
+      source: text(d.source),
+      lockedUntil: text(d.until),
+      lockoutCount: int(d.lockoutCount),
+      failureCount: int(d.failures),
+    }),
+  },
+  SourceUnlocked: {
+    action: 'login.source_unlocked',
+    target: account,
+    details: (d) => ({ source: text(d.source), by: text(d.by) }),
+  },
   // identity: sessions and tokens (token ids stay out: they are handles to credentials)
   SessionStarted: {
     action: 'session.started',

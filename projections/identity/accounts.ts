@@ -1,13 +1,21 @@
 import type { Knex } from 'knex';
+import type { AccountsReadModel } from '#application/identity/login.js';
+import type { AccountEvent } from '#domain/identity/events.js';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 import type { Projection } from '#projections/runner.js';
 
 const TABLE = 'accounts';
 
-/** One row per account: what the console lists. Never holds a password hash. */
+type Handled = Exclude<AccountEvent, { type: 'SourceLocked' | 'SourceUnlocked' }>;
+
+/**
+ * One row per account: what the console lists, and the role and status every request is
+ * authorised with (application/identity/allowlist.ts). Never holds a password hash.
+ * `locked_until` is the account-wide lock; source locks are in login_locks (loginLocks.ts).
+ */
 export const accountsProjection: Projection = {
   name: 'accounts',
-  version: 1,
+  version: 2,
   tables: [TABLE],
   handles: [
     'AccountCreated',
@@ -19,10 +27,10 @@ export const accountsProjection: Projection = {
     'LoginSucceeded',
     'LoginFailed',
     'PasswordChanged',
-  ],
-  async apply(trx, event) {
-    const data = event.data;
-    const id = data.accountId as string;
+  ] satisfies Handled['type'][],
+  async apply(trx, recorded) {
+    const event = recorded as RecordedEvent<Handled>;
+    const id = event.data.accountId;
     const at = event.metadata.occurredAt;
     const touch = { updated_at: at, position: event.position };
     const update = (changes: Record<string, unknown>) =>
@@ -34,18 +42,18 @@ export const accountsProjection: Projection = {
         await trx(TABLE)
           .insert({
             id,
-            username: data.username,
-            role: data.role,
+            username: event.data.username,
+            role: event.data.role,
             status: 'active',
             created_at: at,
-            created_by: data.createdBy,
+            created_by: event.data.createdBy,
             ...touch,
           })
           .onConflict('id')
           .ignore();
         return;
       case 'RoleChanged':
-        return void (await update({ role: data.role }));
+        return void (await update({ role: event.data.role }));
       case 'AccountDisabled':
         return void (await update({ status: 'disabled' }));
       case 'AccountEnabled':
@@ -56,7 +64,7 @@ export const accountsProjection: Projection = {
       case 'AccountLocked':
         return void (await trx.raw(
           `update ${TABLE} set status = case when status = 'disabled' then status else 'locked' end, locked_until = ?, lockout_count = ?, updated_at = ?, position = ? where id = ?`,
-          [data.until as string, data.lockoutCount as number, at, event.position, id],
+          [event.data.until, event.data.lockoutCount, at, event.position, id],
         ));
       case 'AccountUnlocked':
         return void (await trx.raw(
@@ -64,14 +72,16 @@ export const accountsProjection: Projection = {
           [at, event.position, id],
         ));
       case 'LoginSucceeded':
-        return void (await update({ failed_logins: 0, last_login_at: data.at ?? at, last_login_ip: data.ip ?? null }));
+        return void (await update({ last_login_at: event.data.at, last_login_ip: event.data.ip }));
       case 'LoginFailed':
-        if (data.reason !== 'wrong_password') return;
-        return void (await update({ failed_logins: data.failureCount }));
+        if (event.data.reason === 'account_locked') return;
+        return void (await update({ failed_logins: event.data.accountFailureCount ?? event.data.failureCount }));
       case 'PasswordChanged':
         return void (await update({}));
-      default:
+      default: {
+        const _exhaustive: never = event;
         return;
+      }
     }
   },
 };
@@ -106,11 +116,13 @@ export const listAccounts = async (knex: Knex): Promise<AccountRow[]> => {
   }));
 };
 
-/** For tests and tooling: the events this projection would fold, in order. */
-export const isAccountEvent = (event: RecordedEvent): boolean => accountsProjection.handles.includes(event.type);
-
-/** Accounts whose lock has run out by `now` but that no AccountUnlocked has released yet (the scheduler's job). */
-export const expiredLockouts = async (knex: Knex, now: Date): Promise<string[]> =>
-  (await knex(TABLE).where('status', 'locked').andWhere('locked_until', '<=', now).select<{ id: string }[]>('id')).map(
-    (row) => row.id,
-  );
+/** The accounts read model's answers to the rules that span accounts (application/identity/login.ts). */
+export const accountsReader = (knex: Knex): AccountsReadModel => ({
+  async activeAdminIds() {
+    const rows = await knex(TABLE)
+      .where({ role: 'admin' })
+      .whereNot({ status: 'disabled' })
+      .select<Array<{ id: string }>>('id');
+    return rows.map((r) => r.id);
+  },
+});

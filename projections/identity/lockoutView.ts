@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import type { LockoutView } from '#application/identity/ports.js';
 import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
 import type { ProjectionLogger } from '#projections/shared/projection.js';
 
@@ -10,8 +9,12 @@ import type { ProjectionLogger } from '#projections/shared/projection.js';
  * under WATCH of the checkpoint: an event is applied exactly once, and a second runner (another app
  * process) that falls behind skips what the first already applied instead of rolling the view back.
  * Embedded mode (no Redis) keeps the same fold in a Map, rebuilt from position 0 at each start.
- * The account stream stays the authority: login.ts decides from it whatever this view says.
+ * The account stream stays the authority: login.ts reads it once per attempt and skips argon2 when
+ * the stream says locked, so login no longer asks this view (a stale view once overruled the stream).
  */
+/** epoch ms until which the account is locked account-wide, or null */
+export type LockoutView = { lockedUntil(accountId: string): Promise<number | null> };
+
 export const LOCKOUT_EVENT_TYPES = ['AccountLocked', 'AccountUnlocked', 'LoginSucceeded'] as const;
 
 export type LockChange = { kind: 'lock'; accountId: string; until: number } | { kind: 'clear'; accountId: string };

@@ -130,8 +130,9 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     for (let i = 0; i < 5; i++)
       await request(app.baseUrl, 'POST', '/api/auth/login', { body: { username: locked, password: 'wrong-password' } });
     await submitLogin(locked, 'a-good-password');
-    const text = await waitForText(page, '#login-error', (t) => t.includes('bloqueada'));
-    expect(text).to.match(/^La cuenta está bloqueada .* dentro de \d+ (s|min).* \(a las \d\d:\d\d:\d\d\)\.$/);
+    const text = await waitForText(page, '#login-error', (t) => t.startsWith('Demasiados intentos fallidos'));
+    // it says when, never whether the account exists (a name without an account reads the same)
+    expect(text).to.match(/^Demasiados intentos fallidos\. .* dentro de \d+ (s|min).* \(a las \d\d:\d\d:\d\d\)\.$/);
   });
 
   it('rate limiting (429) and an unavailable login (503) are explained, not shown as raw errors', async () => {
@@ -145,7 +146,7 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
       );
     await answer(429, 'rate_limited', { 'retry-after': '90' });
     await submitLogin('admin', 'whatever');
-    expect(await waitForText(page, '#login-error', (t) => t.startsWith('Demasiados'))).to.match(
+    expect(await waitForText(page, '#login-error', (t) => t.startsWith('Demasiados intentos desde'))).to.match(
       /Espera 1 min 30 s \(hasta las \d\d:\d\d:\d\d\)\.$/,
     );
     await page.unroute('**/api/auth/login');
@@ -216,6 +217,24 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     expect(await row.locator('.badge').textContent()).to.equal('desactivado');
     await row.locator('[data-action="enable"]').click();
     await page.locator(`#user-list tr[data-username="${newUser}"][data-status="active"]`).waitFor();
+  });
+
+  it('lists the locked logins (the account locked above, a name without an account) and unlocks one', async () => {
+    for (let i = 0; i < 5; i++)
+      await request(app.baseUrl, 'POST', '/api/auth/login', {
+        body: { username: 'no-such-name', password: 'x-wrong-1' },
+      });
+    await page.click('#users-reload');
+    const ghost = page.locator('#lock-list tr[data-username="no-such-name"]');
+    await ghost.waitFor();
+    expect(await ghost.textContent()).to.include('(sin cuenta)');
+    expect(await ghost.locator('[data-action="unlock-login"]').getAttribute('aria-label')).to.include('no-such-name');
+    await ghost.locator('[data-action="unlock-login"]').click();
+    await ghost.waitFor({ state: 'detached' });
+    // the only active admin's own disable button is off (the server would answer 409 last_admin)
+    expect(await page.locator('#user-list tr[data-username="admin"] [data-action="disable"]').isDisabled()).to.equal(
+      true,
+    );
   });
 
   it('the audit page filters, loads more with next_cursor, and downloads the NDJSON export', async () => {

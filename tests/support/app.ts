@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { loadConfig } from '#infrastructure/config/config.js';
@@ -49,19 +52,28 @@ export type TestAppOptions = {
   databaseUrl?: string;
   redis?: boolean;
   redisKeyPrefix?: string;
-  /** default: systemRuntime */
+  /** the embedded wiring, as `npm start` runs it: PGlite in a fresh temporary DATA_DIR, no DATABASE_URL */
+  embedded?: boolean;
+  /** clock and ids of the app (tests/support/runtime.ts manualRuntime moves time without sleeping); default systemRuntime */
   runtime?: Runtime;
 };
 
+/** Both wirings production has, for tests that must hold on each: PostgreSQL and embedded PGlite. */
+export const WIRINGS = [
+  { name: 'PostgreSQL', embedded: false },
+  { name: 'embedded PGlite', embedded: true },
+] as const;
+
 /** The real app process, in this process, on port 0, against the real Postgres (and Redis when asked). */
 export const startTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
-  const schema = options.databaseUrl ? null : await createTestSchema();
-  const databaseUrl = options.databaseUrl ?? schema!.url;
+  const dataDir = options.embedded ? await mkdtemp(join(tmpdir(), 'chatbot-test-')) : null;
+  const schema = options.databaseUrl || options.embedded ? null : await createTestSchema();
+  const databaseUrl = options.databaseUrl ?? schema?.url ?? '';
   const env = {
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
     ADMIN_PASSWORD,
-    DATABASE_URL: databaseUrl,
+    ...(dataDir ? { DATA_DIR: dataDir } : { DATABASE_URL: databaseUrl }),
     LOG_LEVEL: 'info',
     RATE_LIMIT_LOGIN_PER_MINUTE: '10000',
     RATE_LIMIT_API_PER_MINUTE: '10000',
@@ -95,6 +107,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     close: async () => {
       await app.close();
       await schema?.drop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 };

@@ -6,7 +6,10 @@ import { ROLES, type Role } from '#domain/identity/events.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import type { Infrastructure } from '#interfaces/process/infrastructure.js';
-import { listAccounts } from '#projections/identity/accounts.js';
+import { accountsReader, listAccounts } from '#projections/identity/accounts.js';
+import { sessionsReader } from '#projections/identity/sessions.js';
+import { createSessionAllowlist } from '#application/identity/allowlist.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { CliError, type CliCommand, type CliContext } from '../context.js';
 import { table } from '../table.js';
 
@@ -41,6 +44,13 @@ const deps = (infra: Infrastructure): AccountDeps => ({
   store: infra.store,
   passwords: { hashPassword, verifyPassword, verifyAgainstDummy },
   log: quietLog,
+  runtime: systemRuntime,
+  sessions: createSessionAllowlist({
+    readModel: sessionsReader(infra.db.knex),
+    store: infra.store,
+    clock: systemRuntime.clock,
+  }),
+  accounts: accountsReader(infra.db.knex),
 });
 const cliContext = () => ({ correlationId: newCorrelationId(), actor: 'system', userAgent: 'chatbot-cli', ip: null });
 

@@ -1,12 +1,13 @@
 import { once } from 'node:events';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import { ValidationError } from '#application/shared/errors.js';
 import type { AuditEntry, AuditFilters, AuditLogReader } from '#projections/audit/auditLog.js';
 import { AUDIT_OUTCOMES } from '#projections/audit/auditEntries.js';
 import { requireAuth } from '../identity/authenticate.js';
 import { parseInput } from '../shared/validate.js';
+import { rejectOddText } from '../shared/text.js';
 import type { Clock } from '#application/shared/runtime.js';
 
 const Text = z.string().min(1).max(256);
@@ -97,7 +98,7 @@ const exportNdjson = async (res: Response, entries: AsyncIterable<AuditEntry>, n
 };
 
 export type AuditRoutesOptions = {
-  identity: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  identity: Authenticator;
   /** read side: the audit_log read model (projections/audit/auditLog.ts: auditLogReader(knex)) */
   auditLog: AuditLogReader;
   /** names the export file */
@@ -111,6 +112,7 @@ export type AuditRoutesOptions = {
  */
 export const auditRoutes = ({ identity, auditLog, clock }: AuditRoutesOptions): Router => {
   const router = Router();
+  router.use('/api/audit', rejectOddText());
 
   router.get('/api/audit', requireAuth(identity, 'admin'), async (req, res) => {
     const query = parseInput(Query, req.query, 'query');

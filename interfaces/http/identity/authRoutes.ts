@@ -1,13 +1,21 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { login } from '#application/identity/login.js';
-import { issueWsToken, logout, refresh, type SessionDeps } from '#application/identity/sessions.js';
-import type { TokenPair } from '#application/identity/login.js';
+import { issueWsToken, logout, refresh } from '#application/identity/sessions.js';
+import type { IdentityDeps, TokenPair } from '#application/identity/login.js';
+import { PASSWORD_MAX_LENGTH } from '#domain/identity/rules.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth, toHttpTokenError } from './authenticate.js';
+import { rejectOddText } from '../shared/text.js';
 
-const LoginBody = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) }).strict();
+/**
+ * Any name up to a bound: a name that cannot exist is still a login attempt, recorded (escaped) and
+ * answered like an unknown one. The password bound is the one every password rule uses.
+ */
+const LoginBody = z
+  .object({ username: z.string().min(1).max(1024), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) })
+  .strict();
 const RefreshBody = z.object({ refresh_token: z.string().min(1).max(4096) }).strict();
 
 const tokenResponse = (pair: TokenPair) => ({
@@ -24,7 +32,7 @@ const noStore: RequestHandler = (_req, res, next) => {
 };
 
 export type AuthRoutesOptions = {
-  identity: SessionDeps;
+  identity: IdentityDeps;
   /** per-IP login limiter (and fail-closed check); runs before any password work */
   loginLimiter: RequestHandler;
 };
@@ -32,6 +40,8 @@ export type AuthRoutesOptions = {
 /** /api/auth/*: login, refresh, logout, me, ws-token. */
 export const authRoutes = ({ identity, loginLimiter }: AuthRoutesOptions): Router => {
   const router = Router();
+  // A login's odd name is recorded (escaped) as an attempt and answered 401, not refused unrecorded.
+  router.use('/api/auth', rejectOddText({ 'POST /login': ['username', 'password'] }));
   const authenticated = requireAuth(identity);
   router.use('/api/auth', noStore);
 

@@ -1,7 +1,6 @@
 import type { Request, RequestHandler } from 'express';
-import { authenticate } from '#application/identity/sessions.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
-import type { AccessClaims } from '#application/identity/ports.js';
+import { authenticate, type Authenticator } from '#application/identity/sessions.js';
+import type { Principal } from '#application/identity/ports.js';
 import { ForbiddenError, UnauthorizedError } from '#application/shared/errors.js';
 import type { Role } from '#domain/identity/events.js';
 import { runWithContextPatch } from '#infrastructure/logging/context.js';
@@ -37,29 +36,30 @@ export const bearerToken = (req: Request): string | null => {
   return match ? match[1]! : '\u0000malformed';
 };
 
-export type AuthenticatedRequest = Request & { auth: AccessClaims };
+export type AuthenticatedRequest = Request & { auth: Principal };
 
-export const authOf = (req: Request): AccessClaims => {
+export const authOf = (req: Request): Principal => {
   const auth = (req as Partial<AuthenticatedRequest>).auth;
   if (!auth) throw new UnauthorizedError('token_missing', 'Authentication required.');
   return auth;
 };
 
-/** Requires a valid access token, and one of `roles` when given. */
+/**
+ * Requires a valid access token of an active session (the session allowlist), and one of `roles`
+ * when given: the account's role as it is now, never the one it had when the token was issued.
+ */
 export const requireAuth =
-  (deps: Pick<SessionDeps, 'tokens' | 'revocations'>, ...roles: Role[]): RequestHandler =>
+  (deps: Authenticator, ...roles: Role[]): RequestHandler =>
   (req, _res, next) => {
-    let claims: AccessClaims;
-    try {
-      claims = authenticate(deps, bearerToken(req));
-    } catch (error) {
-      next(toHttpTokenError(error));
-      return;
-    }
-    if (roles.length > 0 && !roles.includes(claims.role)) {
-      next(new ForbiddenError(`This action needs the role ${roles.join(' or ')}.`));
-      return;
-    }
-    (req as AuthenticatedRequest).auth = claims;
-    runWithContextPatch({ actor: claims.accountId }, () => next());
+    authenticate(deps, bearerToken(req)).then(
+      (principal) => {
+        if (roles.length > 0 && !roles.includes(principal.role)) {
+          next(new ForbiddenError(`This action needs the role ${roles.join(' or ')}.`));
+          return;
+        }
+        (req as AuthenticatedRequest).auth = principal;
+        runWithContextPatch({ actor: principal.accountId }, () => next());
+      },
+      (error: unknown) => next(toHttpTokenError(error)),
+    );
   };

@@ -5,7 +5,7 @@ import { resolveDeadLetter, setPaused, type ConversationDeps } from '#applicatio
 import { receiveInbound, type InboundDeps } from '#application/messaging/inbound.js';
 import { SIMULATOR_NUMBER_ID, activeNumber } from '#application/messaging/numbers.js';
 import { queueMessage, type SendDeps } from '#application/messaging/send.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import { NotFoundError, ValidationError } from '#application/shared/errors.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { findChat, listChats } from '#projections/messaging/chats.js';
@@ -58,7 +58,7 @@ const MessagesQuery = z.object({
 });
 
 export type MessagingRoutesOptions = {
-  auth: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  auth: Authenticator;
   knex: Knex;
   runtime: Runtime;
   send: SendDeps;

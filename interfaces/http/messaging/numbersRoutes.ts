@@ -8,7 +8,7 @@ import {
   removeNumber,
   type NumbersDeps,
 } from '#application/messaging/numbers.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import { listNumbers } from '#projections/messaging/numbers.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
@@ -30,7 +30,7 @@ const AddBody = z.discriminatedUnion('kind', [
 ]);
 
 export type NumbersRoutesOptions = {
-  auth: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  auth: Authenticator;
   knex: Knex;
   numbers: NumbersDeps;
 };

@@ -2,13 +2,14 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SecretMetadata } from '#application/secrets/ports.js';
 import { deleteSecret, storeSecret, type SecretsDeps } from '#application/secrets/secrets.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import { SECRET_NAME_RULE } from '#domain/secrets/errors.js';
 import { SECRET_KINDS, type SecretKind } from '#domain/secrets/events.js';
 import { isValidSecretName } from '#domain/secrets/secret.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
+import { rejectOddText } from '../shared/text.js';
 
 // The domain's rule and its wording, checked at the edge so that a bad name is a field error like the body's.
 const Name = z.string().refine(isValidSecretName, SECRET_NAME_RULE);
@@ -17,7 +18,7 @@ const Kind = z.enum(SECRET_KINDS as [SecretKind, ...SecretKind[]]);
 const PutBody = z.object({ value: z.string().min(1), kind: Kind }).strict();
 
 export type SecretsRoutesOptions = {
-  auth: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  auth: Authenticator;
   secrets: SecretsDeps;
   /** read side: the secrets read model (projections/secrets/secrets.ts) */
   listSecrets: () => Promise<SecretMetadata[]>;
@@ -35,6 +36,7 @@ const noStore: RequestHandler = (_req, res, next) => {
  */
 export const secretsRoutes = ({ auth, secrets, listSecrets }: SecretsRoutesOptions): Router => {
   const router = Router();
+  router.use('/api/secrets', rejectOddText());
   const admin = requireAuth(auth, 'admin');
 
   router.get('/api/secrets', noStore, admin, async (_req, res) => {

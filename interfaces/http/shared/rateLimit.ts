@@ -1,11 +1,12 @@
 import type { NextFunction, Request, RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { normaliseUsername } from '#application/identity/accountIds.js';
+import { printable } from '#domain/identity/rules.js';
 import type { Log } from '#application/identity/login.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import { RateLimitedError, UnavailableError } from '#application/shared/errors.js';
 import { createLimiter, type Limiter } from '#infrastructure/ratelimit/limiter.js';
-import { recordRateLimited } from '#infrastructure/ratelimit/rateLimited.js';
+import { recordRateLimited } from '#application/identity/rateLimited.js';
 import { createLockoutProjection, type LockoutProjection } from '#projections/identity/lockoutView.js';
 import { commandContext } from './context.js';
 
@@ -15,7 +16,6 @@ import { commandContext } from './context.js';
  *
  *   const rateLimiting = createRateLimiting({ redis, keyPrefix: 'chatbot:', loginPerMinute, apiPerMinute, store, log: logger });
  *   await rateLimiting.lockouts.start();        // rateLimiting.lockouts.stop() at shutdown
- *   identity.lockouts = rateLimiting.lockouts;  // login.ts asks it before argon2
  *   createHttpApp({ ..., apiLimiter: rateLimiting.apiLimiter, routers: [authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }), ...] });
  *
  * `redis` is an ioredis client built with FAIL_FAST_REDIS_OPTIONS (infrastructure/ratelimit/limiter.ts),
@@ -69,7 +69,9 @@ const usernameOf = (req: Request): string | undefined => {
   const body: unknown = req.body;
   if (typeof body !== 'object' || body === null) return undefined;
   const username = (body as { username?: unknown }).username;
-  return typeof username === 'string' && username.length > 0 ? normaliseUsername(username).slice(0, 64) : undefined;
+  return typeof username === 'string' && username.length > 0
+    ? printable(normaliseUsername(username).slice(0, 64))
+    : undefined;
 };
 
 const routePatternOf = (req: Request): string | undefined => {

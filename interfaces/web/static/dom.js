@@ -43,3 +43,13 @@ export const say = (el, text, kind = 'error') => {
   el.classList.toggle('alert-ok', kind === 'ok');
   el.classList.toggle('alert-info', kind === 'info');
 };
+
+/**
+ * A name as people should see it: control characters, bidi overrides and lone surrogates written as
+ * \uXXXX, so a username cannot reorder the text around it (the server stores and logs them the same way).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const ODD =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+export const printable = (text) =>
+  String(text ?? '').replace(ODD, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

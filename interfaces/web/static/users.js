@@ -1,7 +1,8 @@
-// Users (admin): the accounts read model, create, disable, enable, unlock. The list is a projection, so
-// after a change it is read again until the change shows (eventual consistency, usually a few ms).
+// Users (admin): the accounts read model, create, disable, enable, unlock, and the login locks in force
+// (per address and per account) with their unlock buttons. The lists are projections, so after a change
+// they are read again until the change shows (eventual consistency, usually a few ms).
 import { api } from './api.js';
-import { $, clear, h, say } from './dom.js';
+import { $, clear, h, printable, say } from './dom.js';
 import { describeError } from './errors.js';
 import { formatDateTime, formatNumber, onLangChange, t } from './i18n.js';
 import { rememberUsers } from './people.js';
@@ -12,12 +13,30 @@ export const createUsersPage = () => {
   const form = $('#user-form');
   const message = $('#users-message');
   const list = $('#user-list');
+  const lockList = $('#lock-list');
   let users = [];
+  let locks = [];
 
   const fetchUsers = async () => {
-    users = (await api('/api/users')).users;
+    const [listed, locked] = await Promise.all([api('/api/users'), api('/api/users/locks')]);
+    users = listed.users;
+    locks = locked.locks;
     rememberUsers(users);
     render();
+  };
+
+  const activeAdmins = () => users.filter((u) => u.role === 'admin' && u.status !== 'disabled');
+  const lockKey = (lock) => `${lock.account_id}|${lock.source ?? ''}`;
+
+  const unlock = async (lock) => {
+    try {
+      const body = lock.scope === 'source' ? { source: lock.source } : undefined;
+      const result = await api(`/api/users/${encodeURIComponent(lock.account_id)}/unlock`, { method: 'POST', body });
+      say(message, t(result.changed ? 'users.changed' : 'users.unchanged', { user: printable(lock.username) }), 'ok');
+      await reloadUntil(() => !locks.some((l) => lockKey(l) === lockKey(lock)));
+    } catch (error) {
+      say(message, describeError(error));
+    }
   };
 
   /** Reads the list until check(users) holds, for about 3 s at most. */
@@ -32,7 +51,7 @@ export const createUsersPage = () => {
   const act = async (user, action) => {
     try {
       const result = await api(`/api/users/${encodeURIComponent(user.id)}/${action}`, { method: 'POST' });
-      say(message, t(result.changed ? 'users.changed' : 'users.unchanged', { user: user.username }), 'ok');
+      say(message, t(result.changed ? 'users.changed' : 'users.unchanged', { user: printable(user.username) }), 'ok');
       const expected = { disable: 'disabled', enable: 'active', unlock: 'active' }[action];
       await reloadUntil(
         (now) =>
@@ -64,7 +83,9 @@ export const createUsersPage = () => {
           t('users.enable'),
         ),
       );
-    else
+    else {
+      // The only active admin cannot disable itself (the server answers 409 last_admin too).
+      const last = user.role === 'admin' && activeAdmins().length === 1;
       buttons.push(
         h(
           'button',
@@ -72,11 +93,14 @@ export const createUsersPage = () => {
             type: 'button',
             class: 'btn btn-small btn-danger',
             'data-action': 'disable',
+            'aria-label': `${t('users.disable')} ${printable(user.username)}`,
+            ...(last ? { disabled: true, title: t('users.lastAdmin') } : {}),
             onclick: () => act(user, 'disable'),
           },
           t('users.disable'),
         ),
       );
+    }
     return h('div', { class: 'actions' }, buttons);
   };
 
@@ -86,7 +110,7 @@ export const createUsersPage = () => {
         h(
           'tr',
           { 'data-username': user.username, 'data-status': user.status },
-          h('td', {}, h('strong', {}, user.username)),
+          h('td', {}, h('strong', {}, printable(user.username))),
           h('td', {}, t(`role.${user.role}`)),
           h('td', {}, h('span', { class: `badge status-${user.status}` }, t(`status.${user.status}`))),
           h('td', { class: 'num' }, formatNumber(user.failed_logins)),
@@ -96,6 +120,36 @@ export const createUsersPage = () => {
       ),
     );
     $('#users-empty').hidden = users.length > 0;
+    clear(lockList).append(
+      ...locks.map((lock) => {
+        const scope = lock.scope === 'source' ? t('locks.source', { source: lock.source }) : t('locks.account');
+        const name = printable(lock.username);
+        return h(
+          'tr',
+          { 'data-username': name, 'data-scope': lock.scope },
+          h('td', {}, h('strong', {}, name), lock.known ? '' : ` ${t('locks.unknown')}`),
+          h('td', {}, scope),
+          h('td', { class: 'nowrap' }, formatDateTime(lock.locked_until)),
+          h('td', { class: 'num' }, formatNumber(lock.failures)),
+          h(
+            'td',
+            {},
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn btn-small',
+                'data-action': 'unlock-login',
+                'aria-label': t('locks.unlockLabel', { user: name, scope }),
+                onclick: () => unlock(lock),
+              },
+              t('locks.unlock'),
+            ),
+          ),
+        );
+      }),
+    );
+    $('#locks-empty').hidden = locks.length > 0;
   };
 
   form.addEventListener('submit', async (event) => {

@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { RevocationRegistry } from '#application/identity/revocations.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { auditRoutes } from '#interfaces/http/audit/auditRoutes.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { auditLogProjection, auditLogReader } from '#projections/audit/auditLog.js';
 import { rebuildProjection } from '#projections/runner.js';
+import { fixedSessions } from '../../support/sessions.js';
 import { newEvent, uniqueName } from '../../support/events.js';
 import { dropSchema, openTestSchema, type TestSchema } from '../../support/projections.js';
 
@@ -86,18 +86,22 @@ describe('GET /api/audit', function () {
       refreshTtlSeconds: 3600,
       wsTtlSeconds: 30,
     });
-    const identity = { tokens, revocations: new RevocationRegistry() };
+    const aliceSession = randomUUID();
+    const bobSession = randomUUID();
+    const identity = {
+      tokens,
+      sessions: fixedSessions([
+        { accountId: ALICE, sessionId: aliceSession, username: 'alice', role: 'admin' },
+        { accountId: BOB, sessionId: bobSession, username: 'bob', role: 'operator' },
+      ]),
+    };
     adminToken = tokens.issueAccessToken({
       accountId: ALICE,
-      username: 'alice',
-      role: 'admin',
-      sessionId: randomUUID(),
+      sessionId: aliceSession,
     }).token;
     operatorToken = tokens.issueAccessToken({
       accountId: BOB,
-      username: 'bob',
-      role: 'operator',
-      sessionId: randomUUID(),
+      sessionId: bobSession,
     }).token;
     const logger = createLogger({ level: 'error', service: 'test', stream: new PassThrough() });
     const app = createHttpApp({

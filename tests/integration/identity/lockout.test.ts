@@ -1,80 +1,168 @@
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
 import { accountIdFor } from '#application/identity/accountIds.js';
-import { ADMIN_PASSWORD, createTestSchema, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import {
+  ADMIN_PASSWORD,
+  TEST_REDIS_URL,
+  createTestSchema,
+  loginAs,
+  request,
+  startTestApp,
+  type TestApp,
+} from '../../support/app.js';
+import { uniqueName } from '../../support/events.js';
+import { manualRuntime } from '../../support/runtime.js';
 
-describe('login lockout and account administration (real Postgres)', function () {
+const ATTACKER = '203.0.113.7';
+const HOME = '198.51.100.1';
+const from = (ip: string) => ({ 'x-forwarded-for': ip });
+const loginFrom = (t: TestApp, ip: string, username: string, password: string) =>
+  request(t.baseUrl, 'POST', '/api/auth/login', { body: { username, password }, headers: from(ip) });
+const typesOf = async (t: TestApp, stream: string) =>
+  (await t.app.infra.store.readStream(stream)).map((e) =>
+    e.type === 'LoginFailed' ? `LoginFailed:${String(e.data.reason)}` : e.type,
+  );
+
+describe('login lockout per source and per account, and account administration (real Postgres, Redis)', function () {
   this.timeout(120_000);
+  const runtime = manualRuntime(new Date());
+  const redisKeyPrefix = `${uniqueName('t')}:`;
   let t: TestApp;
+  let admin: { access: string; refresh: string };
   before(async () => {
-    t = await startTestApp({ env: { LOGIN_MAX_FAILURES: '5', LOCKOUT_BASE_SECONDS: '60' } });
-  });
-  after(async () => {
-    await t.close();
-  });
-
-  it('50 concurrent wrong passwords record exactly 5 failures before AccountLocked, and none slips past the lock', async () => {
-    const admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
+    t = await startTestApp({
+      env: {
+        LOGIN_MAX_FAILURES: '5',
+        LOGIN_ACCOUNT_MAX_FAILURES: '12',
+        LOCKOUT_BASE_SECONDS: '60',
+        TRUST_PROXY: 'true',
+      },
+      runtime,
+      redis: true,
+      redisKeyPrefix,
+    });
+    admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
     const created = await request(t.baseUrl, 'POST', '/api/users', {
       token: admin.access,
       body: { username: 'target', password: 'right-password-1', role: 'operator' },
     });
     expect(created.status).to.equal(201);
+  });
+  after(async () => {
+    await t.close();
+  });
 
+  it('50 concurrent wrong passwords from one address record exactly 5 failures before SourceLocked; the owner at home still gets in', async () => {
     const attempts = await Promise.all(
-      Array.from({ length: 50 }, () =>
-        request(t.baseUrl, 'POST', '/api/auth/login', { body: { username: 'target', password: 'wrong-password' } }),
-      ),
+      Array.from({ length: 50 }, () => loginFrom(t, ATTACKER, 'target', 'wrong-password')),
     );
     const statuses = attempts.map((a) => a.status);
     expect(
-      statuses.every((s) => s === 401 || s === 423),
+      statuses.filter((s) => s === 401),
       statuses.join(','),
-    ).to.equal(true);
-    expect(statuses.filter((s) => s === 401)).to.have.length(4);
+    ).to.have.length(4);
     expect(statuses.filter((s) => s === 423)).to.have.length(46);
     const locked = attempts.find((a) => a.status === 423)!;
     expect(locked.body.error.code).to.equal('account_locked');
     expect(Number(locked.headers.get('retry-after'))).to.be.within(1, 60);
 
-    const stream = await t.app.infra.store.readStream(`account-${accountIdFor('target')}`);
-    const types = stream.map((e) => (e.type === 'LoginFailed' ? `LoginFailed:${String(e.data.reason)}` : e.type));
-    const lockedAt = types.indexOf('AccountLocked');
-    expect(lockedAt).to.be.greaterThan(0);
+    const types = await typesOf(t, `account-${accountIdFor('target')}`);
+    const lockedAt = types.indexOf('SourceLocked');
     expect(types.slice(0, lockedAt).filter((x) => x === 'LoginFailed:wrong_password')).to.have.length(5);
     expect(types.slice(lockedAt + 1).every((x) => x === 'LoginFailed:account_locked')).to.equal(true);
-    expect(types.filter((x) => x === 'LoginFailed:account_locked')).to.have.length(45);
-    expect(types).not.to.include('LoginSucceeded');
+    expect(types).not.to.include('AccountLocked');
 
-    const right = await request(t.baseUrl, 'POST', '/api/auth/login', {
-      body: { username: 'target', password: 'right-password-1' },
-    });
-    expect(right.status).to.equal(423);
-    expect(
-      t
-        .logs()
-        .some(
-          (l) =>
-            String(l.message).includes('lockout') && l.username === 'target' && typeof l.correlationId === 'string',
-        ),
-    ).to.equal(true);
+    expect((await loginFrom(t, ATTACKER, 'target', 'right-password-1')).status).to.equal(423);
+    expect((await loginFrom(t, HOME, 'target', 'right-password-1')).status).to.equal(200);
   });
 
-  it('an admin unlocks the account (an audited event) and the right password works again', async () => {
-    const admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
+  it('the console lists the locked pair, and an admin unlocks that pair only (audited)', async () => {
+    const locks = await request(t.baseUrl, 'GET', '/api/users/locks', { token: admin.access });
+    expect(locks.status).to.equal(200);
+    expect(locks.body.locks).to.deep.include.members([]);
+    const waitForLock = async () => {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+        const list = await request(t.baseUrl, 'GET', '/api/users/locks', { token: admin.access });
+        const found = (list.body.locks as Array<Record<string, unknown>>).find((l) => l.username === 'target');
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error('the lock never showed in GET /api/users/locks');
+    };
+    expect(await waitForLock()).to.include({ scope: 'source', source: ATTACKER, known: true });
     const id = accountIdFor('target');
-    const unlocked = await request(t.baseUrl, 'POST', `/api/users/${id}/unlock`, { token: admin.access });
+    const unlocked = await request(t.baseUrl, 'POST', `/api/users/${id}/unlock`, {
+      token: admin.access,
+      body: { source: ATTACKER },
+    });
     expect(unlocked.status).to.equal(200);
     expect(unlocked.body.changed).to.equal(true);
     const stream = await t.app.infra.store.readStream(`account-${id}`);
     const last = stream[stream.length - 1]!;
-    expect(last.type).to.equal('AccountUnlocked');
-    expect(last.data.by).to.equal(accountIdFor('admin'));
-    expect(last.metadata.actor).to.equal(accountIdFor('admin'));
-    await loginAs(t.baseUrl, 'target', 'right-password-1');
+    expect(last.type).to.equal('SourceUnlocked');
+    expect(last.data).to.include({ source: ATTACKER, by: accountIdFor('admin') });
+    expect((await loginFrom(t, ATTACKER, 'target', 'right-password-1')).status).to.equal(200);
   });
 
-  it('only admins manage users; disabling a user revokes its tokens and blocks its logins', async () => {
-    const admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
+  it('failures across many addresses lock the whole account at the higher threshold, from every address', async () => {
+    // the earlier failures leave the 15-minute window (no sleep: the app's clock moves)
+    runtime.advance(16 * 60_000);
+    for (let i = 0; i < 12; i++) {
+      const answer = await loginFrom(t, `192.0.2.${i + 1}`, 'target', 'wrong-password');
+      expect(answer.status, `attempt ${i + 1}`).to.equal(i < 11 ? 401 : 423);
+    }
+    expect(await typesOf(t, `account-${accountIdFor('target')}`)).to.include('AccountLocked');
+    expect((await loginFrom(t, HOME, 'target', 'right-password-1')).status).to.equal(423);
+    // no sleep: the app's clock moves past the lock
+    runtime.advance(61_000);
+    expect((await loginFrom(t, HOME, 'target', 'right-password-1')).status).to.equal(200);
+  });
+
+  it('a stale lockout view cannot overrule the stream: the right password gets in and no wrong_password is written', async () => {
+    // The Redis view (projections/identity/lockoutView.ts) says "locked for 10 more minutes"; the stream says not locked.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await redis.set(`${redisKeyPrefix}lock:${accountIdFor('target')}`, String(Date.now() + 600_000));
+      const before = (await typesOf(t, `account-${accountIdFor('target')}`)).length;
+      expect((await loginFrom(t, HOME, 'target', 'right-password-1')).status).to.equal(200);
+      const added = (await typesOf(t, `account-${accountIdFor('target')}`)).slice(before);
+      expect(added).to.deep.equal(['LoginSucceeded']);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('an unknown name answers exactly like a known one: 401 four times, then 423 with the same message', async () => {
+    const answers = async (username: string) => {
+      const out = [];
+      for (let i = 0; i < 6; i++) out.push(await loginFrom(t, '192.0.2.200', username, 'wrong-password'));
+      return out;
+    };
+    runtime.advance(16 * 60_000);
+    admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
+    const created = await request(t.baseUrl, 'POST', '/api/users', {
+      token: admin.access,
+      body: { username: 'someone', password: 'right-password-2', role: 'viewer' },
+    });
+    expect(created.status).to.equal(201);
+    const known = await answers('someone');
+    const unknown = await answers('no-such-user');
+    const shape = (r: { status: number; body: any; headers: Headers }) => ({
+      status: r.status,
+      code: r.body.error.code,
+      message: String(r.body.error.message).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/, '<time>'),
+      retryAfter: r.headers.get('retry-after'),
+      keys: Object.keys(r.body.error).sort().join(','),
+    });
+    expect(unknown.map(shape)).to.deep.equal(known.map(shape));
+    expect(unknown.map((r) => r.status)).to.deep.equal([401, 401, 401, 401, 423, 423]);
+    const types = await typesOf(t, `login-unknown-${accountIdFor('no-such-user')}`);
+    expect(types).to.include('SourceLocked');
+  });
+
+  it('only admins manage users; disabling a user ends its sessions and blocks its logins', async () => {
+    runtime.advance(3_600_000);
+    admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
     const operator = await loginAs(t.baseUrl, 'target', 'right-password-1');
     const forbidden = await request(t.baseUrl, 'POST', '/api/users', {
       token: operator.access,
@@ -94,61 +182,10 @@ describe('login lockout and account administration (real Postgres)', function ()
     expect((await request(t.baseUrl, 'GET', '/api/auth/me', { token: operator.access })).body.error.code).to.equal(
       'token_revoked',
     );
-    const login = await request(t.baseUrl, 'POST', '/api/auth/login', {
-      body: { username: 'target', password: 'right-password-1' },
-    });
-    expect(login.status).to.equal(401);
+    expect((await loginFrom(t, HOME, 'target', 'right-password-1')).status).to.equal(401);
     const list = await request(t.baseUrl, 'GET', '/api/users', { token: admin.access });
     expect(list.status).to.equal(200);
     expect(JSON.stringify(list.body)).not.to.include('argon2');
-  });
-
-  it('a password reset or a role change voids the tokens issued before it; a new login works', async () => {
-    const admin = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
-    expect(
-      (
-        await request(t.baseUrl, 'POST', '/api/users', {
-          token: admin.access,
-          body: { username: 'changes', password: 'first-password-1', role: 'admin' },
-        })
-      ).status,
-    ).to.equal(201);
-    const before = await loginAs(t.baseUrl, 'changes', 'first-password-1');
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // JWT iat has whole seconds
-    const id = accountIdFor('changes');
-    expect(
-      (await request(t.baseUrl, 'PATCH', `/api/users/${id}`, { token: admin.access, body: { role: 'viewer' } })).body
-        .changed,
-    ).to.equal(true);
-    const stale = await request(t.baseUrl, 'GET', '/api/users', { token: before.access });
-    expect(stale.status).to.equal(401);
-    expect(stale.body.error.code).to.equal('token_revoked');
-    expect(
-      (await request(t.baseUrl, 'POST', '/api/auth/refresh', { body: { refresh_token: before.refresh } })).status,
-    ).to.equal(401);
-    const after = await loginAs(t.baseUrl, 'changes', 'first-password-1');
-    expect((await request(t.baseUrl, 'GET', '/api/auth/me', { token: after.access })).body.role).to.equal('viewer');
-
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect(
-      (
-        await request(t.baseUrl, 'POST', `/api/users/${id}/reset-password`, {
-          token: admin.access,
-          body: { password: 'second-password-2' },
-        })
-      ).status,
-    ).to.equal(200);
-    expect((await request(t.baseUrl, 'GET', '/api/auth/me', { token: after.access })).body.error.code).to.equal(
-      'token_revoked',
-    );
-    expect(
-      (
-        await request(t.baseUrl, 'POST', '/api/auth/login', {
-          body: { username: 'changes', password: 'first-password-1' },
-        })
-      ).status,
-    ).to.equal(401);
-    await loginAs(t.baseUrl, 'changes', 'second-password-2');
   });
 
   it('the admin account is created once even when several app processes start at the same time', async () => {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { RevocationRegistry } from '#application/identity/revocations.js';
+import { fixedSessions, type FixedSession } from '../../support/sessions.js';
 import { MAX_SECRET_BYTES, readSecret, type SecretsDeps } from '#application/secrets/secrets.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
@@ -34,8 +34,14 @@ describe('HTTP /api/secrets', function () {
     refreshTtlSeconds: 3600,
     wsTtlSeconds: 60,
   });
+  const known: FixedSession[] = (['admin', 'operator', 'viewer'] as const).map((role) => ({
+    accountId: randomUUID(),
+    sessionId: randomUUID(),
+    username: `${role}-user`,
+    role,
+  }));
   const bearer = (role: 'admin' | 'operator' | 'viewer') =>
-    `Bearer ${tokens.issueAccessToken({ accountId: randomUUID(), username: `${role}-user`, role, sessionId: randomUUID() }).token}`;
+    `Bearer ${tokens.issueAccessToken(known.find((k) => k.role === role)!).token}`;
 
   const call = async (
     method: string,
@@ -72,7 +78,7 @@ describe('HTTP /api/secrets', function () {
       bodyLimit: '100kb',
       routers: [
         secretsRoutes({
-          auth: { tokens, revocations: new RevocationRegistry() },
+          auth: { tokens, sessions: fixedSessions(known) },
           secrets,
           listSecrets: () => listSecretMetadata(testDb.db.knex),
         }),

@@ -55,6 +55,7 @@ describe('configuration', () => {
     expect(config.fernetKeys).to.deep.equal([]);
     expect(config.login).to.deep.equal({
       maxFailures: 5,
+      accountMaxFailures: 50,
       failureWindowSeconds: 900,
       lockoutBaseSeconds: 60,
       lockoutMaxSeconds: 3600,

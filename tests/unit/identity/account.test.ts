@@ -1,15 +1,7 @@
 import { expect } from 'chai';
-import {
-  accountDecider,
-  DEFAULT_LOCKOUT_POLICY,
-  evolve,
-  initialState,
-  isLocked,
-  lockedUntil,
-  lockSeconds,
-  loginOutcome,
-} from '#domain/identity/account.js';
-import type { Account, LockoutPolicy, RecordLoginAttempt } from '#domain/identity/account.js';
+import { accountDecider, accountLockedUntil, evolve, initialState, loginOutcome } from '#domain/identity/account.js';
+import type { Account, RecordLoginAttempt } from '#domain/identity/account.js';
+import { DEFAULT_LOCKOUT_POLICY, lockSeconds, type LockoutPolicy } from '#domain/identity/lockout.js';
 import type { AccountEvent, LoginFailed } from '#domain/identity/events.js';
 import {
   AccountAlreadyExists,
@@ -17,15 +9,17 @@ import {
   InvalidLockoutPolicy,
   InvalidTimestamp,
 } from '#domain/identity/errors.js';
+import { unknownLoginDecider } from '#domain/identity/unknownLogin.js';
 import { deciderSpec } from '../support/decider.js';
 
 const spec = deciderSpec(accountDecider);
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 /** ISO instant `s` seconds after T0 */
 const t = (s: number) => new Date(T0 + s * 1000).toISOString();
-const policy: LockoutPolicy = DEFAULT_LOCKOUT_POLICY; // 5 failures / 15 min window, 60 s base, x2, 15 min cap
+/** 3 failures per source lock that source; 6 across sources lock the account; 60 s, x2, 15 min cap */
+const policy: LockoutPolicy = { ...DEFAULT_LOCKOUT_POLICY, maxFailures: 3, accountMaxFailures: 6 };
 
-const accountId = 'acc-1';
+const accountId = '6f1c2d9e-0000-5000-8000-000000000001';
 const profile = {
   accountId,
   username: 'alice',
@@ -34,73 +28,37 @@ const profile = {
   createdBy: 'system',
 } as const;
 const created: AccountEvent = { type: 'AccountCreated', data: profile };
-const client = { ip: '203.0.113.7', userAgent: 'mocha' };
+const HOME = '198.51.100.1';
+const ATTACKER = '203.0.113.7';
 
-const attempt = (at: number, passwordMatches: boolean, p: LockoutPolicy = policy): RecordLoginAttempt => ({
+const attempt = (at: number, passwordMatches: boolean, ip = ATTACKER, p = policy): RecordLoginAttempt => ({
   type: 'RecordLoginAttempt',
-  data: { accountId, passwordMatches, ...client, sessionId: `s-${at}`, now: t(at), policy: p },
+  data: { accountId, passwordMatches, ip, userAgent: 'mocha', sessionId: `s-${at}`, now: t(at), policy: p },
 });
-const failed = (
-  at: number,
-  failureCount: number,
-  until: string | null = null,
-  reason: LoginFailed['data']['reason'] = 'wrong_password',
-): LoginFailed => ({
-  type: 'LoginFailed',
-  data: { accountId, username: 'alice', reason, ...client, failureCount, lockedUntil: until, at: t(at) },
-});
-const succeeded = (at: number): AccountEvent => ({
-  type: 'LoginSucceeded',
-  data: { accountId, username: 'alice', ...client, sessionId: `s-${at}`, at: t(at) },
-});
-const locked = (until: string, lockoutCount: number, failures = 5): AccountEvent => ({
-  type: 'AccountLocked',
-  data: { accountId, until, lockoutCount, failures },
-});
-const unlocked = (by: string): AccountEvent => ({ type: 'AccountUnlocked', data: { accountId, by } });
-const disabled: AccountEvent = { type: 'AccountDisabled', data: { accountId, by: 'admin-1' } };
-
-/** four wrong passwords at 0..30 s, then the fifth at 40 s locks until 100 s */
-const firstLockout: AccountEvent[] = [
-  created,
-  failed(0, 1),
-  failed(10, 2),
-  failed(20, 3),
-  failed(30, 4),
-  failed(40, 5, t(100)),
-  locked(t(100), 1),
-];
 const fold = (events: readonly AccountEvent[]): Account => events.reduce(evolve, initialState());
+/** Decides and folds a series of attempts, as the command handler would. */
+const run = (events: AccountEvent[], attempts: RecordLoginAttempt[]): AccountEvent[] => {
+  const all = [...events];
+  for (const a of attempts) all.push(...accountDecider.decide(a, fold(all)));
+  return all;
+};
+const types = (events: readonly AccountEvent[]) =>
+  events.map((e) => (e.type === 'LoginFailed' ? `LoginFailed:${e.data.reason}` : e.type));
 
 describe('account decider: lifecycle', () => {
-  it('creating an account records its username, role, password hash and creator', () => {
+  it('creating an account records its username, role, password hash and creator; twice is refused', () => {
     spec.given([]).when({ type: 'CreateAccount', data: profile }).then([created]);
-  });
-
-  it('creating an account that already exists is refused', () => {
     spec
       .given([created])
       .when({ type: 'CreateAccount', data: profile })
       .thenThrows(AccountAlreadyExists, { accountId });
   });
 
-  it('changing the password of an unknown account is refused', () => {
+  it('changing an unknown account is refused', () => {
     spec
       .given([])
       .when({ type: 'ChangePassword', data: { accountId, passwordHash: 'h', changedBy: 'admin-1' } })
       .thenThrows(AccountNotFound);
-  });
-
-  it('a password change replaces the stored hash', () => {
-    spec
-      .given([created])
-      .when({ type: 'ChangePassword', data: { accountId, passwordHash: '$argon2id$new', changedBy: accountId } })
-      .thenState((state, events) => {
-        expect(events).to.deep.equal([
-          { type: 'PasswordChanged', data: { accountId, passwordHash: '$argon2id$new', changedBy: accountId } },
-        ]);
-        expect(state.status !== 'none' && state.passwordHash).to.equal('$argon2id$new');
-      });
   });
 
   it('a role change records the previous role, and setting the same role changes nothing', () => {
@@ -116,246 +74,229 @@ describe('account decider: lifecycle', () => {
       .thenNothing();
   });
 
-  it('disabling and enabling are recorded once each, repeats change nothing', () => {
-    spec
-      .given([created])
-      .when({ type: 'DisableAccount', data: { accountId, by: 'admin-1' } })
-      .then([disabled]);
-    spec
-      .given([created, disabled])
-      .when({ type: 'DisableAccount', data: { accountId, by: 'admin-1' } })
-      .thenNothing();
-    spec
-      .given([created, disabled])
-      .when({ type: 'EnableAccount', data: { accountId, by: 'admin-2' } })
-      .then([{ type: 'AccountEnabled', data: { accountId, by: 'admin-2' } }]);
-    spec
-      .given([created])
-      .when({ type: 'EnableAccount', data: { accountId, by: 'admin-2' } })
-      .thenNothing();
+  it('the account remembers the sessions opened since the last password, role or disable change', () => {
+    const opened = run([created], [attempt(0, true, HOME), attempt(1, true, HOME)]);
+    const state = fold(opened);
+    expect(state.status !== 'none' && state.sessions).to.deep.equal(['s-0', 's-1']);
+    const reset = fold([
+      ...opened,
+      { type: 'PasswordChanged', data: { accountId, passwordHash: 'h2', changedBy: 'admin-1' } },
+    ]);
+    expect(reset.status !== 'none' && reset.sessions).to.deep.equal([]);
+  });
+
+  it('a login attempt on an account that does not exist decides nothing (the name has its own stream)', () => {
+    spec.given([]).when(attempt(0, true)).thenNothing();
   });
 });
 
-describe('account decider: login attempts and lockout', () => {
+describe('account decider: lockout per source and per account (ASVS V6.3)', () => {
   it('the right password records a successful login that opens the session', () => {
-    spec
+    const [event] = spec
       .given([created])
       .when(attempt(0, true))
-      .then([succeeded(0)]);
+      .then([
+        {
+          type: 'LoginSucceeded',
+          data: { accountId, username: 'alice', ip: ATTACKER, userAgent: 'mocha', sessionId: 's-0', at: t(0) },
+        },
+      ]);
+    expect(event!.type).to.equal('LoginSucceeded');
   });
 
-  it('a wrong password records the first failure', () => {
+  it('the third wrong password from one address locks that address only: the owner still logs in from home', () => {
+    const events = run([created], [attempt(0, false), attempt(1, false), attempt(2, false)]);
+    expect(types(events.slice(1))).to.deep.equal([
+      'LoginFailed:wrong_password',
+      'LoginFailed:wrong_password',
+      'LoginFailed:wrong_password',
+      'SourceLocked',
+    ]);
+    const lock = events.at(-1)!;
+    expect(lock.type === 'SourceLocked' && lock.data).to.include({ source: ATTACKER, until: t(62), lockoutCount: 1 });
     spec
-      .given([created])
-      .when(attempt(0, false))
-      .then([failed(0, 1)]);
-  });
-
-  it('a login attempt on an unknown account is refused', () => {
-    spec.given([]).when(attempt(0, true)).thenThrows(AccountNotFound);
-  });
-
-  it('the fifth wrong password within the window locks the account for 60 s', () => {
+      .given(events)
+      .when(attempt(3, true, ATTACKER))
+      .thenState((_s, decided) => {
+        expect(types(decided)).to.deep.equal(['LoginFailed:account_locked']);
+      });
     spec
-      .given(firstLockout.slice(0, 5))
-      .when(attempt(40, false))
-      .then([failed(40, 5, t(100)), locked(t(100), 1)]);
+      .given(events)
+      .when(attempt(3, true, HOME))
+      .thenState((_s, decided) => {
+        expect(types(decided)).to.deep.equal(['LoginSucceeded']);
+      });
+    expect(accountLockedUntil(fold(events), t(3))).to.equal(null);
+  });
+
+  it('failures from many addresses together lock the whole account at the higher threshold', () => {
+    const ips = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5', '192.0.2.6'];
+    const events = run(
+      [created],
+      ips.map((ip, i) => attempt(i, false, ip)),
+    );
+    expect(types(events).filter((x) => x === 'SourceLocked')).to.have.length(0);
+    const lock = events.at(-1)!;
+    expect(lock.type).to.equal('AccountLocked');
+    expect(lock.type === 'AccountLocked' && lock.data).to.include({ until: t(65), failures: 6, username: 'alice' });
+    spec
+      .given(events)
+      .when(attempt(6, true, HOME))
+      .thenState((_s, decided) => {
+        expect(types(decided)).to.deep.equal(['LoginFailed:account_locked']);
+        expect(loginOutcome(decided)).to.deep.equal({ kind: 'locked', until: t(65), justLocked: false });
+      });
+    expect(accountLockedUntil(fold(events), t(64))).to.equal(t(65));
+  });
+
+  it('attempts refused while locked do not count; once the lock expires it is recorded and counting restarts', () => {
+    const events = run(
+      [created],
+      [attempt(0, false), attempt(1, false), attempt(2, false), attempt(10, false), attempt(20, false)],
+    );
+    expect(types(events.slice(5))).to.deep.equal(['LoginFailed:account_locked', 'LoginFailed:account_locked']);
+    const after = run(events, [attempt(70, false)]);
+    expect(types(after.slice(events.length))).to.deep.equal(['SourceUnlocked', 'LoginFailed:wrong_password']);
+    const last = after.at(-1) as LoginFailed;
+    expect(last.data.failureCount).to.equal(1);
+  });
+
+  it('repeated locks of one source grow by the multiplier up to the cap; a success from it forgives them', () => {
+    const loose = { ...policy, accountMaxFailures: 100 };
+    expect([1, 2, 3, 4, 5, 6].map((n) => lockSeconds(policy, n))).to.deep.equal([60, 120, 240, 480, 900, 900]);
+    let events = run(
+      [created],
+      [attempt(0, false, ATTACKER, loose), attempt(1, false, ATTACKER, loose), attempt(2, false, ATTACKER, loose)],
+    );
+    events = run(events, [
+      attempt(100, false, ATTACKER, loose),
+      attempt(101, false, ATTACKER, loose),
+      attempt(102, false, ATTACKER, loose),
+    ]);
+    const second = events.at(-1)!;
+    expect(second.type === 'SourceLocked' && second.data).to.include({ lockoutCount: 2, until: t(222) });
+    events = run(events, [
+      attempt(300, true, ATTACKER, loose),
+      attempt(301, false, ATTACKER, loose),
+      attempt(302, false, ATTACKER, loose),
+      attempt(303, false, ATTACKER, loose),
+    ]);
+    const third = events.at(-1)!;
+    expect(third.type === 'SourceLocked' && third.data).to.include({ lockoutCount: 1, until: t(363) });
   });
 
   it('wrong passwords older than the window no longer count', () => {
-    // at 905 s the failure at 0 s is out of the 900 s window, the one at 10 s is still in
-    spec
-      .given(firstLockout.slice(0, 5))
-      .when(attempt(905, false))
-      .then([failed(905, 4)]);
+    const events = run([created], [attempt(0, false), attempt(1, false), attempt(1000, false)]);
+    expect((events.at(-1) as LoginFailed).data.failureCount).to.equal(1);
   });
 
-  it('while locked the right password is refused as account_locked', () => {
-    spec
-      .given(firstLockout)
-      .when(attempt(99, true))
-      .then([failed(99, 0, t(100), 'account_locked')]);
-  });
-
-  it('attempts refused while locked do not count toward the next lockout', () => {
-    const hammering = [50, 60, 70, 80, 90].map((s) => failed(s, 0, t(100), 'account_locked'));
-    spec
-      .given([...firstLockout, ...hammering])
-      .when(attempt(100, false))
-      .then([unlocked('system'), failed(100, 1)]);
-  });
-
-  it('once the lock has expired the right password gets in, and the expiry is recorded', () => {
-    spec
-      .given(firstLockout)
-      .when(attempt(100, true))
-      .then([unlocked('system'), succeeded(100)]);
-  });
-
-  it('the second lockout lasts twice as long', () => {
-    const again = [unlocked('system'), failed(100, 1), failed(101, 2), failed(102, 3), failed(103, 4)];
-    spec
-      .given([...firstLockout, ...again])
-      .when(attempt(104, false))
-      .then([failed(104, 5, t(224)), locked(t(224), 2)]);
-  });
-
-  it('repeated lockouts grow by the multiplier up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 200].map((n) => lockSeconds(policy, n))).to.deep.equal([
-      60, 120, 240, 480, 900, 900, 900,
+  it('a disabled account refuses even the right password, and counts it like a wrong one (no tell)', () => {
+    const disabled: AccountEvent = { type: 'AccountDisabled', data: { accountId, by: 'admin-1' } };
+    const events = run([created, disabled], [attempt(0, true), attempt(1, false), attempt(2, true)]);
+    expect(types(events.slice(2))).to.deep.equal([
+      'LoginFailed:account_disabled',
+      'LoginFailed:account_disabled',
+      'LoginFailed:account_disabled',
+      'SourceLocked',
     ]);
   });
 
-  it('a success resets the failure window', () => {
-    const almost = firstLockout.slice(0, 5);
+  it("an admin's unlock lifts every lock of the account, or only one source's", () => {
+    const events = run(
+      [created],
+      ['192.0.2.1', '192.0.2.1', '192.0.2.1', '192.0.2.2', '192.0.2.2', '192.0.2.2'].map((ip, i) =>
+        attempt(i, false, ip),
+      ),
+    );
+    expect(types(events).filter((x) => x.endsWith('Locked'))).to.deep.equal([
+      'SourceLocked',
+      'SourceLocked',
+      'AccountLocked',
+    ]);
     spec
-      .given([...almost, succeeded(35)])
-      .when(attempt(40, false))
-      .then([failed(40, 1)]);
+      .given(events)
+      .when({ type: 'UnlockAccount', data: { accountId, by: 'admin-1', now: t(10), source: '192.0.2.2' } })
+      .then([{ type: 'SourceUnlocked', data: { accountId, source: '192.0.2.2', by: 'admin-1' } }]);
+    spec
+      .given(events)
+      .when({ type: 'UnlockAccount', data: { accountId, by: 'admin-1', now: t(10) } })
+      .then([
+        { type: 'AccountUnlocked', data: { accountId, by: 'admin-1' } },
+        { type: 'SourceUnlocked', data: { accountId, source: '192.0.2.1', by: 'admin-1' } },
+        { type: 'SourceUnlocked', data: { accountId, source: '192.0.2.2', by: 'admin-1' } },
+      ]);
   });
 
-  it('a success resets the lockout escalation, so the next lockout is back to 60 s', () => {
-    const history = [
-      ...firstLockout,
-      unlocked('system'),
-      succeeded(200),
-      failed(201, 1),
-      failed(202, 2),
-      failed(203, 3),
-      failed(204, 4),
-    ];
+  it('the expiry job unlocks only what has run out', () => {
+    const events = run([created], [attempt(0, false), attempt(1, false), attempt(2, false)]);
     spec
-      .given(history)
-      .when(attempt(205, false))
-      .then([failed(205, 5, t(265)), locked(t(265), 1)]);
-  });
-
-  it('a disabled account refuses even the right password, and the refusal does not count', () => {
+      .given(events)
+      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(30), expiredOnly: true } })
+      .thenNothing();
     spec
-      .given([created, failed(0, 1), disabled])
-      .when(attempt(5, true))
-      .then([failed(5, 1, null, 'account_disabled')]);
-    spec
-      .given([
-        created,
-        failed(0, 1),
-        disabled,
-        failed(5, 1, null, 'account_disabled'),
-        { type: 'AccountEnabled', data: { accountId, by: 'a' } },
-      ])
-      .when(attempt(6, false))
-      .then([failed(6, 2)]);
-  });
-
-  it('disabling a locked account and enabling it again keeps the lock', () => {
-    const history = [
-      ...firstLockout,
-      disabled,
-      { type: 'AccountEnabled', data: { accountId, by: 'admin-1' } } as AccountEvent,
-    ];
-    spec
-      .given(history)
-      .when(attempt(60, true))
-      .then([failed(60, 0, t(100), 'account_locked')]);
-  });
-
-  it('a smaller policy locks sooner: with maxFailures 2 the second wrong password locks', () => {
-    const strict = { ...policy, maxFailures: 2, baseLockSeconds: 30 };
-    spec
-      .given([created, failed(0, 1)])
-      .when(attempt(1, false, strict))
-      .then([failed(1, 2, t(31)), locked(t(31), 1, 2)]);
-  });
-
-  it('the failure list stays bounded however many spaced-out failures happen', () => {
-    const spaced = Array.from({ length: 50 }, (_, i) => failed(i * 1000, 1));
-    const state = fold([created, ...spaced]);
-    expect(state.status === 'active' && state.failures).to.deep.equal([t(49_000)]);
+      .given(events)
+      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(62), expiredOnly: true } })
+      .then([{ type: 'SourceUnlocked', data: { accountId, source: ATTACKER, by: 'system' } }]);
   });
 
   it('an invalid lockout policy or timestamp is refused', () => {
     spec
       .given([created])
-      .when(attempt(0, false, { ...policy, maxFailures: 0 }))
+      .when(attempt(0, false, ATTACKER, { ...policy, maxFailures: 0 }))
       .thenThrows(InvalidLockoutPolicy);
     spec
       .given([created])
-      .when(attempt(0, false, { ...policy, maxLockSeconds: 1 }))
+      .when(attempt(0, false, ATTACKER, { ...policy, accountMaxFailures: 2 }))
       .thenThrows(InvalidLockoutPolicy);
     spec
       .given([created])
       .when({ ...attempt(0, false), data: { ...attempt(0, false).data, now: 'yesterday' } })
-      .thenThrows(InvalidTimestamp, { field: 'now' });
+      .thenThrows(InvalidTimestamp);
+  });
+
+  it('the failure list and the source list stay bounded however many addresses try', () => {
+    const many = Array.from({ length: 400 }, (_, i) =>
+      attempt(i * 2000, false, `10.0.${Math.floor(i / 250)}.${i % 250}`),
+    );
+    const state = fold(run([created], many));
+    expect(state.status !== 'none' && state.lockout.failures.length).to.be.at.most(6);
   });
 });
 
-describe('account decider: unlocking', () => {
-  it("an admin's unlock ends the lock at once and forgives the escalation", () => {
-    spec
-      .given(firstLockout)
-      .when({ type: 'UnlockAccount', data: { accountId, by: 'admin-1', now: t(50) } })
-      .thenState((state, events) => {
-        expect(events).to.deep.equal([unlocked('admin-1')]);
-        expect(state).to.include({ status: 'active', lockoutCount: 0 });
-        expect(isLocked(state, t(50))).to.equal(false);
-      });
-  });
-
-  it('the expiry job leaves a lock still in force alone and unlocks an expired one', () => {
-    spec
-      .given(firstLockout)
-      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(99) } })
-      .thenNothing();
-    spec
-      .given(firstLockout)
-      .when({ type: 'UnlockAccount', data: { accountId, by: 'system', now: t(100) } })
-      .thenState((state, events) => {
-        expect(events).to.deep.equal([unlocked('system')]);
-        expect(state).to.include({ status: 'active', lockoutCount: 1 });
-      });
-  });
-
-  it('unlocking an account that is not locked changes nothing', () => {
-    spec
-      .given([created])
-      .when({ type: 'UnlockAccount', data: { accountId, by: 'admin-1', now: t(0) } })
-      .thenNothing();
-  });
-});
-
-describe('account queries', () => {
-  it('isLocked is true strictly before the lock runs out; lockedUntil reports the recorded lock', () => {
-    const state = fold(firstLockout);
-    expect(isLocked(state, t(99))).to.equal(true);
-    expect(isLocked(state, t(100))).to.equal(false);
-    expect(lockedUntil(state)).to.equal(t(100));
-    expect(lockedUntil(fold([created]))).to.equal(null);
-    expect(isLocked(fold([created]), t(0))).to.equal(false);
-    expect(isLocked(initialState(), t(0))).to.equal(false);
-  });
-
-  it('loginOutcome tells success, wrong password, fresh lockout, standing lock and disabled apart', () => {
-    expect(loginOutcome([succeeded(0)])).to.deep.equal({ kind: 'succeeded', sessionId: 's-0' });
-    expect(loginOutcome([unlocked('system'), succeeded(0)])).to.deep.equal({ kind: 'succeeded', sessionId: 's-0' });
-    expect(loginOutcome([failed(0, 3)])).to.deep.equal({ kind: 'wrong_password', failureCount: 3 });
-    expect(loginOutcome([failed(40, 5, t(100)), locked(t(100), 1)])).to.deep.equal({
-      kind: 'locked',
-      until: t(100),
-      justLocked: true,
+describe('unknown-name decider: the same lockout as an account', () => {
+  it('a name without an account answers 401, 401, then locked from the same attempt on', () => {
+    const uspec = deciderSpec(unknownLoginDecider);
+    const cmd = (at: number, ip = ATTACKER) => ({
+      type: 'RecordUnknownLogin' as const,
+      data: { accountId, username: 'nobody', ip, userAgent: 'mocha', now: t(at), policy },
     });
-    expect(loginOutcome([failed(50, 0, t(100), 'account_locked')])).to.deep.equal({
-      kind: 'locked',
-      until: t(100),
-      justLocked: false,
-    });
-    expect(loginOutcome([failed(50, 0, null, 'account_disabled')])).to.deep.equal({ kind: 'disabled' });
-    expect(loginOutcome([created])).to.equal(null);
-  });
-
-  it('evolve ignores events that do not apply instead of throwing', () => {
-    expect(fold([succeeded(0), failed(1, 1)])).to.deep.equal({ status: 'none' });
-    const state = fold([created]);
-    expect(fold([created, created])).to.deep.equal(state);
-    expect(evolve(state, { type: 'SomethingElse', data: {} } as unknown as AccountEvent)).to.equal(state);
+    let events = uspec
+      .given([])
+      .when(cmd(0))
+      .then([
+        {
+          type: 'LoginFailed',
+          data: {
+            accountId,
+            username: 'nobody',
+            reason: 'unknown_user',
+            ip: ATTACKER,
+            userAgent: 'mocha',
+            failureCount: 1,
+            accountFailureCount: 1,
+            lockedUntil: null,
+            at: t(0),
+          },
+        },
+      ]);
+    const fold2 = (es: typeof events) => es.reduce(unknownLoginDecider.evolve, unknownLoginDecider.initialState());
+    events = [...events, ...unknownLoginDecider.decide(cmd(1), fold2(events))];
+    events = [...events, ...unknownLoginDecider.decide(cmd(2), fold2(events))];
+    expect(events.map((e) => e.type)).to.deep.equal(['LoginFailed', 'LoginFailed', 'LoginFailed', 'SourceLocked']);
+    const refused = unknownLoginDecider.decide(cmd(3), fold2(events));
+    expect(loginOutcome(refused)).to.deep.equal({ kind: 'locked', until: t(62), justLocked: false });
+    // the same outcome an account gives for the same sequence
+    const known = run([created], [attempt(0, false), attempt(1, false), attempt(2, false), attempt(3, false)]);
+    expect(loginOutcome(known.slice(-1))).to.deep.equal(loginOutcome(refused));
   });
 });

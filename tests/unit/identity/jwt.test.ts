@@ -17,7 +17,10 @@ const config: TokenServiceConfig = {
   now: () => clock,
 };
 const tokens = createTokenService(config);
-const user = { accountId: 'acc-1', username: 'alice', role: 'admin', sessionId: 'sess-1' } as const;
+const ACC = '00000000-0000-4000-8000-00000000a001';
+const SESS = '00000000-0000-4000-8000-00000000b001';
+const RT = '00000000-0000-4000-8000-00000000c001';
+const user = { accountId: ACC, sessionId: SESS } as const;
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 /** hand-made JWT: any header, any payload, HMAC-SHA256 over them (or no signature at all) */
@@ -32,11 +35,9 @@ const craft = (
 };
 const iat = Math.floor(T0 / 1000);
 const accessPayload = {
-  sub: 'acc-1',
-  username: 'alice',
-  role: 'admin',
-  sid: 'sess-1',
-  jti: 'j-1',
+  sub: ACC,
+  sid: SESS,
+  jti: '00000000-0000-4000-8000-00000000d001',
   iss: 'chatbot',
   aud: 'chatbot-console',
   iat,
@@ -63,15 +64,13 @@ describe('token service (JWT)', () => {
     clock = T0;
   });
 
-  it('an access token verifies back to its account, role and session', () => {
+  it('an access token verifies back to its account and session, and carries no role', () => {
     const issued = tokens.issueAccessToken(user);
     expect(issued).to.include({ expiresIn: 900, expiresAt: new Date(T0 + 900_000).toISOString() });
     expect(tokens.verify(issued.token, 'access')).to.deep.equal({
       type: 'access',
-      accountId: 'acc-1',
-      username: 'alice',
-      role: 'admin',
-      sessionId: 'sess-1',
+      accountId: ACC,
+      sessionId: SESS,
       jti: issued.jti,
       issuedAt: iat,
       expiresAt: iat + 900,
@@ -81,18 +80,18 @@ describe('token service (JWT)', () => {
   });
 
   it('a refresh token carries its token id as jti and its session', () => {
-    const issued = tokens.issueRefreshToken({ accountId: 'acc-1', sessionId: 'sess-1', tokenId: 'rt-1' });
-    expect(issued).to.include({ jti: 'rt-1', expiresIn: 86_400 });
+    const issued = tokens.issueRefreshToken({ accountId: ACC, sessionId: SESS, tokenId: RT });
+    expect(issued).to.include({ jti: RT, expiresIn: 86_400 });
     expect(tokens.verify(issued.token, 'refresh')).to.include({
       type: 'refresh',
-      accountId: 'acc-1',
-      sessionId: 'sess-1',
-      jti: 'rt-1',
+      accountId: ACC,
+      sessionId: SESS,
+      jti: RT,
     });
   });
 
   it('a ws token carries its scope and lives 30 s', () => {
-    const issued = tokens.issueWsToken({ accountId: 'acc-1', scope: 'metrics:read' });
+    const issued = tokens.issueWsToken({ accountId: ACC, sessionId: SESS, scope: 'metrics:read' });
     expect(tokens.verify(issued.token, 'ws', { scope: 'metrics:read' })).to.include({
       type: 'ws',
       scope: 'metrics:read',
@@ -106,15 +105,15 @@ describe('token service (JWT)', () => {
 
   it('every access and ws token gets its own jti', () => {
     expect(tokens.issueAccessToken(user).jti).not.to.equal(tokens.issueAccessToken(user).jti);
-    expect(tokens.issueWsToken({ accountId: 'a', scope: 'metrics:read' }).jti).not.to.equal(
-      tokens.issueWsToken({ accountId: 'a', scope: 'metrics:read' }).jti,
+    expect(tokens.issueWsToken({ accountId: ACC, sessionId: SESS, scope: 'metrics:read' }).jti).not.to.equal(
+      tokens.issueWsToken({ accountId: ACC, sessionId: SESS, scope: 'metrics:read' }).jti,
     );
   });
 
   it('an access token is refused from the second its exp is reached', () => {
     const { token } = tokens.issueAccessToken(user);
     clock = T0 + 899_999;
-    expect(tokens.verify(token, 'access').accountId).to.equal('acc-1');
+    expect(tokens.verify(token, 'access').accountId).to.equal(ACC);
     clock = T0 + 900_000;
     rejects(token, 'access', 'expired');
   });
@@ -140,10 +139,10 @@ describe('token service (JWT)', () => {
     rejects(other.issueAccessToken(user).token, 'access', 'invalid_signature');
   });
 
-  it('a tampered payload (viewer promoted to admin) is refused', () => {
-    const { token } = tokens.issueAccessToken({ ...user, role: 'viewer' });
+  it('a tampered payload (another account slipped in) is refused', () => {
+    const { token } = tokens.issueAccessToken(user);
     const [h, , s] = token.split('.');
-    rejects(`${h}.${b64({ ...accessPayload, role: 'admin' })}.${s}`, 'access', 'invalid_signature');
+    rejects(`${h}.${b64({ ...accessPayload, sub: RT })}.${s}`, 'access', 'invalid_signature');
   });
 
   it('a token from another issuer or for another audience is refused', () => {
@@ -166,8 +165,8 @@ describe('token service (JWT)', () => {
 
   it('a token of one kind is refused where another kind is expected', () => {
     const access = tokens.issueAccessToken(user).token;
-    const refresh = tokens.issueRefreshToken({ accountId: 'acc-1', sessionId: 'sess-1', tokenId: 'rt-1' }).token;
-    const ws = tokens.issueWsToken({ accountId: 'acc-1', scope: 'metrics:read' }).token;
+    const refresh = tokens.issueRefreshToken({ accountId: ACC, sessionId: SESS, tokenId: RT }).token;
+    const ws = tokens.issueWsToken({ accountId: ACC, sessionId: SESS, scope: 'metrics:read' }).token;
     rejects(ws, 'access', 'wrong_type');
     rejects(access, 'ws', 'wrong_type');
     rejects(refresh, 'access', 'wrong_type');
@@ -182,9 +181,10 @@ describe('token service (JWT)', () => {
 
   it('a ws token with an unknown scope is refused', () => {
     const payload = {
-      sub: 'acc-1',
+      sub: ACC,
+      sid: SESS,
       scope: 'admin:all',
-      jti: 'w-1',
+      jti: RT,
       iss: 'chatbot',
       aud: 'chatbot-console',
       iat,
@@ -196,7 +196,17 @@ describe('token service (JWT)', () => {
   it('a correctly signed access token with missing claims is refused', () => {
     const { sid: _sid, ...noSession } = accessPayload;
     rejects(craft({ alg: 'HS256', typ: 'at+jwt' }, noSession), 'access', 'malformed');
-    rejects(craft({ alg: 'HS256', typ: 'at+jwt' }, { ...accessPayload, role: 'root' }), 'access', 'malformed');
+    rejects(craft({ alg: 'HS256', typ: 'at+jwt' }, { ...accessPayload, sub: 'admin' }), 'access', 'malformed');
+  });
+
+  it('a signed token issued in the future beyond the skew, or living longer than configured, is refused', () => {
+    const header = { alg: 'HS256', typ: 'at+jwt' };
+    rejects(craft(header, { ...accessPayload, iat: iat + 31, exp: iat + 931 }), 'access', 'malformed');
+    expect(() =>
+      tokens.verify(craft(header, { ...accessPayload, iat: iat + 30, exp: iat + 930 }), 'access'),
+    ).not.to.throw();
+    rejects(craft(header, { ...accessPayload, exp: iat + 901 }), 'access', 'malformed');
+    rejects(craft(header, { ...accessPayload, iat: iat - 10_000, exp: iat + 900 }), 'access', 'malformed');
   });
 
   it('missing and garbage tokens are refused', () => {

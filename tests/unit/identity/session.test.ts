@@ -27,23 +27,70 @@ const rotated = (previousTokenId: string, refreshTokenId: string, expiresAt: str
 });
 const rotate = (presentedTokenId: string, newTokenId: string, now: number): RotateRefreshToken => ({
   type: 'RotateRefreshToken',
-  data: { sessionId, presentedTokenId, newTokenId, expiresAt: t(now + DAY), now: t(now) },
+  data: {
+    sessionId,
+    presentedTokenId,
+    newTokenId,
+    expiresAt: t(now + DAY),
+    now: t(now),
+    accessTokenId: `at-${newTokenId}`,
+    accessExpiresAt: t(now + 900),
+  },
+});
+const issued = (jti: string, at: number): SessionStreamEvent => ({
+  type: 'AccessTokenIssued',
+  data: { accountId: 'acc-1', sessionId, jti, expiresAt: t(at + 900) },
 });
 const reuseRevoked: SessionStreamEvent = {
   type: 'SessionRevoked',
-  data: { sessionId, reason: 'refresh_token_reuse', by: 'system' },
+  data: { sessionId, accountId: 'acc-1', reason: 'refresh_token_reuse', by: 'system' },
 };
 const fold = (events: readonly SessionStreamEvent[]): Session => events.reduce(evolve, initialState());
 
 describe('session decider (refresh-token family)', () => {
-  it('starting a session records its first refresh token and expiry', () => {
+  it('starting a session records its first refresh token and expiry, and the access token issued with it', () => {
     spec
       .given([])
       .when({
         type: 'StartSession',
-        data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-1', expiresAt: t(DAY) },
+        data: {
+          sessionId,
+          accountId: 'acc-1',
+          refreshTokenId: 'rt-1',
+          expiresAt: t(DAY),
+          accessTokenId: 'at-1',
+          accessExpiresAt: t(900),
+        },
       })
-      .then([started]);
+      .then([started, issued('at-1', 0)]);
+  });
+
+  it('a session revoked before it started (a reset racing with the login) cannot start', () => {
+    const tombstone: SessionStreamEvent = {
+      type: 'SessionRevoked',
+      data: { sessionId, accountId: 'acc-1', reason: 'password_changed', by: 'admin-1' },
+    };
+    spec
+      .given([])
+      .when({
+        type: 'RevokeSession',
+        data: { sessionId, accountId: 'acc-1', reason: 'password_changed', by: 'admin-1' },
+      })
+      .then([tombstone]);
+    spec
+      .given([tombstone])
+      .when({
+        type: 'StartSession',
+        data: {
+          sessionId,
+          accountId: 'acc-1',
+          refreshTokenId: 'rt-1',
+          expiresAt: t(DAY),
+          accessTokenId: 'at-1',
+          accessExpiresAt: t(900),
+        },
+      })
+      .thenThrows(SessionAlreadyRevoked);
   });
 
   it('starting a session twice is refused', () => {
@@ -51,7 +98,14 @@ describe('session decider (refresh-token family)', () => {
       .given([started])
       .when({
         type: 'StartSession',
-        data: { sessionId, accountId: 'acc-1', refreshTokenId: 'rt-9', expiresAt: t(DAY) },
+        data: {
+          sessionId,
+          accountId: 'acc-1',
+          refreshTokenId: 'rt-9',
+          expiresAt: t(DAY),
+          accessTokenId: 'at-9',
+          accessExpiresAt: t(900),
+        },
       })
       .thenThrows(SessionAlreadyExists, { sessionId });
   });
@@ -60,11 +114,11 @@ describe('session decider (refresh-token family)', () => {
     spec
       .given([started])
       .when(rotate('rt-1', 'rt-2', 60))
-      .then([rotated('rt-1', 'rt-2', t(60 + DAY))]);
+      .then([rotated('rt-1', 'rt-2', t(60 + DAY)), issued('at-rt-2', 60)]);
     spec
       .given([started, rotated('rt-1', 'rt-2', t(60 + DAY))])
       .when(rotate('rt-2', 'rt-3', 120))
-      .then([rotated('rt-2', 'rt-3', t(120 + DAY))]);
+      .then([rotated('rt-2', 'rt-3', t(120 + DAY)), issued('at-rt-3', 120)]);
   });
 
   it('reusing a rotated refresh token revokes the whole family', () => {
@@ -83,7 +137,7 @@ describe('session decider (refresh-token family)', () => {
     spec
       .given([started, rotated('rt-1', 'rt-2', t(60 + DAY)), reuseRevoked])
       .when(rotate('rt-2', 'rt-3', 130))
-      .thenThrows(SessionAlreadyRevoked, { sessionId, reason: 'refresh_token_reuse' });
+      .thenThrows(SessionAlreadyRevoked, { reason: 'refresh_token_reuse' });
   });
 
   it('reuse is detected even after the session has expired', () => {
@@ -97,11 +151,14 @@ describe('session decider (refresh-token family)', () => {
     spec
       .given([started])
       .when(rotate('rt-1', 'rt-2', DAY))
-      .thenThrows(SessionExpired, { sessionId, expiresAt: t(DAY) });
+      .thenThrows(SessionExpired, { expiresAt: t(DAY) });
   });
 
   it('refreshing a session that was logged out is refused', () => {
-    const logout: SessionStreamEvent = { type: 'SessionRevoked', data: { sessionId, reason: 'logout', by: 'acc-1' } };
+    const logout: SessionStreamEvent = {
+      type: 'SessionRevoked',
+      data: { sessionId, accountId: 'acc-1', reason: 'logout', by: 'acc-1' },
+    };
     spec
       .given([started, logout])
       .when(rotate('rt-1', 'rt-2', 60))
@@ -130,19 +187,28 @@ describe('session decider (refresh-token family)', () => {
       .thenThrows(InvalidTimestamp, { field: 'expiresAt' });
   });
 
-  it('logout revokes the session once; logging out again changes nothing', () => {
-    const revoke = { type: 'RevokeSession', data: { sessionId, reason: 'logout', by: 'acc-1' } } as const;
-    const logout: SessionStreamEvent = { type: 'SessionRevoked', data: { sessionId, reason: 'logout', by: 'acc-1' } };
-    spec.given([started]).when(revoke).then([logout]);
-    spec.given([started, logout]).when(revoke).thenNothing();
-    spec.given([]).when(revoke).thenThrows(SessionNotFound);
-  });
-
-  it('an admin can revoke a session, and disabling an account revokes with its own reason', () => {
+  it('logout revokes the session once (with LoggedOut); logging out again changes nothing', () => {
+    const command = { type: 'Logout', data: { sessionId, by: 'acc-1' } } as const;
+    const logout: SessionStreamEvent = {
+      type: 'SessionRevoked',
+      data: { sessionId, accountId: 'acc-1', reason: 'logout', by: 'acc-1' },
+    };
     spec
       .given([started])
-      .when({ type: 'RevokeSession', data: { sessionId, reason: 'account_disabled', by: 'admin-1' } })
-      .then([{ type: 'SessionRevoked', data: { sessionId, reason: 'account_disabled', by: 'admin-1' } }]);
+      .when(command)
+      .then([logout, { type: 'LoggedOut', data: { accountId: 'acc-1', sessionId } }]);
+    spec.given([started, logout]).when(command).thenNothing();
+    spec.given([]).when(command).thenThrows(SessionNotFound);
+  });
+
+  it('disabling an account revokes each of its sessions with its own reason, once', () => {
+    const revoke = {
+      type: 'RevokeSession',
+      data: { sessionId, accountId: 'acc-1', reason: 'account_disabled', by: 'admin-1' },
+    } as const;
+    const revoked: SessionStreamEvent = { type: 'SessionRevoked', data: revoke.data };
+    spec.given([started]).when(revoke).then([revoked]);
+    spec.given([started, revoked]).when(revoke).thenNothing();
   });
 
   it('audit events in the session stream do not change the session', () => {

@@ -11,7 +11,7 @@ const t = (s: number) => new Date(T0 + s * 1000).toISOString();
 const jti = 'ws-1';
 const issued: WsTokenEvent = {
   type: 'WsTokenIssued',
-  data: { jti, accountId: 'acc-1', scope: 'metrics:read', expiresAt: t(30) },
+  data: { jti, accountId: 'acc-1', sessionId: 's-1', scope: 'metrics:read', expiresAt: t(30) },
 };
 const consume = (now: number) => ({ type: 'ConsumeWsToken', data: { jti, now: t(now) } }) as const;
 
@@ -19,14 +19,20 @@ describe('ws token decider (single use)', () => {
   it('issuing records the account, scope and expiry', () => {
     spec
       .given([])
-      .when({ type: 'IssueWsToken', data: { jti, accountId: 'acc-1', scope: 'metrics:read', expiresAt: t(30) } })
+      .when({
+        type: 'IssueWsToken',
+        data: { jti, accountId: 'acc-1', sessionId: 's-1', scope: 'metrics:read', expiresAt: t(30) },
+      })
       .then([issued]);
   });
 
   it('issuing the same token id twice is refused', () => {
     spec
       .given([issued])
-      .when({ type: 'IssueWsToken', data: { jti, accountId: 'acc-2', scope: 'metrics:read', expiresAt: t(30) } })
+      .when({
+        type: 'IssueWsToken',
+        data: { jti, accountId: 'acc-2', sessionId: 's-1', scope: 'metrics:read', expiresAt: t(30) },
+      })
       .thenThrows(WsTokenAlreadyIssued, { jti });
   });
 

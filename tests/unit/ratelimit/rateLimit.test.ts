@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createLimiter } from '#infrastructure/ratelimit/limiter.js';
-import { rateLimitStreamId } from '#infrastructure/ratelimit/rateLimited.js';
+import { rateLimitStreamId } from '#domain/identity/events.js';
 import { endpointOf, shouldLogRejection } from '#interfaces/http/shared/rateLimit.js';
 import { lockChangeOf } from '#projections/identity/lockoutView.js';
 
