@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { eventPaths } from './events/eventsOpenApi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -337,6 +338,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...eventPaths,
     '/metrics': {
       get: {
         summary:
