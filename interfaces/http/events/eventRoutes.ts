@@ -14,6 +14,7 @@ import {
   type EventQuery,
   type ScanLimits,
 } from '#application/forensics/eventQuery.js';
+import { stateAsOf } from '#application/forensics/timeTravel.js';
 import type { SessionDeps } from '#application/identity/sessions.js';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import { NotFoundError, ValidationError } from '#application/shared/errors.js';
@@ -109,6 +110,7 @@ const EventQueryParams = z
   })
   .strict();
 const EventId = z.uuid('an event id (UUID)');
+const StateQuery = z.object({ at: Time }).strict();
 
 /** Opaque to clients: a store position. */
 export const encodeCursor = (position: number): string => Buffer.from(`p${position}`, 'utf8').toString('base64url');
@@ -270,6 +272,18 @@ export const eventRoutes = ({ identity, store, scanLimits, lookupScanLimit }: Ev
       events: page.map(eventView),
       next_revision: events.length > limit ? page[page.length - 1]!.revision + 1 : null,
     });
+  });
+
+  router.get('/api/streams/:streamId/state', admin, async (req, res) => {
+    const streamId = req.params.streamId as string;
+    checkCharacters({ streamId, ...req.query }, 'parameter');
+    parseInput(StreamText, streamId, 'stream id');
+    const { at } = parseInput(StateQuery, req.query, 'query');
+    const result = await stateAsOf(store, streamId, new Date(at));
+    if (result.events.length === 0 && result.laterEvents === 0)
+      throw new NotFoundError(`The stream ${streamId} has no events.`, 'stream_not_found');
+    res.set('Cache-Control', 'no-store');
+    res.json(result);
   });
 
   return router;

@@ -98,4 +98,18 @@ export const eventPaths = {
       },
     },
   },
+  '/api/streams/{streamId}/state': {
+    get: {
+      summary:
+        'Time travel: the state of an account-<id> stream as of `at`, folded by the live decider over the events that occurred at or before it, with those events (secrets redacted) and a summary (was a lock in force, which AccountLocked event)',
+      security: bearer,
+      parameters: [path('streamId', 'account-<id>'), { ...query('at', 'ISO time with offset'), required: true }],
+      responses: {
+        200: { description: '{streamId, at, kind, state, summary, events, laterEvents}' },
+        400: error('Bad parameter, or a stream family time travel does not fold (unsupported_stream)'),
+        404: error('The stream has no events'),
+        ...adminOnly,
+      },
+    },
+  },
 };
