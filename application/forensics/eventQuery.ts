@@ -64,13 +64,18 @@ export const queryEvents = async (
 ): Promise<EventPage> =>
   query.direction === 'forwards' ? scanForwards(store, query, limits) : scanBackwards(store, query, limits);
 
+/** Whether every filter is applied by the store, so reading exactly what is still missing is enough. */
+const storeOnly = (query: EventQuery): boolean =>
+  query.actor === undefined && query.correlationId === undefined && !query.from && !query.to;
+
 const scanForwards = async (store: EventStore, query: EventQuery, limits: ScanLimits): Promise<EventPage> => {
   const filter = storeFilter(query);
   const events: RecordedEvent[] = [];
   let after = query.cursor ?? 0;
   let scanned = 0;
   for (;;) {
-    const maxCount = Math.min(limits.batchSize, limits.maxScanned - scanned);
+    const wanted = storeOnly(query) ? query.limit - events.length : Number.POSITIVE_INFINITY;
+    const maxCount = Math.min(limits.batchSize, limits.maxScanned - scanned, wanted);
     const batch = await store.readAll({ after, maxCount, filter });
     for (const event of batch) {
       after = event.position;
@@ -95,7 +100,9 @@ const scanBackwards = async (store: EventStore, query: EventQuery, limits: ScanL
   let before = query.cursor ?? (await store.headPosition()) + 1;
   let scanned = 0;
   while (before > 1) {
-    const width = Math.min(limits.batchSize, limits.maxScanned - scanned, before - 1);
+    // Without any filter every position in the window is a candidate: read no more than is missing.
+    const wanted = storeOnly(query) && !filter ? query.limit - events.length : Number.POSITIVE_INFINITY;
+    const width = Math.min(limits.batchSize, limits.maxScanned - scanned, before - 1, wanted);
     const start = before - width;
     const batch = await store.readAll({ after: start - 1, maxCount: width, filter });
     scanned += width;
