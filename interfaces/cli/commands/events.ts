@@ -7,7 +7,9 @@ import {
   findEvent,
   type ChainNode,
 } from '#application/forensics/eventQuery.js';
+import { stateAsOf } from '#application/forensics/timeTravel.js';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
+import { ValidationError } from '#application/shared/errors.js';
 import { isValidCorrelationId } from '#infrastructure/logging/context.js';
 import { CliError, type CliCommand, type CliIo } from '../context.js';
 
@@ -190,6 +192,35 @@ export const eventsCommand: CliCommand = (program, context) => {
           progress.stop();
         }
         context.io.err(`exported ${exported} event${exported === 1 ? '' : 's'}`);
+      }),
+    );
+  events
+    .command('state')
+    .description(
+      'time travel: the state of a stream (account-<id>) as of a time, folded by the live decider, with its events',
+    )
+    .argument('<streamId>', 'e.g. account-<id>')
+    .requiredOption('--at <time>', 'ISO time with a zone')
+    .option('--json', 'the whole answer as JSON')
+    .action((streamId: string, options: { at: string; json?: boolean }) =>
+      context.withInfrastructure(async ({ store }) => {
+        const at = time(options.at, '--at')!;
+        const result = await stateAsOf(store, streamId, at).catch((error: unknown) => {
+          throw error instanceof ValidationError ? new CliError(error.message) : error;
+        });
+        if (result.events.length === 0 && result.laterEvents === 0)
+          throw new CliError(`the stream ${streamId} has no events`);
+        if (options.json) {
+          context.io.out(JSON.stringify(result, null, 2));
+          return;
+        }
+        context.io.out(`${streamId} as of ${result.at}:`);
+        for (const [key, value] of Object.entries(result.summary)) context.io.out(`  ${key}: ${JSON.stringify(value)}`);
+        context.io.out(`events folded (${result.events.length}; ${result.laterEvents} later):`);
+        for (const event of result.events)
+          context.io.out(
+            `  ${event.occurredAt}  ${event.type.padEnd(18)}  ${event.id}  corr=${event.metadata.correlationId}`,
+          );
       }),
     );
 };

@@ -159,4 +159,34 @@ describe('chatbot events (CLI, real Postgres)', function () {
     expect(bad.code).to.equal(1);
     expect(bad.err.join('\n')).to.match(/--max must be/);
   });
+  it('state folds an account stream as of a time: locked or not, and the events that made it so', async () => {
+    const account = randomUUID();
+    await withInfra(async ({ store }) => {
+      await store.append(`account-${account}`, [
+        newEvent(
+          'AccountCreated',
+          { accountId: account, username: 'carol', role: 'operator', passwordHash: HASH, createdBy: 'system' },
+          { occurredAt: at(0) },
+        ),
+        newEvent(
+          'AccountLocked',
+          { accountId: account, until: at(600_000), lockoutCount: 1, failures: 5 },
+          { occurredAt: at(60_000), correlationId: 'lock-attempt-0001' },
+        ),
+      ]);
+    });
+    const before = await cli('events', 'state', `account-${account}`, '--at', at(30_000));
+    expect(before.code, before.err.join('\n')).to.equal(0);
+    expect(before.out).to.include('  lockedInForce: false').and.include('events folded (1; 1 later):');
+    const during = await cli('events', 'state', `account-${account}`, '--at', at(120_000));
+    expect(during.out)
+      .to.include('  lockedInForce: true')
+      .and.include(`  lockedUntil: "${at(600_000)}"`);
+    expect(during.out.join('\n')).to.match(/AccountLocked .*corr=lock-attempt-0001/);
+    const json = await cli('events', 'state', `account-${account}`, '--at', at(120_000), '--json');
+    expect(json.out.join('\n')).not.to.include('cli-must-not-print-this');
+    const unsupported = await cli('events', 'state', 'chat-sim-1', '--at', at(0));
+    expect(unsupported.code).to.equal(1);
+    expect(unsupported.err.join('\n')).to.match(/Time travel folds account-<id> streams/);
+  });
 });
