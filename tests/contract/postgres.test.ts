@@ -30,13 +30,18 @@ eventStoreContract('PostgreSQL', async (options) => {
 // One PGlite for the whole run (opening one takes seconds, up to 20 s on a loaded machine), one schema
 // per test as on PostgreSQL. The embedded product's unqualified tables are exercised by the app's tests.
 let pglite: ReturnType<typeof openPgliteDatabase> | null = null;
+before(async function () {
+  // Opened (and its first query answered) here, with room to spare, rather than in a 30 s contract hook.
+  this.timeout(180_000);
+  pglite = openPgliteDatabase(null);
+  await pglite.executor.query('select 1');
+});
 after(async () => {
   await pglite?.close();
 });
 
 eventStoreContract('embedded PGlite', async (options) => {
-  pglite ??= openPgliteDatabase(null);
-  const database = pglite;
+  const database = pglite!;
   const schema = uniqueName('es_contract');
   const store = await createPostgresEventStore({ executor: database.executor, schema, upcaster: options?.upcaster });
   return {

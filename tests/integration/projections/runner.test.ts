@@ -244,7 +244,8 @@ describe('projection runner on PostgreSQL', function () {
     const [status] = await projectionStatus(t.db, t.store, [sampleProjection()]);
     expect(status!.running).to.equal(true);
     expect(status!.holderPid).to.not.equal(holderPid);
-    expect(runner.status()[0]!.state).to.equal('live');
+    // 'live' once its next scan finds nothing (a scan reads the head, then the events): wait for it.
+    await waitFor(() => runner.status()[0]!.state === 'live', 10_000, 'the runner live again');
   });
 
   it('status: lag, head and running are right before and after catching up', async () => {
