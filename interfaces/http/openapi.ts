@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
 
 /**
@@ -396,6 +397,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...eventPaths,
     '/metrics': {
       get: {
         summary:

@@ -15,6 +15,7 @@ import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { auditRoutes } from '#interfaces/http/audit/auditRoutes.js';
+import { eventRoutes } from '#interfaces/http/events/eventRoutes.js';
 import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
 import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
@@ -212,6 +213,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           listLocks: () => listLoginLocks(infra.db.knex, runtime.clock()),
         }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
+        eventRoutes({ identity, store: infra.store }),
         secretsRoutes({
           auth: identity,
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },

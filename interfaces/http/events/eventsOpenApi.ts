@@ -1,0 +1,115 @@
+/** The event explorer's part of the OpenAPI document (interfaces/http/openapi.ts spreads it into paths). */
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+const bearer = [{ bearer: [] }];
+const adminOnly = {
+  401: error('No, malformed, expired, forged or revoked access token'),
+  403: error('Not an admin'),
+};
+const query = (name: string, description: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema: { type: 'string' },
+});
+const path = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+const badInput = error(
+  'Bad parameter: validation_failed, invalid_cursor, nul_character, control_character or invalid_utf8',
+);
+
+export const eventPaths = {
+  '/api/events': {
+    get: {
+      summary:
+        'Every event in the store, newest first by default, filtered; JSON pages (bounded scan per request: keep following next_cursor) or an NDJSON export (format=ndjson or Accept: application/x-ndjson), oldest first',
+      security: bearer,
+      parameters: [
+        query('from', 'ISO time with offset, inclusive, on metadata.occurredAt'),
+        query('to', 'ISO time with offset, exclusive'),
+        query('type', 'event type; repeat it or use a comma list'),
+        query('stream', 'stream id prefix, e.g. account-'),
+        query('actor', 'metadata.actor (a user id or system)'),
+        query('correlation_id', 'metadata.correlationId'),
+        query('direction', 'backward (default) or forward'),
+        query('cursor', 'next_cursor of the previous page'),
+        query('limit', '1-500, default 100'),
+        query('format', 'json or ndjson'),
+      ],
+      responses: {
+        200: {
+          description:
+            '{events, next_cursor, scanned}: next_cursor is null at the end of the log; a page can hold fewer than limit events (even none) when the scan bound was reached first',
+        },
+        400: badInput,
+        ...adminOnly,
+      },
+    },
+  },
+  '/api/events/chain/{correlationId}': {
+    get: {
+      summary:
+        'The causal tree of one correlation id (X-Correlation-Id of any response): events nested by causationId, with occurredAt, recordedAt and the gap from the parent in ms',
+      security: bearer,
+      parameters: [path('correlationId', 'a UUID or 8-64 characters of [A-Za-z0-9._-]')],
+      responses: {
+        200: { description: '{correlationId, complete, count, roots: [event & {gapMs, children}]}' },
+        400: badInput,
+        404: error('No event has this correlation id'),
+        ...adminOnly,
+      },
+    },
+  },
+  '/api/events/{eventId}': {
+    get: {
+      summary: 'One event with its metadata and links (causation, chain, stream); include=ancestors,descendants',
+      security: bearer,
+      parameters: [path('eventId', 'UUID'), query('include', 'ancestors, descendants or both (comma list)')],
+      responses: {
+        200: { description: 'The event, links and the relatives asked for' },
+        400: badInput,
+        404: error('No such event'),
+        ...adminOnly,
+      },
+    },
+  },
+  '/api/streams/{streamId}': {
+    get: {
+      summary: 'One stream, oldest first, from a revision',
+      security: bearer,
+      parameters: [
+        path('streamId', 'e.g. account-<id>'),
+        query('from_revision', '0 or more, default 0'),
+        query('limit', '1-1000, default 100'),
+      ],
+      responses: {
+        200: { description: '{streamId, events, next_revision}' },
+        400: badInput,
+        404: error('The stream has no events'),
+        ...adminOnly,
+      },
+    },
+  },
+  '/api/streams/{streamId}/state': {
+    get: {
+      summary:
+        'Time travel: the state of an account-<id> stream as of `at`, folded by the live decider over the events that occurred at or before it, with those events (secrets redacted) and a summary (was a lock in force, which AccountLocked event)',
+      security: bearer,
+      parameters: [path('streamId', 'account-<id>'), { ...query('at', 'ISO time with offset'), required: true }],
+      responses: {
+        200: { description: '{streamId, at, kind, state, summary, events, laterEvents}' },
+        400: error('Bad parameter, or a stream family time travel does not fold (unsupported_stream)'),
+        404: error('The stream has no events'),
+        ...adminOnly,
+      },
+    },
+  },
+};
