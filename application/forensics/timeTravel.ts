@@ -1,7 +1,7 @@
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import { ValidationError } from '#application/shared/errors.js';
-import { evolve, initialState, isLocked, type Account } from '#domain/identity/account.js';
-import { ACCOUNT_EVENT_TYPES, type AccountEvent } from '#domain/identity/events.js';
+import { accountLockedUntil, evolve, initialState, type Account } from '#domain/identity/account.js';
+import type { AccountEvent } from '#domain/identity/events.js';
 import { eventView, redactData, type EventView } from './eventQuery.js';
 
 /**
@@ -23,21 +23,44 @@ export type StateAsOf = {
   laterEvents: number;
 };
 
-const ACCOUNT_TYPES: ReadonlySet<string> = new Set(ACCOUNT_EVENT_TYPES);
+/** Every type of the account stream (a Record, so a new AccountEvent type does not compile until listed). */
+const ACCOUNT_TYPE_LIST: Readonly<Record<AccountEvent['type'], true>> = {
+  AccountCreated: true,
+  PasswordChanged: true,
+  RoleChanged: true,
+  AccountDisabled: true,
+  AccountEnabled: true,
+  LoginSucceeded: true,
+  LoginFailed: true,
+  SourceLocked: true,
+  SourceUnlocked: true,
+  AccountLocked: true,
+  AccountUnlocked: true,
+};
+const ACCOUNT_TYPES: ReadonlySet<string> = new Set(Object.keys(ACCOUNT_TYPE_LIST));
 
 const accountSummary = (state: Account, folded: readonly RecordedEvent[], at: string): Record<string, unknown> => {
   if (state.status === 'none') return { exists: false };
-  const locked = isLocked(state, at);
-  const lockEvent = [...folded].reverse().find((event) => event.type === 'AccountLocked');
+  const accountLock = accountLockedUntil(state, at);
+  const atMs = Date.parse(at);
+  // source (address) locks in force at `at`: the account stays open to every other address
+  const sourceLocks = Object.entries(state.lockout.sources)
+    .filter(([, lock]) => lock.lockedUntil !== null && Date.parse(lock.lockedUntil) > atMs)
+    .map(([source, lock]) => ({ source, lockedUntil: lock.lockedUntil }));
+  const locked = accountLock !== null || sourceLocks.length > 0;
+  const lockEvent = [...folded]
+    .reverse()
+    .find((event) => event.type === 'AccountLocked' || event.type === 'SourceLocked');
   return {
     exists: true,
     status: state.status,
     lockedInForce: locked,
-    lockedUntil: state.status === 'locked' || state.status === 'disabled' ? state.lockedUntil : null,
-    /** why: the AccountLocked event behind a lock in force (its causation and correlation lead to the attempts) */
+    lockedUntil: accountLock,
+    sourceLocks,
+    /** why: the lock event behind a lock in force (its causation and correlation lead to the attempts) */
     lockedBy: locked && lockEvent ? lockEvent.id : null,
-    failuresCounting: state.failures.length,
-    lockoutCount: state.lockoutCount,
+    failuresCounting: state.lockout.failures.filter((failure) => !failure.spent).length,
+    lockoutCount: state.lockout.lockoutCount,
   };
 };
 

@@ -15,7 +15,7 @@ import {
   type ScanLimits,
 } from '#application/forensics/eventQuery.js';
 import { stateAsOf } from '#application/forensics/timeTravel.js';
-import type { SessionDeps } from '#application/identity/sessions.js';
+import type { Authenticator } from '#application/identity/sessions.js';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import { NotFoundError, ValidationError } from '#application/shared/errors.js';
 import { isValidCorrelationId } from '#infrastructure/logging/context.js';
@@ -171,7 +171,7 @@ const exportNdjson = async (res: Response, events: AsyncGenerator<RecordedEvent>
 };
 
 export type EventRoutesOptions = {
-  identity: Pick<SessionDeps, 'tokens' | 'revocations'>;
+  identity: Authenticator;
   store: EventStore;
   /** bounds of one explorer page (tests lower them) */
   scanLimits?: ScanLimits;

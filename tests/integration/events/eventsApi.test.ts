@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { RevocationRegistry } from '#application/identity/revocations.js';
 import type { NewEvent } from '#application/shared/eventStore.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { eventRoutes } from '#interfaces/http/events/eventRoutes.js';
 import { newEvent, uniqueName } from '../../support/events.js';
+import { fixedSessions } from '../../support/sessions.js';
 import { dropSchema, openTestSchema, type TestSchema } from '../../support/projections.js';
 
 const ALICE = randomUUID();
@@ -117,9 +117,19 @@ describe('GET /api/events, /api/events/chain, /api/events/{id}, /api/streams/{id
       refreshTtlSeconds: 3600,
       wsTtlSeconds: 30,
     });
-    const identity = { tokens, revocations: new RevocationRegistry() };
+    const roles = ['admin', 'operator', 'viewer'] as const;
+    const sessionOf = Object.fromEntries(roles.map((role) => [role, randomUUID()])) as Record<
+      (typeof roles)[number],
+      string
+    >;
+    const identity = {
+      tokens,
+      sessions: fixedSessions(
+        roles.map((role) => ({ accountId: ALICE, sessionId: sessionOf[role], username: 'alice', role })),
+      ),
+    };
     const tokenFor = (role: 'admin' | 'operator' | 'viewer') =>
-      tokens.issueAccessToken({ accountId: ALICE, username: 'alice', role, sessionId: randomUUID() }).token;
+      tokens.issueAccessToken({ accountId: ALICE, sessionId: sessionOf[role] }).token;
     adminToken = tokenFor('admin');
     operatorToken = tokenFor('operator');
     viewerToken = tokenFor('viewer');
