@@ -37,6 +37,7 @@ const dummyContext: CliContext = {
   projections: () => [],
   withDatabase: unusable,
   withInfrastructure: unusable,
+  withReadModels: unusable,
 };
 
 const namesOf = (command: Command): string[] => [command.name(), ...command.aliases()];

@@ -1,0 +1,138 @@
+// A new user's first steps with the CLI, app stopped: every read shows the writes before it, and a
+// fresh data directory needs no `migrate` first (the CLI migrates, as the app does at start).
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { storeSecret } from '#application/secrets/secrets.js';
+import { Fernet } from '#infrastructure/secrets/fernet.js';
+import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secretCipher.js';
+import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
+import { runCli } from '#interfaces/cli/main.js';
+import { openInfrastructure } from '#interfaces/process/infrastructure.js';
+import { createTestSchema } from '../../support/app.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/chatbot.js', import.meta.url));
+const SECRETS = { JWT_SECRET: 'x'.repeat(48), ADMIN_PASSWORD: 'correct-horse-battery', NODE_ENV: 'test' };
+const KEY_OLD = Fernet.generateKey();
+const KEY_NEW = Fernet.generateKey();
+
+const runIn = async (env: NodeJS.ProcessEnv, cwd: string, argv: string[]) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    interactive: false,
+    errStream: process.stderr,
+  };
+  const code = await runCli(argv, createCliContext({ io, env, cwd }));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+};
+
+/** The list row of one user: `maria  viewer  disabled ...`. */
+const rowOf = (list: string, username: string) => list.split('\n').find((line) => line.startsWith(`${username} `));
+
+describe('chatbot CLI reads its own writes, app stopped', function () {
+  this.timeout(120_000);
+
+  describe('embedded (PGlite in DATA_DIR)', () => {
+    let cwd: string;
+    let env: NodeJS.ProcessEnv;
+    const run = (...argv: string[]) => runIn(env, cwd, argv);
+
+    beforeEach(() => {
+      cwd = mkdtempSync(path.join(tmpdir(), 'chatbot-cli-embedded-'));
+      env = { ...SECRETS, DATA_DIR: path.join(cwd, 'data'), PATH: process.env.PATH };
+    });
+    afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+    it('on a fresh data directory, `npx chatbot users create` works before the first start, and list shows the user', async () => {
+      // The real binary, as a new user types it: no `npm start` and no `migrate` before.
+      const created = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, 'users', 'create', 'maria', '--role', 'viewer'], { cwd, env });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
+      expect(created.code, created.err).to.equal(0);
+      expect(created.out).to.match(/^created maria \(viewer\)/m);
+
+      const list = await run('users', 'list');
+      expect(list.code, list.err).to.equal(0);
+      expect(rowOf(list.out, 'maria')).to.match(/^maria +viewer +active/);
+    });
+
+    it('users disable, then users list shows the user disabled; enable shows it active again', async () => {
+      expect((await run('users', 'create', 'maria')).code).to.equal(0);
+      expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +active/);
+
+      expect((await run('users', 'disable', 'maria')).out).to.equal('maria: disabled');
+      expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +disabled/);
+
+      expect((await run('users', 'enable', 'maria')).out).to.equal('maria: enabled');
+      expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +active/);
+    });
+
+    it('secrets rotate, then secrets list shows every secret under the new key', async () => {
+      const dataDir = env.DATA_DIR!;
+      const infra = await openInfrastructure({
+        eventStore: { kind: 'pglite', dataDir },
+        database: { kind: 'pglite', dataDir },
+      });
+      try {
+        await storeSecret(
+          { store: infra.store, cipher: createSecretCipher([KEY_OLD]), log: { info: () => 0, warn: () => 0 } },
+          { name: 'openai', kind: 'llm_api_key', value: `plain-${randomUUID()}` },
+          { correlationId: randomUUID(), actor: 'system', ip: null, userAgent: 'mocha' },
+        );
+      } finally {
+        await infra.close();
+      }
+      env = { ...env, FERNET_KEYS: KEY_OLD };
+      const before = await run('secrets', 'list');
+      expect(before.code, before.err).to.equal(0);
+      expect(rowOf(before.out, 'openai')).to.include(keyFingerprint(KEY_OLD));
+
+      env = { ...env, FERNET_KEYS: `${KEY_NEW},${KEY_OLD}` };
+      const rotated = await run('secrets', 'rotate');
+      expect(rotated.code, rotated.err).to.equal(0);
+      expect(rotated.out).to.equal(`re-encrypted 1 secret under key ${keyFingerprint(KEY_NEW)}`);
+
+      const after = await run('secrets', 'list');
+      expect(after.code, after.err).to.equal(0);
+      expect(rowOf(after.out, 'openai')).to.include(keyFingerprint(KEY_NEW)).and.not.include('(old)');
+      expect(after.err).to.not.include('not under the newest key');
+    });
+  });
+
+  describe('PostgreSQL (DATABASE_URL), no app running', () => {
+    let schema: Awaited<ReturnType<typeof createTestSchema>>;
+    let cwd: string;
+    let env: NodeJS.ProcessEnv;
+    const run = (...argv: string[]) => runIn(env, cwd, argv);
+
+    beforeEach(async () => {
+      schema = await createTestSchema();
+      cwd = mkdtempSync(path.join(tmpdir(), 'chatbot-cli-postgres-'));
+      env = { ...SECRETS, DATABASE_URL: schema.url, PATH: process.env.PATH };
+    });
+    afterEach(async () => {
+      rmSync(cwd, { recursive: true, force: true });
+      await schema.drop();
+    });
+
+    it('users create needs no migrate first, and disable then list shows the change with no rebuild', async () => {
+      const created = await run('users', 'create', 'maria');
+      expect(created.code, created.err).to.equal(0);
+      expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +active/);
+      expect((await run('users', 'disable', 'maria')).code).to.equal(0);
+      expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +disabled/);
+    });
+  });
+});
