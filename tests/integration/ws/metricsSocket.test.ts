@@ -244,8 +244,7 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     healthy.ws.on('ping', () => (pings += 1));
     const closed = await silent.closed;
     expect(closed.code).to.equal(1006); // terminated: a dead peer gets no close handshake
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(pings).to.be.greaterThan(2);
+    await waitFor(() => pings > 2, 10_000, 'the healthy client pinged again after the silent one was cut');
     expect(healthy.ws.readyState).to.equal(healthy.ws.OPEN);
     expect(server.logs().some((l) => l.message === 'ws client missed a heartbeat, disconnected')).to.equal(true);
     healthy.ws.close();
