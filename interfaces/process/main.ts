@@ -11,8 +11,9 @@ type Role = ProcessName | 'embedded';
 const ROLES: readonly Role[] = ['embedded', 'app', 'worker-web', 'scheduler'];
 
 const loadOrExit = (): Config => {
-  const env = prepareEnvironment({ cwd: process.cwd(), env: process.env, print: (line) => console.log(line) });
   try {
+    // prepareEnvironment refuses too (a missing .env over existing data): the same one clear message.
+    const env = prepareEnvironment({ cwd: process.cwd(), env: process.env, print: (line) => console.log(line) });
     return loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) {
