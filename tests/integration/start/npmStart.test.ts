@@ -108,7 +108,7 @@ describe('npm start (embedded)', function () {
         DATA_DIR: path.join(dir, 'data'),
         JWT_SECRET: 'x'.repeat(48),
         ADMIN_PASSWORD: 'correct-horse-battery',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,5 +131,7 @@ describe('npm start (embedded)', function () {
         throw new Error(`${error.message}; still running: ${tree.filter(alive).join(', ')}\n${output}`);
       },
     );
+    // The server itself got the signal and shut down cleanly (not killed with its parent).
+    expect(output).to.match(/"message":"shutting down"[^\n]*"signal":"SIGTERM"/);
   });
 });
