@@ -13,7 +13,10 @@ import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secr
 import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
 import { runCli } from '#interfaces/cli/main.js';
 import { openInfrastructure } from '#interfaces/process/infrastructure.js';
+import { accountsProjection } from '#projections/identity/accounts.js';
+import { startProjections } from '#projections/runner.js';
 import { createTestSchema } from '../../support/app.js';
+import { waitFor } from '../../support/events.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/chatbot.js', import.meta.url));
 const SECRETS = { JWT_SECRET: 'x'.repeat(48), ADMIN_PASSWORD: 'correct-horse-battery', NODE_ENV: 'test' };
@@ -36,7 +39,7 @@ const runIn = async (env: NodeJS.ProcessEnv, cwd: string, argv: string[]) => {
 /** The list row of one user: `maria  viewer  disabled ...`. */
 const rowOf = (list: string, username: string) => list.split('\n').find((line) => line.startsWith(`${username} `));
 
-describe('chatbot CLI reads its own writes, app stopped', function () {
+describe('chatbot CLI reads its own writes', function () {
   this.timeout(120_000);
 
   describe('embedded (PGlite in DATA_DIR)', () => {
@@ -111,7 +114,7 @@ describe('chatbot CLI reads its own writes, app stopped', function () {
     });
   });
 
-  describe('PostgreSQL (DATABASE_URL), no app running', () => {
+  describe('PostgreSQL (DATABASE_URL)', () => {
     let schema: Awaited<ReturnType<typeof createTestSchema>>;
     let cwd: string;
     let env: NodeJS.ProcessEnv;
@@ -127,12 +130,39 @@ describe('chatbot CLI reads its own writes, app stopped', function () {
       await schema.drop();
     });
 
-    it('users create needs no migrate first, and disable then list shows the change with no rebuild', async () => {
+    it('with no app running, users create needs no migrate first, and disable then list shows the change with no rebuild', async () => {
       const created = await run('users', 'create', 'maria');
       expect(created.code, created.err).to.equal(0);
       expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +active/);
       expect((await run('users', 'disable', 'maria')).code).to.equal(0);
       expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +disabled/);
+    });
+
+    it('while another process runs the projection (the app), list waits for it to catch up instead of competing', async () => {
+      expect((await run('migrate', 'latest')).code).to.equal(0);
+      const app = await openInfrastructure({
+        eventStore: { kind: 'postgres' },
+        database: { kind: 'postgres', url: schema.url },
+      });
+      const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+      const runner = startProjections({
+        db: app.db,
+        store: app.store,
+        projections: [accountsProjection],
+        logger: quiet,
+      });
+      try {
+        await waitFor(() => runner.status()[0]!.state === 'live', 20_000, "the app's runner live");
+        expect((await run('users', 'create', 'maria')).code).to.equal(0);
+        expect((await run('users', 'disable', 'maria')).code).to.equal(0);
+        const list = await run('users', 'list');
+        expect(rowOf(list.out, 'maria')).to.match(/^maria +operator +disabled/);
+        expect(list.err).to.not.include('not up to date');
+        expect(runner.status()[0]!.eventsApplied, "the app's runner applied the CLI's events").to.be.at.least(2);
+      } finally {
+        await runner.stop();
+        await app.close();
+      }
     });
   });
 });
