@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '#infrastructure/config/config.js';
 import { prepareEnvironment } from '#infrastructure/config/dotenv.js';
 import { openPgliteDatabase, openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
-import { migrateLatest } from '#infrastructure/sql/migrate.js';
+import { migrateLatest, migrationStatus } from '#infrastructure/sql/migrate.js';
 import { openInfrastructure, type Infrastructure } from '#interfaces/process/infrastructure.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type Projection } from '#projections/runner.js';
@@ -99,6 +99,24 @@ const catchUp = async (
   }
 };
 
+/**
+ * A fresh installation, or a CLI newer than the last start: the tables it reads and writes must exist, so
+ * pending migrations are applied as the app does at start. A database migrated by a newer version is left
+ * alone (the migrate commands say what to do about it).
+ */
+const migratePending = async (db: Database, io: CliIo): Promise<void> => {
+  const status = await migrationStatus(db);
+  if (status.unknown.length > 0) {
+    io.err(
+      `note: the database was migrated by a newer version (${status.unknown.join(', ')}); not migrating (see \`chatbot migrate status\`)`,
+    );
+    return;
+  }
+  if (status.pending.length === 0) return;
+  const { applied } = await migrateLatest(db);
+  if (applied.length > 0) io.err(`applied ${applied.length} pending migration(s) first, as the app does at start`);
+};
+
 export const processIo = (): CliIo => ({
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
@@ -134,9 +152,7 @@ export const createCliContext = (
     embeddedNotice(c);
     const infra = await openInfrastructure(c, { applicationName: 'chatbot-cli' });
     try {
-      // A fresh installation, or a CLI newer than the last start: the tables it reads and writes must exist.
-      const { applied } = await migrateLatest(infra.db);
-      if (applied.length > 0) io.err(`applied ${applied.length} pending migration(s) first (as the app does at start)`);
+      await migratePending(infra.db, io);
       return await fn(infra);
     } finally {
       await infra.close();

@@ -138,6 +138,22 @@ describe('chatbot CLI reads its own writes', function () {
       expect(rowOf((await run('users', 'list')).out, 'maria')).to.match(/^maria +operator +disabled/);
     });
 
+    it('a database migrated by a newer version is left alone: the command still runs, with a note', async () => {
+      expect((await run('migrate', 'latest')).code).to.equal(0);
+      const infra = await openInfrastructure({
+        eventStore: { kind: 'postgres' },
+        database: { kind: 'postgres', url: schema.url },
+      });
+      try {
+        await infra.db.knex('knex_migrations').insert({ name: '299912310000_from_the_future', batch: 99 });
+      } finally {
+        await infra.close();
+      }
+      const list = await run('users', 'list');
+      expect(list.code, list.err).to.equal(0);
+      expect(list.err).to.include('migrated by a newer version (299912310000_from_the_future); not migrating');
+    });
+
     it('while another process runs the projection (the app), list waits for it to catch up instead of competing', async () => {
       expect((await run('migrate', 'latest')).code).to.equal(0);
       const app = await openInfrastructure({
