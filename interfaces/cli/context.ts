@@ -77,12 +77,17 @@ const catchUp = async (
   });
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(projections.map((p) => p.name));
+  const failed = new Set<string>();
   try {
     while (pending.size > 0 && Date.now() < deadline) {
       for (const status of runner.status()) {
         if (!pending.has(status.name)) continue;
         if (status.state === 'live') pending.delete(status.name);
-        else if (status.state === 'waiting_for_lock') {
+        else if (status.state === 'failing' && status.failures >= 3) {
+          // A batch that keeps failing will not pass by waiting: show the read model as it is, say why.
+          pending.delete(status.name);
+          failed.add(status.name);
+        } else if (status.state === 'waiting_for_lock') {
           const projection = projections.find((p) => p.name === status.name)!;
           const [cluster] = await projectionStatus(infra.db, infra.store, [projection]);
           if (cluster !== undefined && cluster.lagEvents === 0) pending.delete(status.name);
@@ -90,7 +95,7 @@ const catchUp = async (
       }
       if (pending.size > 0) await pause(20);
     }
-    for (const status of runner.status().filter((s) => pending.has(s.name)))
+    for (const status of runner.status().filter((s) => pending.has(s.name) || failed.has(s.name)))
       io.err(
         `warning: read model ${status.name} is not up to date (${status.state}${status.lastError === null ? '' : `: ${status.lastError}`}); showing it as it is`,
       );

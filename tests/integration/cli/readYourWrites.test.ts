@@ -154,6 +154,30 @@ describe('chatbot CLI reads its own writes', function () {
       expect(list.err).to.include('migrated by a newer version (299912310000_from_the_future); not migrating');
     });
 
+    it('a read model whose projection keeps failing is shown as it is, with a warning naming the error, without hanging', async () => {
+      expect((await run('users', 'create', 'maria')).code).to.equal(0);
+      const broken = {
+        ...accountsProjection,
+        apply: () => Promise.reject(new Error('boom: cannot apply')),
+      };
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: CliIo = {
+        out: (line) => out.push(line),
+        err: (line) => err.push(line),
+        interactive: false,
+        errStream: process.stderr,
+      };
+      const began = Date.now();
+      const code = await runCli(['users', 'list'], createCliContext({ io, env, cwd, projections: () => [broken] }));
+      expect(code, err.join('\n')).to.equal(0);
+      expect(err.join('\n'))
+        .to.include('warning: read model accounts is not up to date (failing: projection accounts failed on event')
+        .and.include('boom: cannot apply); showing it as it is');
+      expect(out.join('\n')).to.not.include('maria');
+      expect(Date.now() - began, 'gave up after a few failed batches, not at the 30 s limit').to.be.below(25_000);
+    });
+
     it('while another process runs the projection (the app), list waits for it to catch up instead of competing', async () => {
       expect((await run('migrate', 'latest')).code).to.equal(0);
       const app = await openInfrastructure({
