@@ -1,40 +1,25 @@
 // A new user's first steps with the CLI, app stopped: every read shows the writes before it, and a
 // fresh data directory needs no `migrate` first (the CLI migrates, as the app does at start).
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { storeSecret } from '#application/secrets/secrets.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
 import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secretCipher.js';
-import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
-import { runCli } from '#interfaces/cli/main.js';
 import { openInfrastructure } from '#interfaces/process/infrastructure.js';
 import { accountsProjection } from '#projections/identity/accounts.js';
 import { startProjections } from '#projections/runner.js';
 import { createTestSchema } from '../../support/app.js';
+import { runCliIn, spawnCliBin } from '../../support/cli.js';
 import { waitFor } from '../../support/events.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/chatbot.js', import.meta.url));
 const SECRETS = { JWT_SECRET: 'x'.repeat(48), ADMIN_PASSWORD: 'correct-horse-battery', NODE_ENV: 'test' };
 const KEY_OLD = Fernet.generateKey();
 const KEY_NEW = Fernet.generateKey();
 
-const runIn = async (env: NodeJS.ProcessEnv, cwd: string, argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-    interactive: false,
-    errStream: process.stderr,
-  };
-  const code = await runCli(argv, createCliContext({ io, env, cwd }));
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const runIn = (env: NodeJS.ProcessEnv, cwd: string, argv: string[]) => runCliIn({ env, cwd }, argv);
 
 /** The list row of one user: `maria  viewer  disabled ...`. */
 const rowOf = (list: string, username: string) => list.split('\n').find((line) => line.startsWith(`${username} `));
@@ -55,14 +40,7 @@ describe('chatbot CLI reads its own writes', function () {
 
     it('on a fresh data directory, `npx chatbot users create` works before the first start, and list shows the user', async () => {
       // The real binary, as a new user types it: no `npm start` and no `migrate` before.
-      const created = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [BIN, 'users', 'create', 'maria', '--role', 'viewer'], { cwd, env });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-        child.on('exit', (code) => resolve({ code, out, err }));
-      });
+      const created = await spawnCliBin({ cwd, env }, ['users', 'create', 'maria', '--role', 'viewer']);
       expect(created.code, created.err).to.equal(0);
       expect(created.out).to.match(/^created maria \(viewer\)/m);
 
@@ -160,21 +138,13 @@ describe('chatbot CLI reads its own writes', function () {
         ...accountsProjection,
         apply: () => Promise.reject(new Error('boom: cannot apply')),
       };
-      const out: string[] = [];
-      const err: string[] = [];
-      const io: CliIo = {
-        out: (line) => out.push(line),
-        err: (line) => err.push(line),
-        interactive: false,
-        errStream: process.stderr,
-      };
       const began = Date.now();
-      const code = await runCli(['users', 'list'], createCliContext({ io, env, cwd, projections: () => [broken] }));
-      expect(code, err.join('\n')).to.equal(0);
-      expect(err.join('\n'))
+      const { code, out, err } = await runCliIn({ env, cwd, projections: () => [broken] }, ['users', 'list']);
+      expect(code, err).to.equal(0);
+      expect(err)
         .to.include('warning: read model accounts is not up to date (failing: projection accounts failed on event')
         .and.include('boom: cannot apply); showing it as it is');
-      expect(out.join('\n')).to.not.include('maria');
+      expect(out).to.not.include('maria');
       expect(Date.now() - began, 'gave up after a few failed batches, not at the 30 s limit').to.be.below(25_000);
     });
 
