@@ -71,13 +71,9 @@ const main = async () => {
   const config = loadOrExit();
   const logger = createLogger({ level: config.logLevel, service: role === 'embedded' ? 'app' : role });
   logger.info('configuration loaded', redactedConfigSummary(config));
-  let shutdown: () => Promise<void>;
-  try {
-    shutdown = await run(role, config, logger);
-  } catch (error) {
-    logger.error('start failed', { error });
-    process.exit(1);
-  }
+  // Handlers first: a signal that arrives while the process is still starting (npm start stopped at once)
+  // waits for the start to finish, then shuts down cleanly, instead of killing it half-started.
+  let started: Promise<() => Promise<void>> | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -85,10 +81,20 @@ const main = async () => {
     logger.info('shutting down', { signal });
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    void shutdown().then(() => process.exit(0));
+    void started
+      ?.then((shutdown) => shutdown())
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1)); // a failed start is logged below
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  started = run(role, config, logger);
+  try {
+    await started;
+  } catch (error) {
+    logger.error('start failed', { error });
+    process.exit(1);
+  }
 };
 
 await main();
