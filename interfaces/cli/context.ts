@@ -151,7 +151,7 @@ export const createCliContext = (
         `embedded database in ${c.database.dataDir}: stop the embedded app first (PGlite allows one process at a time)`,
       );
   };
-  const projections = options.projections ?? (() => allProjections({ clock: () => new Date() }));
+  const projections = options.projections ?? (() => allProjections());
   const withInfrastructure = async <T>(fn: (infra: Infrastructure) => Promise<T>): Promise<T> => {
     const c = getConfig();
     embeddedNotice(c);

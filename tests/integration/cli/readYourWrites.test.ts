@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { storeSecret } from '#application/secrets/secrets.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secretCipher.js';
 import { openInfrastructure } from '#interfaces/process/infrastructure.js';
 import { accountsProjection } from '#projections/identity/accounts.js';
@@ -68,7 +69,12 @@ describe('chatbot CLI reads its own writes', function () {
       });
       try {
         await storeSecret(
-          { store: infra.store, cipher: createSecretCipher([KEY_OLD]), log: { info: () => 0, warn: () => 0 } },
+          {
+            store: infra.store,
+            cipher: createSecretCipher([KEY_OLD]),
+            log: { info: () => 0, warn: () => 0 },
+            runtime: systemRuntime,
+          },
           { name: 'openai', kind: 'llm_api_key', value: `plain-${randomUUID()}` },
           { correlationId: randomUUID(), actor: 'system', ip: null, userAgent: 'mocha' },
         );
