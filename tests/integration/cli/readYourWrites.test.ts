@@ -26,7 +26,7 @@ const runIn = (env: NodeJS.ProcessEnv, cwd: string, argv: string[]) => runCliIn(
 const rowOf = (list: string, username: string) => list.split('\n').find((line) => line.startsWith(`${username} `));
 
 describe('chatbot CLI reads its own writes', function () {
-  this.timeout(120_000);
+  this.timeout(300_000); // PGlite opens once per command: slow on a loaded machine
 
   describe('embedded (PGlite in DATA_DIR)', () => {
     let cwd: string;
