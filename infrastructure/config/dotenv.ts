@@ -2,9 +2,10 @@
 // login is printed once; afterwards .env is only read. Production never gets a file written for it.
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import dotenv from 'dotenv';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
+import { ConfigError } from './config.js';
 import type { Env } from './fields.js';
 
 export type PrepareEnvironmentOptions = {
@@ -27,8 +28,9 @@ const firstStartFile = (secrets: { jwtSecret: string; adminPassword: string; fer
   [
     `# Written by chatbot on its first start (${now.toISOString()}) because JWT_SECRET or ADMIN_PASSWORD was not set.`,
     '# Keep this file private (mode 0600, ignored by git). Variables already in the environment win over this file.',
-    '# Every variable is described in docs/; delete this file to get fresh secrets on the next start',
-    '# (existing sessions are then invalidated and data encrypted with FERNET_KEYS can no longer be read).',
+    '# Every variable is described in docs/configuration.md. Do not delete this file while DATA_DIR holds data:',
+    '# the data was made with these secrets (the admin password, and FERNET_KEYS to read stored secrets), and',
+    '# a start without this file refuses to write new ones. To start over, move this file and DATA_DIR away.',
     '',
     '# Signs access, refresh and WebSocket tokens (48 random bytes).',
     `JWT_SECRET=${secrets.jwtSecret}`,
@@ -80,10 +82,31 @@ const printLogin = ({
   print(`  password: ${password}`);
 };
 
+/** Embedded data from an earlier start (PGlite writes PG_VERSION when it creates its cluster). */
+const embeddedDataDir = (cwd: string, env: Env): string | null => {
+  const dir = resolve(cwd, isSet(env.DATA_DIR) ? env.DATA_DIR : 'data');
+  return existsSync(join(dir, 'pgdata', 'PG_VERSION')) ? dir : null;
+};
+
+/**
+ * New secrets over old data would print an admin password that does not work (the account keeps its
+ * password) and a Fernet key that cannot read the stored secrets: refuse, and say how to reset on purpose.
+ */
+const refuseSecretsOverData = (path: string, dataDir: string): never => {
+  throw new ConfigError([
+    {
+      variable: '.env',
+      problem: `${path} is missing, but ${dataDir} holds data made with the secrets it contained; new random secrets would print an admin password that does not work and a FERNET_KEYS key that cannot read the stored secrets`,
+      fix: `Put the old .env back (or set JWT_SECRET, ADMIN_PASSWORD and FERNET_KEYS as they were). To start over on purpose, move the data away first (mv ${dataDir} ${dataDir}.old) and start again: a fresh .env and an empty data directory are created`,
+    },
+  ]);
+};
+
 /**
  * Returns `env` merged with the `.env` file in `cwd` (variables already in `env` always win; empty ones
  * count as unset). Outside production, writes that file first when it is missing and the required secrets
- * are not in `env`, then prints how to log in, including the generated password, this one time.
+ * are not in `env`, then prints how to log in, including the generated password, this one time. Refuses
+ * (ConfigError) to generate secrets when the embedded data directory already holds data.
  */
 export const prepareEnvironment = ({
   cwd,
@@ -95,6 +118,8 @@ export const prepareEnvironment = ({
   const needsSecrets = !isSet(env.JWT_SECRET) || !isSet(env.ADMIN_PASSWORD);
 
   if (!production && needsSecrets && !existsSync(path)) {
+    const dataDir = embeddedDataDir(cwd, env);
+    if (dataDir !== null) refuseSecretsOverData(path, dataDir);
     const adminPassword = readablePassword();
     const content = firstStartFile(
       { jwtSecret: randomBytes(48).toString('base64url'), adminPassword, fernetKey: Fernet.generateKey() },

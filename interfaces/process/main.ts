@@ -15,8 +15,9 @@ const ROLES: readonly Role[] = ['embedded', ...PROCESS_NAMES];
 const runtime = systemRuntime;
 
 const loadOrExit = (): Config => {
-  const env = prepareEnvironment({ cwd: process.cwd(), env: process.env, print: (line) => console.log(line) });
   try {
+    // prepareEnvironment refuses too (a missing .env over existing data): the same one clear message.
+    const env = prepareEnvironment({ cwd: process.cwd(), env: process.env, print: (line) => console.log(line) });
     return loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -84,13 +85,9 @@ const main = async () => {
   const config = loadOrExit();
   const logger = createLogger({ level: config.logLevel, service: role === 'embedded' ? 'app' : role });
   logger.info('configuration loaded', redactedConfigSummary(config));
-  let shutdown: () => Promise<void>;
-  try {
-    shutdown = await run(role, config, logger);
-  } catch (error) {
-    logger.error('start failed', { error });
-    process.exit(1);
-  }
+  // Handlers first: a signal that arrives while the process is still starting (npm start stopped at once)
+  // waits for the start to finish, then shuts down cleanly, instead of killing it half-started.
+  let started: Promise<() => Promise<void>> | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -98,10 +95,20 @@ const main = async () => {
     logger.info('shutting down', { signal });
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    void shutdown().then(() => process.exit(0));
+    void started
+      ?.then((shutdown) => shutdown())
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1)); // a failed start is logged below
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  started = run(role, config, logger);
+  try {
+    await started;
+  } catch (error) {
+    logger.error('start failed', { error });
+    process.exit(1);
+  }
 };
 
 await main();

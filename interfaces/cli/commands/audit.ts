@@ -1,5 +1,5 @@
 import { AUDIT_OUTCOMES } from '#projections/audit/auditEntries.js';
-import { queryAuditLog, streamAuditLog, type AuditFilters } from '#projections/audit/auditLog.js';
+import { auditLogProjection, queryAuditLog, streamAuditLog, type AuditFilters } from '#projections/audit/auditLog.js';
 import { verifyAuditTrail, type AuditDivergence, type AuditVerification } from '#projections/audit/verify.js';
 import { CliError, type CliCommand } from '../context.js';
 import { table } from '../table.js';
@@ -130,7 +130,7 @@ export const auditCommand: CliCommand = (program, context) => {
       const limit = /^\d{1,3}$/.test(options.limit) ? Number(options.limit) : Number.NaN;
       if (!(limit >= 1 && limit <= 500))
         throw new CliError(`--limit must be a whole number from 1 to 500 (got ${options.limit})`);
-      return context.withDatabase(async (db) => {
+      return context.withReadModels([auditLogProjection.name], async ({ db }) => {
         if (options.ndjson) {
           for await (const entry of streamAuditLog(db.knex, filters)) context.io.out(JSON.stringify(entry));
           return;

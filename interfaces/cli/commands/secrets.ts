@@ -4,7 +4,7 @@ import { rotateAllSecrets, type SecretsLog } from '#application/secrets/secrets.
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
-import { listSecretMetadata } from '#projections/secrets/secrets.js';
+import { listSecretMetadata, secretsProjection } from '#projections/secrets/secrets.js';
 import { CliError, type CliCommand, type CliIo } from '../context.js';
 import { table } from '../table.js';
 
@@ -94,12 +94,14 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
 
   secrets
     .command('list')
-    .description('names, kinds, key fingerprints and dates of stored secrets (never values), from the read model')
+    .description(
+      'names, kinds, key fingerprints and dates of stored secrets (never values), from the read model (brought up to date first)',
+    )
     .option('--json', 'one JSON document instead of a table')
     .action(async (options: { json?: boolean }) => {
       const { io } = context;
       const current = optionalSecretCipher(context.config().fernetKeys)?.currentKeyFingerprint ?? null;
-      const rows = await context.withDatabase((db) => listSecretMetadata(db.knex));
+      const rows = await context.withReadModels([secretsProjection.name], ({ db }) => listSecretMetadata(db.knex));
       if (options.json) {
         io.out(JSON.stringify({ secrets: rows, currentKeyFingerprint: current }, null, 2));
         return;

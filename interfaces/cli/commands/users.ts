@@ -6,7 +6,7 @@ import { ROLES, type Role } from '#domain/identity/events.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import type { Infrastructure } from '#interfaces/process/infrastructure.js';
-import { accountsReader, listAccounts } from '#projections/identity/accounts.js';
+import { accountsProjection, accountsReader, listAccounts } from '#projections/identity/accounts.js';
 import { sessionsReader } from '#projections/identity/sessions.js';
 import { createSessionAllowlist } from '#application/identity/allowlist.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
@@ -91,9 +91,9 @@ export const usersCommand: CliCommand = (program: Command, context) => {
 
   users
     .command('list')
-    .description('accounts from the accounts read model')
+    .description('accounts from the accounts read model (brought up to date first)')
     .action(async () => {
-      const rows = await context.withDatabase((db) => listAccounts(db.knex));
+      const rows = await context.withReadModels([accountsProjection.name], ({ db }) => listAccounts(db.knex));
       context.io.out(
         table(
           ['USERNAME', 'ROLE', 'STATUS', 'LOCKED UNTIL', 'LAST LOGIN', 'ID'],

@@ -1,16 +1,12 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
-import { runCli } from '#interfaces/cli/main.js';
 import { openInfrastructure } from '#interfaces/process/infrastructure.js';
+import { runCliIn, spawnCliBin } from '../../support/cli.js';
 import { TEST_DATABASE_URL, newEvent, uniqueName } from '../../support/events.js';
 import { adminQuery, createSampleTables, dropSchema, sampleProjection } from '../../support/projections.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/chatbot.js', import.meta.url));
 const SECRETS = { JWT_SECRET: 'x'.repeat(48), ADMIN_PASSWORD: 'correct-horse-battery', NODE_ENV: 'test' };
 
 /** DATABASE_URL confined to one schema: every unqualified table (read models, events, knex's) lands there. */
@@ -34,18 +30,7 @@ describe('chatbot CLI', function () {
     await dropSchema(schema);
   });
 
-  const run = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      interactive: false,
-      errStream: process.stderr,
-    };
-    const code = await runCli(argv, createCliContext({ io, env, cwd, projections: () => [sampleProjection()] }));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const run = (...argv: string[]) => runCliIn({ env, cwd, projections: () => [sampleProjection()] }, argv);
 
   it('migrate status / latest / current / history / rollback report and change the schema like alembic current, heads and history', async () => {
     const fresh = await run('migrate', 'status');
@@ -147,15 +132,7 @@ describe('chatbot CLI', function () {
   });
 
   it('bin/chatbot.js runs the CLI from any directory and passes the exit code through', async () => {
-    const spawnBin = (...argv: string[]) =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [BIN, ...argv], { cwd, env });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-        child.on('exit', (code) => resolve({ code, out, err }));
-      });
+    const spawnBin = (...argv: string[]) => spawnCliBin({ cwd, env }, argv);
     const heads = await spawnBin('migrate', 'heads');
     expect(heads.code).to.equal(0, heads.err);
     expect(heads.out.trim()).to.match(/^\d{12}_[a-z0-9_]+$/);

@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { accountIdFor } from '#application/identity/accountIds.js';
-import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
-import { runCli } from '#interfaces/cli/main.js';
 import { openInfrastructure } from '#interfaces/process/infrastructure.js';
 import { createTestSchema } from '../../support/app.js';
+import { runCliIn } from '../../support/cli.js';
 
 describe('chatbot users (CLI)', function () {
   this.timeout(60_000);
@@ -30,18 +29,7 @@ describe('chatbot users (CLI)', function () {
     await schema.drop();
   });
 
-  const run = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      interactive: false,
-      errStream: process.stderr,
-    };
-    const code = await runCli(argv, createCliContext({ io, env, cwd }));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const run = (...argv: string[]) => runCliIn({ env, cwd }, argv);
 
   const accountStream = async (username: string) => {
     const infra = await openInfrastructure({

@@ -104,13 +104,16 @@ describe('event store ordering guarantee on PostgreSQL', function () {
       }
     };
     const writing = Promise.all(writers.map((store, w) => write(store, w)));
-    // Restart the subscriber from its checkpoint while the writers are busy.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Restart the subscriber from its checkpoint while the writers are busy (once it has received some).
+    await waitFor(() => received.length >= 40, 30_000, 'the subscriber mid-stream');
     await subscription.stop();
     subscription = subscribe();
     await writing;
-    await waitFor(() => received.length >= appended.size, 30_000, 'all events');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // No sleep to see that no duplicate comes late: a marker appended last arrives after any would.
+    const marker = newEvent('Marker');
+    await reader.append('marker', [marker]);
+    appended.add(marker.id);
+    await waitFor(() => received.some((e) => e.id === marker.id), 30_000, 'all events, then the marker');
     await subscription.stop();
 
     const ids = received.map((e) => e.id);

@@ -127,7 +127,14 @@ describe('projection runner across processes (PostgreSQL)', function () {
     await waitFor(() => said(b, 'projection waiting for its lock'), 30_000, 'b waiting for the lock');
     const waiting = b.lines.find((l) => l.message.startsWith('projection waiting for its lock'))!;
     expect(waiting.holderPid).to.be.a('number');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Not a fixed sleep: let `a` commit a few more batches (its per-event work makes that take a while, so
+    // `b` has retried the lock meanwhile), then check that `b` applied none of them.
+    const byAWhenBWaited = await rowCount('a');
+    await waitFor(
+      async () => (await rowCount('a')) >= Math.min(byAWhenBWaited + 100, EVENTS),
+      30_000,
+      'a to apply more while b waits',
+    );
     expect(await rowCount('b')).to.equal(0, 'b applies nothing while a holds the lock');
     expect(await rowCount('a')).to.be.below(EVENTS, 'a still mid-stream');
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
+import { wsTokenStreamId } from '#domain/identity/events.js';
 import { DEFAULT_METRICS_SOCKET_LIMITS } from '#interfaces/ws/metricsSocket.js';
 import { ADMIN_PASSWORD, TEST_JWT_SECRET, loginAs, startTestApp, type TestApp } from '../../support/app.js';
 import {
@@ -94,8 +95,14 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     expect(rejection(server.logs(), 'token_in_query')).to.include({ level: 'warn', closeCode: 4400 });
     expect(server.rawLogs()).not.to.include(valid.split('.')[2]!);
     expect(t.rawLogs()).not.to.include(valid.split('.')[2]!);
-    // A token that travelled in a URL may be in some proxy's log: it must not work afterwards.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A token that travelled in a URL may be in some proxy's log: it must not work afterwards. The server
+    // burns it in the background: wait for that event, not for a fixed time.
+    const { jti } = jwt.decode(valid) as { jti: string };
+    await waitFor(
+      async () => (await t.app.infra.store.readStream(wsTokenStreamId(jti))).some((e) => e.type === 'WsTokenConsumed'),
+      10_000,
+      'the query token burnt',
+    );
     const reuse = await closeAfter(server, { type: 'auth', token: valid });
     expect(reuse).to.include({ code: 4401, reason: 'token_already_used' });
   });
@@ -244,8 +251,7 @@ describe('GET /ws/metrics: authentication, rejections and streaming (real Postgr
     healthy.ws.on('ping', () => (pings += 1));
     const closed = await silent.closed;
     expect(closed.code).to.equal(1006); // terminated: a dead peer gets no close handshake
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(pings).to.be.greaterThan(2);
+    await waitFor(() => pings > 2, 10_000, 'the healthy client pinged again after the silent one was cut');
     expect(healthy.ws.readyState).to.equal(healthy.ws.OPEN);
     expect(server.logs().some((l) => l.message === 'ws client missed a heartbeat, disconnected')).to.equal(true);
     healthy.ws.close();

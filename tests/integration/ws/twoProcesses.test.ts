@@ -147,16 +147,10 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
   describe('through startApp (the wiring of interfaces/process/app.ts)', () => {
     let a: TestApp;
     let b: TestApp;
-    before(async function () {
+    before(async () => {
       const redisKeyPrefix = `${uniqueName('t')}:`;
       a = await startTestApp({ redis: true, redisKeyPrefix });
       b = await startTestApp({ redis: true, redisKeyPrefix, databaseUrl: a.databaseUrl });
-      if (a.app.server.listenerCount('upgrade') === 0) {
-        console.warn(
-          '    SKIPPED LOUDLY: startApp does not attach the metrics WebSocket yet (attachMetricsSocket in interfaces/process/app.ts)',
-        );
-        this.skip();
-      }
     });
     after(async () => {
       await b?.close();
@@ -164,10 +158,11 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
     });
 
     it('one of the two publishes, and a client of B receives snapshots and the events appended through A', async () => {
-      // AppProcess exposes the fan-out as `liveFeed` once wired; without it the election is not observable here.
-      const leaders = () => [a, b].map((t) => (t.app as unknown as { liveFeed?: Fanout }).liveFeed?.isLeader());
-      if (leaders().every((l) => l !== undefined))
-        await waitFor(() => leaders().filter(Boolean).length === 1, 5_000, 'one publisher');
+      // A wiring regression fails here, never skips: startApp attaches the metrics WebSocket and its fan-out.
+      for (const t of [a, b])
+        expect(t.app.server.listenerCount('upgrade'), 'startApp attaches the metrics WebSocket').to.be.greaterThan(0);
+      const leaders = () => [a, b].map((t) => t.app.liveFeed.isLeader());
+      await waitFor(() => leaders().filter(Boolean).length === 1, 10_000, 'one publisher');
       const { access } = await loginAs(b.baseUrl, 'admin', ADMIN_PASSWORD);
       const client = await authenticated(`ws://127.0.0.1:${b.app.port}/ws/metrics`, await wsToken(b.baseUrl, access));
       await client.next('snapshot', 5_000);

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig } from '#infrastructure/config/config.js';
+import { ConfigError, loadConfig } from '#infrastructure/config/config.js';
 import { prepareEnvironment, readablePassword } from '#infrastructure/config/dotenv.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
 
@@ -115,5 +115,65 @@ describe('first start environment (.env bootstrap)', () => {
 
   it('generated admin passwords avoid look-alike characters', () => {
     for (let i = 0; i < 50; i += 1) expect(readablePassword()).to.match(/^[^0O1lI]{20}$/);
+  });
+
+  describe('a missing .env over existing embedded data', () => {
+    /** What an earlier start leaves in DATA_DIR: PGlite's cluster. */
+    const plantData = (dir: string) => {
+      mkdirSync(join(dir, 'pgdata'), { recursive: true });
+      writeFileSync(join(dir, 'pgdata', 'PG_VERSION'), '17\n');
+    };
+
+    it('refuses to generate secrets that cannot open the data, writes and prints nothing, and says how to start over', () => {
+      plantData(join(cwd, 'data'));
+      let error: unknown;
+      try {
+        prepareEnvironment({ cwd, env: {}, print });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message)
+        .to.include(`${envFile()} is missing`)
+        .and.include(join(cwd, 'data'))
+        .and.include('admin password that does not work')
+        .and.include('Put the old .env back')
+        .and.include(`mv ${join(cwd, 'data')} ${join(cwd, 'data')}.old`);
+      expect(existsSync(envFile())).to.equal(false);
+      expect(printed).to.deep.equal([]);
+    });
+
+    it('looks in DATA_DIR when it is set, relative to the working directory', () => {
+      plantData(join(cwd, 'elsewhere'));
+      expect(() => prepareEnvironment({ cwd, env: { DATA_DIR: 'elsewhere' }, print })).to.throw(
+        ConfigError,
+        /elsewhere holds data/,
+      );
+      // The default ./data is empty: with DATA_DIR unset, a first start goes ahead.
+      expect(() => prepareEnvironment({ cwd, env: {}, print })).not.to.throw();
+    });
+
+    it('after the data is moved away on purpose, a start writes fresh secrets again', () => {
+      plantData(join(cwd, 'data'));
+      expect(() => prepareEnvironment({ cwd, env: {}, print })).to.throw(ConfigError);
+      renameSync(join(cwd, 'data'), join(cwd, 'data.old'));
+      const config = loadConfig(prepareEnvironment({ cwd, env: {}, print }));
+      expect(config.admin.password).to.match(/^[A-Za-z2-9]{20}$/);
+      expect(printed.join('\n')).to.include(config.admin.password);
+    });
+
+    it('with the secrets in the environment there is nothing to generate, so existing data is fine', () => {
+      plantData(join(cwd, 'data'));
+      const given = { JWT_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'given-password' };
+      expect(prepareEnvironment({ cwd, env: given, print })).to.deep.equal(given);
+    });
+
+    it('the written .env no longer suggests deleting it to get fresh secrets', () => {
+      prepareEnvironment({ cwd, env: {}, print });
+      const content = readFileSync(envFile(), 'utf8');
+      expect(content).not.to.match(/delete this file to get fresh secrets/i);
+      expect(content).to.include('Do not delete this file while DATA_DIR holds data');
+    });
   });
 });

@@ -38,6 +38,7 @@ const dummyContext: CliContext = {
   projections: () => [],
   withDatabase: unusable,
   withInfrastructure: unusable,
+  withReadModels: unusable,
 };
 
 const namesOf = (command: Command): string[] => [command.name(), ...command.aliases()];
@@ -195,4 +196,50 @@ describe('runbook sections 8, 9 and 14 (messaging)', () => {
       for (const line of lines) expect(text, line).to.include(line);
     });
   }
+});
+
+describe('docs agree with docker-compose.yml', () => {
+  /** The variables the x-app anchor passes to app, worker-web and scheduler, and those Compose requires (`:?`). */
+  const composeEnvironment = () => {
+    const compose = read('docker-compose.yml');
+    const anchor = compose.slice(compose.indexOf('x-app:'), compose.indexOf('\nservices:'));
+    const environment = anchor.slice(anchor.indexOf('environment:'), anchor.indexOf('depends_on:'));
+    return {
+      passed: new Set([...environment.matchAll(/^ {4}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!)),
+      required: new Set([...environment.matchAll(/^ {4}([A-Z][A-Z0-9_]+): \$\{[A-Z0-9_]+:\?/gm)].map((m) => m[1]!)),
+    };
+  };
+
+  it('configuration.md says "no" in its Compose column exactly for the variables Compose does not pass', () => {
+    const { passed } = composeEnvironment();
+    let composeTable = false;
+    let rows = 0;
+    for (const line of read('docs/configuration.md').split('\n')) {
+      if (line.startsWith('| name |')) composeTable = line.trimEnd().endsWith('| Compose |');
+      const row = /^\| `([A-Z][A-Z0-9_]+)` \|.*\| ([^|]*) \|$/.exec(line);
+      if (!composeTable || row === null) continue;
+      rows += 1;
+      const [, name, column] = row;
+      if (passed.has(name!)) expect(column, `${name} is passed by docker-compose.yml`).not.to.match(/^no\b/);
+      else expect(column, `${name} is not passed by docker-compose.yml`).to.match(/^no\b/);
+    }
+    expect(rows).to.be.greaterThan(30);
+  });
+
+  it('the runbooks never say that a variable Compose passes is not passed to the container', () => {
+    const { passed } = composeEnvironment();
+    for (const path of RUNBOOKS) {
+      const text = read(path);
+      for (const name of passed)
+        expect(text, `${path}: ${name}`).not.to.match(new RegExp(`\`${name}\` (is not passed|no se pasa)`));
+    }
+  });
+
+  it('the README lists as checked by Compose exactly the variables Compose refuses to start without', () => {
+    const { required } = composeEnvironment();
+    const sentence = /Required variables \(([^)]*)\)\s+are\s+checked\s+by\s+Compose/.exec(read('README.md'));
+    expect(sentence, 'the README sentence naming the required variables').to.not.equal(null);
+    const listed = [...sentence![1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
+    expect(new Set(listed)).to.deep.equal(required);
+  });
 });
