@@ -84,6 +84,9 @@ export const llmProviders = (env: Env) =>
     const names = new Set<string>();
     parsed.forEach((raw: unknown, i) => {
       const name = typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name.slice(0, 40) : '?';
+      const duplicate = name !== '?' && names.has(name);
+      names.add(name);
+      if (duplicate) report(`entry #${i + 1} (${name}): the name is used twice`, 'Give each provider its own name.');
       const result = Entry.safeParse(raw);
       if (!result.success) {
         for (const issue of result.error.issues) {
@@ -93,12 +96,7 @@ export const llmProviders = (env: Env) =>
         }
         return;
       }
-      if (names.has(result.data.name)) {
-        report(`entry #${i + 1} (${name}): the name is used twice`, 'Give each provider its own name.');
-        return;
-      }
-      names.add(result.data.name);
-      providers.push(withDefaults(result.data));
+      if (!duplicate) providers.push(withDefaults(result.data));
     });
     return providers;
   });
