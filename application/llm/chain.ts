@@ -77,7 +77,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 const errorKindOf = (error: unknown): { kind: LlmErrorKind; status: number | null; retryAfterMs: number | null } => {
   if (error instanceof CircuitOpenError) return { kind: 'circuit_open', status: null, retryAfterMs: null };
-  if (error instanceof LlmCallError) return { kind: error.errorKind, status: error.status, retryAfterMs: error.retryAfterMs };
+  if (error instanceof LlmCallError)
+    return { kind: error.errorKind, status: error.status, retryAfterMs: error.retryAfterMs };
   return { kind: 'bad_response', status: null, retryAfterMs: null };
 };
 
@@ -105,10 +106,20 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
     const context: CommandContext = { ...correlation, actor: 'llm' };
     const write = deps.store.append(
       llmProviderStreamId(provider),
-      [{ id: deps.runtime.newId(), type: event.type, data: { ...event.data }, metadata: eventMetadata(context, deps.runtime.clock()) }],
+      [
+        {
+          id: deps.runtime.newId(),
+          type: event.type,
+          data: { ...event.data },
+          metadata: eventMetadata(context, deps.runtime.clock()),
+        },
+      ],
       { expectedRevision: 'any' },
     );
-    pending = Promise.all([pending, write.catch((error: unknown) => deps.log.warn('llm provider circuit event not stored', { provider, error }))]);
+    pending = Promise.all([
+      pending,
+      write.catch((error: unknown) => deps.log.warn('llm provider circuit event not stored', { provider, error })),
+    ]);
   };
   const circuits = new Map<string, CircuitBreaker>(
     deps.providers.map((provider) => [
@@ -116,7 +127,10 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
       deps.circuits(provider.name, {
         onOpen: (halfOpenAfterMs) => {
           deps.log.warn('llm provider circuit opened', { provider: provider.name, halfOpenAfterMs });
-          appendCircuit(provider.name, { type: 'ProviderCircuitOpened', data: { provider: provider.name, halfOpenAfterMs } });
+          appendCircuit(provider.name, {
+            type: 'ProviderCircuitOpened',
+            data: { provider: provider.name, halfOpenAfterMs },
+          });
         },
         onHalfOpen: () => {
           deps.log.info('llm provider circuit half-open: probing', { provider: provider.name });
@@ -150,7 +164,14 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
       try {
         const result = await deps.store.append(
           streamId,
-          [{ id: deps.runtime.newId(), type: event.type, data: { ...event.data }, metadata: eventMetadata(context, deps.runtime.clock()) }],
+          [
+            {
+              id: deps.runtime.newId(),
+              type: event.type,
+              data: { ...event.data },
+              metadata: eventMetadata(context, deps.runtime.clock()),
+            },
+          ],
           { expectedRevision: expected },
         );
         expected = result.nextExpectedRevision;
@@ -190,7 +211,8 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
             const latencyMs = Math.max(0, Math.round(elapsed() - started));
             const price = turn.settings.prices[completion.model] ?? turn.settings.prices[model];
             const costUsd = price
-              ? (completion.tokensIn * price.inputPerMTokUsd + completion.tokensOut * price.outputPerMTokUsd) / 1_000_000
+              ? (completion.tokensIn * price.inputPerMTokUsd + completion.tokensOut * price.outputPerMTokUsd) /
+                1_000_000
               : 0;
             await append({
               type: 'LlmCallSucceeded',
@@ -221,7 +243,8 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
             const { kind, status, retryAfterMs } = errorKindOf(error);
             lastError = kind;
             const waitMs =
-              retryAfterMs ?? Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + random() * 0.5);
+              retryAfterMs ??
+              Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + random() * 0.5);
             const willRetry =
               isRetryable(kind) &&
               attempt <= provider.maxRetries &&
@@ -244,7 +267,15 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
           }
         }
         const next = providers[index + 1] ?? null;
-        await append({ type: 'FallbackUsed', data: { turnId: turn.turnId, from: provider.name, to: next?.name ?? null, reason: lastError ?? 'bad_response' } });
+        await append({
+          type: 'FallbackUsed',
+          data: {
+            turnId: turn.turnId,
+            from: provider.name,
+            to: next?.name ?? null,
+            reason: lastError ?? 'bad_response',
+          },
+        });
         if (next !== null)
           deps.log.warn('llm fallback to next provider', {
             from: provider.name,

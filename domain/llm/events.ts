@@ -14,13 +14,7 @@ import type { Event } from '#domain/shared/event.js';
  */
 
 export type LlmErrorKind =
-  | 'timeout'
-  | 'rate_limited'
-  | 'http_5xx'
-  | 'http_4xx'
-  | 'network'
-  | 'bad_response'
-  | 'circuit_open';
+  'timeout' | 'rate_limited' | 'http_5xx' | 'http_4xx' | 'network' | 'bad_response' | 'circuit_open';
 export const LLM_ERROR_KINDS: readonly LlmErrorKind[] = [
   'timeout',
   'rate_limited',
@@ -103,7 +97,9 @@ export type ProviderForceEnded = Event<
   { provider: string; reason: 'ended_by_admin' | 'replaced'; by: string }
 >;
 
-export type PriceTable = Readonly<Record<string, { readonly inputPerMTokUsd: number; readonly outputPerMTokUsd: number }>>;
+export type PriceTable = Readonly<
+  Record<string, { readonly inputPerMTokUsd: number; readonly outputPerMTokUsd: number }>
+>;
 
 export type LlmSettings = Readonly<{
   systemPrompt: string;
@@ -121,10 +117,7 @@ export type LlmSettings = Readonly<{
   prices: PriceTable;
 }>;
 
-export type LlmSettingsChanged = Event<
-  'LlmSettingsChanged',
-  { settings: LlmSettings; changed: string[]; by: string }
->;
+export type LlmSettingsChanged = Event<'LlmSettingsChanged', { settings: LlmSettings; changed: string[]; by: string }>;
 
 export type LlmTurnEvent = LlmCallStarted | LlmCallSucceeded | LlmCallFailed | FallbackUsed;
 export type LlmCircuitEvent = ProviderCircuitOpened | ProviderCircuitHalfOpened | ProviderCircuitClosed;

@@ -34,13 +34,23 @@ export const decide = (command: ForceCommand, state: ForceState): LlmForceEvent[
       if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_FORCE_MINUTES) throw new InvalidForceDuration();
       const until = new Date(Date.parse(now) + minutes * 60_000).toISOString();
       const previous = activeForce(state, new Date(now));
-      return [{ type: 'ProviderForced', data: { provider, minutes, until, previousProvider: previous?.provider ?? null, by } }];
+      return [
+        {
+          type: 'ProviderForced',
+          data: { provider, minutes, until, previousProvider: previous?.provider ?? null, by },
+        },
+      ];
     }
     case 'EndForce': {
       const active = activeForce(state, new Date(command.data.now));
       // Nothing forced (or already expired): nothing to end, nothing appended.
       if (active === null) return [];
-      return [{ type: 'ProviderForceEnded', data: { provider: active.provider, reason: 'ended_by_admin', by: command.data.by } }];
+      return [
+        {
+          type: 'ProviderForceEnded',
+          data: { provider: active.provider, reason: 'ended_by_admin', by: command.data.by },
+        },
+      ];
     }
     default: {
       const _exhaustive: never = command;

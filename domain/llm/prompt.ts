@@ -19,7 +19,8 @@ export const buildPrompt = (input: {
   text: string;
   maxPromptTokens: number;
 }): PromptMessage[] => {
-  const system: PromptMessage[] = input.systemPrompt.trim() === '' ? [] : [{ role: 'system', content: input.systemPrompt }];
+  const system: PromptMessage[] =
+    input.systemPrompt.trim() === '' ? [] : [{ role: 'system', content: input.systemPrompt }];
   let budget = input.maxPromptTokens - estimateMessageTokens(system) - PER_MESSAGE_TOKENS;
   // The inbound text always goes in; an enormous one is cut to what the budget leaves (at least 1 token).
   const text = input.text.slice(0, Math.max(4, budget * 4));

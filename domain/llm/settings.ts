@@ -40,7 +40,8 @@ export const settingsProblems = (s: LlmSettings): string[] => {
     problems.push(`systemPrompt is longer than ${L.systemPromptMaxChars} characters`);
   if (s.fallbackText.trim() === '' || s.fallbackText.length > L.fallbackTextMaxChars)
     problems.push(`fallbackText must be 1-${L.fallbackTextMaxChars} characters`);
-  if (s.model !== null && (s.model.trim() === '' || s.model.length > 200)) problems.push('model must be 1-200 characters or null');
+  if (s.model !== null && (s.model.trim() === '' || s.model.length > 200))
+    problems.push('model must be 1-200 characters or null');
   if (!inRange(s.temperature, L.temperature)) problems.push('temperature must be between 0 and 2');
   if (!Number.isInteger(s.maxPromptTokens) || !inRange(s.maxPromptTokens, L.maxPromptTokens))
     problems.push(`maxPromptTokens must be a whole number from ${L.maxPromptTokens[0]} to ${L.maxPromptTokens[1]}`);

@@ -27,7 +27,8 @@ export const splitForWhatsApp = (text: string, limit = WHATSAPP_TEXT_LIMIT): str
     // a window ending on a high surrogate would split a pair
     if (/[\uD800-\uDBFF]$/.test(window)) window = window.slice(0, -1);
     // the text right after the window starting with a space means the window ends a sentence cleanly
-    const cut = /\s/.test(rest.charAt(window.length)) && /[.!?…]["')\]»”’]*$/.test(window) ? window.length : lastCut(window);
+    const cut =
+      /\s/.test(rest.charAt(window.length)) && /[.!?…]["')\]»”’]*$/.test(window) ? window.length : lastCut(window);
     const at = cut > 0 ? cut : window.length;
     const part = rest.slice(0, at).trim();
     if (part !== '') parts.push(part);

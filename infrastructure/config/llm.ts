@@ -83,7 +83,8 @@ export const llmProviders = (env: Env) =>
     const providers: LlmProviderConfig[] = [];
     const names = new Set<string>();
     parsed.forEach((raw: unknown, i) => {
-      const name = typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name.slice(0, 40) : '?';
+      const name =
+        typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name.slice(0, 40) : '?';
       const duplicate = name !== '?' && names.has(name);
       names.add(name);
       if (duplicate) report(`entry #${i + 1} (${name}): the name is used twice`, 'Give each provider its own name.');

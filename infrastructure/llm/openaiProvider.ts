@@ -32,15 +32,18 @@ const classify = (error: unknown, timedOut: boolean): LlmCallError => {
   if (timedOut || error instanceof APIConnectionTimeoutError)
     return new LlmCallError('timeout', null, null, 'the provider did not answer in time');
   if (error instanceof APIUserAbortError) return new LlmCallError('timeout', null, null, 'the call was aborted');
-  if (error instanceof APIConnectionError) return new LlmCallError('network', null, null, 'connection to the provider failed');
+  if (error instanceof APIConnectionError)
+    return new LlmCallError('network', null, null, 'connection to the provider failed');
   if (error instanceof APIError && typeof error.status === 'number') {
     const status = error.status;
-    if (status === 429) return new LlmCallError('rate_limited', status, retryAfterMs(error.headers), 'rate limited (429)');
-    if (status >= 500) return new LlmCallError('http_5xx', status, retryAfterMs(error.headers), `server error (${status})`);
+    const headers = (error as { headers?: Headers }).headers;
+    if (status === 429) return new LlmCallError('rate_limited', status, retryAfterMs(headers), 'rate limited (429)');
+    if (status >= 500) return new LlmCallError('http_5xx', status, retryAfterMs(headers), `server error (${status})`);
     return new LlmCallError('http_4xx', status, null, `request refused (${status})`);
   }
   // The SDK parses the body with response.json(): a malformed body surfaces as a SyntaxError.
-  if (error instanceof SyntaxError) return new LlmCallError('bad_response', null, null, 'the provider sent malformed JSON');
+  if (error instanceof SyntaxError)
+    return new LlmCallError('bad_response', null, null, 'the provider sent malformed JSON');
   // undici's "terminated" / "fetch failed": the connection dropped while the body was coming in.
   if (error instanceof TypeError) return new LlmCallError('network', null, null, 'connection to the provider dropped');
   return new LlmCallError('bad_response', null, null, 'unexpected failure reading the provider response');
@@ -54,7 +57,10 @@ export const createOpenAiProvider = (options: OpenAiProviderOptions): LlmProvide
   let client: { key: string; sdk: OpenAI } | null = null;
   const clientFor = (key: string): OpenAI => {
     if (client?.key !== key)
-      client = { key, sdk: new OpenAI({ apiKey: key, baseURL: options.baseUrl, maxRetries: 0, timeout: options.timeoutMs }) };
+      client = {
+        key,
+        sdk: new OpenAI({ apiKey: key, baseURL: options.baseUrl, maxRetries: 0, timeout: options.timeoutMs }),
+      };
     return client.sdk;
   };
   return {
@@ -90,7 +96,8 @@ export const createOpenAiProvider = (options: OpenAiProviderOptions): LlmProvide
         return {
           text,
           model: typeof response.model === 'string' && response.model !== '' ? response.model : request.model,
-          tokensIn: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : estimateMessageTokens(request.messages),
+          tokensIn:
+            typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : estimateMessageTokens(request.messages),
           tokensOut: typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : estimateTokens(text),
         };
       } catch (error) {

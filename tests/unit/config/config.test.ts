@@ -331,7 +331,13 @@ describe('configuration', () => {
 
   it('LLM_PROVIDERS is the chain, primary first, with defaults filled in', () => {
     const providers = JSON.stringify([
-      { name: 'primary', baseUrl: 'https://api.openai.com/v1/', model: 'gpt-4o-mini', apiKey: 'sk-abc', timeoutMs: 5000 },
+      {
+        name: 'primary',
+        baseUrl: 'https://api.openai.com/v1/',
+        model: 'gpt-4o-mini',
+        apiKey: 'sk-abc',
+        timeoutMs: 5000,
+      },
       { name: 'local', baseUrl: 'http://ollama:11434/v1', model: 'llama3.1', maxRetries: 0 },
     ]);
     const llm = loadConfig({ ...minimal, LLM_PROVIDERS: providers }).llm;
@@ -389,7 +395,9 @@ describe('configuration', () => {
     expect(error.message).to.include('entry #2 (local): timeoutMs');
     expect(error.message).to.include('entry #3 (primary): the name is used twice');
     expect(error.message).not.to.include('sk-secret-value-123');
-    expect(configError({ ...minimal, LLM_PROVIDERS: 'openai:gpt' }).message).to.include('LLM_PROVIDERS: is not valid JSON');
+    expect(configError({ ...minimal, LLM_PROVIDERS: 'openai:gpt' }).message).to.include(
+      'LLM_PROVIDERS: is not valid JSON',
+    );
   });
 
   it('the config is deeply frozen', () => {
@@ -414,7 +422,9 @@ describe('configuration', () => {
       REDIS_URL: 'redis://:redispass1@redis:6379',
       METRICS_TOKEN: 'metrics-token-value',
       OPENAI_API_KEY: 'sk-openai-key-value',
-      LLM_PROVIDERS: JSON.stringify([{ name: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'm', apiKey: 'sk-other-key-value' }]),
+      LLM_PROVIDERS: JSON.stringify([
+        { name: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'm', apiKey: 'sk-other-key-value' },
+      ]),
     };
     const secretValues = [
       'jwt-secret-value',
