@@ -1,6 +1,8 @@
 import { auditLogProjection } from './audit/auditLog.js';
 import { accountsProjection } from './identity/accounts.js';
 import { secretsProjection } from './secrets/secrets.js';
+import { llmControlProjection } from './llm/llmControl.js';
+import { llmProvidersProjection } from './llm/llmProviders.js';
 import type { Projection } from './shared/projection.js';
 
 /** What projections may need besides their knex transaction; add fields here as projections need them. */
@@ -16,4 +18,6 @@ export const allProjections = (_deps: ProjectionDeps): Projection[] => [
   accountsProjection,
   auditLogProjection,
   secretsProjection,
+  llmProvidersProjection,
+  llmControlProjection,
 ];

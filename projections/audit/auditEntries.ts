@@ -329,6 +329,33 @@ const SPECS: Readonly<Record<string, Spec>> = {
       by: text(d, 'by') ?? text(d, 'forcedBy'),
     }),
   },
+  ProviderForceEnded: {
+    action: 'llm.provider_force_ended',
+    target: field('provider'),
+    details: (d) => ({ reason: text(d, 'reason'), by: text(d, 'by') }),
+  },
+  // the names of what changed and the numbers (budgets: a detail named *token* would be dropped as a
+  // credential); the prompt and fallback texts stay in the event
+  LlmSettingsChanged: {
+    action: 'llm.settings_changed',
+    target: () => 'llm-settings',
+    details: (d) => {
+      const settings = (typeof d.settings === 'object' && d.settings !== null ? d.settings : {}) as Data;
+      return {
+        changed: Array.isArray(d.changed)
+          ? d.changed
+              .filter((k): k is string => typeof k === 'string')
+              .map((k) => clean(k, 40))
+              .join(',')
+          : undefined,
+        model: textOrNull(settings, 'model'),
+        temperature: num(settings, 'temperature'),
+        promptBudget: int(settings, 'maxPromptTokens'),
+        replyBudget: int(settings, 'maxReplyTokens'),
+        by: text(d, 'by'),
+      };
+    },
+  },
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */
