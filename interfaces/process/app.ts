@@ -30,6 +30,8 @@ import { projectionStatus, startProjections, type ProjectionRunner } from '#proj
 import { createLiveFeed } from '#infrastructure/metrics/liveFeed.js';
 import { createPrometheus, startMetricsServer } from '#infrastructure/metrics/prometheus.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import { createLlm, type Llm } from './llm.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -41,6 +43,8 @@ export type AppProcess = {
   feed: ReturnType<typeof createLiveFeed>;
   socket: MetricsSocket;
   liveFeed: ReturnType<typeof createFanout>;
+  /** the LLM chain and its auto-replier (null without providers), for the messaging responder */
+  llm: Llm;
   close(): Promise<void>;
 };
 
@@ -153,6 +157,16 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     closers.push(() => projections.stop());
 
+    // LLM: the provider chain and the auto-replier messaging calls; its routes below.
+    const llm = createLlm({
+      providers: config.llm.providers,
+      store,
+      knex: infra.db.knex,
+      cipher: optionalSecretCipher(config.fernetKeys),
+      runtime: systemRuntime,
+      log: logger,
+    });
+
     const checks: HealthCheck[] = [
       { name: 'eventStore', check: () => infra.store.ping() },
       { name: 'database', check: async () => void (await infra.db.knex.raw('select 1')) },
@@ -176,6 +190,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
+        llm.routes(identity),
       ],
       apiLimiter: rateLimiting.apiLimiter,
       onRequestFinished: prometheus.observeHttp,
@@ -223,7 +238,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       database: infra.db.kind,
       redis: redis !== null,
     });
-    return { server, port, infra, identity, projections, redis, feed, socket, liveFeed: live, close: closeAll };
+    return { server, port, infra, identity, projections, redis, feed, socket, liveFeed: live, llm, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -104,20 +104,20 @@ export const providerFigures = async (
   known: readonly string[] = [],
 ): Promise<ProviderFigures[]> => {
   const since = new Date(now.getTime() - WINDOW_MINUTES * 60_000);
-  const recent = (await knex.raw(
+  const recent = await knex.raw<{ rows: Array<Record<string, unknown>> }>(
     `select provider, count(*)::int as calls, (count(*) filter (where not ok))::int as errors,
        percentile_cont(0.5) within group (order by latency_ms) filter (where ok) as p50,
        percentile_cont(0.95) within group (order by latency_ms) filter (where ok) as p95
      from ${CALLS} where at > ? and at <= ? group by provider`,
     [since.toISOString(), now.toISOString()],
-  )) as { rows: Array<Record<string, unknown>> };
-  const today = (await knex.raw(
+  );
+  const today = await knex.raw<{ rows: Array<Record<string, unknown>> }>(
     `select provider, count(*)::int as calls, sum(tokens_in)::bigint as tokens_in, sum(tokens_out)::bigint as tokens_out,
        sum(cost_usd) as cost_usd
      from ${CALLS} where at >= ? and at <= ? group by provider`,
     [midnightUtc(now).toISOString(), now.toISOString()],
-  )) as { rows: Array<Record<string, unknown>> };
-  const circuits = (await knex(CIRCUITS).select('provider', 'state', 'changed_at')) as Array<Record<string, unknown>>;
+  );
+  const circuits: Array<Record<string, unknown>> = await knex(CIRCUITS).select('provider', 'state', 'changed_at');
   const names = new Set<string>(known);
   for (const row of [...recent.rows, ...today.rows, ...circuits]) names.add(row.provider as string);
   const find = (rows: Array<Record<string, unknown>>, name: string) => rows.find((row) => row.provider === name);
@@ -148,12 +148,12 @@ export const providerFigures = async (
 /** Tokens and cost per UTC day and provider, the last `days` days (today included), oldest first. */
 export const dailyUsage = async (knex: Knex, now: Date, days = 7): Promise<DailyUsage[]> => {
   const from = new Date(midnightUtc(now).getTime() - (days - 1) * 86_400_000);
-  const result = (await knex.raw(
+  const result = await knex.raw<{ rows: Array<Record<string, unknown>> }>(
     `select to_char(at at time zone 'UTC', 'YYYY-MM-DD') as day, provider, count(*)::int as calls,
        sum(tokens_in)::bigint as tokens_in, sum(tokens_out)::bigint as tokens_out, sum(cost_usd) as cost_usd
      from ${CALLS} where at >= ? and at <= ? group by 1, 2 order by 1, 2`,
     [from.toISOString(), now.toISOString()],
-  )) as { rows: Array<Record<string, unknown>> };
+  );
   return result.rows.map((row) => ({
     day: row.day as string,
     provider: row.provider as string,

@@ -3,25 +3,24 @@ import type { RecordedEvent } from '#application/shared/eventStore.js';
 import { DEFAULT_LLM_SETTINGS } from '#domain/llm/settings.js';
 import { AUDIT_EVENT_TYPES, auditFactsOf } from '#projections/audit/auditEntries.js';
 
-const recorded = (type: string, data: Record<string, unknown>, streamId: string): RecordedEvent =>
-  ({
-    id: '00000000-0000-4000-8000-000000000001',
-    type,
-    data,
-    streamId,
-    revision: 0,
-    position: 1,
-    recordedAt: '2026-03-01T10:00:00.000Z',
-    metadata: {
-      correlationId: 'c-1',
-      causationId: null,
-      actor: 'admin-1',
-      ip: '203.0.113.9',
-      userAgent: 'mocha',
-      occurredAt: '2026-03-01T10:00:00.000Z',
-      schemaVersion: 1,
-    },
-  }) as RecordedEvent;
+const recorded = (type: string, data: Record<string, unknown>, streamId: string): RecordedEvent => ({
+  id: '00000000-0000-4000-8000-000000000001',
+  type,
+  data,
+  streamId,
+  revision: 0,
+  position: 1,
+  recordedAt: '2026-03-01T10:00:00.000Z',
+  metadata: {
+    correlationId: 'c-1',
+    causationId: null,
+    actor: 'admin-1',
+    ip: '203.0.113.9',
+    userAgent: 'mocha',
+    occurredAt: '2026-03-01T10:00:00.000Z',
+    schemaVersion: 1,
+  },
+});
 
 describe('audit entries of the LLM admin actions', () => {
   it('forcing a provider, ending the force and changing the settings are audited', () => {
