@@ -7,10 +7,11 @@ import { $, say } from './dom.js';
 import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
 import { createLive } from './live.js';
+import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 
-const VIEWS = ['login', 'dashboard', 'users', 'audit'];
+const VIEWS = ['login', 'dashboard', 'users', 'audit', 'llm'];
 const ADMIN_VIEWS = new Set(['users', 'audit']);
 
 translateTree();
@@ -18,6 +19,7 @@ translateTree();
 const dashboard = createDashboard({ canLinkAudit: isAdmin });
 const users = createUsersPage();
 const audit = createAuditPage();
+const llm = createLlmPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -63,6 +65,7 @@ const route = () => {
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
+  else if (name === 'llm') void llm.show();
 };
 
 const renderChrome = () => {
