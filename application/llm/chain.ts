@@ -45,6 +45,8 @@ export type ChainDeps = {
   random?: () => number;
   /** a monotonic millisecond counter for latencies (default: the runtime's clock) */
   elapsed?: () => number;
+  /** a turn left unfinished this long (its process died mid-call) may be answered again (default 5 min) */
+  staleTurnMs?: number;
 };
 
 export type Turn = {
@@ -95,6 +97,7 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const elapsed = deps.elapsed ?? (() => deps.runtime.clock().getTime());
+  const staleTurnMs = deps.staleTurnMs ?? 5 * 60_000;
   // Breaker transitions happen inside cockatiel's callbacks; their appends are awaited before a turn
   // goes on, so the events are in the store by the time the caller sees the outcome.
   let pending: Promise<unknown> = Promise.resolve();
@@ -153,8 +156,18 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
 
   const run = async (turn: Turn): Promise<TurnOutcome> => {
     const streamId = llmTurnStreamId(turn.turnId);
-    const existing = await deps.store.readStream(streamId);
-    let expected: ExpectedRevision = existing.length === 0 ? 'no_stream' : existing[existing.length - 1]!.revision;
+    const existing = await deps.store.readStream<LlmTurnEvent>(streamId);
+    const last = existing[existing.length - 1];
+    // Someone else is answering this turn right now (another process, or this one before a restart):
+    // only a turn that ended on the fallback text, or one abandoned mid-way long ago, is started again.
+    const ended = last === undefined || (last.type === 'FallbackUsed' && last.data.to === null);
+    const abandoned =
+      last !== undefined && deps.runtime.clock().getTime() - Date.parse(last.metadata.occurredAt) > staleTurnMs;
+    if (!ended && !abandoned) {
+      deps.log.info('llm turn taken by another caller', { turnId: turn.turnId });
+      return { kind: 'busy' };
+    }
+    let expected: ExpectedRevision = last === undefined ? 'no_stream' : last.revision;
     const context: CommandContext = {
       correlationId: turn.correlationId,
       causationId: turn.causationId,

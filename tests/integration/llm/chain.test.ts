@@ -197,7 +197,7 @@ describe('LLM provider chain (real openai client against local servers, PostgreS
     const [broken, backup] = [await server(), await server()];
     broken.setDefault({ kind: 'status', status: 503 });
     const { replier, chain } = build([
-      { name: 'broken', server: broken, threshold: 3, halfOpenAfterMs: 300 },
+      { name: 'broken', server: broken, threshold: 3, halfOpenAfterMs: 2_000 },
       { name: 'backup', server: backup },
     ]);
     const requests = Array.from({ length: 6 }, () => replyRequest());
@@ -220,7 +220,7 @@ describe('LLM provider chain (real openai client against local servers, PostgreS
 
     // The provider recovers; once the break time has passed, the next call is the probe.
     broken.setDefault({ kind: 'ok', text: 'he vuelto' });
-    await waitFor(() => Date.now() - opened > 350, 5_000, 'the half-open time');
+    await waitFor(() => Date.now() - opened > 2_050, 5_000, 'the half-open time');
     expect(await replier.reply(replyRequest())).to.deep.equal({ text: 'he vuelto', source: 'llm:broken' });
     expect(broken.requests).to.have.length(4);
     expect(chain.circuitState('broken')).to.equal('closed');
@@ -273,6 +273,45 @@ describe('LLM provider chain (real openai client against local servers, PostgreS
     expect(await restarted.replier.reply(request)).to.equal(null);
     expect(primary.requests).to.have.length(1);
     expect(await turnEvents(store, request.inboundEventId)).to.deep.equal(['Started primary#1', 'Succeeded primary#1']);
+  });
+
+  it('two processes answering the same inbound message at once make one provider call between them', async () => {
+    const primary = await server();
+    primary.setDefault({ kind: 'ok', delayMs: 100 });
+    const [one, two] = [build([{ name: 'primary', server: primary }]), build([{ name: 'primary', server: primary }])];
+    const request = replyRequest();
+    const answers = await Promise.all([one.replier.reply(request), two.replier.reply(request)]);
+    expect(answers.filter((a) => a !== null)).to.have.length(1);
+    expect(primary.requests).to.have.length(1);
+    expect(await turnEvents(store, request.inboundEventId)).to.deep.equal(['Started primary#1', 'Succeeded primary#1']);
+  });
+
+  it('a turn left mid-call by a dead process is answered by another only once it is stale (5 minutes)', async () => {
+    const primary = await server();
+    const request = replyRequest();
+    // what a process killed between LlmCallStarted and the provider's answer leaves behind
+    await store.append(llmTurnStreamId(request.inboundEventId), [
+      {
+        id: randomUUID(),
+        type: 'LlmCallStarted',
+        data: { turnId: request.inboundEventId, callId: randomUUID(), provider: 'primary', model: 'm', attempt: 1 },
+        metadata: {
+          correlationId: request.correlationId,
+          causationId: request.inboundEventId,
+          actor: 'llm',
+          ip: null,
+          userAgent: null,
+          occurredAt: clock.clock().toISOString(),
+          schemaVersion: 1,
+        },
+      },
+    ]);
+    const { replier } = build([{ name: 'primary', server: primary }]);
+    expect(await replier.reply(request)).to.equal(null);
+    expect(primary.requests).to.have.length(0);
+    clock.advance(5 * 60_000 + 1);
+    expect((await replier.reply(request))?.source).to.equal('llm:primary');
+    expect(primary.requests).to.have.length(1);
   });
 
   it('prompt and completion text never reach a log line or an LLM event', async () => {
