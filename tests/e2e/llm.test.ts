@@ -98,6 +98,8 @@ describe('console LLM page in a real browser (Chromium, real app, fake providers
     expect(await row.getAttribute('data-circuit')).to.equal('closed');
     expect(await row.locator('.badge').last().textContent()).to.equal('cerrado');
     await waitForText(page, '#llm-daily', (text) => text.includes('primary'));
+    // the live charts name the providers the live feed has seen
+    await waitForText(page, '#legend-llm-latency', (text) => text.includes('primary'), 15_000);
     expect(await axe()).to.deep.equal([]);
     await page.click('[data-lang="en"]');
     expect(await row.locator('.badge').last().textContent()).to.equal('closed');

@@ -23,7 +23,10 @@ const llm = createLlmPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
-  onSnapshot: (snapshot) => dashboard.snapshot(snapshot),
+  onSnapshot: (snapshot) => {
+    dashboard.snapshot(snapshot);
+    llm.snapshot(snapshot);
+  },
   onEvent: (event) => dashboard.event(event),
 });
 
@@ -85,6 +88,7 @@ onSessionChange((user, reason) => {
   } else {
     live.stop();
     dashboard.reset();
+    llm.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();

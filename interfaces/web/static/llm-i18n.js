@@ -4,6 +4,8 @@ export const LLM_STRINGS = {
     'nav.llm': 'LLM',
     'llm.title': 'LLM: proveedores',
     'llm.reload': 'Actualizar',
+    'llm.chartLatency': 'Latencia p95 por proveedor (ms, último minuto, en vivo)',
+    'llm.chartErrors': 'Errores por proveedor (%, último minuto, en vivo)',
     'llm.chain': 'Cadena de proveedores (en orden de uso)',
     'llm.chainHint':
       'Llamadas, errores y latencia de los últimos {minutes} minutos; tokens y coste desde las 00:00 UTC.',
@@ -58,6 +60,8 @@ export const LLM_STRINGS = {
     'nav.llm': 'LLM',
     'llm.title': 'LLM: providers',
     'llm.reload': 'Refresh',
+    'llm.chartLatency': 'p95 latency per provider (ms, last minute, live)',
+    'llm.chartErrors': 'Errors per provider (%, last minute, live)',
     'llm.chain': 'Provider chain (in order of use)',
     'llm.chainHint': 'Calls, errors and latency over the last {minutes} minutes; tokens and cost since 00:00 UTC.',
     'llm.noProviders': 'No provider configured (LLM_PROVIDERS or OPENAI_API_KEY): the rules bot answers.',

@@ -2,6 +2,7 @@
 // tokens and cost today), force / end force (admins), tokens and cost per day, and the settings form
 // (admins). Reads come from the read models, so after a change the chain is read again until it shows.
 import { api, isAdmin } from './api.js';
+import { LineChart } from './charts.js';
 import { $, clear, h, say } from './dom.js';
 import { describeError } from './errors.js';
 import { formatDateTime, formatNumber, formatTime, onLangChange, t } from './i18n.js';
@@ -19,6 +20,18 @@ export const createLlmPage = () => {
   const forcedNotice = $('#llm-forced');
   const settingsForm = $('#llm-settings-form');
   let data = null;
+  const charts = {
+    latency: new LineChart($('#chart-llm-latency'), { digits: 0 }),
+    errors: new LineChart($('#chart-llm-errors'), { digits: 1 }),
+  };
+  const legendItem = (chart, key) =>
+    h('li', { class: 'legend-item' }, h('span', { class: `swatch series-${chart.colourOf(key)}` }), key);
+  const renderLegends = () => {
+    clear($('#legend-llm-latency')).append(
+      ...[...charts.latency.series.keys()].map((k) => legendItem(charts.latency, k)),
+    );
+    clear($('#legend-llm-errors')).append(...[...charts.errors.series.keys()].map((k) => legendItem(charts.errors, k)));
+  };
 
   const money = (usd) => `$${formatNumber(usd, 4)}`;
   const ms = (value) => (value === null || value === undefined ? '—' : `${formatNumber(value)} ms`);
@@ -191,6 +204,18 @@ export const createLlmPage = () => {
   onLangChange(render);
 
   return {
+    /** a live metrics snapshot (1 s): per provider p95 latency and error rate of the last minute */
+    snapshot(s) {
+      const before = charts.latency.series.size + charts.errors.series.size;
+      charts.latency.push(Object.fromEntries(s.llm.map((p) => [p.provider, p.latencyMs?.p95 ?? null])));
+      charts.errors.push(Object.fromEntries(s.llm.map((p) => [p.provider, p.errorRate * 100])));
+      if (charts.latency.series.size + charts.errors.series.size !== before) renderLegends();
+    },
+    reset() {
+      charts.latency.clear();
+      charts.errors.clear();
+      renderLegends();
+    },
     async show() {
       say(message, '');
       const admin = isAdmin();
