@@ -105,6 +105,10 @@ describe('console LLM page in a real browser (Chromium, real app, fake providers
     expect(await row.locator('.badge').last().textContent()).to.equal('closed');
     expect(await page.locator('#view-llm h1').textContent()).to.equal('LLM: providers');
     expect(await axe()).to.deep.equal([]);
+    // and on a phone
+    await page.setViewportSize({ width: 390, height: 900 });
+    expect(await axe()).to.deep.equal([]);
+    await page.setViewportSize({ width: 1280, height: 1000 });
     await page.click('[data-lang="es"]');
   });
 

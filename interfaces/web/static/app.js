@@ -13,6 +13,9 @@ import { createUsersPage } from './users.js';
 
 const VIEWS = ['login', 'dashboard', 'users', 'audit', 'llm'];
 const ADMIN_VIEWS = new Set(['users', 'audit']);
+/** admins and operators (viewers do not see the LLM figures) */
+const STAFF_VIEWS = new Set(['llm']);
+const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
 
 translateTree();
 
@@ -60,7 +63,12 @@ const route = () => {
     return;
   }
   let { name, params } = parseHash();
-  if (!VIEWS.includes(name) || name === 'login' || (ADMIN_VIEWS.has(name) && !isAdmin())) {
+  if (
+    !VIEWS.includes(name) ||
+    name === 'login' ||
+    (ADMIN_VIEWS.has(name) && !isAdmin()) ||
+    (STAFF_VIEWS.has(name) && !isStaff())
+  ) {
     name = 'dashboard';
     history.replaceState(null, '', '#/dashboard');
   }
@@ -77,6 +85,7 @@ const renderChrome = () => {
   $('#logout').hidden = !user;
   $('#whoami').textContent = user ? t('auth.signedInAs', { user: user.username, role: t(`role.${user.role}`) }) : '';
   for (const link of document.querySelectorAll('#nav [data-admin]')) link.hidden = !isAdmin();
+  for (const link of document.querySelectorAll('#nav [data-staff]')) link.hidden = !isStaff();
   for (const button of document.querySelectorAll('[data-lang]'))
     button.setAttribute('aria-pressed', String(button.dataset.lang === getLang()));
 };
