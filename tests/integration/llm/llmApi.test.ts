@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { LLM_FORCE_STREAM, LLM_SETTINGS_STREAM } from '#domain/llm/events.js';
+import { Fernet } from '#infrastructure/secrets/fernet.js';
 import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
 import { replyRequest } from '../../support/llm.js';
@@ -18,6 +19,7 @@ describe('LLM API: the chain, the force override and the settings (real app, Pos
     [primary, local] = [await startOpenAiServer(), await startOpenAiServer()];
     t = await startTestApp({
       env: {
+        FERNET_KEYS: Fernet.generateKey(),
         LLM_PROVIDERS: JSON.stringify([
           { name: 'primary', baseUrl: primary.baseUrl, model: 'gpt-4o-mini', apiKey: 'sk-config-key-0123456789abcdef' },
           { name: 'local', baseUrl: local.baseUrl, model: 'llama3.1', maxRetries: 0 },
@@ -108,6 +110,25 @@ describe('LLM API: the chain, the force override and the settings (real app, Pos
     expect((await request(t.baseUrl, 'DELETE', '/api/llm/providers/force', { token: admin })).status).to.equal(204);
     await waitFor(async () => (await providers()).body.forced === null, 10_000, 'the force ended in the read model');
     expect((await providers()).body.order).to.deep.equal(['primary', 'local']);
+  });
+
+  it('an API key stored as a Fernet secret replaces the configured one from the next call, and is never logged', async () => {
+    const key = `sk-stored-${randomUUID()}`;
+    const stored = await request(t.baseUrl, 'PUT', '/api/secrets/llm-primary-api-key', {
+      token: admin,
+      body: { kind: 'llm_api_key', value: key },
+    });
+    expect(stored.status).to.equal(204);
+    await t.app.llm.replier!.reply(replyRequest());
+    expect(primary.requests[primary.requests.length - 1]!.authorization).to.equal(`Bearer ${key}`);
+    await waitFor(
+      async () => (await providers()).body.providers[0].apiKey === 'secret',
+      10_000,
+      'the secret in the read model',
+    );
+    const events = JSON.stringify(await t.app.infra.store.readAll());
+    expect(events).not.to.include(key);
+    expect(t.rawLogs()).not.to.include(key);
   });
 
   it('settings: a bad value is a 400 that appends nothing; a change is an event, audited and read back', async () => {
