@@ -144,10 +144,17 @@ describe('console LLM page in a real browser (Chromium, real app, fake providers
     );
     expect(await page.getAttribute('#llm-settings-form [name="temperature"]', 'aria-invalid')).to.equal('true');
     await page.fill('#llm-settings-form [name="temperature"]', '0.7');
+    await page.fill('#llm-settings-form [name="prices"]', '{"gpt-4o-mini": {"inputPerMTokUsd": -1}}');
+    await page.click('#llm-settings-form button[type="submit"]');
+    expect(await page.getAttribute('#llm-settings-form [name="prices"]', 'aria-invalid')).to.equal('true');
+    await page.fill(
+      '#llm-settings-form [name="prices"]',
+      '{"gpt-4o-mini": {"inputPerMTokUsd": 0.15, "outputPerMTokUsd": 0.6}}',
+    );
     await page.fill('#llm-settings-form [name="systemPrompt"]', 'Eres el asistente de la panadería.');
     await page.click('#llm-settings-form button[type="submit"]');
     expect(await waitForText(page, '#llm-message', (text) => text.startsWith('Ajustes'))).to.equal(
-      'Ajustes guardados: systemPrompt, temperature.',
+      'Ajustes guardados: systemPrompt, temperature, prices.',
     );
     expect(problems).to.deep.equal({ console: [], page: [], csp: [] });
   });

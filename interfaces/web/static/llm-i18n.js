@@ -48,6 +48,9 @@ export const LLM_STRINGS = {
     'llm.maxReplyTokens': 'Máximo de tokens de respuesta',
     'llm.fallbackText': 'Texto si fallan todos los proveedores',
     'llm.rulesFirst': 'Las reglas responden primero cuando coinciden exactamente',
+    'llm.prices': 'Precios por modelo (JSON, USD por millón de tokens)',
+    'llm.pricesHint':
+      'Por ejemplo {"gpt-4o-mini": {"inputPerMTokUsd": 0.15, "outputPerMTokUsd": 0.6}}. Vacío: sin coste.',
     'llm.save': 'Guardar ajustes',
     'llm.saved': 'Ajustes guardados: {changed}.',
     'llm.unchanged': 'Nada que cambiar.',
@@ -103,6 +106,9 @@ export const LLM_STRINGS = {
     'llm.maxReplyTokens': 'Max reply tokens',
     'llm.fallbackText': 'Text when every provider fails',
     'llm.rulesFirst': 'Rules answer first when they match exactly',
+    'llm.prices': 'Prices per model (JSON, USD per million tokens)',
+    'llm.pricesHint':
+      'For example {"gpt-4o-mini": {"inputPerMTokUsd": 0.15, "outputPerMTokUsd": 0.6}}. Empty: no cost.',
     'llm.save': 'Save settings',
     'llm.saved': 'Settings saved: {changed}.',
     'llm.unchanged': 'Nothing to change.',

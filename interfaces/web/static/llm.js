@@ -117,6 +117,29 @@ export const createLlmPage = () => {
     f.maxReplyTokens.value = String(settings.maxReplyTokens);
     f.fallbackText.value = settings.fallbackText;
     f.rulesFirst.checked = settings.rulesFirst;
+    f.prices.value = Object.keys(settings.prices).length === 0 ? '' : JSON.stringify(settings.prices, null, 1);
+  };
+
+  /** the prices textarea as an object; undefined unless it maps each model to two numbers in 0..10000 */
+  const parsePrices = (text) => {
+    if (text.trim() === '') return {};
+    try {
+      const value = JSON.parse(text);
+      const ok =
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.values(value).every(
+          (p) =>
+            p !== null &&
+            typeof p === 'object' &&
+            Object.keys(p).sort().join() === 'inputPerMTokUsd,outputPerMTokUsd' &&
+            Object.values(p).every((n) => typeof n === 'number' && n >= 0 && n <= 10000),
+        );
+      return ok ? value : undefined;
+    } catch {
+      return undefined;
+    }
   };
 
   const markInvalid = (input, invalid) => {
@@ -172,6 +195,9 @@ export const createLlmPage = () => {
     }
     markInvalid(f.fallbackText, f.fallbackText.value.trim() === '');
     ok &&= f.fallbackText.value.trim() !== '';
+    const prices = parsePrices(f.prices.value);
+    markInvalid(f.prices, prices === undefined);
+    ok &&= prices !== undefined;
     if (!ok) return say(message, t('llm.badSettings'));
     const body = {
       systemPrompt: f.systemPrompt.value,
@@ -181,6 +207,7 @@ export const createLlmPage = () => {
       maxReplyTokens: Number(f.maxReplyTokens.value),
       fallbackText: f.fallbackText.value,
       rulesFirst: f.rulesFirst.checked,
+      prices,
     };
     const submit = settingsForm.querySelector('button[type=submit]');
     submit.disabled = true;
