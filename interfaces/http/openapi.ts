@@ -317,7 +317,11 @@ export const openApiDocument = {
         summary:
           'The LLM provider chain in effective order: circuit state, calls, error rate and p50/p95 latency over the last 15 minutes, tokens and cost today, tokens and cost per day, the force override (admins and operators)',
         security: bearer,
-        responses: { 200: { description: '{providers, order, forced, windowMinutes, daily, now}' }, ...adminOnly },
+        responses: {
+          200: { description: '{providers, order, forced, windowMinutes, daily, now}' },
+          ...adminOnly,
+          403: errorResponse('Neither an admin nor an operator'),
+        },
       },
     },
     '/api/llm/providers/force': {
