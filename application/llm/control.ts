@@ -30,7 +30,7 @@ export const changeLlmSettings = async (
     llmSettingsDecider,
     () => ({ type: 'ChangeLlmSettings' as const, data: { settings, by: context.actor } }),
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   const changed = result.events[0]?.data.changed ?? [];
   // The names of what changed, never the prompt itself.
@@ -63,7 +63,7 @@ export const forceProvider = async (
       },
     }),
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   const until = result.state.until!;
   deps.log.warn('llm provider forced', { provider: input.provider, minutes: input.minutes, until, by: context.actor });
@@ -78,7 +78,7 @@ export const endForce = async (deps: LlmControlDeps, context: CommandContext): P
     forceDecider,
     () => ({ type: 'EndForce' as const, data: { now: deps.runtime.clock().toISOString(), by: context.actor } }),
     context,
-    { clock: deps.runtime.clock },
+    { runtime: deps.runtime },
   );
   const ended = result.events[0]?.type === 'ProviderForceEnded' ? result.events[0].data.provider : null;
   if (ended !== null) deps.log.warn('llm provider force ended', { provider: ended, by: context.actor });

@@ -3,7 +3,8 @@ import projectionCheckpoints from './202511270001_projection_checkpoints.js';
 import accounts from './202511270002_accounts.js';
 import secrets from './202511270004_secrets.js';
 import auditLog from './202511270005_audit_log.js';
-import llm from './202511290011_llm.js';
+import metricsSnapshot from './202511290701_metrics_snapshot.js';
+import llm from './202511291100_llm.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -15,6 +16,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   accounts,
   secrets,
   auditLog,
+  metricsSnapshot,
   llm,
 ]);
 

@@ -5,7 +5,7 @@ import type { Migration } from './migration.js';
  * latency; never text), each provider's circuit state, and the control values (force, settings).
  */
 const migration: Migration = {
-  name: '202511290011_llm',
+  name: '202511291100_llm',
   async up(knex) {
     await knex.schema.createTable('llm_calls', (table) => {
       table.uuid('event_id').primary();
