@@ -118,6 +118,9 @@ const ALLOWED = {
       '@eventstore/db-client',
       'ioredis',
       'rate-limiter-flexible',
+      // LLM providers: the official SDK and the circuit breaker (infrastructure/llm)
+      'openai',
+      'cockatiel',
       'rxjs',
       'winston',
       'prom-client',

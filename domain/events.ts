@@ -1,6 +1,7 @@
 import type { Event } from '#domain/shared/event.js';
 import type { IdentityEvent } from '#domain/identity/events.js';
 import type { MessagingEvent } from '#domain/messaging/events.js';
+import type { LlmEvent } from '#domain/llm/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
 
@@ -19,7 +20,7 @@ export type RateLimited = Event<
  * the live metrics) read `RecordedEvent<AppEvent>`, so narrowing on `type` types `data`, and every
  * type list they filter on is checked against `AppEventType`.
  */
-export type AppEvent = IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent;
+export type AppEvent = IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

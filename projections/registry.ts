@@ -8,6 +8,8 @@ import { chatMessagesProjection } from './messaging/chatMessages.js';
 import { chatsProjection } from './messaging/chats.js';
 import { numbersProjection } from './messaging/numbers.js';
 import { outboundQueueProjection } from './messaging/outboundQueue.js';
+import { llmControlProjection } from './llm/llmControl.js';
+import { llmProvidersProjection } from './llm/llmProviders.js';
 import type { Projection } from './shared/projection.js';
 
 /**
@@ -25,4 +27,6 @@ export const allProjections = (): Projection[] => [
   chatsProjection,
   chatMessagesProjection,
   outboundQueueProjection,
+  llmProvidersProjection,
+  llmControlProjection,
 ];

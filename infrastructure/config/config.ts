@@ -6,6 +6,7 @@ import { Fernet, InvalidFernetKeyError } from '#infrastructure/secrets/fernet.js
 import type { Env } from './fields.js';
 import { eventStoreUrl } from './eventStoreUrl.js';
 import { redactedConfigSummary } from './summary.js';
+import { llmProviders } from './llm.js';
 import {
   boolean,
   deepFreeze,
@@ -306,7 +307,8 @@ const buildSchema = (env: Env) => {
     METRICS_BIND: metricsBind,
     OPENAI_API_KEY: optionalText(),
     OPENAI_BASE_URL: optionalText(),
-    LLM_PROVIDERS: optionalText(),
+    OPENAI_MODEL: optionalText(),
+    LLM_PROVIDERS: llmProviders(env),
   });
 };
 
@@ -379,7 +381,13 @@ const toConfig = (e: Parsed) => {
     },
     rateLimits: { loginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE, apiPerMinute: e.RATE_LIMIT_API_PER_MINUTE },
     metrics: { token: e.METRICS_TOKEN, bind: e.METRICS_BIND },
-    llm: { openaiApiKey: e.OPENAI_API_KEY, openaiBaseUrl: e.OPENAI_BASE_URL, providers: e.LLM_PROVIDERS },
+    llm: {
+      openaiApiKey: e.OPENAI_API_KEY,
+      openaiBaseUrl: e.OPENAI_BASE_URL,
+      openaiModel: e.OPENAI_MODEL,
+      /** the chain, primary first (LLM_PROVIDERS, else OPENAI_*); empty: no LLM, the rules answer */
+      providers: e.LLM_PROVIDERS,
+    },
   };
 };
 

@@ -78,5 +78,6 @@ export const redactedConfigSummary = (config: Config): Record<string, SummaryVal
       : `${config.metrics.bind.host.includes(':') ? `[${config.metrics.bind.host}]` : config.metrics.bind.host}:${config.metrics.bind.port}`,
   OPENAI_API_KEY: presence(config.llm.openaiApiKey),
   OPENAI_BASE_URL: config.llm.openaiBaseUrl === null ? 'not set' : withoutCredentials(config.llm.openaiBaseUrl),
-  LLM_PROVIDERS: presence(config.llm.providers),
+  OPENAI_MODEL: config.llm.openaiModel ?? 'not set',
+  LLM_PROVIDERS: config.llm.providers.map((p) => `${p.name} (${withoutCredentials(p.baseUrl)} ${p.model})`),
 });

@@ -5,6 +5,7 @@ import secrets from './202511270004_secrets.js';
 import auditLog from './202511270005_audit_log.js';
 import metricsSnapshot from './202511290701_metrics_snapshot.js';
 import sessionsAndLoginLocks from './202511290801_sessions_and_login_locks.js';
+import llm from './202511291100_llm.js';
 import messaging from './202511291201_messaging.js';
 
 /**
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   auditLog,
   metricsSnapshot,
   sessionsAndLoginLocks,
+  llm,
   messaging,
 ]);
 

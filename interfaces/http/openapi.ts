@@ -372,6 +372,70 @@ export const openApiDocument = {
         responses: { 204: { description: 'Deleted' }, 404: errorResponse('Unknown secret'), ...adminOnly },
       },
     },
+    '/api/llm/providers': {
+      get: {
+        summary:
+          'The LLM provider chain in effective order: circuit state, calls, error rate and p50/p95 latency over the last 15 minutes, tokens and cost today, tokens and cost per day, the force override (admins and operators)',
+        security: bearer,
+        responses: {
+          200: { description: '{providers, order, forced, windowMinutes, daily, now}' },
+          ...adminOnly,
+          403: errorResponse('Neither an admin nor an operator'),
+        },
+      },
+    },
+    '/api/llm/providers/force': {
+      post: {
+        summary: 'Put one provider first in the chain for 1-1440 minutes (admin, audited); it expires by itself',
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            required: ['provider', 'minutes'],
+            properties: { provider: { type: 'string' }, minutes: { type: 'integer', minimum: 1, maximum: 1440 } },
+          }),
+        },
+        responses: {
+          200: { description: '{provider, until}' },
+          400: errorResponse('Unknown provider or bad duration (unknown_provider, validation_failed)'),
+          ...adminOnly,
+        },
+      },
+      delete: {
+        summary: 'End the force override early (admin, audited); nothing forced is not an error',
+        security: bearer,
+        responses: { 204: { description: 'Ended (or nothing was forced)' }, ...adminOnly },
+      },
+    },
+    '/api/llm/settings': {
+      get: {
+        summary: 'System prompt, model, temperature, token budgets, fallback text, rules-first, price table (admin)',
+        security: bearer,
+        responses: { 200: { description: '{settings, updatedAt, updatedBy, limits}' }, ...adminOnly },
+      },
+      put: {
+        summary: 'Change some or all LLM settings (admin, audited: LlmSettingsChanged)',
+        security: bearer,
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'object',
+            properties: {
+              systemPrompt: { type: 'string', maxLength: 8000 },
+              model: { type: ['string', 'null'] },
+              temperature: { type: 'number', minimum: 0, maximum: 2 },
+              maxPromptTokens: { type: 'integer', minimum: 256, maximum: 128000 },
+              maxReplyTokens: { type: 'integer', minimum: 16, maximum: 16384 },
+              fallbackText: { type: 'string', minLength: 1, maxLength: 1000 },
+              rulesFirst: { type: 'boolean' },
+              prices: { type: 'object', description: 'model -> {inputPerMTokUsd, outputPerMTokUsd}' },
+            },
+          }),
+        },
+        responses: { 200: { description: '{settings, changed}' }, 400: errorResponse('Bad input'), ...adminOnly },
+      },
+    },
     '/api/audit': {
       get: {
         summary:

@@ -43,6 +43,8 @@ import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
 import { startMessagingApp, type MessagingApp } from './messaging.js';
 import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import { createLlm, type Llm } from './llm.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -55,6 +57,8 @@ export type AppProcess = {
   socket: MetricsSocket;
   liveFeed: ReturnType<typeof createFanout>;
   messaging: MessagingApp;
+  /** the LLM chain and its auto-replier (null without providers), for the messaging responder */
+  llm: Llm;
   close(): Promise<void>;
 };
 
@@ -191,6 +195,16 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     closers.push(() => projections.stop());
 
+    // LLM: the provider chain and the auto-replier messaging calls; its routes below.
+    const llm = createLlm({
+      providers: config.llm.providers,
+      store,
+      knex: infra.db.knex,
+      cipher: optionalSecretCipher(config.fernetKeys),
+      runtime: systemRuntime,
+      log: logger,
+    });
+
     const checks: HealthCheck[] = [
       { name: 'eventStore', check: () => infra.store.ping() },
       { name: 'database', check: async () => void (await infra.db.knex.raw('select 1')) },
@@ -229,6 +243,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           conversations: { store, runtime, log: logger },
           simulator: config.whatsapp.simulator,
         }),
+        llm.routes(identity),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.
       rawBodyRouters: [
@@ -298,6 +313,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       socket,
       liveFeed: live,
       messaging,
+      llm,
       close: closeAll,
     };
   } catch (error) {

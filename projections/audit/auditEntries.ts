@@ -312,6 +312,53 @@ const SPECS: Specs = {
   MessageSendFailed: null,
   MessageDeadLettered: null,
   MessageStatusUpdated: null,
+  // llm: the admin's levers are audited; calls and circuit changes are not admin actions
+  LlmCallStarted: null,
+  LlmCallSucceeded: null,
+  LlmCallFailed: null,
+  FallbackUsed: null,
+  ProviderCircuitOpened: null,
+  ProviderCircuitHalfOpened: null,
+  ProviderCircuitClosed: null,
+  ProviderForced: {
+    action: 'llm.provider_forced',
+    target: (d) => id(d.provider),
+    details: (d) => ({
+      minutes: int(d.minutes),
+      until: text(d.until),
+      previousProvider: textOrNull(d.previousProvider),
+      by: text(d.by),
+    }),
+  },
+  ProviderForceEnded: {
+    action: 'llm.provider_force_ended',
+    target: (d) => id(d.provider),
+    details: (d) => ({ reason: text(d.reason), by: text(d.by) }),
+  },
+  // the names of what changed and the numbers (budgets: a detail named *token* would be dropped as a
+  // credential); the prompt and fallback texts stay in the event
+  LlmSettingsChanged: {
+    action: 'llm.settings_changed',
+    target: () => 'llm-settings',
+    details: (d) => {
+      const settings: Partial<Record<string, unknown>> =
+        typeof d.settings === 'object' && d.settings !== null ? d.settings : {};
+      const changed: unknown = d.changed;
+      return {
+        changed: Array.isArray(changed)
+          ? changed
+              .filter((k): k is string => typeof k === 'string')
+              .map((k) => clean(k, 40))
+              .join(',')
+          : undefined,
+        model: textOrNull(settings.model),
+        temperature: num(settings.temperature),
+        promptBudget: int(settings.maxPromptTokens),
+        replyBudget: int(settings.maxReplyTokens),
+        by: text(d.by),
+      };
+    },
+  },
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */

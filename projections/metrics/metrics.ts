@@ -22,7 +22,7 @@ const TABLE = 'metrics_snapshot';
  */
 export const metricsProjection: Projection = {
   name: 'metrics',
-  version: 1,
+  version: 2,
   handles: METRICS_EVENT_TYPES,
   tables: [TABLE],
   async apply(trx, event) {

@@ -29,6 +29,11 @@ export const METRICS_EVENT_TYPES = [
   'ProcessStarted',
   'ProcessStopped',
   'ProcessCrashed',
+  'LlmCallSucceeded',
+  'LlmCallFailed',
+  'ProviderCircuitOpened',
+  'ProviderCircuitHalfOpened',
+  'ProviderCircuitClosed',
 ] as const satisfies readonly AppEventType[];
 type MetricsEventType = (typeof METRICS_EVENT_TYPES)[number];
 const isMetricsEvent = hasTypeIn(METRICS_EVENT_TYPES);
@@ -116,6 +121,17 @@ const withoutMatching = <K, V>(map: ReadonlyMap<K, V>, drop: (value: V, key: K) 
 
 // ---------- the fold ----------
 
+const CIRCUIT_OF = {
+  ProviderCircuitOpened: 'open',
+  ProviderCircuitHalfOpened: 'half_open',
+  ProviderCircuitClosed: 'closed',
+} as const satisfies Record<
+  EventOfType<'ProviderCircuitOpened' | 'ProviderCircuitHalfOpened' | 'ProviderCircuitClosed'>['type'],
+  CircuitState
+>;
+const providerState = (state: MetricsState, name: string): ProviderState =>
+  state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
+
 const PROCESS_STATE_OF = {
   ProcessStarted: 'running',
   ProcessStopped: 'stopped',
@@ -188,6 +204,28 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
     case 'ProcessStopped':
     case 'ProcessCrashed':
       return foldProcess(state, event, at);
+    case 'LlmCallSucceeded':
+    case 'LlmCallFailed': {
+      const name = text(event.data.provider) ?? 'unknown';
+      const current = providerState(state, name);
+      const failed = event.type === 'LlmCallFailed';
+      const latency: unknown = failed ? null : event.data.latencyMs;
+      // Latency percentiles describe answered calls: a refused call (open circuit) would drag them to 0.
+      const calls = windowAdd(current.calls, at, nowMs, MINUTE_WINDOW_SECONDS, {
+        failed,
+        latencyMs: typeof latency === 'number' && Number.isFinite(latency) ? latency : null,
+      });
+      return { ...state, providers: withEntry(state.providers, name, { ...current, calls }) };
+    }
+    case 'ProviderCircuitOpened':
+    case 'ProviderCircuitHalfOpened':
+    case 'ProviderCircuitClosed': {
+      const name = text(event.data.provider) ?? 'unknown';
+      return {
+        ...state,
+        providers: withEntry(state.providers, name, { ...providerState(state, name), circuit: CIRCUIT_OF[event.type] }),
+      };
+    }
     default: {
       const _exhaustive: never = event;
       return state;

@@ -8,11 +8,15 @@ import { $, say } from './dom.js';
 import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
 import { createLive } from './live.js';
+import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm'];
 const ADMIN_VIEWS = new Set(['users', 'audit']);
+/** admins and operators (viewers do not see the LLM figures) */
+const STAFF_VIEWS = new Set(['llm']);
+const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
 
 translateTree();
 
@@ -20,10 +24,14 @@ const dashboard = createDashboard({ canLinkAudit: isAdmin });
 const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
+const llm = createLlmPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
-  onSnapshot: (snapshot) => dashboard.snapshot(snapshot),
+  onSnapshot: (snapshot) => {
+    dashboard.snapshot(snapshot);
+    llm.snapshot(snapshot);
+  },
   onEvent: (event) => dashboard.event(event),
 });
 
@@ -57,7 +65,12 @@ const route = () => {
     return;
   }
   let { name, params } = parseHash();
-  if (!VIEWS.includes(name) || name === 'login' || (ADMIN_VIEWS.has(name) && !isAdmin())) {
+  if (
+    !VIEWS.includes(name) ||
+    name === 'login' ||
+    (ADMIN_VIEWS.has(name) && !isAdmin()) ||
+    (STAFF_VIEWS.has(name) && !isStaff())
+  ) {
     name = 'dashboard';
     history.replaceState(null, '', '#/dashboard');
   }
@@ -67,6 +80,7 @@ const route = () => {
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
+  else if (name === 'llm') void llm.show();
 };
 
 const renderChrome = () => {
@@ -75,6 +89,7 @@ const renderChrome = () => {
   $('#logout').hidden = !user;
   $('#whoami').textContent = user ? t('auth.signedInAs', { user: user.username, role: t(`role.${user.role}`) }) : '';
   for (const link of document.querySelectorAll('#nav [data-admin]')) link.hidden = !isAdmin();
+  for (const link of document.querySelectorAll('#nav [data-staff]')) link.hidden = !isStaff();
   for (const button of document.querySelectorAll('[data-lang]'))
     button.setAttribute('aria-pressed', String(button.dataset.lang === getLang()));
 };
@@ -88,6 +103,7 @@ onSessionChange((user, reason) => {
     dashboard.reset();
     chats.hide();
     chats.reset();
+    llm.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();

@@ -1,10 +1,13 @@
 // Spanish (default) and English strings, and the language switch (remembered in localStorage: it is a
 // preference, not a secret). Static text is marked in index.html with data-i18n; code calls t().
+import { LLM_STRINGS } from './llm-i18n.js';
+
 const STORAGE_KEY = 'chatbot.lang';
 export const LANGUAGES = ['es', 'en'];
 
 const strings = {
   es: {
+    ...LLM_STRINGS.es,
     'app.title': 'Consola del chatbot',
     'app.noscript': 'La consola necesita JavaScript.',
     'lang.label': 'Idioma',
@@ -194,6 +197,7 @@ const strings = {
     'error.number_disabled': 'Ese número está desactivado.',
   },
   en: {
+    ...LLM_STRINGS.en,
     'app.title': 'Chatbot console',
     'app.noscript': 'The console needs JavaScript.',
     'lang.label': 'Language',

@@ -63,7 +63,7 @@ describe('configuration', () => {
     });
     expect(config.rateLimits).to.deep.equal({ loginPerMinute: 20, apiPerMinute: 600 });
     expect(config.metrics).to.deep.equal({ token: null, bind: null });
-    expect(config.llm).to.deep.equal({ openaiApiKey: null, openaiBaseUrl: null, providers: null });
+    expect(config.llm).to.deep.equal({ openaiApiKey: null, openaiBaseUrl: null, openaiModel: null, providers: [] });
   });
 
   it('a missing JWT_SECRET and ADMIN_PASSWORD are both reported, each with how to fix it', () => {
@@ -355,16 +355,75 @@ describe('configuration', () => {
     expect(variables(configError({ ...minimal, BODY_LIMIT: 'lots' }))).to.deep.equal(['BODY_LIMIT']);
   });
 
-  it('LLM settings are kept exactly as given', () => {
-    const providers = 'openai:gpt-4o-mini,ollama:llama3@http://localhost:11434/v1';
-    expect(
-      loadConfig({
-        ...minimal,
-        OPENAI_API_KEY: 'sk-abc',
-        OPENAI_BASE_URL: 'http://localhost:11434/v1',
-        LLM_PROVIDERS: providers,
-      }).llm,
-    ).to.deep.equal({ openaiApiKey: 'sk-abc', openaiBaseUrl: 'http://localhost:11434/v1', providers });
+  it('LLM_PROVIDERS is the chain, primary first, with defaults filled in', () => {
+    const providers = JSON.stringify([
+      {
+        name: 'primary',
+        baseUrl: 'https://api.openai.com/v1/',
+        model: 'gpt-4o-mini',
+        apiKey: 'sk-abc',
+        timeoutMs: 5000,
+      },
+      { name: 'local', baseUrl: 'http://ollama:11434/v1', model: 'llama3.1', maxRetries: 0 },
+    ]);
+    const llm = loadConfig({ ...minimal, LLM_PROVIDERS: providers }).llm;
+    expect(llm.providers).to.deep.equal([
+      {
+        name: 'primary',
+        baseUrl: 'https://api.openai.com/v1',
+        model: 'gpt-4o-mini',
+        apiKey: 'sk-abc',
+        timeoutMs: 5000,
+        maxRetries: 1,
+        circuitThreshold: 5,
+        halfOpenAfterMs: 30000,
+      },
+      {
+        name: 'local',
+        baseUrl: 'http://ollama:11434/v1',
+        model: 'llama3.1',
+        apiKey: null,
+        timeoutMs: 8000,
+        maxRetries: 0,
+        circuitThreshold: 5,
+        halfOpenAfterMs: 30000,
+      },
+    ]);
+  });
+
+  it('OPENAI_API_KEY / OPENAI_BASE_URL / OPENAI_MODEL alone make a one-provider chain', () => {
+    const llm = loadConfig({
+      ...minimal,
+      OPENAI_API_KEY: 'sk-abc',
+      OPENAI_BASE_URL: 'http://localhost:11434/v1',
+      OPENAI_MODEL: 'llama3.1',
+    }).llm;
+    expect(llm.providers.map((p) => [p.name, p.baseUrl, p.model, p.apiKey])).to.deep.equal([
+      ['openai', 'http://localhost:11434/v1', 'llama3.1', 'sk-abc'],
+    ]);
+    expect(loadConfig({ ...minimal, OPENAI_API_KEY: 'sk-abc' }).llm.providers[0]!.baseUrl).to.equal(
+      'https://api.openai.com/v1',
+    );
+  });
+
+  it('a bad LLM_PROVIDERS entry is named by number and name, without echoing its API key', () => {
+    const error = configError({
+      ...minimal,
+      LLM_PROVIDERS: JSON.stringify([
+        { name: 'primary', baseUrl: 'ftp://x', model: 'm', apiKey: 'sk-secret-value-123' },
+        { name: 'local', baseUrl: 'http://ollama:11434/v1', model: '', timeoutMs: -1 },
+        { name: 'primary', baseUrl: 'http://b/v1', model: 'm' },
+      ]),
+    });
+    expect(new Set(variables(error))).to.deep.equal(new Set(['LLM_PROVIDERS']));
+    expect(error.message).to.include('entry #1 (primary): baseUrl');
+    expect(error.message).to.include('entry #2 (local): model');
+    expect(error.message).to.include('entry #2 (local): timeoutMs');
+    expect(error.message).to.include('entry #3 (primary): the name is used twice');
+    expect(error.message).not.to.include('sk-secret-value-123');
+    expect(configError({ ...minimal, LLM_PROVIDERS: 'openai:gpt' }).message).to.include(
+      'LLM_PROVIDERS: is not valid JSON',
+    );
   });
 
   it('the config is deeply frozen', () => {
@@ -390,7 +449,9 @@ describe('configuration', () => {
       REDIS_URL: 'redis://:redispass1@redis:6379',
       METRICS_TOKEN: 'metrics-token-value',
       OPENAI_API_KEY: 'sk-openai-key-value',
-      LLM_PROVIDERS: 'openai:sk-other-key-value',
+      LLM_PROVIDERS: JSON.stringify([
+        { name: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'm', apiKey: 'sk-other-key-value' },
+      ]),
     };
     const secretValues = [
       'jwt-secret-value',
