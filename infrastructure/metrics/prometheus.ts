@@ -196,6 +196,7 @@ export const createPrometheus = (options: PrometheusOptions): Prometheus => {
     router: ({ token }) => {
       const router = Router();
       router.get('/metrics', async (req, res, next) => {
+        // eslint-disable-next-line security/detect-possible-timing-attacks -- null check; the token itself is compared by sameSecret (timingSafeEqual)
         if (token === null) {
           if (!isDirectLoopback(req)) {
             next(); // the ordinary 404: without a token, /metrics does not exist for the outside world

@@ -72,10 +72,12 @@ const lockDataDir = (dir: string): (() => void) => {
   const file = path.join(dir, 'chatbot.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- the pid file inside DATA_DIR, set by the operator
       writeFileSync(file, String(process.pid), { flag: 'wx' });
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- same pid file
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
         throw new EmbeddedDatabaseInUseError(dir, pid);
@@ -108,6 +110,7 @@ export const openPgliteDatabase = (dataDir: string | null): Database => {
 };
 
 const ensureDir = (dir: string): string => {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- DATA_DIR, set by the operator
   mkdirSync(dir, { recursive: true });
   return dir;
 };

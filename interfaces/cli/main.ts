@@ -67,6 +67,7 @@ const invokedDirectly = (): boolean => {
   const script = process.argv[1];
   if (script === undefined) return false;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- process.argv[1], the script node was started with
     return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
   } catch {
     return false;
