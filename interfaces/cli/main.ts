@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '#infrastructure/config/config.js';
 import { auditCommand } from './commands/audit.js';
+import { doctorCommand } from './commands/doctor.js';
 import { migrateCommand } from './commands/migrate.js';
 import { projectionsCommand } from './commands/projections.js';
 import { secretsCommand } from './commands/secrets.js';
@@ -16,6 +17,7 @@ const commands: readonly CliCommand[] = [
   secretsCommand,
   usersCommand,
   auditCommand,
+  doctorCommand,
 ];
 
 export const buildProgram = (context: CliContext): Command => {
