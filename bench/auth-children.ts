@@ -23,11 +23,11 @@ const tsxLoader = import.meta.resolve('tsx');
 export const forkChild = (
   file: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; stdout?: number | 'inherit' | 'ignore' } = {},
+  options: { env?: NodeJS.ProcessEnv; stdout?: number | 'inherit' | 'ignore'; execArgv?: readonly string[] } = {},
 ): Child => {
   const stdio: StdioOptions = ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'];
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [...args], {
-    execArgv: ['--import', tsxLoader],
+    execArgv: ['--import', tsxLoader, ...(options.execArgv ?? [])],
     env: options.env ?? process.env,
     stdio,
   });

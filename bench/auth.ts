@@ -30,7 +30,15 @@ import type { LoadResult, LoadSpec } from './auth-load.js';
 import { authFigures, markdownReport, stdoutReport, toRun, type Run } from './auth-report.js';
 import { countEventTypes, createAccounts, deleteRedisKeys, getJson, measureHashing, postJson } from './auth-setup.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    // Only the /api/auth/me vs bare Express phase (no accounts, no logins); writes nothing.
+    'me-only': { type: 'boolean', default: false },
+    // A V8 CPU profile of the app server (node --cpu-prof) into this directory; see bench/profile-summary.ts.
+    'cpu-prof': { type: 'string' },
+  },
+});
 const settings = args.quick
   ? {
       connections: 10,
@@ -151,7 +159,12 @@ const main = async () => {
   let eventCounts: Record<string, number>;
   const runs = {} as Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>;
   try {
-    const app = forkChild('./auth-app-server.ts', [redisKeyPrefix], { env, stdout: logFd });
+    const cpuProf = args['cpu-prof'];
+    const app = forkChild('./auth-app-server.ts', [redisKeyPrefix], {
+      env,
+      stdout: logFd,
+      execArgv: cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProf)],
+    });
     children.push(app);
     const appUrl = `http://127.0.0.1:${(await app.next('ready', 120_000)).port}`;
     log(`app listening on ${appUrl} (logs: ${logFile})`);
@@ -168,10 +181,6 @@ const main = async () => {
     if (JSON.stringify(bareMe) !== JSON.stringify(me))
       throw new Error('the bare route does not answer what /api/auth/me answers');
 
-    const userPassword = `bench-user-${randomBytes(12).toString('hex')}`;
-    const usernames = await createAccounts(appUrl, authorization, accountCount, userPassword);
-    log(`created ${usernames.length} accounts`);
-
     // Same token, connections and time for both; the load generator interleaves their rounds.
     const [bareResult, meResult] = await runLoad({
       targets: [
@@ -186,7 +195,16 @@ const main = async () => {
     for (const result of [bareResult!, meResult!]) log(describe(result));
     runs.bare = toRun(bareResult!, 200);
     runs.me = toRun(meResult!, 200);
+    if (args['me-only']) {
+      console.log(
+        `me/bare ratio ${round3(runs.me.rps / runs.bare.rps)} (load average ${round3(os.loadavg()[0] ?? 0)})`,
+      );
+      return;
+    }
 
+    const userPassword = `bench-user-${randomBytes(12).toString('hex')}`;
+    const usernames = await createAccounts(appUrl, authorization, accountCount, userPassword);
+    log(`created ${usernames.length} accounts`);
     const loginTarget = {
       method: 'POST' as const,
       url: `${appUrl}/api/auth/login`,
