@@ -158,6 +158,7 @@ const main = async () => {
   const children: Child[] = [];
   let eventCounts: Record<string, number>;
   const runs = {} as Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>;
+  let cpuPerRequest: { me: number; bare: number } | undefined;
   try {
     const cpuProf = args['cpu-prof'];
     const app = forkChild('./auth-app-server.ts', [redisKeyPrefix], {
@@ -181,6 +182,13 @@ const main = async () => {
     if (JSON.stringify(bareMe) !== JSON.stringify(me))
       throw new Error('the bare route does not answer what /api/auth/me answers');
 
+    const cpuOf = async (child: Child) => {
+      const reply = child.next('cpu', 10_000);
+      child.send({ type: 'cpu' });
+      const { usage } = await reply;
+      return usage.user + usage.system;
+    };
+    const cpuBefore = { me: await cpuOf(app), bare: await cpuOf(bare) };
     // Same token, connections and time for both; the load generator interleaves their rounds.
     const [bareResult, meResult] = await runLoad({
       targets: [
@@ -192,7 +200,16 @@ const main = async () => {
       rounds: settings.rounds,
       roundSeconds: settings.seconds / settings.rounds,
     });
+    const served = (result: LoadResult) =>
+      Object.values(result.statusCodes).reduce((a, b) => a + b, 0) + result.warmup.responses;
+    cpuPerRequest = {
+      me: ((await cpuOf(app)) - cpuBefore.me) / served(meResult!),
+      bare: ((await cpuOf(bare)) - cpuBefore.bare) / served(bareResult!),
+    };
     for (const result of [bareResult!, meResult!]) log(describe(result));
+    log(
+      `CPU per request: me ${round3(cpuPerRequest.me)} µs, bare ${round3(cpuPerRequest.bare)} µs (ratio at equal CPU ${round3(cpuPerRequest.bare / cpuPerRequest.me)})`,
+    );
     runs.bare = toRun(bareResult!, 200);
     runs.me = toRun(meResult!, 200);
     if (args['me-only']) {
@@ -239,7 +256,7 @@ const main = async () => {
   if ((eventCounts['AccountLocked'] ?? 0) > 0)
     throw new Error('an account was locked: the wrong-password figure is not valid');
 
-  const figures = authFigures(runs, hash);
+  const figures = authFigures(runs, hash, cpuPerRequest);
   const loadAverage1mAtEnd = round3(os.loadavg()[0] ?? 0);
   console.log(`\nAuth benchmark (${started.toISOString()})\n`);
   console.log(stdoutReport(figures, runs));
