@@ -139,13 +139,26 @@ const connectionUrl = (protocols: readonly string[], example: string, required: 
     return value.trim();
   });
 
-const httpUrl = (fallback: string) =>
-  envVar((value, report) => {
-    if (value === undefined) return fallback;
-    if (parseUrl(value, HTTP) === undefined)
-      report(`${shown(value)} is not an http(s) URL`, `Set it to an http(s) URL (default ${fallback}).`);
-    return value.trim().replace(/\/+$/, '');
-  });
+// The Graph API version lives in its own variable, so a URL that already carries one is refused instead of
+// silently doubling it (https://graph.facebook.com/v21.0/v21.0/...).
+const GRAPH_VERSION = /^v\d+\.\d+$/;
+const graphUrl = envVar((value, report) => {
+  const fallback = 'https://graph.facebook.com';
+  if (value === undefined) return fallback;
+  const url = parseUrl(value, HTTP);
+  const fix = `Set it to the Graph API base URL without a version (default ${fallback}); the version goes in WHATSAPP_GRAPH_API_VERSION.`;
+  if (url === undefined) report(`${shown(value)} is not an http(s) URL`, fix);
+  else if (url.pathname.split('/').some((segment) => GRAPH_VERSION.test(segment)))
+    report(`${shown(value)} includes an API version`, fix);
+  return value.trim().replace(/\/+$/, '');
+});
+
+const graphApiVersion = envVar((value, report) => {
+  if (value === undefined) return 'v21.0';
+  if (!GRAPH_VERSION.test(value.trim()))
+    report(`${shown(value)} is not a Graph API version`, 'Set it like v21.0 (default v21.0).');
+  return value.trim();
+});
 
 const corsOrigins = envVar((value, report) =>
   list(value ?? '').flatMap((origin) => {
@@ -252,9 +265,17 @@ const buildSchema = (env: Env) => {
       'Copy the App Secret of your Meta app (App settings > Basic), or set WHATSAPP_MODE=web.',
     ),
     WHATSAPP_VERIFY_TOKEN: optionalText(),
-    WHATSAPP_GRAPH_URL: httpUrl('https://graph.facebook.com/v21.0'),
-    WHATSAPP_PHONE_NUMBER_ID: optionalText(),
-    WHATSAPP_ACCESS_TOKEN: optionalText(),
+    WHATSAPP_GRAPH_URL: graphUrl,
+    WHATSAPP_GRAPH_API_VERSION: graphApiVersion,
+    // The default Cloud API number needs both halves: an id without a token (or the reverse) cannot send.
+    WHATSAPP_PHONE_NUMBER_ID: secretRequiredWhen(
+      env.WHATSAPP_ACCESS_TOKEN !== undefined ? 'WHATSAPP_ACCESS_TOKEN is set' : null,
+      'Copy the Phone number ID from WhatsApp > API Setup in your Meta app, or unset WHATSAPP_ACCESS_TOKEN.',
+    ),
+    WHATSAPP_ACCESS_TOKEN: secretRequiredWhen(
+      env.WHATSAPP_PHONE_NUMBER_ID !== undefined ? 'WHATSAPP_PHONE_NUMBER_ID is set' : null,
+      'Create a permanent token for a system user with the whatsapp_business_messaging permission, or unset WHATSAPP_PHONE_NUMBER_ID.',
+    ),
     EVENT_STORE: eventStoreKind(env.EVENTSTORE_URL !== undefined),
     EVENTSTORE_URL: connectionUrl(
       ['esdb:', 'esdb+discover:'],
@@ -332,6 +353,7 @@ const toConfig = (e: Parsed) => {
       appSecret: e.WHATSAPP_APP_SECRET,
       verifyToken: e.WHATSAPP_VERIFY_TOKEN,
       graphUrl: e.WHATSAPP_GRAPH_URL,
+      graphApiVersion: e.WHATSAPP_GRAPH_API_VERSION,
       phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
       accessToken: e.WHATSAPP_ACCESS_TOKEN,
     },

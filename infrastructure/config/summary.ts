@@ -51,6 +51,7 @@ export const redactedConfigSummary = (config: Config): Record<string, SummaryVal
   WHATSAPP_APP_SECRET: presence(config.whatsapp.appSecret),
   WHATSAPP_VERIFY_TOKEN: presence(config.whatsapp.verifyToken),
   WHATSAPP_GRAPH_URL: config.whatsapp.graphUrl,
+  WHATSAPP_GRAPH_API_VERSION: config.whatsapp.graphApiVersion,
   WHATSAPP_PHONE_NUMBER_ID: presence(config.whatsapp.phoneNumberId),
   WHATSAPP_ACCESS_TOKEN: presence(config.whatsapp.accessToken),
   FERNET_KEYS: presence(config.fernetKeys),

@@ -11,6 +11,8 @@ export type HttpAppOptions = {
   bodyLimit: string;
   /** routers mounted in order, after security middleware and body parsing */
   routers: readonly Router[];
+  /** routers that read the raw body themselves (signed webhooks), mounted before the JSON body parser */
+  rawBodyRouters?: readonly Router[];
   /** observes every finished request (Prometheus histogram) */
   onRequestFinished?: (info: { method: string; route: string; status: number; durationSeconds: number }) => void;
   /** per-IP limit for /api routes (login has its own, stricter one) */
@@ -85,6 +87,7 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
     } else corsHandler(req, res, next);
   });
   if (options.apiLimiter) app.use('/api', options.apiLimiter);
+  for (const router of options.rawBodyRouters ?? []) app.use(router);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
   for (const router of options.routers) app.use(router);
   app.use(notFoundHandler);

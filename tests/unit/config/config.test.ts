@@ -47,7 +47,8 @@ describe('configuration', () => {
     });
     expect(config.admin).to.deep.equal({ username: 'admin', password: ADMIN_PASSWORD });
     expect(config.whatsapp.mode).to.equal('web');
-    expect(config.whatsapp.graphUrl).to.equal('https://graph.facebook.com/v21.0');
+    expect(config.whatsapp.graphUrl).to.equal('https://graph.facebook.com');
+    expect(config.whatsapp.graphApiVersion).to.equal('v21.0');
     expect(config.eventStore).to.deep.equal({ kind: 'pglite', dataDir: './data' });
     expect(config.database).to.deep.equal({ kind: 'pglite', dataDir: './data' });
     expect(config.redis).to.equal(null);
@@ -170,13 +171,37 @@ describe('configuration', () => {
       ...minimal,
       WHATSAPP_MODE: 'cloud',
       WHATSAPP_APP_SECRET: 'app-secret',
-      WHATSAPP_GRAPH_URL: 'http://127.0.0.1:9999/v21.0/',
+      WHATSAPP_GRAPH_URL: 'http://127.0.0.1:9999/graph/',
+      WHATSAPP_GRAPH_API_VERSION: 'v22.0',
     });
     expect(cloud.whatsapp).to.include({
       mode: 'cloud',
       appSecret: 'app-secret',
-      graphUrl: 'http://127.0.0.1:9999/v21.0',
+      graphUrl: 'http://127.0.0.1:9999/graph',
+      graphApiVersion: 'v22.0',
     });
+    // The default number's id and token come as a pair.
+    expect(
+      configError({ ...minimal, WHATSAPP_PHONE_NUMBER_ID: '106540352242922' }).issues.map((i) => [
+        i.variable,
+        i.problem,
+      ]),
+    ).to.deep.equal([['WHATSAPP_ACCESS_TOKEN', 'missing (required because WHATSAPP_PHONE_NUMBER_ID is set)']]);
+    expect(variables(configError({ ...minimal, WHATSAPP_ACCESS_TOKEN: 'EAAG-token' }))).to.deep.equal([
+      'WHATSAPP_PHONE_NUMBER_ID',
+    ]);
+    expect(
+      loadConfig({ ...minimal, WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_ACCESS_TOKEN: 'EAAG-token' })
+        .whatsapp,
+    ).to.include({ phoneNumberId: '106540352242922', accessToken: 'EAAG-token' });
+    // The version has its own variable: a URL carrying one would double it in every request path.
+    const versioned = configError({ ...minimal, WHATSAPP_GRAPH_URL: 'https://graph.facebook.com/v21.0' });
+    expect(versioned.issues).to.have.length(1);
+    expect(versioned.issues[0]).to.include({ variable: 'WHATSAPP_GRAPH_URL' });
+    expect(versioned.issues[0]!.problem).to.include('includes an API version');
+    expect(variables(configError({ ...minimal, WHATSAPP_GRAPH_API_VERSION: '21' }))).to.deep.equal([
+      'WHATSAPP_GRAPH_API_VERSION',
+    ]);
     expect(variables(configError({ ...minimal, WHATSAPP_MODE: 'sms' }))).to.deep.equal(['WHATSAPP_MODE']);
   });
 
@@ -359,6 +384,7 @@ describe('configuration', () => {
       WHATSAPP_MODE: 'both',
       WHATSAPP_APP_SECRET: 'whatsapp-app-secret-value',
       WHATSAPP_ACCESS_TOKEN: 'EAAGwhatsapptoken',
+      WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
       DATABASE_URL: 'postgres://chatbot:dbpass123@postgres:5432/chatbot?password=qpass',
       REDIS_URL: 'redis://:redispass1@redis:6379',
       METRICS_TOKEN: 'metrics-token-value',
