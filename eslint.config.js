@@ -2,18 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettierConfig from 'eslint-config-prettier';
 import security from 'eslint-plugin-security';
-
-const infraModules = [
-  'express',
-  'knex',
-  'pg',
-  'ioredis',
-  'ws',
-  'rxjs',
-  'winston',
-  '@electric-sql/pglite',
-  '@eventstore/db-client',
-];
+import { layerConfigs } from './eslint.layering.js';
 
 export default tseslint.config(
   {
@@ -50,24 +39,9 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: ['domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: infraModules,
-          patterns: [
-            { group: ['node:*'], message: 'domain/ is pure: no I/O.' },
-            {
-              group: ['#application/*', '#infrastructure/*', '#projections/*', '#interfaces/*'],
-              message: 'domain/ imports nothing from other layers.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerConfigs,
+  // The layering rule is plain JavaScript against ESLint's untyped rule API: type-aware rules only see `any` there.
+  { files: ['eslint.layering.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['tests/**/*.ts', 'bench/**/*.ts'],
     rules: {

@@ -9,6 +9,7 @@ import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';
 import { startApp } from '../interfaces/process/app.js';
 import { onStop, tellParent } from './auth-children.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 
 const redisKeyPrefix = process.argv[2];
 if (!redisKeyPrefix) throw new Error('usage: auth-app-server.ts <redis key prefix>');
@@ -17,7 +18,7 @@ try {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, service: 'app' });
   // Port 0: the benchmark never collides with a running app on 8003.
-  const app = await startApp({ config, logger, port: 0, redisKeyPrefix });
+  const app = await startApp({ config, logger, runtime: systemRuntime, port: 0, redisKeyPrefix });
   onStop(() => app.close());
   tellParent({ type: 'ready', port: app.port });
 } catch (error) {

@@ -5,6 +5,7 @@
  *   mkdir /tmp/candidate && git archive HEAD | tar -x -C /tmp/candidate && ln -s "$PWD/node_modules" /tmp/candidate/node_modules
  *   (cd /tmp/candidate && git apply "$OLDPWD/bench/proposals/event-store-append-one-round-trip.patch")
  *   npx tsx bench/event-store-ab.ts --candidate /tmp/candidate [--backend postgres|pglite] [--rounds 5] [--seconds 1.5]
+ *     [--db-prefix bench_ab]   (or BENCH_DB_PREFIX: databases <prefix>_current, _candidate, _emmett)
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,14 @@ import type { EventStore } from '../application/shared/eventStore.js';
 import * as current from '../infrastructure/eventstore/postgres.js';
 import { openPgliteDatabase } from '../infrastructure/sql/database.js';
 import { createPgExecutor, type SqlExecutor } from '../infrastructure/sql/executor.js';
-import { adminConnectionString, dropDatabase, median, recreateDatabase, textTable } from './bench-support.js';
+import {
+  adminConnectionString,
+  databasePrefix,
+  dropDatabase,
+  median,
+  recreateDatabase,
+  textTable,
+} from './bench-support.js';
 import { emmettOnPostgres } from './event-store-emmett.js';
 import { runAppends, type BenchTarget } from './event-store-workloads.js';
 
@@ -28,8 +36,10 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'postgres' },
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '1.5' },
+    'db-prefix': { type: 'string' },
   },
 });
+const prefix = databasePrefix(args['db-prefix'], 'bench_ab');
 if (!args.candidate) throw new Error('--candidate <checkout with the change applied> is required');
 const backend = args.backend === 'pglite' ? 'pglite' : 'postgres';
 const rounds = Number(args.rounds);
@@ -42,8 +52,8 @@ const cleanups: Array<() => Promise<void>> = [];
 const openOurs = async (name: string, module: StoreModule): Promise<BenchTarget> => {
   let executor: SqlExecutor;
   if (backend === 'postgres') {
-    executor = createPgExecutor({ connectionString: await recreateDatabase(admin, `bench_ab_${name}`), max: 10 });
-    cleanups.push(() => dropDatabase(admin, `bench_ab_${name}`));
+    executor = createPgExecutor({ connectionString: await recreateDatabase(admin, `${prefix}_${name}`), max: 10 });
+    cleanups.push(() => dropDatabase(admin, `${prefix}_${name}`));
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ab-'));
     cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
@@ -70,8 +80,8 @@ const openOurs = async (name: string, module: StoreModule): Promise<BenchTarget>
 
 const targets = [await openOurs('current', current), await openOurs('candidate', candidate)];
 if (backend === 'postgres') {
-  targets.push(await emmettOnPostgres(await recreateDatabase(admin, 'bench_ab_emmett')));
-  cleanups.push(() => dropDatabase(admin, 'bench_ab_emmett'));
+  targets.push(await emmettOnPostgres(await recreateDatabase(admin, `${prefix}_emmett`)));
+  cleanups.push(() => dropDatabase(admin, `${prefix}_emmett`));
 }
 const LOADS = [
   { writers: 1, eventsPerAppend: 1 },

@@ -4,13 +4,16 @@
  *
  *   npm run bench:event-store              # full run (~3 min on 2 cores): writes bench/results/event-store.json and the README table
  *   npx tsx bench/event-store.ts --quick   # smoke run with tiny counts, writes nothing
- *   options: --pglite=tempdir|memory (default tempdir), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ *   options: --pglite=tempdir|memory (default tempdir), BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+ *            --db-prefix=<name> or BENCH_DB_PREFIX (default bench: databases bench_ours and bench_emmett), so that
+ *            two runs on one server do not drop each other's databases
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   adminConnectionString,
+  databasePrefix,
   dropDatabase,
   machineInfo,
   recreateDatabase,
@@ -42,7 +45,11 @@ import {
 } from './event-store-workloads.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, pglite: { type: 'string', default: 'tempdir' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    pglite: { type: 'string', default: 'tempdir' },
+    'db-prefix': { type: 'string' },
+  },
 });
 if (args.pglite !== 'tempdir' && args.pglite !== 'memory') throw new Error('--pglite must be tempdir or memory');
 const pgliteStorage: PgliteStorage = args.pglite;
@@ -76,7 +83,8 @@ const APPEND_FIGURES = [
   { id: 'append-batch10-8w', title: 'append 10 events, 8 writers', writers: 8, eventsPerAppend: 10 },
 ] as const;
 
-const DATABASES = { ours: 'bench_ours', emmett: 'bench_emmett' } as const;
+const prefix = databasePrefix(args['db-prefix'], 'bench');
+const DATABASES = { ours: `${prefix}_ours`, emmett: `${prefix}_emmett` } as const;
 const admin = adminConnectionString();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const packageVersion = (relative: string): string =>

@@ -38,6 +38,7 @@ import {
   replaceBetweenMarkers,
   textTable,
 } from './bench-support.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -119,7 +120,7 @@ const config = loadConfig({
   RATE_LIMIT_API_PER_MINUTE: '1000000',
 });
 const logger = createLogger({ level: 'warn', service: 'app', stream: process.stderr });
-const app = await startApp({ config, logger, port: 0 });
+const app = await startApp({ config, logger, runtime: systemRuntime, port: 0 });
 
 const snapshots = new Subject<MetricsSnapshot>();
 const events = new Subject<LiveEvent>();

@@ -1,6 +1,6 @@
 import type { EventStore, Subscription } from '#application/shared/eventStore.js';
 import type { Database } from '#infrastructure/sql/database.js';
-import { applyBatch, prepareCheckpoint, readCheckpoint, recordError } from './shared/checkpoints.js';
+import { applyBatch, prepareCheckpoint, readCheckpoint, recordError, scanAfter } from './shared/checkpoints.js';
 import { lockHolder, lockNamespace, openProjectionLocks, type ProjectionLocks } from './shared/locks.js';
 import {
   CheckpointMovedError,
@@ -136,23 +136,25 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
           status.position = position;
         }
         const since = wake.generation;
-        const events = await store.readAll({
-          after: position,
-          maxCount: batchSize,
-          filter: { eventTypes: projection.handles },
-        });
+        const { events, scannedTo } = await scanAfter(store, position, projection.handles, batchSize);
         if (events.length === 0) {
-          // Nothing to apply, so no compare-and-set will tell us: notice a rebuild's reset (or a deleted row) here.
-          const stored = (await readCheckpoint(db.knex, projection.name))?.position ?? null;
-          if (stored !== position) {
-            logger.warn('projection checkpoint moved by someone else (a rebuild?); continuing from it', {
-              projection: projection.name,
-              expected: position,
-              actual: stored,
-            });
-            position = stored;
-            status.position = stored;
-            continue;
+          if (scannedTo > position) {
+            // Nothing of ours up to there: record how far we looked, so the next wake-up starts there.
+            position = await applyBatch(db.knex, projection, position, [], scannedTo);
+            status.position = position;
+          } else {
+            // Nothing to apply, so no compare-and-set will tell us: notice a rebuild's reset (or a deleted row) here.
+            const stored = (await readCheckpoint(db.knex, projection.name))?.position ?? null;
+            if (stored !== position) {
+              logger.warn('projection checkpoint moved by someone else (a rebuild?); continuing from it', {
+                projection: projection.name,
+                expected: position,
+                actual: stored,
+              });
+              position = stored;
+              status.position = stored;
+              continue;
+            }
           }
           status.state = 'live';
           status.failures = 0;
@@ -160,7 +162,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
           continue;
         }
         status.state = status.failures > 0 ? 'failing' : 'catching_up';
-        position = await applyBatch(db.knex, projection, position, events);
+        position = await applyBatch(db.knex, projection, position, events, scannedTo);
         status.position = position;
         status.eventsApplied += events.length;
         status.batchesApplied += 1;

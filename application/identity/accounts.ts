@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { accountDecider } from '#domain/identity/account.js';
 import { AccountAlreadyExists, AccountNotFound } from '#domain/identity/errors.js';
 import { accountStreamId, ROLES, type Role } from '#domain/identity/events.js';
@@ -52,7 +53,7 @@ export const createAccount = async (
         data: { accountId, username, role: input.role, passwordHash, createdBy: context.actor },
       }),
       context,
-      { clock: deps.clock },
+      { runtime: { clock: deps.clock ?? (() => new Date()), newId: randomUUID } },
     );
   } catch (error) {
     if (error instanceof AccountAlreadyExists)
@@ -134,7 +135,7 @@ export const administerAccount = async (
         }
       },
       context,
-      { clock },
+      { runtime: { clock, newId: randomUUID } },
     );
     if (action.type === 'disable') deps.revocations?.accountDisabled(accountId);
     if (action.type === 'enable') deps.revocations?.accountEnabled(accountId);

@@ -114,7 +114,7 @@ export const login = async (
       },
     }),
     { ...request, actor: accountId },
-    { clock },
+    { runtime: { clock, newId: randomUUID } },
   );
   const outcome = loginOutcome(result.events);
   switch (outcome?.kind) {

@@ -63,7 +63,7 @@ export const refresh = async (deps: SessionDeps, refreshToken: string, request: 
         },
       }),
       { ...request, actor: claims.accountId },
-      { clock },
+      { runtime: { clock, newId: randomUUID } },
     ));
   } catch (error) {
     if (
@@ -133,7 +133,7 @@ export const logout = async (deps: SessionDeps, claims: AccessClaims, request: C
       data: { sessionId: claims.sessionId, reason: 'logout' as const, by: claims.accountId },
     }),
     { ...request, actor: claims.accountId },
-    { clock },
+    { runtime: { clock, newId: randomUUID } },
   );
   if (events.length > 0) {
     await deps.store.append(sessionStreamId(claims.sessionId), [
@@ -165,7 +165,7 @@ export const issueWsToken = async (
       data: { jti: token.jti, accountId: claims.accountId, scope, expiresAt: token.expiresAt },
     }),
     { ...request, actor: claims.accountId },
-    { clock: deps.clock },
+    { runtime: { clock: deps.clock ?? (() => new Date()), newId: randomUUID } },
   );
   return token;
 };
@@ -205,7 +205,7 @@ export const consumeWsToken = async (
       wsTokenDecider,
       () => ({ type: 'ConsumeWsToken' as const, data: { jti: claims.jti, now: clock().toISOString() } }),
       { ...request, actor: claims.accountId },
-      { clock },
+      { runtime: { clock, newId: randomUUID } },
     );
   } catch (error) {
     if (error instanceof WsTokenAlreadyUsed) throw new WsTokenRejected('already_used');

@@ -2,8 +2,8 @@ import type { Observable } from 'rxjs';
 
 /**
  * What the live dashboard streams: a metrics snapshot every second and the events as they happen.
- * Produced by the metrics model (application/metrics/model.ts, a pure fold) and the live feed
- * (infrastructure/metrics/liveFeed.ts) from the event store subscription, fanned out across app
+ * Produced by the metrics model (projections/metrics/model.ts, a pure fold) and the live feed
+ * (projections/metrics/liveFeed.ts) from the event store subscription, fanned out across app
  * processes via Redis pub/sub, consumed by the WebSocket server (interfaces/ws/) and the Prometheus
  * exporter (infrastructure/metrics/prometheus.ts). The zod schemas of the wire messages live in
  * interfaces/ws/messages.ts and must match these types.

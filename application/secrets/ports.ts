@@ -24,6 +24,3 @@ export type SecretMetadata = {
   /** ISO-8601 */
   updatedAt: string;
 };
-
-/** The read side (projections/secrets/secrets.ts). */
-export type SecretsView = { list(): Promise<SecretMetadata[]> };

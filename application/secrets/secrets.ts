@@ -1,11 +1,11 @@
 import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
-import { NotFoundError, ValidationError } from '#application/shared/errors.js';
-import { InvalidSecretKind, InvalidSecretName, SecretNotFound } from '#domain/secrets/errors.js';
-import { SECRET_KINDS, secretStreamId, type SecretKind } from '#domain/secrets/events.js';
-import { isValidSecretName, secretDecider } from '#domain/secrets/secret.js';
+import { ValidationError } from '#application/shared/errors.js';
+import type { Runtime } from '#application/shared/runtime.js';
+import { secretStreamId, type SecretKind, type SecretStored } from '#domain/secrets/events.js';
+import { checkSecretName, isValidSecretName, secretDecider } from '#domain/secrets/secret.js';
 import { SecretsNotConfiguredError, SecretTooLargeError, SecretUndecryptableError } from './errors.js';
-import type { SecretCipher, SecretMetadata, SecretsView } from './ports.js';
+import type { SecretCipher } from './ports.js';
 
 /** 64 KiB of UTF-8: room for a WhatsApp Web session's credentials, not for a file. */
 export const MAX_SECRET_BYTES = 64 * 1024;
@@ -21,30 +21,12 @@ export type SecretsDeps = {
   /** null when FERNET_KEYS is not set: every operation on values is then a 503 */
   cipher: SecretCipher | null;
   log: SecretsLog;
-  clock?: () => Date;
+  runtime: Runtime;
 };
 
 const cipherOf = (deps: Pick<SecretsDeps, 'cipher'>): SecretCipher => {
   if (deps.cipher === null) throw new SecretsNotConfiguredError();
   return deps.cipher;
-};
-
-const checkName = (name: unknown): string => {
-  if (!isValidSecretName(name))
-    throw new ValidationError(
-      'A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.',
-      undefined,
-      'invalid_secret_name',
-    );
-  return name;
-};
-
-/** Domain refusals that come from input become 4xx; anything else (a programming error) stays a 500. */
-const translate = (error: unknown): unknown => {
-  if (error instanceof InvalidSecretName) return new ValidationError(error.message, undefined, error.code);
-  if (error instanceof InvalidSecretKind) return new ValidationError(error.message, undefined, error.code);
-  if (error instanceof SecretNotFound) return new NotFoundError(error.message, error.code);
-  return error;
 };
 
 /** Encrypts `value` under the newest key and records only the ciphertext (SecretStored). */
@@ -53,33 +35,26 @@ export const storeSecret = async (
   input: { name: string; kind: SecretKind; value: string },
   context: CommandContext,
 ): Promise<{ name: string; kind: SecretKind; keyFingerprint: string; version: number }> => {
-  const name = checkName(input.name);
-  if (!SECRET_KINDS.includes(input.kind))
-    throw new ValidationError(
-      `The secret kind must be one of ${SECRET_KINDS.join(', ')}.`,
-      undefined,
-      'invalid_secret_kind',
-    );
+  // Name and kind are the decider's rules (InvalidSecretName, InvalidSecretKind: 400s); the name is
+  // checked first only so that a bad one costs no encryption.
+  const { name, kind } = input;
+  checkSecretName(name);
   if (typeof input.value !== 'string' || input.value.length === 0)
     throw new ValidationError('The secret value must be a non-empty string.', undefined, 'invalid_secret_value');
   if (Buffer.byteLength(input.value, 'utf8') > MAX_SECRET_BYTES) throw new SecretTooLargeError(MAX_SECRET_BYTES);
   const cipher = cipherOf(deps);
   const ciphertext = cipher.encrypt(input.value);
   const keyFingerprint = cipher.currentKeyFingerprint;
-  try {
-    const result = await handleCommand(
-      deps.store,
-      secretStreamId(name),
-      secretDecider,
-      () => ({ type: 'StoreSecret' as const, data: { name, kind: input.kind, ciphertext, keyFingerprint } }),
-      context,
-      { clock: deps.clock },
-    );
-    deps.log.info('secret stored', { name, kind: input.kind, keyFingerprint, by: context.actor });
-    return { name, kind: input.kind, keyFingerprint, version: result.nextExpectedRevision };
-  } catch (error) {
-    throw translate(error);
-  }
+  const result = await handleCommand(
+    deps.store,
+    secretStreamId(name),
+    secretDecider,
+    () => ({ type: 'StoreSecret' as const, data: { name, kind, ciphertext, keyFingerprint } }),
+    context,
+    { runtime: deps.runtime },
+  );
+  deps.log.info('secret stored', { name, kind, keyFingerprint, by: context.actor });
+  return { name, kind, keyFingerprint, version: result.nextExpectedRevision };
 };
 
 /**
@@ -88,7 +63,7 @@ export const storeSecret = async (
  * model, so a value stored a moment ago is already there. Never log what this returns.
  */
 export const readSecret = async (deps: Pick<SecretsDeps, 'store' | 'cipher'>, name: string): Promise<string | null> => {
-  checkName(name);
+  checkSecretName(name);
   const { state } = await loadAggregate(deps.store, secretStreamId(name), secretDecider);
   if (state.status !== 'stored') return null;
   const cipher = cipherOf(deps);
@@ -102,24 +77,16 @@ export const readSecret = async (deps: Pick<SecretsDeps, 'store' | 'cipher'>, na
 
 /** SecretDeleted; 404 when there is no such secret. */
 export const deleteSecret = async (deps: SecretsDeps, name: string, context: CommandContext): Promise<void> => {
-  checkName(name);
-  try {
-    await handleCommand(
-      deps.store,
-      secretStreamId(name),
-      secretDecider,
-      () => ({ type: 'DeleteSecret' as const, data: { name } }),
-      context,
-      { clock: deps.clock },
-    );
-  } catch (error) {
-    throw translate(error);
-  }
+  await handleCommand(
+    deps.store,
+    secretStreamId(name),
+    secretDecider,
+    () => ({ type: 'DeleteSecret' as const, data: { name } }),
+    context,
+    { runtime: deps.runtime },
+  );
   deps.log.info('secret deleted', { name, by: context.actor });
 };
-
-/** Metadata for the console and `chatbot secrets list`: never values, never ciphertext. */
-export const listSecrets = (view: SecretsView): Promise<SecretMetadata[]> => view.list();
 
 export type RotationResult = {
   /** the newest key's fingerprint: every stored secret is under it when `failed` is empty */
@@ -150,11 +117,12 @@ export type RotateOptions = {
 export const storedSecretNames = async (store: EventStore, pageSize = 500): Promise<string[]> => {
   const names = new Set<string>();
   for (let after = 0; ;) {
-    const page = await store.readAll({ after, maxCount: pageSize, filter: { eventTypes: ['SecretStored'] } });
-    for (const event of page) {
-      const name = (event.data as { name?: unknown }).name;
-      if (isValidSecretName(name)) names.add(name);
-    }
+    const page = await store.readAll<SecretStored>({
+      after,
+      maxCount: pageSize,
+      filter: { eventTypes: ['SecretStored'] satisfies SecretStored['type'][] },
+    });
+    for (const event of page) if (isValidSecretName(event.data.name)) names.add(event.data.name);
     if (page.length < pageSize) break;
     after = page[page.length - 1]!.position;
   }
@@ -190,7 +158,7 @@ const rotateOne = async (
       return { type: 'RotateSecret' as const, data: { name, ciphertext: '', keyFingerprint: newest, rotatedFrom: '' } };
     },
     context,
-    { clock: deps.clock },
+    { runtime: deps.runtime },
   );
   if (events.length > 0) return 'rotated';
   return state.status === 'stored' ? 'current' : 'absent';

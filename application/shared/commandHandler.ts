@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Decider, Event } from '#domain/shared/event.js';
-import { WrongExpectedRevisionError, type EventMetadata, type EventStore } from './eventStore.js';
+import { WrongExpectedRevisionError, type EventMetadata, type EventStore, type RecordedEvent } from './eventStore.js';
+import type { Runtime } from './runtime.js';
 
 /** Who caused a command: copied into every event's metadata. */
 export type CommandContext = {
@@ -32,17 +32,22 @@ export type HandleResult<State, E extends Event> = {
   nextExpectedRevision: number;
 };
 
+/**
+ * The domain's view of a recorded event: its type and data. `RecordedEvent<E>` distributes over `E`, so
+ * for a concrete union this is plain narrowing; for the generic `E` here TypeScript cannot see through
+ * the conditional type, hence the one assertion.
+ */
+const domainEvent = <E extends Event>(recorded: RecordedEvent<E>): E =>
+  ({ type: recorded.type, data: recorded.data }) as E;
+
 /** Folds a stream with `evolve`; the revision is -1 for a stream that does not exist. */
 export const loadAggregate = async <State, Command, E extends Event>(
   store: EventStore,
   streamId: string,
   decider: Decider<State, Command, E>,
 ): Promise<{ state: State; revision: number }> => {
-  const recorded = await store.readStream(streamId);
-  const state = recorded.reduce(
-    (s, r) => decider.evolve(s, { type: r.type, data: r.data } as unknown as E),
-    decider.initialState(),
-  );
+  const recorded = await store.readStream<E>(streamId);
+  const state = recorded.reduce((s, r) => decider.evolve(s, domainEvent<E>(r)), decider.initialState());
   return { state, revision: recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1 };
 };
 
@@ -50,26 +55,29 @@ export const loadAggregate = async <State, Command, E extends Event>(
  * The one command handler: read the stream, fold, decide, append with the expected revision; on a
  * concurrency conflict start over with the fresh stream (the decision is re-made on the new state,
  * which is what keeps concurrent login attempts from slipping past a lockout).
- * `command` is a function so that time-dependent commands can take a fresh `now` on each attempt.
+ * `command` is a function so that time-dependent commands can take a fresh `now` on each attempt; it
+ * may be async, for work that needs the state read here (a login verifies the password against the
+ * hash of the very state it decides on, so the stream is read once).
+ * Event ids come from `runtime.newId`, `occurredAt` from `runtime.clock`.
  */
 export const handleCommand = async <State, Command, E extends Event>(
   store: EventStore,
   streamId: string,
   decider: Decider<State, Command, E>,
-  command: (state: State) => Command,
+  command: (state: State) => Command | Promise<Command>,
   context: CommandContext,
-  options: { maxAttempts?: number; clock?: () => Date } = {},
+  options: { runtime: Runtime; maxAttempts?: number },
 ): Promise<HandleResult<State, E>> => {
+  const { clock, newId } = options.runtime;
   const maxAttempts = options.maxAttempts ?? 100;
-  const clock = options.clock ?? (() => new Date());
   for (let attempt = 1; ; attempt++) {
     const { state, revision } = await loadAggregate(store, streamId, decider);
-    const events = decider.decide(command(state), state);
+    const events = decider.decide(await command(state), state);
     const newState = events.reduce(decider.evolve, state);
     if (events.length === 0)
       return { events, eventIds: [], position: 0, state: newState, nextExpectedRevision: revision };
     const metadata = eventMetadata(context, clock());
-    const toAppend = events.map((e) => ({ id: randomUUID(), type: e.type, data: { ...e.data }, metadata }));
+    const toAppend = events.map((e) => ({ id: newId(), type: e.type, data: { ...e.data }, metadata }));
     try {
       const result = await store.append(streamId, toAppend, {
         expectedRevision: revision === -1 ? 'no_stream' : revision,

@@ -1,8 +1,15 @@
-import type { Event } from '#domain/shared/event.js';
+import { DomainError, type Event } from '#domain/shared/event.js';
 
 /**
  * The event store port. Adapters: PostgreSQL (pg), embedded (the same SQL on PGlite)
  * and EventStoreDB. Every adapter passes tests/contract/eventStore.contract.ts.
+ *
+ * What every adapter refuses before anything is written (InvalidAppendError, kind 'validation'):
+ * an empty or over-long stream id, event ids that are not UUIDs or repeat within the append, an empty
+ * type, NUL or a lone surrogate in the stream id, a type or any string or key of data and metadata,
+ * data that JSON would change on the way back (undefined, NaN, Infinity, BigInt, functions, symbols,
+ * Map, Set, Date or other class instances, sparse arrays, cycles), and an expected revision that is
+ * not 'no_stream' | 'stream_exists' | 'any' | an integer >= 0.
  */
 
 /** Metadata carried by every stored event (the envelope). */
@@ -18,7 +25,12 @@ export type EventMetadata = {
   schemaVersion: number;
 };
 
-/** What a caller appends. `id` makes the append idempotent: retrying with the same ids writes nothing. */
+/**
+ * What a caller appends. `id` makes the append idempotent: retrying an append with the same ids (and
+ * the same types and data) writes nothing and answers `idempotent: true`, however the stream moved
+ * since. Reusing an id with another type or data, or only some of an append's ids, is refused with
+ * DuplicateEventIdError. See the contract suite's "idempotent append" cases for what each store keeps.
+ */
 export type NewEvent = {
   id: string;
   type: string;
@@ -119,11 +131,49 @@ export interface EventStore {
   readStream<E extends Event = Event>(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent<E>[]>;
   readAll<E extends Event = Event>(options?: ReadAllOptions): Promise<RecordedEvent<E>[]>;
   subscribeToAll(options: SubscribeOptions): Subscription;
-  /** position of the newest event (0 when empty) */
+  /**
+   * position of the newest event (0 when empty). Events become visible in position order in every store,
+   * so a readAll started after this call that comes back short (fewer than maxCount) has returned every
+   * matching event up to this head: a reader may checkpoint there (projections/shared/checkpoints.ts).
+   */
   headPosition(): Promise<number>;
-  /** cheap round trip for /healthz */
+  /** cheap round trip for /healthz; adapters keep at most one in flight */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The append was refused before anything was written: see the port's list above. */
+export class InvalidAppendError extends DomainError {
+  readonly kind = 'validation' as const;
+  constructor(
+    reason: string,
+    readonly streamId: string | null = null,
+  ) {
+    super('invalid_append', `invalid append: ${reason}`, { reason });
+  }
+}
+
+/**
+ * The store could not take the write or read now (the commit-ordering lock was not granted in time, the
+ * server is unreachable): nothing was written, the same call may be retried.
+ */
+export class EventStoreUnavailableError extends DomainError {
+  readonly kind = 'unavailable' as const;
+  readonly retryable = true;
+  constructor(
+    reason: string,
+    readonly cause?: unknown,
+  ) {
+    super('event_store_unavailable', `the event store is unavailable: ${reason}`);
+  }
+}
+
+/** The stream was deleted (EventStoreDB tombstone or soft delete); the SQL stores never delete streams. */
+export class StreamDeletedError extends DomainError {
+  readonly kind = 'conflict' as const;
+  constructor(readonly streamId: string) {
+    super('stream_deleted', `stream ${streamId} was deleted`);
+  }
 }
 
 export class WrongExpectedRevisionError extends Error {
@@ -139,7 +189,10 @@ export class WrongExpectedRevisionError extends Error {
   }
 }
 
-/** Some, but not all, of an append's event ids are already stored (or stored in another stream). */
+/**
+ * An event id is already stored with another type or data, in another stream, or only some of an
+ * append's ids are stored: the append is refused and nothing is written.
+ */
 export class DuplicateEventIdError extends Error {
   readonly code = 'duplicate_event_id';
   constructor(readonly eventId: string) {
@@ -147,9 +200,3 @@ export class DuplicateEventIdError extends Error {
     this.name = 'DuplicateEventIdError';
   }
 }
-
-/** Composes upcasters in order. */
-export const upcastWith =
-  (upcasters: readonly Upcaster[]): Upcaster =>
-  (event) =>
-    upcasters.reduce((e, up) => up(e), event);

@@ -1,17 +1,17 @@
 import { DomainError } from '#domain/shared/event.js';
 
-/** Typed rule violations of the secrets context; the HTTP status each maps to is noted. */
+/** Typed rule violations of the secrets context; `kind` picks the HTTP status (interfaces/http/shared/errors.ts). */
+
+/** The one statement of the secret name rule (checked by `isValidSecretName` in secret.ts). */
+export const SECRET_NAME_RULE =
+  'A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.';
 
 /** 400 */
 export class InvalidSecretName extends DomainError {
   readonly kind = 'validation';
   constructor(name: string) {
     // The name is not secret, but it is user input: shown only when short enough to be a name.
-    super(
-      'invalid_secret_name',
-      'A secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit.',
-      name.length <= 64 ? { name } : {},
-    );
+    super('invalid_secret_name', SECRET_NAME_RULE, name.length <= 64 ? { name } : {});
   }
 }
 

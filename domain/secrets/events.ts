@@ -23,7 +23,12 @@ export type SecretRotated = Event<'SecretRotated', { name: string; ciphertext: s
 export type SecretDeleted = Event<'SecretDeleted', { name: string }>;
 
 export type SecretEvent = SecretStored | SecretRotated | SecretDeleted;
-export const SECRET_EVENT_TYPES: readonly SecretEvent['type'][] = ['SecretStored', 'SecretRotated', 'SecretDeleted'];
+/** Every type of the catalogue: the secrets read model's subscription filter. */
+export const SECRET_EVENT_TYPES = [
+  'SecretStored',
+  'SecretRotated',
+  'SecretDeleted',
+] as const satisfies readonly SecretEvent['type'][];
 
 export const SECRET_STREAM_PREFIX = 'secret-';
 export const secretStreamId = (name: string): string => `${SECRET_STREAM_PREFIX}${name}`;

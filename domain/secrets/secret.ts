@@ -29,8 +29,13 @@ export type Secret =
   | Readonly<{ status: 'stored'; name: string; kind: SecretKind; ciphertext: string; keyFingerprint: string }>
   | Readonly<{ status: 'deleted'; name: string }>;
 
-export const SECRET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const SECRET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The secret name rule (SECRET_NAME_RULE says it in words); every layer checks names with this. */
 export const isValidSecretName = (name: unknown): name is string => typeof name === 'string' && SECRET_NAME.test(name);
+/** Throws InvalidSecretName (a 400) unless `name` is a valid secret name. */
+export const checkSecretName: (name: unknown) => asserts name is string = (name) => {
+  if (!isValidSecretName(name)) throw new InvalidSecretName(String(name));
+};
 
 const KEY_FINGERPRINT = /^[0-9a-f]{8}$/;
 // Version byte 0x80 and a timestamp below 2^40 encode as "gAAAAA"; the shortest token (one block of
@@ -41,10 +46,6 @@ export const looksLikeFernetToken = (value: unknown): value is string =>
 
 export const initialState = (): Secret => ({ status: 'none' });
 
-const checkName = (name: string): void => {
-  if (!isValidSecretName(name)) throw new InvalidSecretName(String(name));
-};
-
 const checkCiphertext = (name: string, ciphertext: string, keyFingerprint: string): void => {
   if (!looksLikeFernetToken(ciphertext)) throw new NotFernetCiphertext(name);
   if (typeof keyFingerprint !== 'string' || !KEY_FINGERPRINT.test(keyFingerprint))
@@ -52,7 +53,7 @@ const checkCiphertext = (name: string, ciphertext: string, keyFingerprint: strin
 };
 
 const store = ({ data: c }: StoreSecret): SecretEvent[] => {
-  checkName(c.name);
+  checkSecretName(c.name);
   if (!SECRET_KINDS.includes(c.kind)) throw new InvalidSecretKind(String(c.kind), SECRET_KINDS);
   checkCiphertext(c.name, c.ciphertext, c.keyFingerprint);
   // Storing is always an event, even for an equal value: Fernet ciphertexts differ on every encryption,
@@ -66,7 +67,7 @@ const store = ({ data: c }: StoreSecret): SecretEvent[] => {
 };
 
 const rotate = ({ data: c }: RotateSecret, state: Secret): SecretEvent[] => {
-  checkName(c.name);
+  checkSecretName(c.name);
   // Deleted meanwhile, or already rotated by a concurrent run: nothing left to do (rotation is idempotent).
   if (state.status !== 'stored' || state.keyFingerprint === c.keyFingerprint) return [];
   if (c.rotatedFrom !== state.ciphertext) throw new SecretChangedDuringRotation(c.name);
@@ -83,7 +84,7 @@ export const decide = (command: SecretCommand, state: Secret): SecretEvent[] => 
     case 'RotateSecret':
       return rotate(command, state);
     case 'DeleteSecret':
-      checkName(command.data.name);
+      checkSecretName(command.data.name);
       if (state.status !== 'stored') throw new SecretNotFound(command.data.name);
       return [{ type: 'SecretDeleted', data: { name: state.name } }];
     default: {

@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { z } from 'zod';
 import { Fernet, InvalidFernetKeyError } from '#infrastructure/secrets/fernet.js';
 import type { Env } from './fields.js';
+import { eventStoreUrl } from './eventStoreUrl.js';
 import { redactedConfigSummary } from './summary.js';
 import {
   boolean,
@@ -277,11 +278,7 @@ const buildSchema = (env: Env) => {
       'Create a permanent token for a system user with the whatsapp_business_messaging permission, or unset WHATSAPP_PHONE_NUMBER_ID.',
     ),
     EVENT_STORE: eventStoreKind(env.EVENTSTORE_URL !== undefined),
-    EVENTSTORE_URL: connectionUrl(
-      ['esdb:', 'esdb+discover:'],
-      'esdb://eventstore:2113?tls=false',
-      eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null,
-    ),
+    EVENTSTORE_URL: eventStoreUrl(eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null),
     DATABASE_URL: connectionUrl(
       ['postgres:', 'postgresql:'],
       'postgres://user:password@postgres:5432/chatbot',

@@ -1,5 +1,24 @@
-import type { RecordedEvent as EsdbRecordedEvent } from '@eventstore/db-client';
-import type { AllFilter, EventMetadata, RecordedEvent } from '#application/shared/eventStore.js';
+import {
+  DeadlineExceededError,
+  NotLeaderError,
+  StreamDeletedError as EsdbStreamDeletedError,
+  TimeoutError,
+  UnavailableError,
+  type RecordedEvent as EsdbRecordedEvent,
+  type WrongExpectedVersionError,
+} from '@eventstore/db-client';
+import {
+  DuplicateEventIdError,
+  EventStoreUnavailableError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+  type AllFilter,
+  type AppendResult,
+  type EventMetadata,
+  type ExpectedRevision,
+  type NewEvent,
+  type RecordedEvent,
+} from '#application/shared/eventStore.js';
 
 /**
  * Metadata key of the append attempt that wrote an event. `$` keeps it apart from our envelope's fields;
@@ -88,3 +107,101 @@ export const fromEsdbEvent = (event: EsdbRecordedEvent, position: number): Recor
   metadata: fromEsdbMetadata(event.metadata, event),
   recordedAt: event.created.toISOString(),
 });
+
+/** JSON values equal whatever their keys' order (what a retry with the same content looks like). */
+export const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  const [ka, kb] = [Object.keys(a), Object.keys(b)];
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(b, k) &&
+        sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
+};
+
+/**
+ * Is this append a retry of one already in the stream? `recent` holds the stream's last events (newest
+ * first, as read backwards). null: none of the append's ids is there, append it. An AppendResult: all
+ * of them are, consecutively, with the same type and data, so nothing is written (`idempotent: true`,
+ * the original revision and position). Anything else is a DuplicateEventIdError.
+ */
+export const retryOutcome = (
+  events: readonly NewEvent[],
+  recent: readonly EsdbRecordedEvent[],
+): AppendResult | DuplicateEventIdError | null => {
+  const byId = new Map(recent.map((e) => [e.id.toLowerCase(), e]));
+  const found = events.map((e) => byId.get(e.id.toLowerCase()));
+  if (found.every((f) => f === undefined)) return null;
+  const first = found[0];
+  const consistent =
+    first !== undefined &&
+    found.every(
+      (f, i) =>
+        f !== undefined &&
+        f.revision === first.revision + BigInt(i) &&
+        f.type === events[i]!.type &&
+        f.isJson &&
+        sameJson(f.data, events[i]!.data),
+    );
+  if (!consistent) {
+    const clash = found.findIndex(
+      (f, i) => f !== undefined && (f.type !== events[i]!.type || !sameJson(f.data, events[i]!.data)),
+    );
+    const offending =
+      clash >= 0
+        ? clash
+        : Math.max(
+            0,
+            found.findIndex((f) => f !== undefined),
+          );
+    return new DuplicateEventIdError(events[offending]!.id);
+  }
+  const last = found[found.length - 1]!;
+  return {
+    nextExpectedRevision: safeNumber(last.revision, 'stream revision'),
+    position: positionOfStreamEvent(last),
+    idempotent: true,
+  };
+};
+
+/**
+ * The port error for a refused append. The server answers WrongExpectedVersion both for a lost race and
+ * for what it calls "corrupted idempotency" (a retry that reuses only some ids): with `any`, and with
+ * `stream_exists` on a stream that exists, only the second is possible. `clash` is one of our ids found
+ * where the retry would have put them (read by the caller after an exact-revision conflict).
+ */
+export const appendConflict = (
+  streamId: string,
+  events: readonly NewEvent[],
+  expected: ExpectedRevision,
+  error: WrongExpectedVersionError,
+  clash: string | null,
+): Error => {
+  const actual = error.actualVersion === 'no_stream' ? -1 : safeNumber(error.actualVersion, 'stream revision');
+  if (clash !== null) return new DuplicateEventIdError(clash);
+  if (expected === 'any') return new DuplicateEventIdError(events[0]!.id);
+  if (expected === 'stream_exists' && actual >= 0) return new DuplicateEventIdError(events[0]!.id);
+  return new WrongExpectedRevisionError(streamId, expected, actual);
+};
+
+/**
+ * Client errors that have a port meaning: a deleted stream, and a server that cannot answer now
+ * (unreachable, no leader, deadline passed), which is retryable. Anything else passes through.
+ */
+export const portError = (error: unknown, streamId: string | null): unknown => {
+  if (error instanceof EsdbStreamDeletedError) return new StreamDeletedError(streamId ?? error.streamName);
+  if (
+    error instanceof UnavailableError ||
+    error instanceof DeadlineExceededError ||
+    error instanceof NotLeaderError ||
+    error instanceof TimeoutError
+  )
+    return new EventStoreUnavailableError(`EventStoreDB: ${error.message}`, error);
+  return error;
+};

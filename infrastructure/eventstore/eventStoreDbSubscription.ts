@@ -162,3 +162,47 @@ export const eventStoreDbSubscription = (options: EventStoreDbSubscriptionOption
     },
   };
 };
+
+export type FilteredReadOptions = {
+  client: EventStoreDBClient;
+  /** exclusive */
+  after: number;
+  filter: AllFilter | undefined;
+  maxCount: number;
+  rawHeadPosition: () => Promise<number>;
+  toRecorded: (event: EsdbRecordedEvent, position: number) => RecordedEvent;
+};
+
+/**
+ * A filtered $all read done by a short-lived filtered subscription: the server skips the events that do
+ * not match (a $all read in client v6 would send them all), and caught-up (or a checkpoint past the head
+ * seen at the start) ends the read. Collects up to maxCount matching events after `after`.
+ */
+export const readFilteredThroughSubscription = (options: FilteredReadOptions): Promise<RecordedEvent[]> =>
+  new Promise<RecordedEvent[]>((resolve, reject) => {
+    const found: RecordedEvent[] = [];
+    let settled = false;
+    // Assigned before any callback can run: the subscription reads the head before it subscribes.
+    let subscription: Subscription | null = null;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      const stopping = subscription ? subscription.stop() : Promise.resolve();
+      void stopping.catch(() => undefined).then(() => (error ? reject(error) : resolve(found)));
+    };
+    subscription = eventStoreDbSubscription({
+      client: options.client,
+      after: options.after,
+      filter: options.filter,
+      rawHeadPosition: options.rawHeadPosition,
+      toRecorded: options.toRecorded,
+      onClosed: () => undefined,
+      onEvent: (event) => {
+        if (settled) return;
+        found.push(event);
+        if (found.length >= options.maxCount) finish();
+      },
+      onCaughtUp: () => finish(),
+      onError: (error) => finish(error),
+    });
+  });

@@ -1,6 +1,7 @@
 import type { Event } from '#domain/shared/event.js';
 import {
   DuplicateEventIdError,
+  EventStoreUnavailableError,
   WrongExpectedRevisionError,
   type AllFilter,
   type AppendResult,
@@ -14,8 +15,9 @@ import {
 } from '#application/shared/eventStore.js';
 import type { SqlExecutor, SqlSession } from '#infrastructure/sql/executor.js';
 import { Wakeup } from './notifier.js';
-import { ensureEventStoreSchema, eventStoreTables, type EventStoreTables } from './schema.js';
+import { ensureEventStoreSchema, eventStoreTables, orderingLockKey, type EventStoreTables } from './schema.js';
 import { pollingSubscription } from './subscription.js';
+import { prepareAppend, type PreparedAppend } from './validation.js';
 
 export type PostgresEventStoreOptions = {
   executor: SqlExecutor;
@@ -24,18 +26,25 @@ export type PostgresEventStoreOptions = {
   /** PostgreSQL only: where to LISTEN for other processes' appends */
   listenConnectionString?: string;
   upcaster?: Upcaster;
-  /** most appends coalesced into one transaction */
+  /** most appends coalesced into one transaction (default 256) */
   maxBatchAppends?: number;
+  /** most bytes (data, metadata, types, ids) coalesced into one transaction; one larger append goes alone (default 4 MiB) */
+  maxBatchBytes?: number;
+  /**
+   * Longest wait for the commit-ordering lock (default 5 s); past it the appends of the batch fail with
+   * EventStoreUnavailableError (retryable) instead of every writer hanging behind a stalled commit.
+   */
+  lockTimeoutMs?: number;
   /** how often subscriptions poll when no notification arrives */
   pollIntervalMs?: number;
-  /** test hook: runs inside each append transaction just before COMMIT (simulates slow commits) */
-  beforeCommit?: () => Promise<void>;
+  /**
+   * Test hook: runs inside each append transaction just before COMMIT (simulates slow commits, or
+   * fails a batch holding a given stream).
+   */
+  beforeCommit?: (sql: SqlSession, streamIds: readonly string[]) => Promise<void>;
 };
 
-type PendingAppend = {
-  streamId: string;
-  events: readonly NewEvent[];
-  expected: ExpectedRevision;
+type PendingAppend = PreparedAppend & {
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
 };
@@ -51,8 +60,21 @@ type EventRow = {
   recorded_at: Date | string;
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const COLUMNS = 'position, id, stream_id, revision, type, data, metadata, recorded_at';
+
+const sqlState = (error: unknown): string =>
+  typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string'
+    ? (error as { code: string }).code
+    : '';
+
+/**
+ * A failure caused by what one of the batch's appends carried (data exception, program limit, integrity),
+ * not by the database: worth retrying the appends one by one so only the bad one fails.
+ */
+const isDataError = (error: unknown): boolean => /^(22|23|54)/.test(sqlState(error));
+
+/** lock_not_available: the commit-ordering lock was not granted within lock_timeout. */
+const isLockTimeout = (error: unknown): boolean => sqlState(error) === '55P03';
 
 /**
  * The PostgreSQL event store (also the embedded one, on PGlite).
@@ -63,20 +85,69 @@ const COLUMNS = 'position, id, stream_id, revision, type, data, metadata, record
  * lower position. The cost, one committing writer at a time, is paid back by group commit: appends
  * that arrive while a transaction is in flight are coalesced into the next one, each keeping its own
  * expected-revision check and result.
+ *
+ * A batch shares one transaction, so one bad append could fail the others: each append is validated
+ * and serialised before it joins (prepareAppend), and a batch that still fails on data is retried
+ * append by append, so only the bad one fails.
  */
 export const createPostgresEventStore = async (options: PostgresEventStoreOptions): Promise<EventStore> => {
   const { executor } = options;
   const tables = eventStoreTables(options.schema);
   await ensureEventStoreSchema(executor, tables);
+  const lockKey = await orderingLockKey(executor, tables);
   const wakeup = new Wakeup();
   if (options.listenConnectionString) await wakeup.listen(options.listenConnectionString, tables.channel);
   const upcast = options.upcaster ?? ((event: RecordedEvent) => event);
-  const maxBatch = options.maxBatchAppends ?? 256;
+  const maxBatch = Math.max(1, options.maxBatchAppends ?? 256);
+  const maxBytes = Math.max(1, options.maxBatchBytes ?? 4 * 1024 * 1024);
+  const lockTimeoutMs = Math.max(1, Math.round(options.lockTimeoutMs ?? 5_000));
   const toEvent = (row: EventRow): RecordedEvent => upcast(rowToEvent(row));
 
   let queue: PendingAppend[] = [];
   let flushing = false;
   let closed = false;
+  let probe: Promise<void> | null = null;
+
+  /** The next batch: in arrival order, up to maxBatch appends and maxBytes (at least one append). */
+  const takeBatch = (): PendingAppend[] => {
+    let bytes = 0;
+    let count = 0;
+    while (count < queue.length && count < maxBatch) {
+      const next = queue[count]!;
+      if (count > 0 && bytes + next.bytes > maxBytes) break;
+      bytes += next.bytes;
+      count += 1;
+    }
+    const batch = queue.slice(0, count);
+    queue = queue.slice(count);
+    return batch;
+  };
+
+  const commit = (batch: PendingAppend[]): Promise<Array<AppendResult | Error>> =>
+    // One round trip, in its own transaction; the test hook needs an explicit one to run in.
+    options.beforeCommit
+      ? executor.transaction(async (sql) => {
+          const results = await appendBatch(sql, tables, lockKey, lockTimeoutMs, batch);
+          await options.beforeCommit?.(
+            sql,
+            batch.map((p) => p.streamId),
+          );
+          return results;
+        })
+      : appendBatch(executor, tables, lockKey, lockTimeoutMs, batch);
+
+  const settle = (pending: PendingAppend, outcome: AppendResult | Error) => {
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
+  };
+
+  const failure = (error: unknown): unknown =>
+    isLockTimeout(error)
+      ? new EventStoreUnavailableError(
+          `the commit-ordering lock was not granted within ${lockTimeoutMs} ms (a commit is stalled); nothing was written, retry`,
+          error,
+        )
+      : error;
 
   const flush = async () => {
     flushing = true;
@@ -84,25 +155,26 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
       // One macrotask first: appends made in this tick, and the next appends of callers whose appends
       // just resolved, join this batch instead of waiting for the next commit.
       await new Promise((resolve) => setImmediate(resolve));
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
+      const batch = takeBatch();
       try {
-        // One round trip, in its own transaction; the test hook needs an explicit one to run in.
-        const outcomes = options.beforeCommit
-          ? await executor.transaction(async (sql) => {
-              const results = await appendBatch(sql, tables, batch);
-              await options.beforeCommit?.();
-              return results;
-            })
-          : await appendBatch(executor, tables, batch);
-        outcomes.forEach((outcome, i) => {
-          const pending = batch[i]!;
-          if (outcome instanceof Error) pending.reject(outcome);
-          else pending.resolve(outcome);
-        });
+        const outcomes = await commit(batch);
+        outcomes.forEach((outcome, i) => settle(batch[i]!, outcome));
         wakeup.signal();
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        if (batch.length > 1 && isDataError(error)) {
+          // Something validation could not foresee: find the culprit, let the others through.
+          for (const pending of batch) {
+            try {
+              const [outcome] = await commit([pending]);
+              settle(pending, outcome!);
+            } catch (single) {
+              pending.reject(failure(single));
+            }
+          }
+          wakeup.signal();
+        } else {
+          for (const pending of batch) pending.reject(failure(error));
+        }
       }
     }
     flushing = false;
@@ -112,10 +184,10 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
     kind: executor.kind,
     append(streamId, events, appendOptions) {
       if (closed) return Promise.reject(new Error('event store is closed'));
-      const invalid = validateAppend(streamId, events);
-      if (invalid) return Promise.reject(invalid);
+      const prepared = prepareAppend(streamId, events, appendOptions?.expectedRevision ?? 'any');
+      if (prepared instanceof Error) return Promise.reject(prepared);
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ streamId, events, expected: appendOptions?.expectedRevision ?? 'any', resolve, reject });
+        queue.push({ ...prepared, resolve, reject });
         if (!flushing) void flush();
       });
     },
@@ -160,8 +232,15 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
       return Number(rows[0]?.head ?? 0);
     },
 
-    async ping() {
-      await executor.query('select 1');
+    ping() {
+      // /healthz gives up after its own timeout; the query does not: callers share the one in flight.
+      probe ??= executor
+        .query('select 1')
+        .then(() => undefined)
+        .finally(() => {
+          probe = null;
+        });
+      return probe;
     },
 
     async close() {
@@ -171,19 +250,6 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
     },
   };
   return store;
-};
-
-const validateAppend = (streamId: string, events: readonly NewEvent[]): Error | null => {
-  if (!streamId || streamId.length > 512) return new TypeError('streamId must be 1..512 characters');
-  if (events.length === 0) return new TypeError('append needs at least one event');
-  const ids = new Set<string>();
-  for (const event of events) {
-    if (!UUID.test(event.id)) return new TypeError(`event id must be a uuid: ${event.id}`);
-    if (ids.has(event.id.toLowerCase())) return new DuplicateEventIdError(event.id);
-    ids.add(event.id.toLowerCase());
-    if (!event.type) return new TypeError('event type is required');
-  }
-  return null;
 };
 
 const encodeExpected = (expected: ExpectedRevision): number =>
@@ -196,6 +262,8 @@ const encodeExpected = (expected: ExpectedRevision): number =>
 const appendBatch = async (
   sql: SqlSession,
   tables: EventStoreTables,
+  lockKey: number,
+  lockTimeoutMs: number,
   batch: PendingAppend[],
 ): Promise<Array<AppendResult | Error>> => {
   const events = batch.flatMap((p) => p.events);
@@ -205,34 +273,44 @@ const appendBatch = async (
     last_position: string | number | null;
   }>(
     `select status, revision, last_position
-     from ${tables.appendFunction}($1, $2, $3::text[], $4::bigint[], $5::int[], $6::uuid[], $7::text[], $8::text[], $9::text[])`,
+     from ${tables.appendFunction}($1, $2, $3::text[], $4::bigint[], $5::int[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::int)`,
     [
-      tables.lockKey,
+      lockKey,
       tables.channel,
       batch.map((p) => p.streamId),
       batch.map((p) => encodeExpected(p.expected)),
       batch.map((p) => p.events.length),
       events.map((e) => e.id.toLowerCase()),
       events.map((e) => e.type),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify(e.metadata)),
+      batch.flatMap((p) => p.data),
+      batch.flatMap((p) => p.metadata),
+      lockTimeoutMs,
     ],
   );
   const retries = batch.filter((_, i) => rows[i]!.status === 'stored');
-  let stored = new Map<string, { streamId: string; revision: number; position: number }>();
+  let stored = new Map<string, StoredCopy>();
   if (retries.length > 0) {
-    // Rare (a client retrying): classify against what is stored; stored events never change.
-    const ids = retries.flatMap((p) => p.events.map((e) => e.id.toLowerCase()));
+    // Rare (a client retrying): classify against what is stored; stored events never change. Content is
+    // compared as jsonb, so key order and number spelling do not count as a difference.
     const found = await sql.query<{
       id: string;
       stream_id: string;
       revision: string | number;
       position: string | number;
-    }>(`select id, stream_id, revision, position from ${tables.events} where id = any($1::uuid[])`, [ids]);
+      same: boolean;
+    }>(
+      `select e.id, e.stream_id, e.revision, e.position, (e.type = c.type and e.data = c.data::jsonb) as same
+       from ${tables.events} e join unnest($1::uuid[], $2::text[], $3::text[]) as c(id, type, data) on e.id = c.id`,
+      [
+        retries.flatMap((p) => p.events.map((e) => e.id.toLowerCase())),
+        retries.flatMap((p) => p.events.map((e) => e.type)),
+        retries.flatMap((p) => p.data),
+      ],
+    );
     stored = new Map(
       found.rows.map((r) => [
         r.id.toLowerCase(),
-        { streamId: r.stream_id, revision: Number(r.revision), position: Number(r.position) },
+        { streamId: r.stream_id, revision: Number(r.revision), position: Number(r.position), same: r.same },
       ]),
     );
   }
@@ -252,19 +330,30 @@ const appendBatch = async (
   });
 };
 
-/** A retried append: every id stored, in this stream, consecutively. Anything else is a conflict. */
-const idempotentOutcome = (
-  pending: PendingAppend,
-  stored: Array<{ streamId: string; revision: number; position: number } | undefined>,
-): AppendResult | Error => {
+type StoredCopy = { streamId: string; revision: number; position: number; same: boolean };
+
+/**
+ * A retried append: every id stored, in this stream, consecutively, with the same type and data.
+ * Anything else is refused: the retry does not describe what is stored.
+ */
+const idempotentOutcome = (pending: PendingAppend, stored: Array<StoredCopy | undefined>): AppendResult | Error => {
   const first = stored[0];
   const consistent =
     first !== undefined &&
-    stored.every((s, i) => s !== undefined && s.streamId === pending.streamId && s.revision === first.revision + i);
+    stored.every(
+      (s, i) => s !== undefined && s.same && s.streamId === pending.streamId && s.revision === first.revision + i,
+    );
   if (!consistent) {
+    // Name an id that is stored somewhere it should not be, else any stored one.
+    const clash = stored.findIndex((s) => s !== undefined && (!s.same || s.streamId !== pending.streamId));
     const offending =
-      pending.events[stored.findIndex((s) => s !== undefined && s.streamId !== pending.streamId)] ?? pending.events[0]!;
-    return new DuplicateEventIdError(offending.id);
+      clash >= 0
+        ? clash
+        : Math.max(
+            0,
+            stored.findIndex((s) => s !== undefined),
+          );
+    return new DuplicateEventIdError(pending.events[offending]!.id);
   }
   const last = stored[stored.length - 1]!;
   return { nextExpectedRevision: last.revision, position: last.position, idempotent: true };

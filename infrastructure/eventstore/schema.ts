@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '#infrastructure/sql/executor.js';
+import type { SqlExecutor, SqlSession } from '#infrastructure/sql/executor.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -9,8 +9,6 @@ export type EventStoreTables = {
   streams: string;
   /** LISTEN/NOTIFY channel */
   channel: string;
-  /** key of the transaction-level advisory lock that orders commits */
-  lockKey: number;
   /** the PL/pgSQL function that appends a batch in one round trip */
   appendFunction: string;
 };
@@ -29,25 +27,37 @@ export const eventStoreTables = (schema?: string): EventStoreTables => {
     streams: `${prefix}es_streams`,
     appendFunction: `${prefix}es_append_batch`,
     channel: `chatbot_events_${name}`.slice(0, 63),
-    lockKey: hashKey(`chatbot-event-store:${name}`),
   };
 };
 
-/** A stable 31-bit key for pg_advisory_xact_lock. */
-const hashKey = (text: string): number => {
-  let hash = 0x811c9dc5;
-  for (const char of text) {
-    hash ^= char.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash & 0x7fffffff;
+/**
+ * The high 32 bits of our advisory-lock keys: keeps them apart from other users of the single-bigint
+ * key space (the projection locks use the two-int space, which never overlaps it).
+ */
+const LOCK_SPACE = 0x4553; // 'ES'
+
+/**
+ * The key of the transaction-level advisory lock that orders commits, derived from the events table's
+ * identity (its oid), not from the name it was reached by: two stores that reach the same table (one
+ * through a qualified name, one through the search_path) take the same lock, and stores on different
+ * tables never wait for each other.
+ */
+export const orderingLockKey = async (executor: SqlSession, tables: EventStoreTables): Promise<number> => {
+  const { rows } = await executor.query<{ oid: string | number }>(`select $1::regclass::oid as oid`, [tables.events]);
+  return LOCK_SPACE * 2 ** 32 + Number(rows[0]!.oid);
 };
 
-/** Idempotent DDL: safe to run from several processes at start. */
+/**
+ * Idempotent DDL: safe to run from several processes at start. Serialised by a lock on the schema the
+ * tables land in as resolved by the server (the table has no oid yet), a key in the same space as the
+ * ordering locks but never equal to one (hashtext is signed 32-bit, oid keys are above 2^32).
+ */
 export const ensureEventStoreSchema = (executor: SqlExecutor, tables: EventStoreTables): Promise<void> =>
   executor.transaction(async (sql) => {
-    // The same lock appends take: concurrent starts create the tables once.
-    await sql.query(`select pg_advisory_xact_lock(${tables.lockKey})`);
+    await sql.query(
+      `select pg_advisory_xact_lock(hashtext('chatbot-event-store:' || coalesce($1, current_schema())))`,
+      [tables.schema],
+    );
     if (tables.schema !== null) await sql.query(`create schema if not exists "${tables.schema}"`);
     await sql.query(`
       create table if not exists ${tables.events} (
@@ -67,6 +77,10 @@ export const ensureEventStoreSchema = (executor: SqlExecutor, tables: EventStore
         stream_id text primary key,
         revision  bigint not null
       )`);
+    // The first version took no lock timeout; a second overload would only confuse.
+    await sql.query(
+      `drop function if exists ${tables.appendFunction}(bigint, text, text[], bigint[], int[], uuid[], text[], text[], text[])`,
+    );
     // Under the same lock: concurrent `create or replace` of one function fails ("tuple concurrently updated").
     await sql.query(appendFunctionSql(tables));
   });
@@ -78,11 +92,14 @@ export const ensureEventStoreSchema = (executor: SqlExecutor, tables: EventStore
  * new revision and last position, 'conflict' with the actual revision, or 'stored' when one of its ids
  * is already stored (or claimed earlier in the batch): the caller classifies that retry.
  * p_expected: -1 no_stream, -2 any, -3 stream_exists, n >= 0 the exact revision.
+ * The lock wait is bounded by p_lock_timeout_ms: a stalled commit holding it makes the others fail with
+ * lock_not_available (55P03), which the store answers as a retryable EventStoreUnavailableError,
+ * instead of every writer hanging behind it.
  */
 const appendFunctionSql = (tables: EventStoreTables): string => `
   create or replace function ${tables.appendFunction}(
     p_lock bigint, p_channel text, p_streams text[], p_expected bigint[], p_counts int[],
-    p_ids uuid[], p_types text[], p_data text[], p_metadata text[]
+    p_ids uuid[], p_types text[], p_data text[], p_metadata text[], p_lock_timeout_ms int
   ) returns table (status text, revision bigint, last_position bigint)
   language plpgsql volatile
   -- Plan statements per call: a plan cached while the tables were tiny would keep seq-scanning them.
@@ -110,8 +127,11 @@ const appendFunctionSql = (tables: EventStoreTables): string => `
     e bigint;
     ids uuid[];
     done int := 0;
+    saved_timeout text := current_setting('lock_timeout');
   begin
+    perform set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
     perform pg_advisory_xact_lock(p_lock);
+    perform set_config('lock_timeout', saved_timeout, true);
     select coalesce(array_agg(x.id), '{}') into stored from ${tables.events} x where x.id = any(p_ids);
     select coalesce(jsonb_object_agg(s.stream_id, s.revision), '{}') into heads from ${tables.streams} s where s.stream_id = any(p_streams);
     for i in 1 .. n_appends loop

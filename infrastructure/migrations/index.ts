@@ -3,6 +3,7 @@ import projectionCheckpoints from './202511270001_projection_checkpoints.js';
 import accounts from './202511270002_accounts.js';
 import secrets from './202511270004_secrets.js';
 import auditLog from './202511270005_audit_log.js';
+import metricsSnapshot from './202511290701_metrics_snapshot.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -14,6 +15,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   accounts,
   secrets,
   auditLog,
+  metricsSnapshot,
 ]);
 
 export type { Migration } from './migration.js';

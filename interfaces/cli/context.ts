@@ -76,7 +76,7 @@ export const createCliContext = (
   return {
     io,
     config: getConfig,
-    projections: options.projections ?? (() => allProjections({ clock: () => new Date() })),
+    projections: options.projections ?? (() => allProjections()),
     async withDatabase(fn) {
       const c = getConfig();
       embeddedNotice(c);

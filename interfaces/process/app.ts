@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
 import type { SessionDeps } from '#application/identity/sessions.js';
 import { RevocationRegistry } from '#application/identity/revocations.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import type { Config } from '#infrastructure/config/config.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
@@ -27,8 +28,10 @@ import { listAccounts } from '#projections/identity/accounts.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
-import { createLiveFeed } from '#infrastructure/metrics/liveFeed.js';
-import { createPrometheus, startMetricsServer } from '#infrastructure/metrics/prometheus.js';
+import { createPrometheus } from '#infrastructure/metrics/prometheus.js';
+import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metricsRoutes.js';
+import { createLiveFeed } from '#projections/metrics/liveFeed.js';
+import { readMetricsState } from '#projections/metrics/metrics.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 
 export type AppProcess = {
@@ -51,6 +54,8 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
+  runtime: Runtime;
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -76,7 +81,7 @@ export const connectRedis = (config: Config, logger: Logger, name: string): Redi
 
 /** The `app` process: HTTP API on PORT, projections, identity. Everything it needs is built here. */
 export const startApp = async (options: StartAppOptions): Promise<AppProcess> => {
-  const { config, logger } = options;
+  const { config, logger, runtime } = options;
   const infra = await openInfrastructure(config, { applicationName: 'chatbot-app' });
   const closers: Array<() => Promise<void>> = [() => infra.close()];
   const closeAll = async () => {
@@ -85,10 +90,13 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
   };
   try {
     await migrateLatest(infra.db);
-    // Live metrics: the feed folds the event store's history before the app serves anything.
-    const projectionList = allProjections({ clock: () => new Date() });
+    // Live metrics: the feed starts from the metrics projection's stored state and folds what came
+    // after it before the app serves anything.
+    const projectionList = allProjections();
     const feed = createLiveFeed({
       store: infra.store,
+      clock: runtime.clock,
+      storedState: () => readMetricsState(infra.db.knex),
       projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList),
       expectedProcesses: ['app', 'worker-web', 'scheduler'],
       logger,
@@ -167,13 +175,13 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         webRoutes(),
         healthRoutes(checks),
         openApiRoutes(),
-        prometheus.router({ token: config.metrics.token }),
+        metricsRoutes({ registry: prometheus.registry, token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
         usersRoutes({ identity, listAccounts: () => listAccounts(infra.db.knex) }),
-        auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex) }),
+        auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
         secretsRoutes({
           auth: identity,
-          secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger },
+          secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
       ],

@@ -1,24 +1,34 @@
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { eventMetadata } from '#application/shared/commandHandler.js';
+import { handleCommand } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
+import type { Runtime } from '#application/shared/runtime.js';
+import {
+  processStreamId,
+  type ProcessName,
+  type ProcessRole,
+  type ProcessStarted,
+  type ProcessStopped,
+} from '#domain/runtime/events.js';
+import { processDecider } from '#domain/runtime/process.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 
-export type ProcessName = 'app' | 'worker-web' | 'scheduler';
+/** This process as the runtime events name it: `<host>:<pid>`. */
+export const processInstance = (): string => `${os.hostname()}:${process.pid}`;
 
 /** ProcessStarted / ProcessStopped on `process-<name>`: the dashboard's process states come from these. */
 export const recordProcessEvent = async (
   store: EventStore,
-  name: ProcessName,
-  type: 'ProcessStarted' | 'ProcessStopped',
-  extra: Record<string, unknown> = {},
+  runtime: Runtime,
+  type: (ProcessStarted | ProcessStopped)['type'],
+  process: { name: ProcessName; role: ProcessRole },
 ): Promise<void> => {
-  await store.append(`process-${name}`, [
-    {
-      id: randomUUID(),
-      type,
-      data: { name, instance: `${os.hostname()}:${process.pid}`, ...extra },
-      metadata: eventMetadata({ correlationId: newCorrelationId(), actor: 'system' }, new Date()),
-    },
-  ]);
+  const data = { name: process.name, instance: processInstance(), role: process.role };
+  await handleCommand(
+    store,
+    processStreamId(process.name),
+    processDecider,
+    () => ({ type: type === 'ProcessStarted' ? 'RecordProcessStarted' : 'RecordProcessStopped', data }) as const,
+    { correlationId: newCorrelationId(), actor: 'system' },
+    { runtime },
+  );
 };

@@ -4,11 +4,14 @@ import { createLogger, type Logger } from '#infrastructure/logging/logger.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { startApp } from './app.js';
 import { openInfrastructure } from './infrastructure.js';
-import { recordProcessEvent, type ProcessName } from './lifecycle.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import { PROCESS_NAMES, type ProcessName, type ProcessRole } from '#domain/runtime/events.js';
+import { recordProcessEvent } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
 
-type Role = ProcessName | 'embedded';
-const ROLES: readonly Role[] = ['embedded', 'app', 'worker-web', 'scheduler'];
+type Role = ProcessRole;
+const ROLES: readonly Role[] = ['embedded', ...PROCESS_NAMES];
+const runtime = systemRuntime;
 
 const loadOrExit = (): Config => {
   const env = prepareEnvironment({ cwd: process.cwd(), env: process.env, print: (line) => console.log(line) });
@@ -26,34 +29,34 @@ const loadOrExit = (): Config => {
 /** Runs until SIGTERM/SIGINT, then closes everything in reverse order. */
 const run = async (role: Role, config: Config, logger: Logger): Promise<() => Promise<void>> => {
   const closers: Array<() => Promise<void>> = [];
-  const names: ProcessName[] = role === 'embedded' ? ['app', 'worker-web', 'scheduler'] : [role];
+  const names: ProcessName[] = role === 'embedded' ? [...PROCESS_NAMES] : [role];
   if (names.includes('app')) {
-    const app = await startApp({ config, logger });
+    const app = await startApp({ config, logger, runtime });
     closers.push(() => app.close());
     const others = names.filter((n) => n !== 'app');
     for (const name of ['app' as const, ...others])
-      await recordProcessEvent(app.infra.store, name, 'ProcessStarted', { role });
+      await recordProcessEvent(app.infra.store, runtime, 'ProcessStarted', { name, role });
     if (others.includes('scheduler')) {
-      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger });
+      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger, runtime });
       closers.push(() => scheduler.stop());
     }
     closers.push(async () => {
-      for (const name of names) await recordProcessEvent(app.infra.store, name, 'ProcessStopped', { role });
+      for (const name of names) await recordProcessEvent(app.infra.store, runtime, 'ProcessStopped', { name, role });
     });
   } else {
     const infra = await openInfrastructure(config, { applicationName: `chatbot-${role}` });
     closers.push(() => infra.close());
     await migrateLatest(infra.db);
-    await recordProcessEvent(infra.store, names[0]!, 'ProcessStarted', { role });
+    await recordProcessEvent(infra.store, runtime, 'ProcessStarted', { name: names[0]!, role });
     if (role === 'scheduler') {
-      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger });
+      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger, runtime });
       closers.push(() => scheduler.stop());
     }
     if (role === 'worker-web')
       logger.warn(
         'worker-web: the WhatsApp Web runtime is not part of this build yet; the process only records its lifecycle',
       );
-    closers.push(() => recordProcessEvent(infra.store, names[0]!, 'ProcessStopped', { role }));
+    closers.push(() => recordProcessEvent(infra.store, runtime, 'ProcessStopped', { name: names[0]!, role }));
   }
   return async () => {
     for (const close of closers.reverse())

@@ -1,9 +1,11 @@
 import { administerAccount } from '#application/identity/accounts.js';
 import type { EventStore } from '#application/shared/eventStore.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '#infrastructure/identity/passwords.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId, runWithContext } from '#infrastructure/logging/context.js';
 import type { Database } from '#infrastructure/sql/database.js';
+import { expiredLockouts } from '#projections/identity/accounts.js';
 
 export type Scheduler = { stop(): Promise<void> };
 
@@ -15,20 +17,16 @@ export const startScheduler = (deps: {
   store: EventStore;
   db: Database;
   logger: Logger;
+  runtime: Runtime;
   intervalMs?: number;
 }): Scheduler => {
-  const { store, db, logger } = deps;
+  const { store, db, logger, runtime } = deps;
   const passwords = { hashPassword, verifyPassword, verifyAgainstDummy };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   const expireLockouts = async () => {
-    const expired = await db
-      .knex('accounts')
-      .where('status', 'locked')
-      .andWhere('locked_until', '<=', new Date())
-      .select<{ id: string }[]>('id');
-    for (const { id } of expired) {
+    for (const id of await expiredLockouts(db.knex, runtime.clock())) {
       const context = { correlationId: newCorrelationId(), actor: 'system' };
       await runWithContext(context, async () => {
         const { changed } = await administerAccount({ store, passwords, log: logger }, id, { type: 'unlock' }, context);

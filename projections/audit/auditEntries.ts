@@ -1,4 +1,8 @@
 import type { RecordedEvent } from '#application/shared/eventStore.js';
+import { hasTypeIn } from '#application/shared/eventTypes.js';
+import type { AppEvent, AppEventType, EventOfType } from '#domain/events.js';
+import { PROCESS_STREAM_PREFIX } from '#domain/runtime/events.js';
+import { SECRET_STREAM_PREFIX } from '#domain/secrets/events.js';
 import type { JsonValue } from './hashChain.js';
 
 /**
@@ -46,16 +50,20 @@ export const CONTENT_COLUMNS = [
   'details',
 ] as const satisfies readonly (keyof AuditContent)[];
 
-type Data = Readonly<Record<string, unknown>>;
 type Details = Record<string, JsonValue | undefined>;
-type Spec = {
+type Recorded<T extends AppEventType> = RecordedEvent<EventOfType<T>>;
+/** How one event type reads in the trail; `data` is the catalogue's type for it. */
+type Spec<T extends AppEventType> = {
   action: string;
-  target: (data: Data, event: RecordedEvent) => string | null;
-  outcome?: (data: Data) => AuditOutcome;
-  details?: (data: Data) => Details;
-  /** false: not an audit-worthy occurrence of this type (e.g. a message the bot queued itself) */
-  include?: (event: RecordedEvent) => boolean;
+  target: (data: EventOfType<T>['data'], event: Recorded<T>) => string | null;
+  outcome?: (data: EventOfType<T>['data']) => AuditOutcome;
+  details?: (data: EventOfType<T>['data']) => Details;
 };
+/**
+ * Every type of the catalogue, audited (a spec) or deliberately not (null): a new event type does not
+ * compile until someone decides whether the trail records it.
+ */
+type Specs = { readonly [T in AppEventType]: Spec<T> | null };
 
 // ---------- safe field readers ----------
 
@@ -90,80 +98,65 @@ const clean = (text: string, max: number): string =>
 const scrub = (text: string): string =>
   CREDENTIAL_SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text);
 
-const id = (data: Data, ...keys: string[]): string | null => {
-  for (const key of keys) {
-    const value = data[key];
-    if (typeof value === 'string' && value !== '') return clean(value, MAX_ID);
-    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  }
+// Event data is typed by the catalogue, but an older or newer version of an event may lack a field or
+// carry another type: every reader takes `unknown` and keeps only what is safe to hash and show.
+const id = (value: unknown): string | null => {
+  if (typeof value === 'string' && value !== '') return clean(value, MAX_ID);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return null;
 };
-const text = (data: Data, key: string): string | undefined =>
-  typeof data[key] === 'string' ? clean(scrub(data[key]), MAX_TEXT) : undefined;
-const int = (data: Data, key: string): number | undefined =>
-  typeof data[key] === 'number' && Number.isSafeInteger(data[key]) ? data[key] : undefined;
-const num = (data: Data, key: string): number | undefined =>
-  typeof data[key] === 'number' && Number.isFinite(data[key]) ? data[key] : undefined;
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' ? clean(scrub(value), MAX_TEXT) : undefined;
+const int = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 /** null is meaningful for these (lockedUntil: null means "not locked") */
-const textOrNull = (data: Data, key: string): string | null | undefined =>
-  data[key] === null ? null : text(data, key);
-/** settings are not secrets, but a setting whose name looks like one keeps its value out */
-const primitive = (data: Data, key: string, settingName: string | null): JsonValue | undefined => {
-  if (settingName !== null && SENSITIVE_NAME.test(settingName)) return undefined;
-  const value = data[key];
-  if (value === null || typeof value === 'boolean') return value;
-  return typeof value === 'string' ? text(data, key) : num(data, key);
-};
+const textOrNull = (value: unknown): string | null | undefined => (value === null ? null : text(value));
 
 /** `process-worker-web` -> `worker-web`: the target when the event data does not name it. */
-const streamSuffix =
-  (prefix: string) =>
-  (_data: Data, event: RecordedEvent): string | null =>
-    event.streamId.startsWith(prefix) && event.streamId.length > prefix.length
-      ? clean(event.streamId.slice(prefix.length), MAX_ID)
-      : null;
-const or =
-  (...targets: Array<(data: Data, event: RecordedEvent) => string | null>) =>
-  (data: Data, event: RecordedEvent): string | null => {
-    for (const target of targets) {
-      const found = target(data, event);
-      if (found !== null) return found;
-    }
-    return null;
-  };
-const field =
-  (...keys: string[]) =>
-  (data: Data): string | null =>
-    id(data, ...keys);
+const streamSuffix = (prefix: string, event: RecordedEvent<AppEvent>): string | null =>
+  event.streamId.startsWith(prefix) && event.streamId.length > prefix.length
+    ? clean(event.streamId.slice(prefix.length), MAX_ID)
+    : null;
 
 /** Accounts are user ids; these name the machine. A manual send has a user as its actor. */
 const NON_USER_ACTORS = new Set(['system', 'anonymous', 'bot', 'scheduler', 'worker', 'worker-web', 'llm', 'unknown']);
 const isUserActor = (actor: string): boolean => !NON_USER_ACTORS.has(actor) && !actor.startsWith('system');
 
+const SESSION_PREFIX = 'session-';
+
 // ---------- the catalogue ----------
 
-const account = field('accountId');
-const session = or(field('sessionId'), streamSuffix('session-'));
-const processName = or(field('name', 'process', 'processName', 'service'), streamSuffix('process-'));
-const secretName = or(field('name', 'secretName'), streamSuffix('secret-'));
-const by = (data: Data): Details => ({ by: text(data, 'by') });
+const account = (d: { accountId: string }): string | null => id(d.accountId);
+const session = (d: { sessionId: string }, e: RecordedEvent<AppEvent>): string | null =>
+  id(d.sessionId) ?? streamSuffix(SESSION_PREFIX, e);
+const processName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | null =>
+  id(d.name) ?? streamSuffix(PROCESS_STREAM_PREFIX, e);
+const secretName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | null =>
+  id(d.name) ?? streamSuffix(SECRET_STREAM_PREFIX, e);
+const by = (d: { by: string }): Details => ({ by: text(d.by) });
+const processDetails = (d: { instance: string; role: string }): Details => ({
+  instance: text(d.instance),
+  role: text(d.role),
+});
 
-const SPECS: Readonly<Record<string, Spec>> = {
+const SPECS: Specs = {
   // identity: accounts
   AccountCreated: {
     action: 'user.created',
     target: account,
-    details: (d) => ({ username: text(d, 'username'), role: text(d, 'role'), createdBy: text(d, 'createdBy') }),
+    details: (d) => ({ username: text(d.username), role: text(d.role), createdBy: text(d.createdBy) }),
   },
   PasswordChanged: {
     action: 'user.password_changed',
     target: account,
-    details: (d) => ({ changedBy: text(d, 'changedBy') }),
+    details: (d) => ({ changedBy: text(d.changedBy) }),
   },
   RoleChanged: {
     action: 'user.role_changed',
     target: account,
-    details: (d) => ({ role: text(d, 'role'), previousRole: text(d, 'previousRole'), changedBy: text(d, 'changedBy') }),
+    details: (d) => ({ role: text(d.role), previousRole: text(d.previousRole), changedBy: text(d.changedBy) }),
   },
   AccountDisabled: { action: 'user.disabled', target: account, details: by },
   AccountEnabled: { action: 'user.enabled', target: account, details: by },
@@ -171,168 +164,101 @@ const SPECS: Readonly<Record<string, Spec>> = {
   LoginSucceeded: {
     action: 'login.succeeded',
     target: account,
-    details: (d) => ({ username: text(d, 'username'), sessionId: text(d, 'sessionId') }),
+    details: (d) => ({ username: text(d.username), sessionId: text(d.sessionId) }),
   },
   LoginFailed: {
     action: 'login.failed',
-    target: or(account, field('username')),
+    target: (d) => account(d) ?? id(d.username),
     // refused without checking the password: the door was closed, not the key wrong
     outcome: (d) => (d.reason === 'account_locked' || d.reason === 'account_disabled' ? 'denied' : 'failure'),
     details: (d) => ({
-      username: text(d, 'username'),
-      reason: text(d, 'reason'),
-      failureCount: int(d, 'failureCount'),
-      lockedUntil: textOrNull(d, 'lockedUntil'),
+      username: text(d.username),
+      reason: text(d.reason),
+      failureCount: int(d.failureCount),
+      lockedUntil: textOrNull(d.lockedUntil),
     }),
   },
   AccountLocked: {
     action: 'account.locked',
     target: account,
     outcome: () => 'denied',
-    details: (d) => ({
-      lockedUntil: text(d, 'until'),
-      lockoutCount: int(d, 'lockoutCount'),
-      failureCount: int(d, 'failures'),
-    }),
+    details: (d) => ({ lockedUntil: text(d.until), lockoutCount: int(d.lockoutCount), failureCount: int(d.failures) }),
   },
   AccountUnlocked: { action: 'account.unlocked', target: account, details: by },
   // identity: sessions and tokens (token ids stay out: they are handles to credentials)
   SessionStarted: {
     action: 'session.started',
     target: session,
-    details: (d) => ({ accountId: text(d, 'accountId'), expiresAt: text(d, 'expiresAt') }),
+    details: (d) => ({ accountId: text(d.accountId), expiresAt: text(d.expiresAt) }),
   },
   RefreshTokenRotated: {
     action: 'token.refreshed',
     target: session,
-    details: (d) => ({ expiresAt: text(d, 'expiresAt') }),
+    details: (d) => ({ expiresAt: text(d.expiresAt) }),
   },
   SessionRevoked: {
     action: 'session.revoked',
     target: session,
-    details: (d) => ({ reason: text(d, 'reason'), by: text(d, 'by') }),
+    details: (d) => ({ reason: text(d.reason), by: text(d.by) }),
   },
   AccessTokenIssued: {
     action: 'token.issued',
-    target: or(account, session),
-    details: (d) => ({ kind: 'access', sessionId: text(d, 'sessionId'), expiresAt: text(d, 'expiresAt') }),
+    target: (d, e) => account(d) ?? session(d, e),
+    details: (d) => ({ kind: 'access', sessionId: text(d.sessionId), expiresAt: text(d.expiresAt) }),
   },
-  LoggedOut: { action: 'logout', target: session, details: (d) => ({ accountId: text(d, 'accountId') }) },
+  LoggedOut: { action: 'logout', target: session, details: (d) => ({ accountId: text(d.accountId) }) },
   WsTokenIssued: {
     action: 'ws_token.issued',
     target: account,
-    details: (d) => ({ scope: text(d, 'scope'), expiresAt: text(d, 'expiresAt') }),
+    details: (d) => ({ scope: text(d.scope), expiresAt: text(d.expiresAt) }),
   },
   WsTokenConsumed: {
     action: 'ws_token.consumed',
-    target: (d, e) => id(d, 'accountId') ?? (isUserActor(e.metadata.actor) ? clean(e.metadata.actor, MAX_ID) : null),
-    details: (d) => ({ scope: text(d, 'scope') }),
+    // the consumer is the actor; the token's id stays out
+    target: (_d, e) => (isUserActor(e.metadata.actor) ? clean(e.metadata.actor, MAX_ID) : null),
+    details: () => ({}),
   },
   RateLimited: {
     action: 'rate.limited',
-    target: field('accountId', 'username', 'route', 'path', 'scope', 'limiter'),
+    target: (d) => id(d.username) ?? id(d.route),
     outcome: () => 'denied',
     details: (d) => ({
-      scope: text(d, 'scope'),
-      limiter: text(d, 'limiter'),
-      route: text(d, 'route'),
-      path: text(d, 'path'),
-      username: text(d, 'username'),
-      limit: int(d, 'limit'),
-      windowSeconds: num(d, 'windowSeconds'),
-      count: int(d, 'count'),
-      retryAfterSeconds: num(d, 'retryAfterSeconds'),
-      sampled: int(d, 'sampled'),
+      route: text(d.route),
+      username: text(d.username),
+      limit: int(d.limit),
+      windowSeconds: num(d.windowSeconds),
     }),
   },
-  // secrets and settings (never the value: only its kind and which key encrypted it)
+  // secrets (never the value: only its kind and which key encrypted it)
   SecretStored: {
     action: 'secret.stored',
     target: secretName,
-    details: (d) => ({ kind: text(d, 'kind'), keyFingerprint: text(d, 'keyFingerprint') }),
+    details: (d) => ({ kind: text(d.kind), keyFingerprint: text(d.keyFingerprint) }),
   },
   SecretRotated: {
     action: 'secret.rotated',
     target: secretName,
-    details: (d) => ({ keyFingerprint: text(d, 'keyFingerprint') }),
+    details: (d) => ({ keyFingerprint: text(d.keyFingerprint) }),
   },
   SecretDeleted: { action: 'secret.deleted', target: secretName },
-  SettingChanged: {
-    action: 'setting.changed',
-    target: or(field('key', 'name', 'setting'), streamSuffix('setting-')),
-    details: (d) => {
-      const name = id(d, 'key', 'name', 'setting');
-      return {
-        value: primitive(d, 'value', name),
-        previousValue: primitive(d, 'previousValue', name) ?? primitive(d, 'previous', name),
-        changedBy: text(d, 'changedBy') ?? text(d, 'by'),
-      };
-    },
-  },
   // runtime: process control
-  ProcessStartRequested: {
-    action: 'process.start_requested',
-    target: processName,
-    details: (d) => ({ reason: text(d, 'reason'), requestedBy: text(d, 'requestedBy') ?? text(d, 'by') }),
-  },
-  ProcessStopRequested: {
-    action: 'process.stop_requested',
-    target: processName,
-    details: (d) => ({ reason: text(d, 'reason'), requestedBy: text(d, 'requestedBy') ?? text(d, 'by') }),
-  },
-  ProcessStarted: {
-    action: 'process.started',
-    target: processName,
-    details: (d) => ({ pid: int(d, 'pid'), host: text(d, 'host'), instanceId: text(d, 'instanceId') }),
-  },
-  ProcessStopped: {
-    action: 'process.stopped',
-    target: processName,
-    details: (d) => ({ reason: text(d, 'reason'), exitCode: int(d, 'exitCode'), pid: int(d, 'pid') }),
-  },
+  ProcessStarted: { action: 'process.started', target: processName, details: processDetails },
+  ProcessStopped: { action: 'process.stopped', target: processName, details: processDetails },
   ProcessCrashed: {
     action: 'process.crashed',
     target: processName,
     outcome: () => 'failure',
-    details: (d) => ({
-      reason: text(d, 'reason'),
-      error: text(d, 'error') ?? text(d, 'message'),
-      errorKind: text(d, 'errorKind'),
-      exitCode: int(d, 'exitCode'),
-      signal: text(d, 'signal'),
-      restarts: int(d, 'restarts'),
-    }),
-  },
-  // conversations: manual sends only (the bot's own replies are not admin actions); never the text
-  MessageQueued: {
-    action: 'message.queued',
-    target: or(field('to', 'jid', 'recipient', 'chatId', 'contact'), streamSuffix('chat-')),
-    include: (e) =>
-      e.data.source === 'manual' ||
-      e.data.origin === 'manual' ||
-      (e.data.source === undefined && e.data.origin === undefined && isUserActor(e.metadata.actor)),
-    details: (d) => ({
-      messageId: text(d, 'messageId'),
-      channel: text(d, 'channel'),
-      source: text(d, 'source') ?? text(d, 'origin'),
-    }),
-  },
-  // llm
-  ProviderForced: {
-    action: 'llm.provider_forced',
-    target: field('provider', 'providerId', 'name'),
-    details: (d) => ({
-      model: text(d, 'model'),
-      until: textOrNull(d, 'until'),
-      reason: text(d, 'reason'),
-      previousProvider: text(d, 'previousProvider'),
-      by: text(d, 'by') ?? text(d, 'forcedBy'),
-    }),
+    details: (d) => ({ instance: text(d.instance), reason: text(d.reason) }),
   },
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */
-export const AUDIT_EVENT_TYPES: readonly string[] = Object.freeze(Object.keys(SPECS));
+export const AUDIT_EVENT_TYPES: readonly AppEventType[] = Object.freeze(
+  (Object.keys(SPECS) as AppEventType[]).filter((type) => SPECS[type] !== null),
+);
+const isAudited = hasTypeIn(AUDIT_EVENT_TYPES);
+/** The one place the type of `event` picks its spec: TypeScript cannot pair them through an index. */
+const specOf = <T extends AppEventType>(event: Recorded<T>): Spec<T> => SPECS[event.type] as Spec<T>;
 
 const safeDetails = (details: Details): Record<string, JsonValue> => {
   const out: Record<string, JsonValue> = {};
@@ -360,21 +286,15 @@ const metaText = (value: unknown, max: number): string | null =>
   typeof value === 'string' && value !== '' ? clean(value, max) : null;
 
 /**
- * The audit entry an event reads as, or null when it is not one (an unknown type, or a message the
- * bot queued on its own). Tolerates missing and unexpected fields: older and newer event versions
- * still produce an entry.
+ * The audit entry an event reads as, or null when it is not one (a type outside the trail). Tolerates
+ * missing and unexpected fields: older and newer event versions still produce an entry.
  */
 export const auditFactsOf = (event: RecordedEvent): AuditFacts | null => {
-  const spec = Object.hasOwn(SPECS, event.type) ? SPECS[event.type] : undefined;
-  if (!spec) return null;
-  const data: Data = event.data !== null && typeof event.data === 'object' ? event.data : {};
-  const safeEvent = {
-    ...event,
-    data: data as Record<string, unknown>,
-    metadata: event.metadata ?? ({} as RecordedEvent['metadata']),
-  };
-  if (spec.include && !spec.include(safeEvent)) return null;
-  const metadata = safeEvent.metadata;
+  if (!isAudited(event)) return null;
+  const spec = specOf(event);
+  const data = (event.data !== null && typeof event.data === 'object' ? event.data : {}) as typeof event.data;
+  const metadata = event.metadata ?? ({} as Partial<RecordedEvent['metadata']>);
+  const safeEvent = { ...event, data, metadata } as typeof event;
   return {
     event_id: event.id,
     position: event.position,
@@ -383,7 +303,7 @@ export const auditFactsOf = (event: RecordedEvent): AuditFacts | null => {
     action: spec.action,
     target: spec.target(data, safeEvent),
     // the request's address; login events also carry it in their data
-    ip: metaText(metadata.ip, 100) ?? metaText(data.ip, 100),
+    ip: metaText(metadata.ip, 100) ?? metaText('ip' in data ? data.ip : null, 100),
     outcome: spec.outcome?.(data) ?? 'success',
     correlation_id: metaText(metadata.correlationId, MAX_ID),
     details: safeDetails(spec.details?.(data) ?? {}),

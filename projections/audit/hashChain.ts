@@ -96,6 +96,3 @@ export const findChainBreak = <T>(
   }
   return null;
 };
-
-export const isSha256Hex = (value: unknown): value is string =>
-  typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);

@@ -108,3 +108,9 @@ export const listAccounts = async (knex: Knex): Promise<AccountRow[]> => {
 
 /** For tests and tooling: the events this projection would fold, in order. */
 export const isAccountEvent = (event: RecordedEvent): boolean => accountsProjection.handles.includes(event.type);
+
+/** Accounts whose lock has run out by `now` but that no AccountUnlocked has released yet (the scheduler's job). */
+export const expiredLockouts = async (knex: Knex, now: Date): Promise<string[]> =>
+  (await knex(TABLE).where('status', 'locked').andWhere('locked_until', '<=', now).select<{ id: string }[]>('id')).map(
+    (row) => row.id,
+  );

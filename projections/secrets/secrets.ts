@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
-import type { SecretMetadata, SecretsView } from '#application/secrets/ports.js';
-import type { SecretKind } from '#domain/secrets/events.js';
+import type { SecretMetadata } from '#application/secrets/ports.js';
+import { hasTypeIn } from '#application/shared/eventTypes.js';
+import { SECRET_EVENT_TYPES, type SecretKind } from '#domain/secrets/events.js';
 import type { Projection } from '#projections/runner.js';
 
 const TABLE = 'secrets';
+const isSecretEvent = hasTypeIn(SECRET_EVENT_TYPES);
 
 /**
  * One row per stored secret: name, kind, the Fernet ciphertext and the fingerprint of its key. Never a
@@ -14,14 +16,14 @@ export const secretsProjection: Projection = {
   name: 'secrets',
   version: 1,
   tables: [TABLE],
-  handles: ['SecretStored', 'SecretRotated', 'SecretDeleted'],
+  handles: SECRET_EVENT_TYPES,
   async apply(trx, event) {
-    // Shapes of SecretStored / SecretRotated / SecretDeleted (domain/secrets/events.ts); a field an event lacks is unused.
-    const data = event.data as { name: string; kind: string; ciphertext: string; keyFingerprint: string };
+    if (!isSecretEvent(event)) return;
     const version = event.revision;
     const updatedAt = event.metadata.occurredAt;
     switch (event.type) {
-      case 'SecretStored':
+      case 'SecretStored': {
+        const { data } = event;
         await trx.raw(
           `insert into ${TABLE} (name, kind, ciphertext, key_fingerprint, updated_at, version) values (?, ?, ?, ?, ?, ?)
            on conflict (name) do update set kind = excluded.kind, ciphertext = excluded.ciphertext, key_fingerprint = excluded.key_fingerprint,
@@ -30,19 +32,22 @@ export const secretsProjection: Projection = {
           [data.name, data.kind, data.ciphertext, data.keyFingerprint, updatedAt, version],
         );
         return;
+      }
       case 'SecretRotated':
-        await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).update({
-          ciphertext: data.ciphertext,
-          key_fingerprint: data.keyFingerprint,
+        await trx(TABLE).where({ name: event.data.name }).andWhere('version', '<', version).update({
+          ciphertext: event.data.ciphertext,
+          key_fingerprint: event.data.keyFingerprint,
           updated_at: updatedAt,
           version,
         });
         return;
       case 'SecretDeleted':
-        await trx(TABLE).where({ name: data.name }).andWhere('version', '<', version).delete();
+        await trx(TABLE).where({ name: event.data.name }).andWhere('version', '<', version).delete();
         return;
-      default:
+      default: {
+        const _exhaustive: never = event;
         return;
+      }
     }
   },
 };
@@ -56,28 +61,22 @@ export type SecretRow = {
   version: number;
 };
 
+/** The table as the driver returns it: timestamps as Date (pg) or text (PGlite), bigint-safe version. */
+type StoredRow = Omit<SecretRow, 'updated_at' | 'version'> & { updated_at: Date | string; version: number | string };
+
 /** Every row, ciphertext included: for tests and maintenance tooling, never for an API response. */
 export const secretRows = async (knex: Knex): Promise<SecretRow[]> =>
   (
-    await knex(TABLE).select('name', 'kind', 'ciphertext', 'key_fingerprint', 'updated_at', 'version').orderBy('name')
-  ).map((row: Record<string, unknown>) => ({
-    name: row.name as string,
-    kind: row.kind as SecretKind,
-    ciphertext: row.ciphertext as string,
-    key_fingerprint: row.key_fingerprint as string,
-    updated_at: new Date(row.updated_at as string).toISOString(),
-    version: Number(row.version),
-  }));
+    await knex<StoredRow>(TABLE)
+      .select('name', 'kind', 'ciphertext', 'key_fingerprint', 'updated_at', 'version')
+      .orderBy('name')
+  ).map((row) => ({ ...row, updated_at: new Date(row.updated_at).toISOString(), version: Number(row.version) }));
 
 /** What the console and `chatbot secrets list` show: the ciphertext is not even selected. */
 export const listSecretMetadata = async (knex: Knex): Promise<SecretMetadata[]> =>
-  (await knex(TABLE).select('name', 'kind', 'key_fingerprint', 'updated_at').orderBy('name')).map(
-    (row: Record<string, unknown>) => ({
-      name: row.name as string,
-      kind: row.kind as SecretKind,
-      keyFingerprint: row.key_fingerprint as string,
-      updatedAt: new Date(row.updated_at as string).toISOString(),
-    }),
-  );
-
-export const secretsView = (knex: Knex): SecretsView => ({ list: () => listSecretMetadata(knex) });
+  (await knex<StoredRow>(TABLE).select('name', 'kind', 'key_fingerprint', 'updated_at').orderBy('name')).map((row) => ({
+    name: row.name,
+    kind: row.kind,
+    keyFingerprint: row.key_fingerprint,
+    updatedAt: new Date(row.updated_at).toISOString(),
+  }));

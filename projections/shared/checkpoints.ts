@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { RecordedEvent } from '#application/shared/eventStore.js';
+import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import {
   CheckpointMovedError,
   ProjectionApplyError,
@@ -12,7 +12,11 @@ export const CHECKPOINTS_TABLE = 'projection_checkpoints';
 
 export type Checkpoint = {
   name: string;
-  /** global position of the last event applied (0: nothing yet) */
+  /**
+   * global position the projection has scanned up to: every matching event at or below it is applied
+   * (0: nothing yet). It moves past events the projection does not handle, so a projection whose events
+   * are rare does not scan the same tail again on every wake-up.
+   */
   position: number;
   version: number;
   /** events applied since the last (re)build */
@@ -160,16 +164,44 @@ export const resetProjection = (knex: Knex, projection: Projection): Promise<voi
     }),
   );
 
+/** What one scan after a checkpoint found: the matching events, and how far it looked. */
+export type ScannedBatch = {
+  events: RecordedEvent[];
+  /** every matching event at or below this position is in `events` (or was applied before) */
+  scannedTo: number;
+};
+
 /**
- * Applies `events` (read after checkpoint `from`) and moves the checkpoint in ONE transaction: the read
- * model changes if and only if the checkpoint does. Compare-and-set: when the stored position is no longer
- * `from` (another runner, or a rebuild, moved it), nothing is written and CheckpointMovedError is thrown.
+ * Reads the next matching events after `after`, and how far that read has looked. The head is read
+ * first: every store makes events visible in position order, so a read that comes back short has
+ * returned every matching event up to that head, and the checkpoint may move there even when nothing
+ * matched. Valid for every store; costs one cheap read of the head.
+ */
+export const scanAfter = async (
+  store: EventStore,
+  after: number,
+  eventTypes: readonly string[],
+  maxCount: number,
+): Promise<ScannedBatch> => {
+  const head = await store.headPosition();
+  const events = await store.readAll({ after, maxCount, filter: { eventTypes } });
+  const last = events[events.length - 1]?.position ?? after;
+  return { events, scannedTo: events.length >= maxCount ? last : Math.max(after, head, last) };
+};
+
+/**
+ * Applies `events` (read after checkpoint `from`) and moves the checkpoint to `scannedTo` (at least the
+ * last event's position) in ONE transaction: the read model changes if and only if the checkpoint does.
+ * With no events it only moves the checkpoint past what was scanned. Compare-and-set: when the stored
+ * position is no longer `from` (another runner, or a rebuild, moved it), nothing is written and
+ * CheckpointMovedError is thrown.
  */
 export const applyBatch = (
   knex: Knex,
   projection: Projection,
   from: number,
   events: readonly RecordedEvent[],
+  scannedTo = 0,
 ): Promise<number> =>
   knex.transaction(async (trx) => {
     const row = await trx<CheckpointRow>(CHECKPOINTS_TABLE)
@@ -186,17 +218,20 @@ export const applyBatch = (
         throw new ProjectionApplyError(projection.name, event, error);
       }
     }
+    if (events.length > 0) await projection.afterBatch?.(trx);
     const last = events[events.length - 1];
-    if (last === undefined) return from;
+    const position = Math.max(from, scannedTo, last?.position ?? 0);
+    if (position === from) return from;
     await trx(CHECKPOINTS_TABLE)
       .where({ name: projection.name })
       .update({
-        position: last.position,
-        events_applied: trx.raw('events_applied + ?', [events.length]),
-        last_event_at: last.recordedAt,
+        position,
+        ...(last === undefined
+          ? {}
+          : { events_applied: trx.raw('events_applied + ?', [events.length]), last_event_at: last.recordedAt }),
         updated_at: trx.fn.now(),
       });
-    return last.position;
+    return position;
   });
 
 /** After the failed batch rolled back, so the error survives it. */

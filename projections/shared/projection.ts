@@ -16,6 +16,11 @@ export type Projection = {
   /** read-model tables it owns; truncated (identity restarted) on rebuild */
   readonly tables: readonly string[];
   apply(trx: Knex.Transaction, event: RecordedEvent): Promise<void>;
+  /**
+   * Optional: runs once after the last `apply` of a batch, in the same transaction (a read model kept
+   * as one value, such as the metrics state, is written once per batch instead of once per event).
+   */
+  afterBatch?(trx: Knex.Transaction): Promise<void>;
 };
 
 /** A winston logger fits this shape. */

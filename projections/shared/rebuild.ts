@@ -1,6 +1,6 @@
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Database } from '#infrastructure/sql/database.js';
-import { applyBatch, readCheckpoint, recordError, resetProjection } from './checkpoints.js';
+import { applyBatch, readCheckpoint, recordError, resetProjection, scanAfter } from './checkpoints.js';
 import { lockHolder, lockNamespace, openProjectionLocks } from './locks.js';
 import { CheckpointMovedError, validateProjections, type Projection } from './projection.js';
 import { countMatching } from './status.js';
@@ -126,14 +126,10 @@ const replay = async (
   };
   let { position, eventsApplied } = await load();
   for (;;) {
-    const events = await store.readAll({
-      after: position,
-      maxCount: options.batchSize ?? 500,
-      filter: { eventTypes: projection.handles },
-    });
-    if (events.length === 0) return { position, eventsApplied };
+    const { events, scannedTo } = await scanAfter(store, position, projection.handles, options.batchSize ?? 500);
+    if (events.length === 0 && scannedTo <= position) return { position, eventsApplied };
     try {
-      position = await applyBatch(db.knex, projection, position, events);
+      position = await applyBatch(db.knex, projection, position, events, scannedTo);
       eventsApplied += events.length;
       progress(eventsApplied);
     } catch (error) {

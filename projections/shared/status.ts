@@ -11,7 +11,7 @@ export type ProjectionStatus = {
   version: number;
   /** version the read model was built with (null: never started) */
   storedVersion: number | null;
-  /** global position of the last applied event */
+  /** global position scanned up to: every matching event at or below it is applied */
   position: number;
   /** newest event in the store, any type */
   headPosition: number;

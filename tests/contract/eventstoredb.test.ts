@@ -1,6 +1,8 @@
 // The EventStoreDB run of the event store contract. No EventStoreDB can run on the build machines
-// (no Docker engine, no package), so it is opt-in: `EVENTSTORE_URL=esdb://localhost:2113?tls=false`
-// (e.g. `docker compose up -d eventstore`). Without it the skip is printed, never silent.
+// (no Docker engine, no package), so it is opt-in: start a throwaway in-memory node and point
+// EVENTSTORE_URL at it with `bash scripts/eventstore-contract.sh` (never at the production node: test
+// streams would stay there forever). Without EVENTSTORE_URL the skip is printed, never silent.
+import { EventStoreDBClient } from '@eventstore/db-client';
 import { createEventStoreDbEventStore } from '#infrastructure/eventstore/eventStoreDb.js';
 
 const url = process.env.EVENTSTORE_URL;
@@ -15,7 +17,18 @@ if (url) {
       await store.close();
       throw error;
     });
-    return { store, teardown: () => store.close() };
+    // Tombstone (hard delete): the stream can never be written or read again.
+    const admin = EventStoreDBClient.connectionString(url);
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        await admin.dispose();
+      },
+      deleteStream: async (streamId: string) => {
+        await admin.tombstoneStream(streamId);
+      },
+    };
   });
 } else {
   describe('EventStoreDB contract', function () {

@@ -27,14 +27,23 @@ eventStoreContract('PostgreSQL', async (options) => {
   };
 });
 
+// One PGlite for the whole run (opening one takes seconds, up to 20 s on a loaded machine), one schema
+// per test as on PostgreSQL. The embedded product's unqualified tables are exercised by the app's tests.
+let pglite: ReturnType<typeof openPgliteDatabase> | null = null;
+after(async () => {
+  await pglite?.close();
+});
+
 eventStoreContract('embedded PGlite', async (options) => {
-  const database = openPgliteDatabase(null);
-  const store = await createPostgresEventStore({ executor: database.executor, upcaster: options?.upcaster });
+  pglite ??= openPgliteDatabase(null);
+  const database = pglite;
+  const schema = uniqueName('es_contract');
+  const store = await createPostgresEventStore({ executor: database.executor, schema, upcaster: options?.upcaster });
   return {
     store,
     teardown: async () => {
       await store.close();
-      await database.close();
+      await database.executor.query(`drop schema if exists "${schema}" cascade`);
     },
   };
 });

@@ -3,6 +3,8 @@ import pg from 'pg';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { startApp, type AppProcess } from '#interfaces/process/app.js';
+import type { Runtime } from '#application/shared/runtime.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { TEST_DATABASE_URL, uniqueName } from './events.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -47,6 +49,8 @@ export type TestAppOptions = {
   databaseUrl?: string;
   redis?: boolean;
   redisKeyPrefix?: string;
+  /** default: systemRuntime */
+  runtime?: Runtime;
 };
 
 /** The real app process, in this process, on port 0, against the real Postgres (and Redis when asked). */
@@ -74,6 +78,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
   const app = await startApp({
     config,
     logger,
+    runtime: options.runtime ?? systemRuntime,
     port: 0,
     redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
   });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { rotateAllSecrets, type SecretsLog } from '#application/secrets/secrets.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { CliError, type CliCommand, type CliIo } from '../context.js';
 import { table } from '../table.js';
@@ -64,7 +65,7 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
         const progress = progressReporter(io, 'secrets');
         try {
           return await rotateAllSecrets(
-            { store: infra.store, cipher, log: quietLog },
+            { store: infra.store, cipher, log: quietLog, runtime: systemRuntime },
             { correlationId: newCorrelationId(), actor: 'system', userAgent: 'chatbot-cli' },
             { onProgress: (done, total) => progress.update(done, total) },
           );

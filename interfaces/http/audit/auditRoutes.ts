@@ -7,6 +7,7 @@ import type { AuditEntry, AuditFilters, AuditLogReader } from '#projections/audi
 import { AUDIT_OUTCOMES } from '#projections/audit/auditEntries.js';
 import { requireAuth } from '../identity/authenticate.js';
 import { parseInput } from '../shared/validate.js';
+import type { Clock } from '#application/shared/runtime.js';
 
 const Text = z.string().min(1).max(256);
 const Time = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
@@ -77,14 +78,11 @@ const filtersOf = (query: z.infer<typeof Query>): AuditFilters => {
 };
 
 /** Streams every matching entry, one JSON object per line; the first batch is read before any byte is sent, so a failing query is still a JSON 500. */
-const exportNdjson = async (res: Response, entries: AsyncIterable<AuditEntry>): Promise<void> => {
+const exportNdjson = async (res: Response, entries: AsyncIterable<AuditEntry>, now: Date): Promise<void> => {
   const iterator = entries[Symbol.asyncIterator]();
   let next = await iterator.next();
   res.status(200).type(NDJSON);
-  res.set(
-    'Content-Disposition',
-    `attachment; filename="audit-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson"`,
-  );
+  res.set('Content-Disposition', `attachment; filename="audit-${now.toISOString().replace(/[:.]/g, '-')}.ndjson"`);
   res.flushHeaders();
   try {
     while (!next.done) {
@@ -103,6 +101,8 @@ export type AuditRoutesOptions = {
   identity: Pick<SessionDeps, 'tokens' | 'revocations'>;
   /** read side: the audit_log read model (projections/audit/auditLog.ts: auditLogReader(knex)) */
   auditLog: AuditLogReader;
+  /** names the export file */
+  clock: Clock;
 };
 
 /**
@@ -110,7 +110,7 @@ export type AuditRoutesOptions = {
  * a [from, to) time range. JSON pages newest first with an opaque next_cursor, or, with format=ndjson
  * or Accept: application/x-ndjson, every matching entry oldest first as NDJSON (no pagination).
  */
-export const auditRoutes = ({ identity, auditLog }: AuditRoutesOptions): Router => {
+export const auditRoutes = ({ identity, auditLog, clock }: AuditRoutesOptions): Router => {
   const router = Router();
 
   router.get('/api/audit', requireAuth(identity, 'admin'), async (req, res) => {
@@ -126,7 +126,7 @@ export const auditRoutes = ({ identity, auditLog }: AuditRoutesOptions): Router 
           'export_not_paginated',
         );
       }
-      await exportNdjson(res, auditLog.stream(filters, { order: order ?? 'asc' }));
+      await exportNdjson(res, auditLog.stream(filters, { order: order ?? 'asc' }), clock());
       return;
     }
     const page = await auditLog.page({

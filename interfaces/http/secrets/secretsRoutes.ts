@@ -3,18 +3,15 @@ import { z } from 'zod';
 import type { SecretMetadata } from '#application/secrets/ports.js';
 import { deleteSecret, storeSecret, type SecretsDeps } from '#application/secrets/secrets.js';
 import type { SessionDeps } from '#application/identity/sessions.js';
+import { SECRET_NAME_RULE } from '#domain/secrets/errors.js';
 import { SECRET_KINDS, type SecretKind } from '#domain/secrets/events.js';
-import { SECRET_NAME } from '#domain/secrets/secret.js';
+import { isValidSecretName } from '#domain/secrets/secret.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 
-const Name = z
-  .string()
-  .regex(
-    SECRET_NAME,
-    'a secret name is 1-64 characters of a-z, 0-9, dot, dash or underscore, starting with a letter or digit',
-  );
+// The domain's rule and its wording, checked at the edge so that a bad name is a field error like the body's.
+const Name = z.string().refine(isValidSecretName, SECRET_NAME_RULE);
 const Kind = z.enum(SECRET_KINDS as [SecretKind, ...SecretKind[]]);
 // The value's size is checked by storeSecret (413, in UTF-8 bytes); zod only insists on a string.
 const PutBody = z.object({ value: z.string().min(1), kind: Kind }).strict();

@@ -38,6 +38,14 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   internal: 500,
 };
 
+/**
+ * The same map for WebSocket close codes: a refusal closes with 4000 + its HTTP status (4400, 4401,
+ * 4403, 4429...), the private-use range the API documents; an internal error with 1011 and an
+ * unavailable dependency with 1013 (try again later), the protocol's own codes.
+ */
+export const closeCodeOf = (kind: ErrorKind): number =>
+  kind === 'internal' ? 1011 : kind === 'unavailable' ? 1013 : 4000 + STATUS_BY_KIND[kind];
+
 export const notFoundHandler: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `No route for ${req.method} ${req.path}.`));
 };

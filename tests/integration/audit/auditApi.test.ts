@@ -104,7 +104,7 @@ describe('GET /api/audit', function () {
       logger,
       corsOrigins: [],
       bodyLimit: '10kb',
-      routers: [auditRoutes({ identity, auditLog: auditLogReader(t.db.knex) })],
+      routers: [auditRoutes({ identity, auditLog: auditLogReader(t.db.knex), clock: () => new Date() })],
     });
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -63,7 +63,11 @@ describe('chatbot audit (CLI, real Postgres)', function () {
         ]);
       }
       await store.append('process-worker-web', [
-        newEvent('ProcessStopRequested', { name: 'worker-web' }, { actor: ALICE, ip: '192.0.2.99' }),
+        newEvent(
+          'ProcessStopped',
+          { name: 'worker-web', instance: 'host:7', role: 'worker-web' },
+          { actor: ALICE, ip: '192.0.2.99' },
+        ),
       ]);
       await rebuildProjection({ db, store, projection: auditLogProjection });
     });
@@ -108,7 +112,7 @@ describe('chatbot audit (CLI, real Postgres)', function () {
     const lines = listed.out.join('\n').split('\n');
     expect(lines[0]).to.match(/^SEQ\s+TIME\s+ACTOR\s+ACTION/);
     expect(lines).to.have.length(2);
-    expect(lines[1]).to.include('process.stop_requested').and.include('worker-web').and.include('192.0.2.99');
+    expect(lines[1]).to.include('process.stopped').and.include('worker-web').and.include('192.0.2.99');
 
     const ndjson = await cli('audit', 'list', '--actor', ALICE, '--action', 'login.failed', '--ndjson');
     expect(ndjson.out.map((line) => JSON.parse(line).seq)).to.deep.equal([1, 2, 3, 4, 5, 6]);

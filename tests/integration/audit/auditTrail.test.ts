@@ -15,7 +15,7 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 const ADMIN = randomUUID();
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA';
 
-/** A realistic day: an admin creates users, someone guesses passwords, secrets and processes change; plus noise the trail ignores. */
+/** A realistic day: an admin creates users, someone guesses passwords, secrets and processes change; plus noise the trail ignores (the last event is audited). */
 const appendDay = async (store: EventStore, rounds: number): Promise<number> => {
   let audited = 0;
   const put = async (streamId: string, events: NewEvent[], auditable: number) => {
@@ -83,11 +83,6 @@ const appendDay = async (store: EventStore, rounds: number): Promise<number> => 
       1,
     );
     await put(
-      `process-worker-web`,
-      [newEvent(i % 2 ? 'ProcessStopRequested' : 'ProcessStartRequested', { name: 'worker-web' }, asAdmin)],
-      1,
-    );
-    await put(
       `chat-web-3460000${i}`,
       [
         newEvent('MessageReceived', { text: 'hola' }, { actor: 'system' }),
@@ -97,6 +92,17 @@ const appendDay = async (store: EventStore, rounds: number): Promise<number> => 
           { actor: 'system' },
         ),
         newEvent('MessageQueued', { messageId: randomUUID(), to: `3460000${i}`, text: 'from a human' }, asAdmin),
+      ],
+      0,
+    );
+    await put(
+      `process-worker-web`,
+      [
+        newEvent(
+          i % 2 ? 'ProcessStopped' : 'ProcessStarted',
+          { name: 'worker-web', instance: `host:${i}`, role: 'worker-web' },
+          asAdmin,
+        ),
       ],
       1,
     );

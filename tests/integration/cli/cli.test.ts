@@ -104,7 +104,8 @@ describe('chatbot CLI', function () {
       const rebuild = await run('projections', 'rebuild', 'sample');
       expect(rebuild.code).to.equal(0, rebuild.err);
       expect(rebuild.err).to.contain('sample: 0/30 events (0%)').and.contain('sample: 30/30 events (100%)');
-      expect(rebuild.out).to.match(/^rebuilt sample: 30 events replayed by this process in .+ \(checkpoint 30\)$/);
+      // The checkpoint records how far the replay scanned: past the trailing Ignored event, to the head (31).
+      expect(rebuild.out).to.match(/^rebuilt sample: 30 events replayed by this process in .+ \(checkpoint 31\)$/);
       expect(
         Number((await infra.db.knex('sample_rows').count<Array<{ count: string }>>('* as count'))[0]!.count),
       ).to.equal(30);
@@ -112,7 +113,7 @@ describe('chatbot CLI', function () {
       const after = JSON.parse((await run('projections', 'status', '--json')).out) as Array<Record<string, unknown>>;
       expect(after[0]).to.include({
         name: 'sample',
-        position: 30,
+        position: 31,
         lagEvents: 0,
         lagMs: 0,
         eventsApplied: 30,

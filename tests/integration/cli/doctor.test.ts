@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
 import { runCli } from '#interfaces/cli/main.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { recordProcessEvent } from '#interfaces/process/lifecycle.js';
 import { allProjections } from '#projections/registry.js';
 import { newEvent } from '../../support/events.js';
@@ -61,7 +62,7 @@ describe('chatbot doctor (runbook sections 0 and 15)', function () {
       io,
       env: environment,
       cwd: work,
-      projections: () => allProjections({ clock: () => new Date() }),
+      projections: () => allProjections(),
     });
     const code = await runCli(['doctor', '--out', path.join(work, 'out'), ...argv], context);
     return { code, out: out.join('\n'), err: err.join('\n') };
@@ -87,7 +88,7 @@ describe('chatbot doctor (runbook sections 0 and 15)', function () {
   };
 
   it('all healthy: every dependency answers, one verdict per check, exit 0 and a bundle', async () => {
-    await recordProcessEvent(app.app.infra.store, 'app', 'ProcessStarted', { role: 'app' });
+    await recordProcessEvent(app.app.infra.store, systemRuntime, 'ProcessStarted', { name: 'app', role: 'app' });
     const result = await doctor(env(), '--lang', 'en', '--url', app.baseUrl);
     expect(result.code, result.out + result.err).to.equal(0);
     expect(result.out)

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Subscription as RxSubscription } from 'rxjs';
 import type { LiveEvent, MetricsSnapshot } from '#application/metrics/live.js';
-import { createLiveFeed, type LiveFeedHandle } from '#infrastructure/metrics/liveFeed.js';
+import { createLiveFeed, type LiveFeedHandle } from '#projections/metrics/liveFeed.js';
 import { projectionStatus } from '#projections/runner.js';
 import { newEvent, uniqueName, waitFor } from '../../support/events.js';
 import { dropSchema, openTestSchema, sampleProjection, type TestSchema } from '../../support/projections.js';
@@ -28,6 +28,7 @@ describe('live metrics feed on PostgreSQL', function () {
   const startFeed = async (options: Partial<Parameters<typeof createLiveFeed>[0]> = {}) => {
     feed = createLiveFeed({
       store: t.store,
+      clock: () => new Date(),
       projectionStatus: () => projectionStatus(t.db, t.store, [sampleProjection()]),
       ...options,
     });
@@ -35,12 +36,10 @@ describe('live metrics feed on PostgreSQL', function () {
     return feed;
   };
 
-  it('starts from the history: queue, processes and locks are there before the first live event, windows only hold recent events', async () => {
-    await t.store.append('chat-web-1', [
-      newEvent('MessageQueued', { messageId: 'm1' }, { occurredAt: secondsAgo(7200) }),
-      newEvent('MessageQueued', { messageId: 'm2' }, { occurredAt: secondsAgo(3600) }),
-      newEvent('MessageSent', { messageId: 'm1' }, { occurredAt: secondsAgo(3500) }),
-      newEvent('MessageReceived', { messageId: 'in1' }, { occurredAt: secondsAgo(3600) }),
+  it('starts from the history: processes and locks are there before the first live event, windows only hold recent events', async () => {
+    await t.store.append('account-old', [
+      newEvent('LoginFailed', { accountId: 'old' }, { occurredAt: secondsAgo(3600) }),
+      newEvent('AccountLocked', { accountId: 'old', until: secondsAgo(3000) }, { occurredAt: secondsAgo(3600) }),
     ]);
     await t.store.append('process-worker-web', [
       newEvent('ProcessStarted', { name: 'worker-web', instance: 'host:1' }),
@@ -50,10 +49,12 @@ describe('live metrics feed on PostgreSQL', function () {
     ]);
 
     const snapshot = (await startFeed({ expectedProcesses: ['app'] })).current();
-    expect(snapshot.messages.queueDepth).to.equal(1);
-    expect(snapshot.messages.oldestQueuedAgeSeconds).to.be.closeTo(3600, 5);
-    expect(snapshot.messages.inPerSecond).to.equal(0);
-    expect(snapshot.security.lockedAccounts).to.equal(1);
+    expect(snapshot.security).to.deep.equal({
+      loginFailuresLastMinute: 0,
+      lockoutsLastMinute: 1,
+      lockedAccounts: 1,
+      rateLimitedLastMinute: 0,
+    });
     expect(snapshot.processes.map((p) => [p.name, p.state])).to.deep.equal([
       ['app', 'unknown'],
       ['worker-web', 'running'],
@@ -62,7 +63,7 @@ describe('live metrics feed on PostgreSQL', function () {
   });
 
   it('reflects appended events in snapshots$ within 1.5 s, and events$ emits each new event once, in order, history excluded', async () => {
-    await t.store.append('chat-web-old', [newEvent('MessageReceived', {})]);
+    await t.store.append('account-old', [newEvent('LoginFailed', { accountId: 'old' })]);
     await startFeed();
     const snapshots: MetricsSnapshot[] = [];
     const events: LiveEvent[] = [];
@@ -71,16 +72,14 @@ describe('live metrics feed on PostgreSQL', function () {
     expect(snapshots, 'a new subscriber gets the latest snapshot at once').to.have.length(1);
 
     const appendedAt = Date.now();
-    await t.store.append('chat-web-1', [
-      newEvent('MessageReceived', {}),
-      newEvent('MessageReceived', {}),
-      newEvent('MessageQueued', { messageId: 'q1' }),
+    await t.store.append('account-a', [
+      newEvent('LoginFailed', { accountId: 'a' }),
+      newEvent('LoginFailed', { accountId: 'a' }),
+      newEvent('AccountLocked', { accountId: 'a', until: new Date(Date.now() + 600_000).toISOString() }),
     ]);
-    await t.store.append('llm-1', [
-      newEvent('LlmCallSucceeded', { provider: 'openai', model: 'gpt', latencyMs: 120, tokens: 10 }),
-    ]);
+    await t.store.append('ratelimit-10-0-0-1', [newEvent('RateLimited', { ip: '10.0.0.1' })]);
     await t.store.append('account-b', [newEvent('AccountCreated', { accountId: 'b' })]);
-    await t.store.append('llm-2', [newEvent('ProviderCircuitOpened', { provider: 'openai' })]);
+    await t.store.append('process-app', [newEvent('ProcessStarted', { name: 'app', instance: 'h:1', role: 'app' })]);
     const appended = (await t.store.readAll({ after: 1 })).map((e) => ({
       position: e.position,
       type: e.type,
@@ -88,15 +87,16 @@ describe('live metrics feed on PostgreSQL', function () {
     }));
 
     const reflects = (s: MetricsSnapshot) =>
-      s.messages.queueDepth === 1 && s.messages.inPerSecond > 0 && s.llm[0]?.circuit === 'open' && s.llm[0].calls === 1;
+      s.security.lockedAccounts === 1 &&
+      s.security.rateLimitedLastMinute === 1 &&
+      s.processes.some((p) => p.name === 'app' && p.state === 'running');
     await waitFor(() => snapshots.some(reflects), 1_500, 'a snapshot with the appended events');
     expect(Date.now() - appendedAt).to.be.lessThan(1_500);
     const seen = snapshots.find(reflects)!;
-    expect(seen.messages.inPerSecond).to.equal(
-      0.3,
-      'the old MessageReceived is inside the window too: it was just appended',
+    expect(seen.security.loginFailuresLastMinute).to.equal(
+      3,
+      'the old LoginFailed is inside the window too: it was just appended',
     );
-    expect(seen.llm[0]!.latencyMs).to.deep.equal({ p50: 120, p95: 120, p99: 120 });
     expect(seen.projections).to.deep.equal([{ name: 'sample', position: 0, lagEvents: 0, lagMs: 0, lastError: null }]);
 
     await waitFor(() => events.length >= appended.length, 2_000, 'every appended event on events$');

@@ -4,8 +4,9 @@ import { networkInterfaces } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Router } from 'express';
-import { createLiveFeed, type LiveFeedHandle } from '#infrastructure/metrics/liveFeed.js';
-import { createPrometheus, startMetricsServer, type Prometheus } from '#infrastructure/metrics/prometheus.js';
+import { createPrometheus, type Prometheus } from '#infrastructure/metrics/prometheus.js';
+import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metricsRoutes.js';
+import { createLiveFeed, type LiveFeedHandle } from '#projections/metrics/liveFeed.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { projectionStatus } from '#projections/runner.js';
@@ -22,7 +23,7 @@ const serve = async (prometheus: Prometheus, token: string | null, host = '127.0
     logger,
     corsOrigins: [],
     bodyLimit: '100kb',
-    routers: [prometheus.router({ token }), ping],
+    routers: [metricsRoutes({ registry: prometheus.registry, token }), ping],
     onRequestFinished: prometheus.observeHttp,
   });
   const server = http.createServer(app);
@@ -62,6 +63,7 @@ describe('Prometheus /metrics', function () {
     t = await openTestSchema(uniqueName('metrics_prom'), { create: true });
     feed = createLiveFeed({
       store: t.store,
+      clock: () => new Date(),
       projectionStatus: () => projectionStatus(t.db, t.store, [sampleProjection()]),
       projectionStatusIntervalMs: 100,
     });
@@ -87,18 +89,19 @@ describe('Prometheus /metrics', function () {
     expect(store.kind).to.equal(t.store.kind);
 
     await store.append(
-      'chat-web-1',
-      [newEvent('MessageQueued', { messageId: 'a' }), newEvent('MessageQueued', { messageId: 'b' })],
+      'account-x',
+      [newEvent('LoginFailed', { accountId: 'x' }), newEvent('LoginFailed', { accountId: 'x' })],
       { expectedRevision: 'no_stream' },
     );
-    await store.append('llm-1', [
-      newEvent('LlmCallSucceeded', { provider: 'openai', latencyMs: 120 }),
-      newEvent('LlmCallFailed', { provider: 'openai', errorKind: 'timeout' }),
+    await store.append('ratelimit-10-0-0-1', [
+      newEvent('RateLimited', { ip: '10.0.0.1', route: 'POST /api/auth/login', limit: 5, windowSeconds: 60 }),
     ]);
-    await store.append('llm-2', [newEvent('ProviderCircuitOpened', { provider: 'openai' })]);
     await store.append('process-worker-web', [
-      newEvent('ProcessStarted', { name: 'worker-web', instance: 'h:1' }),
-      newEvent('WhatsAppConnected', { sessionId: 's1', instance: 'h:1' }),
+      newEvent('ProcessStarted', { name: 'worker-web', instance: 'h:1', role: 'worker-web' }),
+    ]);
+    await store.append('process-scheduler', [
+      newEvent('ProcessStarted', { name: 'scheduler', instance: 'h:2', role: 'scheduler' }),
+      newEvent('ProcessStopped', { name: 'scheduler', instance: 'h:2', role: 'scheduler' }),
     ]);
     const lastMetricEvent = await store.append('account-a', [
       newEvent('LoginFailed', { accountId: 'a' }),
@@ -106,7 +109,7 @@ describe('Prometheus /metrics', function () {
     ]);
     await store.append('counted', [newEvent('Counted', { n: 1 }), newEvent('Counted', { n: 2 })]);
     const conflict = await store
-      .append('chat-web-1', [newEvent('MessageSent', { messageId: 'a' })], { expectedRevision: 'no_stream' })
+      .append('account-x', [newEvent('LoginFailed', { accountId: 'x' })], { expectedRevision: 'no_stream' })
       .catch((error: unknown) => error);
     expect(conflict).to.have.property('code', 'wrong_expected_revision');
     const head = lastMetricEvent.position;
@@ -136,27 +139,19 @@ describe('Prometheus /metrics', function () {
     ).to.deep.equal({
       chatbot_messages_in_per_second: 0,
       chatbot_messages_out_per_second: 0,
-      chatbot_outbound_queue_depth: 2,
-      chatbot_outbound_queue_oldest_age_seconds: s.get('chatbot_outbound_queue_oldest_age_seconds'),
-      'chatbot_llm_calls{provider="openai"}': 2,
-      'chatbot_llm_error_rate{provider="openai"}': 0.5,
-      'chatbot_llm_latency_ms{provider="openai",quantile="0.5"}': 120,
-      'chatbot_llm_latency_ms{provider="openai",quantile="0.95"}': 120,
-      'chatbot_llm_latency_ms{provider="openai",quantile="0.99"}': 120,
-      'chatbot_llm_circuit_state{provider="openai",state="closed"}': 0,
-      'chatbot_llm_circuit_state{provider="openai",state="open"}': 1,
-      'chatbot_llm_circuit_state{provider="openai",state="half_open"}': 0,
-      chatbot_login_failures_last_minute: 1,
+      chatbot_outbound_queue_depth: 0,
+      chatbot_outbound_queue_oldest_age_seconds: 0,
+      chatbot_login_failures_last_minute: 3,
       chatbot_lockouts_last_minute: 1,
       chatbot_locked_accounts: 1,
-      chatbot_rate_limited_last_minute: 0,
+      chatbot_rate_limited_last_minute: 1,
       'chatbot_projection_lag_events{projection="sample"}': 2,
       'chatbot_projection_lag_ms{projection="sample"}': s.get('chatbot_projection_lag_ms{projection="sample"}'),
+      'chatbot_process_up{process="scheduler"}': 0,
       'chatbot_process_up{process="worker-web"}': 1,
-      chatbot_whatsapp_connected_sessions: 1,
+      chatbot_whatsapp_connected_sessions: 0,
       chatbot_event_position: head,
     });
-    expect(s.get('chatbot_outbound_queue_oldest_age_seconds')).to.be.within(0, 30);
     expect(s.get('chatbot_projection_lag_ms{projection="sample"}')).to.be.greaterThan(0);
 
     expect(s.get('chatbot_event_store_append_seconds_count{result="ok"}')).to.equal(6);

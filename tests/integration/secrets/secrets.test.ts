@@ -11,7 +11,8 @@ import {
 } from '#application/secrets/secrets.js';
 import type { CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
-import { NotFoundError, ValidationError } from '#application/shared/errors.js';
+import { ValidationError } from '#application/shared/errors.js';
+import { InvalidSecretKind, InvalidSecretName, SecretNotFound } from '#domain/secrets/errors.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
 import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secretCipher.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
@@ -20,6 +21,10 @@ import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { rebuildProjection } from '#projections/runner.js';
 import { listSecretMetadata, secretRows, secretsProjection } from '#projections/secrets/secrets.js';
 import { captureLogger, openSecretsTestDb, type SecretsTestDb } from '../../support/secrets.js';
+import { manualRuntime } from '../../support/runtime.js';
+
+// One runtime per file: its ids count up, so two use cases never mint the same event id.
+const runtime = manualRuntime();
 
 const KEY_A = Fernet.generateKey();
 const KEY_B = Fernet.generateKey();
@@ -43,6 +48,7 @@ describe('secrets at rest (PostgreSQL)', function () {
     store,
     cipher: createSecretCipher(keys),
     log: log.logger,
+    runtime,
     ...over,
   });
   const allEvents = () => store.readAll({ filter: { streamPrefixes: ['secret-'] } });
@@ -183,7 +189,7 @@ describe('secrets at rest (PostgreSQL)', function () {
     expect(await readSecret(deps, 'openai')).to.equal(null);
     let caught: unknown;
     await deleteSecret(deps, 'openai', context).catch((error: unknown) => (caught = error));
-    expect(caught).to.be.instanceOf(NotFoundError);
+    expect(caught).to.be.instanceOf(SecretNotFound);
     await catchUp();
     expect(await listSecretMetadata(db.knex)).to.deep.equal([]);
   });
@@ -191,9 +197,9 @@ describe('secrets at rest (PostgreSQL)', function () {
   it('refuses bad names, empty and oversized values, and appends nothing', async () => {
     const deps = depsWith([KEY_A]);
     const attempts: Array<[Parameters<typeof storeSecret>[1], new (...args: never[]) => Error]> = [
-      [{ name: 'Bad Name', kind: 'other', value: 'v' }, ValidationError],
-      [{ name: 'x'.repeat(65), kind: 'other', value: 'v' }, ValidationError],
-      [{ name: 'ok', kind: 'nope' as 'other', value: 'v' }, ValidationError],
+      [{ name: 'Bad Name', kind: 'other', value: 'v' }, InvalidSecretName],
+      [{ name: 'x'.repeat(65), kind: 'other', value: 'v' }, InvalidSecretName],
+      [{ name: 'ok', kind: 'nope' as 'other', value: 'v' }, InvalidSecretKind],
       [{ name: 'ok', kind: 'other', value: '' }, ValidationError],
       [{ name: 'ok', kind: 'other', value: 'é'.repeat(MAX_SECRET_BYTES / 2 + 1) }, SecretTooLargeError],
     ];
@@ -238,18 +244,22 @@ describe('secrets at rest (embedded PGlite)', function () {
       const log = captureLogger();
       const value = plaintext('embedded');
       await storeSecret(
-        { store, cipher: createSecretCipher([KEY_A]), log: log.logger },
+        { store, cipher: createSecretCipher([KEY_A]), log: log.logger, runtime },
         { name: 'openai', kind: 'llm_api_key', value },
         context,
       );
       const result = await rotateAllSecrets(
-        { store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger },
+        { store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger, runtime },
         context,
       );
       expect(result).to.deep.include({ rotated: 1, failed: [] });
       expect(
-        (await rotateAllSecrets({ store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger }, context))
-          .rotated,
+        (
+          await rotateAllSecrets(
+            { store, cipher: createSecretCipher([KEY_B, KEY_A]), log: log.logger, runtime },
+            context,
+          )
+        ).rotated,
       ).to.equal(0);
       await rebuildProjection({ db, store, projection: secretsProjection });
       const rows = await secretRows(db.knex);

@@ -16,6 +16,10 @@ import { loadConfig } from '#infrastructure/config/config.js';
 import { rebuildProjection } from '#projections/runner.js';
 import { secretRows, secretsProjection } from '#projections/secrets/secrets.js';
 import { ADMIN_PASSWORD, TEST_JWT_SECRET, createTestSchema } from '../../support/app.js';
+import { manualRuntime } from '../../support/runtime.js';
+
+// One runtime per file: its ids count up, so two use cases never mint the same event id.
+const runtime = manualRuntime();
 
 const KEY_A = Fernet.generateKey();
 const KEY_B = Fernet.generateKey();
@@ -79,6 +83,7 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
         store: infra.store,
         cipher: createSecretCipher([KEY_A]),
         log: { info: () => undefined, warn: () => undefined },
+        runtime,
       };
       await storeSecret(
         deps,
@@ -124,12 +129,12 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
       const context = { correlationId: randomUUID(), actor: 'system' };
       const log = { info: () => undefined, warn: () => undefined };
       await storeSecret(
-        { store: infra.store, cipher: createSecretCipher([KEY_A]), log },
+        { store: infra.store, cipher: createSecretCipher([KEY_A]), log, runtime },
         { name: 'kept', kind: 'other', value: 'v1' },
         context,
       );
       await storeSecret(
-        { store: infra.store, cipher: createSecretCipher([Fernet.generateKey()]), log },
+        { store: infra.store, cipher: createSecretCipher([Fernet.generateKey()]), log, runtime },
         { name: 'orphan', kind: 'other', value: 'v2' },
         context,
       );
@@ -147,6 +152,7 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
           store: infra.store,
           cipher: createSecretCipher([KEY_A]),
           log: { info: () => undefined, warn: () => undefined },
+          runtime,
         },
         { name: 'openai', kind: 'llm_api_key', value: 'v' },
         { correlationId: randomUUID(), actor: 'system' },

@@ -12,6 +12,10 @@ import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
 import { rebuildProjection } from '#projections/runner.js';
 import { listSecretMetadata, secretRows, secretsProjection } from '#projections/secrets/secrets.js';
 import { captureLogger, openSecretsTestDb, type SecretsTestDb } from '../../support/secrets.js';
+import { manualRuntime } from '../../support/runtime.js';
+
+// One runtime per file: its ids count up, so two use cases never mint the same event id.
+const runtime = manualRuntime();
 
 const KEY = Fernet.generateKey();
 
@@ -61,7 +65,7 @@ describe('HTTP /api/secrets', function () {
   beforeEach(async () => {
     testDb = await openSecretsTestDb();
     log = captureLogger();
-    secrets = { store: testDb.store, cipher: createSecretCipher([KEY]), log: log.logger };
+    secrets = { store: testDb.store, cipher: createSecretCipher([KEY]), log: log.logger, runtime };
     const app = createHttpApp({
       logger: log.logger,
       corsOrigins: [],

@@ -28,7 +28,7 @@ import {
 } from './harness.js';
 
 /**
- * Stand-in for the metrics producer (infrastructure/metrics/liveFeed.ts): lazy, like the real one must be,
+ * Stand-in for the metrics producer (projections/metrics/liveFeed.ts): lazy, like the real one must be,
  * so a follower that never subscribes never reads the event store for it.
  */
 const storeFeed = (store: EventStore): LiveFeed => ({

@@ -5,7 +5,7 @@ import {
   snapshotOf,
   toLiveEvent,
   type MetricsState,
-} from '#application/metrics/model.js';
+} from '#projections/metrics/model.js';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 
 const NOW = Date.parse('2025-11-27T12:00:00.000Z');
@@ -51,122 +51,18 @@ describe('live metrics model', () => {
     position = 0;
   });
 
-  describe('message rates', () => {
-    it('averages messages in and out per second over the last 10 s and leaves older ones out', () => {
-      const s = snapshot([
-        ...times(20, (i) => event('MessageReceived', {}, { at: ago(i * 400) })), // 0 .. 7.6 s ago
-        event('MessageReceived', {}, { at: ago(10_500) }),
-        event('MessageReceived', {}, { at: ago(3_600_000) }),
-        ...times(5, () => event('MessageSent', { messageId: 'x' }, { at: ago(2_000) })),
-      ]);
-      expect(s.messages.inPerSecond).to.equal(2);
-      expect(s.messages.outPerSecond).to.equal(0.5);
-    });
-
-    it('lets the rate fall back to zero as time passes without new messages', () => {
-      const state = given(times(10, () => event('MessageReceived', {}, { at: ago(0) })));
-      expect(snapshotOf(state, now).messages.inPerSecond).to.equal(1);
-      expect(snapshotOf(state, new Date(NOW + 5_000)).messages.inPerSecond).to.equal(1);
-      expect(snapshotOf(state, new Date(NOW + 10_000)).messages.inPerSecond).to.equal(0);
+  describe('security', () => {
+    it('lets a window fall back to zero as time passes without new events', () => {
+      const state = given(times(3, () => event('LoginFailed', { accountId: 'a' }, { at: ago(0) })));
+      expect(snapshotOf(state, now).security.loginFailuresLastMinute).to.equal(3);
+      expect(snapshotOf(state, new Date(NOW + 59_000)).security.loginFailuresLastMinute).to.equal(3);
+      expect(snapshotOf(state, new Date(NOW + 60_000)).security.loginFailuresLastMinute).to.equal(0);
     });
 
     it('counts an event stamped in the future (clock skew) as happening now, once', () => {
-      expect(snapshot([event('MessageReceived', {}, { at: ago(-30_000) })]).messages.inPerSecond).to.equal(0.1);
-    });
-  });
-
-  describe('outbound queue', () => {
-    it('counts queued messages until sent or failed for good, and reports the oldest one age', () => {
-      const s = snapshot([
-        event('MessageQueued', { messageId: 'a' }, { at: ago(90_000) }),
-        event('MessageQueued', { messageId: 'b' }, { at: ago(30_000) }),
-        event('MessageQueued', { messageId: 'c' }, { at: ago(5_000) }),
-        event('MessageQueued', { messageId: 'd' }, { at: ago(1_000) }),
-        event('MessageSent', { messageId: 'a' }),
-        event('MessageDeliveryFailed', { messageId: 'c', willRetry: false }),
-        event('MessageDeliveryFailed', { messageId: 'b', willRetry: true }),
-      ]);
-      expect(s.messages.queueDepth).to.equal(2);
-      expect(s.messages.oldestQueuedAgeSeconds).to.equal(30);
+      expect(snapshot([event('LoginFailed', {}, { at: ago(-30_000) })]).security.loginFailuresLastMinute).to.equal(1);
     });
 
-    it('says 0 for the oldest age when the queue is empty, and a sent message that was never queued changes nothing', () => {
-      const s = snapshot([
-        event('MessageQueued', { messageId: 'a' }, { at: ago(9_000) }),
-        event('MessageSent', { messageId: 'a' }),
-        event('MessageSent', { messageId: 'zzz' }),
-      ]);
-      expect(s.messages).to.include({ queueDepth: 0, oldestQueuedAgeSeconds: 0 });
-    });
-
-    it('keeps queue depth from a history older than any window (it is state, not a rate)', () => {
-      const s = snapshot([event('MessageQueued', { messageId: 'old' }, { at: ago(86_400_000) })]);
-      expect(s.messages).to.include({ queueDepth: 1, oldestQueuedAgeSeconds: 86_400, inPerSecond: 0 });
-    });
-  });
-
-  describe('LLM providers', () => {
-    it('gives nearest-rank latency percentiles of the successful calls and the error rate, per provider', () => {
-      const s = snapshot([
-        ...times(100, (i) =>
-          event(
-            'LlmCallSucceeded',
-            { provider: 'openai', model: 'm', latencyMs: (i + 1) * 10, tokens: 5 },
-            { at: ago(i * 100) },
-          ),
-        ),
-        ...times(25, () => event('LlmCallFailed', { provider: 'openai', errorKind: 'timeout' }, { at: ago(1_000) })),
-        event('LlmCallSucceeded', { provider: 'ollama', model: 'm', latencyMs: 42, tokens: 1 }),
-        event('LlmCallFailed', { provider: 'ollama', errorKind: 'http' }),
-      ]);
-      expect(s.llm).to.deep.equal([
-        { provider: 'ollama', calls: 2, errorRate: 0.5, latencyMs: { p50: 42, p95: 42, p99: 42 }, circuit: 'closed' },
-        {
-          provider: 'openai',
-          calls: 125,
-          errorRate: 0.2,
-          latencyMs: { p50: 500, p95: 950, p99: 990 },
-          circuit: 'closed',
-        },
-      ]);
-    });
-
-    it('forgets calls older than 60 s but keeps listing the provider, with no latency and a zero error rate', () => {
-      const s = snapshot([
-        event('LlmCallSucceeded', { provider: 'openai', latencyMs: 100 }, { at: ago(61_000) }),
-        event('LlmCallFailed', { provider: 'openai' }, { at: ago(120_000) }),
-      ]);
-      expect(s.llm).to.deep.equal([{ provider: 'openai', calls: 0, errorRate: 0, latencyMs: null, circuit: 'closed' }]);
-    });
-
-    it('follows circuit transitions: open, half open, closed, and open again', () => {
-      const opened = event('ProviderCircuitOpened', { provider: 'openai' });
-      const states = [
-        opened,
-        event('ProviderCircuitHalfOpened', { provider: 'openai' }),
-        event('ProviderCircuitClosed', { provider: 'openai' }),
-        event('ProviderCircuitOpened', { provider: 'openai' }),
-      ].reduce<{ state: MetricsState; seen: string[] }>(
-        ({ state, seen }, e) => {
-          const next = foldMetrics(state, e, now);
-          return { state: next, seen: [...seen, snapshotOf(next, now).llm[0]!.circuit] };
-        },
-        { state: initialMetricsState(), seen: [] },
-      ).seen;
-      expect(states).to.deep.equal(['open', 'half_open', 'closed', 'open']);
-    });
-
-    it('counts a call refused by an open circuit as a failure without dragging the latency down', () => {
-      const s = snapshot([
-        event('LlmCallSucceeded', { provider: 'p', latencyMs: 800 }),
-        event('LlmCallFailed', { provider: 'p', errorKind: 'circuit_open', latencyMs: 0 }),
-      ]);
-      expect(s.llm[0]).to.include({ calls: 2, errorRate: 0.5 });
-      expect(s.llm[0]!.latencyMs).to.deep.equal({ p50: 800, p95: 800, p99: 800 });
-    });
-  });
-
-  describe('security', () => {
     it('counts login failures, lockouts and rate limits of the last minute', () => {
       const s = snapshot([
         ...times(4, () => event('LoginFailed', { accountId: 'a', reason: 'wrong_password' }, { at: ago(10_000) })),
@@ -201,7 +97,7 @@ describe('live metrics model', () => {
     });
   });
 
-  describe('processes and WhatsApp sessions', () => {
+  describe('processes', () => {
     it('shows each process instance as running, stopped or crashed since its last event, and expected ones as unknown', () => {
       const s = snapshot(
         [
@@ -234,51 +130,32 @@ describe('live metrics model', () => {
         ['c', 'running'],
       ]);
     });
-
-    it('counts connected WhatsApp sessions: connect, disconnect, log out, and the holder process stopping', () => {
-      const connect = (sessionId: string, instance: string) => event('WhatsAppConnected', { sessionId, instance });
-      expect(
-        snapshot([connect('s1', 'w1'), connect('s2', 'w1'), connect('s3', 'w2'), connect('s1', 'w1')]).whatsapp
-          .connectedSessions,
-      ).to.equal(3);
-      position = 0;
-      const s = snapshot([
-        connect('s1', 'w1'),
-        connect('s2', 'w1'),
-        connect('s3', 'w2'),
-        connect('s4', 'w2'),
-        event('WhatsAppDisconnected', { sessionId: 's3', reason: 'connection_lost' }),
-        event('WhatsAppLoggedOut', { sessionId: 's4' }),
-        event('ProcessCrashed', { name: 'worker-web', instance: 'w1' }),
-      ]);
-      expect(s.whatsapp.connectedSessions).to.equal(0);
-    });
   });
 
   describe('the fold itself', () => {
     it('ignores a redelivered event (same or lower position) and unknown event types', () => {
-      const e = event('MessageQueued', { messageId: 'a' });
+      const e = event('AccountLocked', { accountId: 'a', until: ago(-60_000) });
       const once = given([e]);
       expect(foldMetrics(once, e, now)).to.equal(once);
-      expect(foldMetrics(once, event('SomethingElse', {}), now).queue.size).to.equal(1);
+      expect(foldMetrics(once, event('SomethingElse', {}), now).locked.size).to.equal(1);
     });
 
     it('never mutates the state it is given', () => {
       const before = given([
-        event('MessageQueued', { messageId: 'a' }),
+        event('AccountLocked', { accountId: 'a', until: ago(-60_000) }),
         event('ProcessStarted', { name: 'app', instance: 'i' }),
       ]);
-      const copy = { ...before, queue: new Map(before.queue), processes: new Map(before.processes) };
-      foldMetrics(before, event('MessageSent', { messageId: 'a' }), now);
+      const copy = { ...before, locked: new Map(before.locked), processes: new Map(before.processes) };
+      foldMetrics(before, event('AccountUnlocked', { accountId: 'a' }), now);
       foldMetrics(before, event('ProcessStopped', { name: 'app', instance: 'i' }), now);
-      expect(before.queue).to.deep.equal(copy.queue);
+      expect(before.locked).to.deep.equal(copy.locked);
       expect(before.processes).to.deep.equal(copy.processes);
     });
   });
 
   describe('snapshot shape', () => {
     it('has every section, the time it was taken, the newest position, and the projection lag it was given', () => {
-      const s = snapshot([event('MessageReceived'), event('MessageReceived')], now, {
+      const s = snapshot([event('LoginFailed'), event('RateLimited')], now, {
         projections: [
           {
             name: 'accounts',

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { emptyWindow, percentile, windowAdd, windowTotals, type Window } from '#application/metrics/windows.js';
+import { emptyWindow, percentile, windowAdd, windowTotals, type Window } from '#projections/metrics/windows.js';
 
 const NOW = 1_700_000_000_000;
 

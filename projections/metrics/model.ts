@@ -1,5 +1,7 @@
+import type { LiveEvent, MetricsSnapshot, ProviderMetrics } from '#application/metrics/live.js';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
-import type { LiveEvent, MetricsSnapshot, ProviderMetrics } from './live.js';
+import { hasTypeIn } from '#application/shared/eventTypes.js';
+import type { AppEventType, EventOfType } from '#domain/events.js';
 import { emptyWindow, percentile, windowAdd, windowTotals, type Window } from './windows.js';
 
 /**
@@ -9,30 +11,17 @@ import { emptyWindow, percentile, windowAdd, windowTotals, type Window } from '.
  * it was stored), so folding an old history from position 0 leaves the windows empty and only the
  * lasting state (queue, circuits, locks, processes, sessions) behind.
  *
- * Event data the fold relies on (missing fields fall back as noted):
- *   MessageQueued/MessageSent/MessageDeliveryFailed: `messageId` (else the stream id) to pair them;
- *     MessageDeliveryFailed with `willRetry: true` leaves the message queued.
- *   LlmCallSucceeded {provider, latencyMs}, LlmCallFailed {provider}, ProviderCircuit* {provider}
- *   AccountLocked {accountId, until}, AccountUnlocked {accountId} (else the `account-<id>` stream)
- *   ProcessStarted/Stopped/Crashed {name, instance} (name else the `process-<name>` stream)
- *   WhatsAppConnected/Disconnected/LoggedOut: `sessionId` (else the stream id), optional `instance`:
- *     a stopped or crashed process instance takes its sessions with it.
+ * The fold reads the catalogue's types (domain/events.ts): LoginFailed, AccountLocked {accountId, until},
+ * AccountUnlocked {accountId}, RateLimited, ProcessStarted/Stopped/Crashed {name, instance}. The message,
+ * LLM and WhatsApp parts of the snapshot (queue, rates, providers, circuits, sessions) have their state
+ * here already; they move once those contexts declare their events and add a case below.
  */
 
 export const MESSAGE_RATE_WINDOW_SECONDS = 10;
 export const MINUTE_WINDOW_SECONDS = 60;
 
-/** The event types the fold reads: the live feed subscribes with exactly this filter. */
+/** The event types the fold reads: the live feed subscribes and the projection filters with exactly these. */
 export const METRICS_EVENT_TYPES = [
-  'MessageReceived',
-  'MessageQueued',
-  'MessageSent',
-  'MessageDeliveryFailed',
-  'LlmCallSucceeded',
-  'LlmCallFailed',
-  'ProviderCircuitOpened',
-  'ProviderCircuitHalfOpened',
-  'ProviderCircuitClosed',
   'LoginFailed',
   'AccountLocked',
   'AccountUnlocked',
@@ -40,17 +29,16 @@ export const METRICS_EVENT_TYPES = [
   'ProcessStarted',
   'ProcessStopped',
   'ProcessCrashed',
-  'WhatsAppConnected',
-  'WhatsAppDisconnected',
-  'WhatsAppLoggedOut',
-] as const;
+] as const satisfies readonly AppEventType[];
+type MetricsEventType = (typeof METRICS_EVENT_TYPES)[number];
+const isMetricsEvent = hasTypeIn(METRICS_EVENT_TYPES);
 
 export type CircuitState = ProviderMetrics['circuit'];
 export type ProcessState = MetricsSnapshot['processes'][number]['state'];
 export type ProjectionLag = MetricsSnapshot['projections'][number];
 
-type ProviderState = { readonly calls: Window; readonly circuit: CircuitState };
-type ProcessEntry = {
+export type ProviderState = { readonly calls: Window; readonly circuit: CircuitState };
+export type ProcessEntry = {
   readonly name: string;
   readonly instance: string | null;
   readonly state: Exclude<ProcessState, 'unknown'>;
@@ -90,33 +78,29 @@ export const initialMetricsState = (): MetricsState => ({
   sessions: new Map(),
 });
 
-// ---------- reading event data defensively: other contexts own these shapes ----------
+// ---------- reading event data ----------
 
-type FoldedEvent = Pick<RecordedEvent, 'type' | 'data' | 'streamId' | 'position' | 'metadata'> & {
-  recordedAt?: string;
-};
+type Envelope = Pick<RecordedEvent, 'streamId' | 'position' | 'metadata'> & { recordedAt?: string };
+/** Distributive, like RecordedEvent<E>: narrowing on `type` narrows `data`. */
+type FoldedEvent<T extends MetricsEventType = MetricsEventType> = T extends MetricsEventType
+  ? Envelope & { type: T; data: EventOfType<T>['data'] }
+  : never;
 
+// Typed by the catalogue; an older event version may still lack a field, hence the fallbacks.
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
-const finite = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const withoutPrefix = (streamId: string, prefix: string): string =>
   streamId.startsWith(prefix) ? streamId.slice(prefix.length) : streamId;
 
-const occurredAtMs = (event: FoldedEvent, nowMs: number): number => {
+const occurredAtMs = (event: Envelope, nowMs: number): number => {
   const occurred = Date.parse(event.metadata.occurredAt);
   if (Number.isFinite(occurred)) return occurred;
   const recorded = event.recordedAt === undefined ? Number.NaN : Date.parse(event.recordedAt);
   return Number.isFinite(recorded) ? recorded : nowMs;
 };
 
-const messageKey = (event: FoldedEvent): string => text(event.data.messageId) ?? event.streamId;
-const providerOf = (event: FoldedEvent): string => text(event.data.provider) ?? 'unknown';
-const accountOf = (event: FoldedEvent): string =>
+const accountOf = (event: FoldedEvent<'AccountLocked' | 'AccountUnlocked'>): string =>
   text(event.data.accountId) ?? withoutPrefix(event.streamId, 'account-');
-const processNameOf = (event: FoldedEvent): string =>
-  text(event.data.name) ?? withoutPrefix(event.streamId, 'process-');
-const instanceOf = (event: FoldedEvent): string | null => text(event.data.instance);
-const sessionKeyOf = (event: FoldedEvent): string => text(event.data.sessionId) ?? event.streamId;
-const processKey = (name: string, instance: string | null): string => `${name}\u0000${instance ?? ''}`;
+export const processKey = (name: string, instance: string | null): string => `${name}\u0000${instance ?? ''}`;
 
 const withEntry = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> => new Map(map).set(key, value);
 const withoutEntry = <K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> => {
@@ -132,28 +116,20 @@ const withoutMatching = <K, V>(map: ReadonlyMap<K, V>, drop: (value: V, key: K) 
 
 // ---------- the fold ----------
 
-const CIRCUIT_OF: Record<string, CircuitState> = {
-  ProviderCircuitOpened: 'open',
-  ProviderCircuitHalfOpened: 'half_open',
-  ProviderCircuitClosed: 'closed',
-};
-const PROCESS_STATE_OF: Record<string, ProcessEntry['state']> = {
+const PROCESS_STATE_OF = {
   ProcessStarted: 'running',
   ProcessStopped: 'stopped',
   ProcessCrashed: 'crashed',
-};
-
-const provider = (state: MetricsState, name: string): ProviderState =>
-  state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
+} as const satisfies Record<EventOfType<'ProcessStarted' | 'ProcessStopped' | 'ProcessCrashed'>['type'], string>;
 
 const foldProcess = (
   state: MetricsState,
-  event: FoldedEvent,
+  event: FoldedEvent<'ProcessStarted' | 'ProcessStopped' | 'ProcessCrashed'>,
   at: number,
-  processState: ProcessEntry['state'],
 ): MetricsState => {
-  const name = processNameOf(event);
-  const instance = instanceOf(event);
+  const processState: ProcessEntry['state'] = PROCESS_STATE_OF[event.type];
+  const name = text(event.data.name) ?? withoutPrefix(event.streamId, 'process-');
+  const instance = text(event.data.instance);
   let processes = state.processes;
   // A new instance supersedes the stopped or crashed ones of the same process, so restarts do not pile up.
   if (processState === 'running')
@@ -172,51 +148,26 @@ const foldProcess = (
 };
 
 /**
- * Folds one event. Never throws and never mutates `state`; unknown types leave it as it is, and an
- * event at or before `state.position` (a redelivery after a resubscription) is ignored.
+ * Folds one event. Never throws and never mutates `state`; types outside METRICS_EVENT_TYPES leave it
+ * as it is, and an event at or before `state.position` (a redelivery after a resubscription) is ignored.
  */
-export const foldMetrics = (state: MetricsState, event: FoldedEvent, now: Date): MetricsState => {
+export const foldMetrics = (state: MetricsState, event: RecordedEvent, now: Date): MetricsState => {
   if (event.position <= state.position) return state;
+  const moved = { ...state, position: event.position };
+  if (!isMetricsEvent(event)) return moved;
   const nowMs = now.getTime();
-  const at = occurredAtMs(event, nowMs);
-  return foldEvent({ ...state, position: event.position }, event, at, nowMs);
+  return foldEvent(moved, event, occurredAtMs(event, nowMs), nowMs);
 };
+
+/**
+ * The same fold with the event's own time as "now": what the stored projection uses, so that its state
+ * depends on the events alone and a rebuild writes the same snapshot.
+ */
+export const foldMetricsAtEventTime = (state: MetricsState, event: RecordedEvent): MetricsState =>
+  foldMetrics(state, event, new Date(occurredAtMs(event, Date.parse(event.recordedAt))));
 
 const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: number): MetricsState => {
   switch (event.type) {
-    case 'MessageReceived':
-      return { ...state, inbound: windowAdd(state.inbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS) };
-    case 'MessageQueued':
-      return { ...state, queue: withEntry(state.queue, messageKey(event), at) };
-    case 'MessageSent':
-      return {
-        ...state,
-        outbound: windowAdd(state.outbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS),
-        queue: withoutEntry(state.queue, messageKey(event)),
-      };
-    case 'MessageDeliveryFailed':
-      return event.data.willRetry === true ? state : { ...state, queue: withoutEntry(state.queue, messageKey(event)) };
-    case 'LlmCallSucceeded':
-    case 'LlmCallFailed': {
-      const name = providerOf(event);
-      const current = provider(state, name);
-      const failed = event.type === 'LlmCallFailed';
-      // Latency percentiles describe answered calls: a refused call (open circuit) would drag them to 0.
-      const calls = windowAdd(current.calls, at, nowMs, MINUTE_WINDOW_SECONDS, {
-        failed,
-        latencyMs: failed ? null : finite(event.data.latencyMs),
-      });
-      return { ...state, providers: withEntry(state.providers, name, { ...current, calls }) };
-    }
-    case 'ProviderCircuitOpened':
-    case 'ProviderCircuitHalfOpened':
-    case 'ProviderCircuitClosed': {
-      const name = providerOf(event);
-      return {
-        ...state,
-        providers: withEntry(state.providers, name, { ...provider(state, name), circuit: CIRCUIT_OF[event.type]! }),
-      };
-    }
     case 'LoginFailed':
       return { ...state, loginFailures: windowAdd(state.loginFailures, at, nowMs, MINUTE_WINDOW_SECONDS) };
     case 'AccountLocked': {
@@ -236,14 +187,11 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
     case 'ProcessStarted':
     case 'ProcessStopped':
     case 'ProcessCrashed':
-      return foldProcess(state, event, at, PROCESS_STATE_OF[event.type]!);
-    case 'WhatsAppConnected':
-      return { ...state, sessions: withEntry(state.sessions, sessionKeyOf(event), instanceOf(event)) };
-    case 'WhatsAppDisconnected':
-    case 'WhatsAppLoggedOut':
-      return { ...state, sessions: withoutEntry(state.sessions, sessionKeyOf(event)) };
-    default:
+      return foldProcess(state, event, at);
+    default: {
+      const _exhaustive: never = event;
       return state;
+    }
   }
 };
 

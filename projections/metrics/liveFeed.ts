@@ -10,6 +10,8 @@ import {
   type Subscription as RxSubscription,
 } from 'rxjs';
 import type { LiveEvent, LiveFeed, MetricsSnapshot } from '#application/metrics/live.js';
+import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
+import type { Clock } from '#application/shared/runtime.js';
 import {
   foldMetrics,
   initialMetricsState,
@@ -18,8 +20,7 @@ import {
   toLiveEvent,
   type MetricsState,
   type ProjectionLag,
-} from '#application/metrics/model.js';
-import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
+} from './model.js';
 
 export type LiveFeedLogger = { warn(message: string, meta?: Record<string, unknown>): unknown };
 
@@ -27,7 +28,12 @@ export type LiveFeedOptions = {
   store: EventStore;
   /** cluster-wide projection lag, e.g. () => projectionStatus(db, store, projections); polled, never overlapping */
   projectionStatus?: () => Promise<readonly ProjectionLag[]>;
-  clock?: () => Date;
+  clock: Clock;
+  /**
+   * Where the fold starts: the metrics projection's stored state (readMetricsState), so a start folds
+   * only the events after its checkpoint. Without it (or before the projection's first event): position 0.
+   */
+  storedState?: () => Promise<MetricsState | null>;
   /** snapshot period (default 1000 ms) */
   intervalMs?: number;
   /** projection status period (default: intervalMs); each poll runs a few queries per projection */
@@ -51,14 +57,14 @@ export type LiveFeedHandle = LiveFeed & {
 };
 
 /**
- * The live metrics feed of one process: folds the metric events (history from position 0, then
- * live) into the model, emits a snapshot every interval and every newly appended event as it comes.
- * Two subscriptions on purpose: the fold needs the whole history of a few types, the event stream
+ * The live metrics feed of one process: folds the metric events (from the stored projection's
+ * checkpoint, then live) into the model, emits a snapshot every interval and every newly appended event as it comes.
+ * Two subscriptions on purpose: the fold needs the history of a few types, the event stream
  * needs every type but only from now on (replaying history to a dashboard would flood it).
  */
 export const createLiveFeed = (options: LiveFeedOptions): LiveFeedHandle => {
   const { store } = options;
-  const clock = options.clock ?? (() => new Date());
+  const { clock } = options;
   const intervalMs = options.intervalMs ?? 1_000;
   const retryMs = options.retryMs ?? 1_000;
   const logger = options.logger ?? { warn: () => undefined };
@@ -104,6 +110,8 @@ export const createLiveFeed = (options: LiveFeedOptions): LiveFeedHandle => {
   };
 
   const start = async (): Promise<void> => {
+    const stored = options.storedState ? await options.storedState() : null;
+    if (stored !== null && stored.position > state.position) state = stored;
     const head = await store.headPosition();
     let lastLive = head;
     follow(
