@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 /** Messages children send up: a server is listening, or a load run is over. */
 export type ChildMessage =
-  { type: 'ready'; port: number } | { type: 'result'; result: unknown } | { type: 'failed'; error: string };
+  | { type: 'ready'; port: number }
+  | { type: 'result'; result: unknown }
+  | { type: 'failed'; error: string }
+  | { type: 'cpu'; usage: NodeJS.CpuUsage };
 
 export type Child = {
   process: ChildProcess;
@@ -23,11 +26,11 @@ const tsxLoader = import.meta.resolve('tsx');
 export const forkChild = (
   file: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; stdout?: number | 'inherit' | 'ignore' } = {},
+  options: { env?: NodeJS.ProcessEnv; stdout?: number | 'inherit' | 'ignore'; execArgv?: readonly string[] } = {},
 ): Child => {
   const stdio: StdioOptions = ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'];
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [...args], {
-    execArgv: ['--import', tsxLoader],
+    execArgv: ['--import', tsxLoader, ...(options.execArgv ?? [])],
     env: options.env ?? process.env,
     stdio,
   });
@@ -93,6 +96,8 @@ export const onStop = (close: () => Promise<void>): void => {
   };
   process.on('message', (message: { type?: string }) => {
     if (message.type === 'stop') shutdown();
+    // CPU time so far: the benchmark divides a server's CPU by the requests it served.
+    if (message.type === 'cpu') tellParent({ type: 'cpu', usage: process.cpuUsage() });
   });
   process.on('disconnect', shutdown);
 };

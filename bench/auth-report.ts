@@ -32,6 +32,14 @@ export type AuthFigures = {
   bare_express_rps: number;
   /** me_rps / bare_express_rps */
   ratio: number;
+  /**
+   * CPU time (user + system) each server spent per request it served, over the interleaved rounds and
+   * their warm-up: on a shared machine the rates follow each process's share of the cores, this does not.
+   */
+  me_cpu_us_per_request?: number;
+  bare_express_cpu_us_per_request?: number;
+  /** bare_express_cpu_us_per_request / me_cpu_us_per_request: the ratio of the rates at equal CPU */
+  cpu_ratio?: number;
   me_latency_ms: { p50: number; p99: number };
   bare_express_latency_ms: { p50: number; p99: number };
   login_ok_per_s: number;
@@ -63,12 +71,20 @@ export const toRun = (result: LoadResult, status: number): Run => {
 export const authFigures = (
   runs: Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>,
   hash: HashFigures,
+  cpu?: { me: number; bare: number },
 ): AuthFigures => {
   const pick = (run: Run) => ({ p50: run.latency_ms.p50, p99: run.latency_ms.p99 });
   return {
     me_rps: runs.me.rps,
     bare_express_rps: runs.bare.rps,
     ratio: round3(runs.me.rps / runs.bare.rps),
+    ...(cpu
+      ? {
+          me_cpu_us_per_request: round3(cpu.me),
+          bare_express_cpu_us_per_request: round3(cpu.bare),
+          cpu_ratio: round3(cpu.bare / cpu.me),
+        }
+      : {}),
     me_latency_ms: pick(runs.me),
     bare_express_latency_ms: pick(runs.bare),
     login_ok_per_s: runs.loginOk.rps,
@@ -104,7 +120,10 @@ export const stdoutReport = (f: AuthFigures, runs: Record<'me' | 'bare' | 'login
   [
     textTable(HEADER, rows(f, runs)),
     '',
-    `/api/auth/me runs at ${f.ratio} x the bare Express route`,
+    `/api/auth/me runs at ${f.ratio} x the bare Express route` +
+      (f.cpu_ratio === undefined
+        ? ''
+        : `; CPU per request ${f.me_cpu_us_per_request} µs vs ${f.bare_express_cpu_us_per_request} µs (${f.cpu_ratio} x at equal CPU)`),
     hashLine(f.hash),
   ].join('\n');
 
@@ -118,5 +137,9 @@ export const markdownReport = (
     '',
     markdownTable(HEADER, rows(f, runs)),
     '',
-    `Ratio /api/auth/me ÷ bare Express: **${f.ratio}**. ${hashLine(f.hash)}.`,
+    `Ratio /api/auth/me ÷ bare Express: **${f.ratio}**` +
+      (f.cpu_ratio === undefined
+        ? '. '
+        : ` in requests per second; CPU per request ${f.me_cpu_us_per_request} µs vs ${f.bare_express_cpu_us_per_request} µs, so **${f.cpu_ratio}** at equal CPU. `) +
+      `${hashLine(f.hash)}.`,
   ].join('\n');

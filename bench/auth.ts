@@ -30,7 +30,15 @@ import type { LoadResult, LoadSpec } from './auth-load.js';
 import { authFigures, markdownReport, stdoutReport, toRun, type Run } from './auth-report.js';
 import { countEventTypes, createAccounts, deleteRedisKeys, getJson, measureHashing, postJson } from './auth-setup.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    // Only the /api/auth/me vs bare Express phase (no accounts, no logins); writes nothing.
+    'me-only': { type: 'boolean', default: false },
+    // A V8 CPU profile of the app server (node --cpu-prof) into this directory; see bench/profile-summary.ts.
+    'cpu-prof': { type: 'string' },
+  },
+});
 const settings = args.quick
   ? {
       connections: 10,
@@ -150,8 +158,14 @@ const main = async () => {
   const children: Child[] = [];
   let eventCounts: Record<string, number>;
   const runs = {} as Record<'me' | 'bare' | 'loginOk' | 'loginWrong', Run>;
+  let cpuPerRequest: { me: number; bare: number } | undefined;
   try {
-    const app = forkChild('./auth-app-server.ts', [redisKeyPrefix], { env, stdout: logFd });
+    const cpuProf = args['cpu-prof'];
+    const app = forkChild('./auth-app-server.ts', [redisKeyPrefix], {
+      env,
+      stdout: logFd,
+      execArgv: cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProf)],
+    });
     children.push(app);
     const appUrl = `http://127.0.0.1:${(await app.next('ready', 120_000)).port}`;
     log(`app listening on ${appUrl} (logs: ${logFile})`);
@@ -168,10 +182,13 @@ const main = async () => {
     if (JSON.stringify(bareMe) !== JSON.stringify(me))
       throw new Error('the bare route does not answer what /api/auth/me answers');
 
-    const userPassword = `bench-user-${randomBytes(12).toString('hex')}`;
-    const usernames = await createAccounts(appUrl, authorization, accountCount, userPassword);
-    log(`created ${usernames.length} accounts`);
-
+    const cpuOf = async (child: Child) => {
+      const reply = child.next('cpu', 10_000);
+      child.send({ type: 'cpu' });
+      const { usage } = await reply;
+      return usage.user + usage.system;
+    };
+    const cpuBefore = { me: await cpuOf(app), bare: await cpuOf(bare) };
     // Same token, connections and time for both; the load generator interleaves their rounds.
     const [bareResult, meResult] = await runLoad({
       targets: [
@@ -183,10 +200,28 @@ const main = async () => {
       rounds: settings.rounds,
       roundSeconds: settings.seconds / settings.rounds,
     });
+    const served = (result: LoadResult) =>
+      Object.values(result.statusCodes).reduce((a, b) => a + b, 0) + result.warmup.responses;
+    cpuPerRequest = {
+      me: ((await cpuOf(app)) - cpuBefore.me) / served(meResult!),
+      bare: ((await cpuOf(bare)) - cpuBefore.bare) / served(bareResult!),
+    };
     for (const result of [bareResult!, meResult!]) log(describe(result));
+    log(
+      `CPU per request: me ${round3(cpuPerRequest.me)} µs, bare ${round3(cpuPerRequest.bare)} µs (ratio at equal CPU ${round3(cpuPerRequest.bare / cpuPerRequest.me)})`,
+    );
     runs.bare = toRun(bareResult!, 200);
     runs.me = toRun(meResult!, 200);
+    if (args['me-only']) {
+      console.log(
+        `me/bare ratio ${round3(runs.me.rps / runs.bare.rps)} (load average ${round3(os.loadavg()[0] ?? 0)})`,
+      );
+      return;
+    }
 
+    const userPassword = `bench-user-${randomBytes(12).toString('hex')}`;
+    const usernames = await createAccounts(appUrl, authorization, accountCount, userPassword);
+    log(`created ${usernames.length} accounts`);
     const loginTarget = {
       method: 'POST' as const,
       url: `${appUrl}/api/auth/login`,
@@ -221,7 +256,7 @@ const main = async () => {
   if ((eventCounts['AccountLocked'] ?? 0) > 0)
     throw new Error('an account was locked: the wrong-password figure is not valid');
 
-  const figures = authFigures(runs, hash);
+  const figures = authFigures(runs, hash, cpuPerRequest);
   const loadAverage1mAtEnd = round3(os.loadavg()[0] ?? 0);
   console.log(`\nAuth benchmark (${started.toISOString()})\n`);
   console.log(stdoutReport(figures, runs));

@@ -19,6 +19,7 @@ export const adminConnectionString = (env: NodeJS.ProcessEnv = process.env): str
 export const databasePrefix = (flag: string | undefined, fallback: string, env = process.env): string => {
   const prefix = flag ?? env['BENCH_DB_PREFIX'] ?? fallback;
   // recreateDatabase only drops bench_* databases: the prefix keeps every name inside that space.
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored, one bounded optional group: linear
   if (!/^bench(_[a-z0-9_]{1,40})?$/.test(prefix))
     throw new Error(`database prefix must be bench or bench_<a-z0-9_>, e.g. bench_run2: ${prefix}`);
   return prefix;

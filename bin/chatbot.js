@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 
 const compiled = new URL('../interfaces/cli/main.js', import.meta.url);
 let entry = compiled;
+// eslint-disable-next-line security/detect-non-literal-fs-filename -- a URL built from import.meta.url, not input
 if (!existsSync(compiled)) {
   const { register } = await import('tsx/esm/api');
   register();

@@ -186,6 +186,7 @@ const corsOrigins = envVar((value, report) =>
 const bodyLimit = envVar((value, report) => {
   if (value === undefined) return '100kb';
   const normalised = value.trim().toLowerCase();
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored, the optional groups start with distinct literals: linear
   if (!/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/.test(normalised))
     report(`${shown(value)} is not a size`, 'Set it like 100kb, 1mb or a number of bytes (default 100kb).');
   return normalised;
@@ -317,6 +318,7 @@ type Parsed = z.output<ReturnType<typeof buildSchema>>;
 const withPassword = (url: string, password: string | null): RedisConfig => {
   const parsed = new URL(url);
   if (parsed.password !== '') return { url, password: decodeURIComponent(parsed.password) };
+  // eslint-disable-next-line security/detect-possible-timing-attacks -- compares with the empty string, not a secret
   if (password === null) return { url, password: null };
   parsed.password = encodeURIComponent(password);
   return { url: parsed.toString(), password };

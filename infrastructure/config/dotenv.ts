@@ -52,11 +52,13 @@ const loginPort = (env: Env): string => {
 /** Creates the file with mode 0600; false when another process created it first (its file is then used). */
 const writeOnce = (path: string, content: string): boolean => {
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- path is <cwd>/.env, chosen by the operator
     writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- same .env path
   chmodSync(path, 0o600); // in case the file system ignored the mode
   return true;
 };
@@ -117,6 +119,7 @@ export const prepareEnvironment = ({
   const production = env.NODE_ENV?.trim().toLowerCase() === 'production';
   const needsSecrets = !isSet(env.JWT_SECRET) || !isSet(env.ADMIN_PASSWORD);
 
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- same .env path
   if (!production && needsSecrets && !existsSync(path)) {
     const dataDir = embeddedDataDir(cwd, env);
     if (dataDir !== null) refuseSecretsOverData(path, dataDir);
@@ -128,6 +131,7 @@ export const prepareEnvironment = ({
     if (writeOnce(path, content)) printLogin({ path, env, adminPassword, print });
   }
 
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- same .env path
   const fromFile = existsSync(path) ? dotenv.parse(readFileSync(path)) : {};
   const merged: Record<string, string | undefined> = { ...env };
   for (const [key, value] of Object.entries(fromFile)) {

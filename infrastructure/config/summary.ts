@@ -12,6 +12,7 @@ const withoutCredentials = (url: string): string => {
     return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
   } catch {
     // A cluster string (esdb://u:p@h1:2113,h2:2113?tls=false) is no URL: keep the scheme and hosts only.
+    // eslint-disable-next-line security/detect-unsafe-regex -- anchored, groups separated by literals (://, @): linear
     const cluster = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/?#]*@)?([^/?#@]+)/i.exec(url.trim());
     return cluster ? `${cluster[1]}${cluster[2]}` : 'set';
   }

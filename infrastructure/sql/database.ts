@@ -1,5 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { createKnexPgliteExecutor, createPgExecutor, type SqlExecutor } from './executor.js';
@@ -72,10 +74,12 @@ const lockDataDir = (dir: string): (() => void) => {
   const file = path.join(dir, 'chatbot.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- the pid file inside DATA_DIR, set by the operator
       writeFileSync(file, String(process.pid), { flag: 'wx' });
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- same pid file
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
         throw new EmbeddedDatabaseInUseError(dir, pid);
@@ -85,11 +89,56 @@ const lockDataDir = (dir: string): (() => void) => {
   throw new Error(`could not lock ${dir}`);
 };
 
+/**
+ * PostgreSQL settings for the embedded database, sized for a laptop's read models rather than a
+ * server's: PGlite's defaults (shared_buffers 128MB) grow its WebAssembly memory, which never shrinks,
+ * to about 200 MiB at idle; these keep it near 150 MiB (bench/startup.ts).
+ */
+export const PGLITE_LOW_MEMORY_SETTINGS = [
+  'shared_buffers=16MB',
+  'work_mem=2MB',
+  'maintenance_work_mem=16MB',
+  'temp_buffers=2MB',
+] as const;
+
+const startParams = (): string[] => [
+  ...((PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? []),
+  ...PGLITE_LOW_MEMORY_SETTINGS.flatMap((setting) => ['-c', setting]),
+];
+
+/**
+ * Creates a new embedded data directory in a short-lived child process. initdb grows PGlite's
+ * WebAssembly memory to about 650 MiB, and WebAssembly memory is never given back: done in the app's
+ * own process, a first start would idle at twice the memory of every later one.
+ */
+const initDataDirInChild = (dir: string): void => {
+  const script =
+    `import { PGlite } from ${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))};\n` +
+    `const db = new PGlite(${JSON.stringify(dir)});\nawait db.waitReady;\nawait db.close();\n`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `could not create the embedded database in ${dir}: ${result.error?.message ?? result.stderr.trim().split('\n').pop()}`,
+    );
+};
+
 /** Embedded PostgreSQL (PGlite) under `dataDir`, or in memory when dataDir is null. */
 export const openPgliteDatabase = (dataDir: string | null): Database => {
   const dir = dataDir === null ? null : ensureDir(path.resolve(dataDir, 'pgdata'));
   const unlock = dir === null ? () => undefined : lockDataDir(path.dirname(dir));
-  const connection = (dir === null ? {} : { filename: dir }) as Knex.StaticConnectionConfig;
+  try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- DATA_DIR, set by the operator
+    if (dir !== null && !existsSync(path.join(dir, 'PG_VERSION'))) initDataDirInChild(dir);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  const pglite = new PGlite(dir ?? undefined, { startParams: startParams() });
+  const connection = { pglite } as unknown as Knex.StaticConnectionConfig;
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection, useNullAsDefault: false });
   const executor = createKnexPgliteExecutor(knex);
   return {
@@ -100,6 +149,8 @@ export const openPgliteDatabase = (dataDir: string | null): Database => {
     close: async () => {
       try {
         await executor.close();
+        // knex closes the instance with its connection; one that never served a query is closed here.
+        if (!pglite.closed) await pglite.close();
       } finally {
         unlock();
       }
@@ -108,6 +159,7 @@ export const openPgliteDatabase = (dataDir: string | null): Database => {
 };
 
 const ensureDir = (dir: string): string => {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- DATA_DIR, set by the operator
   mkdirSync(dir, { recursive: true });
   return dir;
 };

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '#infrastructure/config/config.js';
 import { auditCommand } from './commands/audit.js';
 import { eventsCommand } from './commands/events.js';
+import { doctorCommand } from './commands/doctor.js';
 import { migrateCommand } from './commands/migrate.js';
 import { projectionsCommand } from './commands/projections.js';
 import { secretsCommand } from './commands/secrets.js';
@@ -18,6 +19,7 @@ const commands: readonly CliCommand[] = [
   usersCommand,
   auditCommand,
   eventsCommand,
+  doctorCommand,
 ];
 
 export const buildProgram = (context: CliContext): Command => {
@@ -69,6 +71,7 @@ const invokedDirectly = (): boolean => {
   const script = process.argv[1];
   if (script === undefined) return false;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- process.argv[1], the script node was started with
     return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
   } catch {
     return false;

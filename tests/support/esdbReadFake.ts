@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type * as Grpc from '@grpc/grpc-js';
 
 const require = createRequire(import.meta.url);
+// eslint-disable-next-line security/detect-non-literal-require -- names of the client's own generated modules, from this file
 const generated = (name: string): any => require(`@eventstore/db-client/generated/${name}`);
 // The gRPC library the client itself loads (not a dependency of ours).
 const grpc: typeof Grpc = createRequire(require.resolve('@eventstore/db-client'))('@grpc/grpc-js');

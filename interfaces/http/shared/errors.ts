@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import { AppError } from '#application/shared/errors.js';
 import { DomainError, type ErrorKind } from '#domain/shared/event.js';
 import { currentContext } from '#infrastructure/logging/context.js';
+import { isDependencyUnavailable } from './unavailable.js';
 
 /** The one error shape of the API: {"error":{"code","message","correlationId"[,"details"]}}. */
 export const errorBody = (code: string, message: string, details?: Record<string, unknown>) => ({
@@ -79,6 +80,17 @@ export const errorHandler =
       parserError.expose
     ) {
       res.status(parserError.status).json(errorBody('bad_request', parserError.message));
+      return;
+    }
+    if (isDependencyUnavailable(error)) {
+      // A command appends in one transaction: nothing is half-written; the client can retry.
+      logger.error('dependency unavailable', { error, method: req.method, path: req.path });
+      res
+        .status(503)
+        .set('Retry-After', '5')
+        .json(
+          errorBody('service_unavailable', 'A dependency (database or event store) is unavailable; try again shortly.'),
+        );
       return;
     }
     logger.error('unhandled error', { error, method: req.method, path: req.path });

@@ -46,6 +46,8 @@ export type RateLimiting = {
 export const LOGIN_ROUTE = 'POST /api/auth/login';
 const WINDOW_SECONDS = 60;
 const WARN_EVERY_MS = 10_000;
+/** The API limiter fails open, so it may lease points from Redis (infrastructure/ratelimit/limiter.ts); login never does. */
+const API_MAX_LEASE = 32;
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{20,})$/i;
 
@@ -104,6 +106,7 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     name: 'api',
     points: options.apiPerMinute,
     windowSeconds: WINDOW_SECONDS,
+    maxLease: API_MAX_LEASE,
   });
   const warnLoginClosed = throttled(log);
   const warnApiOpen = throttled(log);

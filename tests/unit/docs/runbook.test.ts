@@ -56,6 +56,7 @@ const cliMentions = (markdown: string): Array<{ command: string; sub: string | u
   const code = [...markdown.matchAll(/\x60{3}[^\n]*\n([\s\S]*?)\x60{3}|\x60([^\x60\n]+)\x60/g)].map(
     (m) => m[1] ?? m[2] ?? '',
   );
+  // eslint-disable-next-line security/detect-unsafe-regex -- runs on our own docs
   const mention = /(?:\bchatbot|interfaces\/cli\/main\.[jt]s)\s+(?:--\s+)?([a-z][a-z-]*)(?:[ \t]+([a-z][a-z-]*))?/g;
   return code.flatMap((text) => [...text.matchAll(mention)].map((m) => ({ command: m[1]!, sub: m[2] })));
 };
