@@ -29,6 +29,7 @@ export const compileRules = (set: RuleSet): ((text: string) => AutoReply | null)
   const compiled: Compiled[] = set.rules.map((rule) => ({
     name: rule.name,
     keywords: (rule.keywords ?? []).map((k) => normaliseForMatching(k)).filter((k) => k.trim() !== ''),
+    // eslint-disable-next-line security/detect-non-literal-regexp -- patterns come from the operator's own rules file in DATA_DIR (trusted configuration), compiled once at load
     pattern: rule.pattern ? new RegExp(rule.pattern, 'iu') : null,
     answer: rule.answer,
   }));

@@ -10,6 +10,7 @@ import { InvalidRecipient } from './errors.js';
 const E164 = /^[1-9]\d{7,14}$/;
 /** Meta's business-scoped user id, for users known by a username only (e.g. "US.13491208655302741918") */
 const BSUID = /^[A-Z]{2}\.\d{6,40}$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, every quantifier bounded, alternatives start with distinct literals: linear
 const JID = /^(?:[1-9]\d{7,14}(?::\d{1,3})?@s\.whatsapp\.net|[0-9-]{6,40}@g\.us|\d{6,20}@lid)$/;
 
 export const normaliseRecipient = (raw: unknown): string => {

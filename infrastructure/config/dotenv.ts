@@ -87,6 +87,7 @@ const printLogin = ({
 /** Embedded data from an earlier start (PGlite writes PG_VERSION when it creates its cluster). */
 const embeddedDataDir = (cwd: string, env: Env): string | null => {
   const dir = resolve(cwd, isSet(env.DATA_DIR) ? env.DATA_DIR : 'data');
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is DATA_DIR from the configuration, not request input
   return existsSync(join(dir, 'pgdata', 'PG_VERSION')) ? dir : null;
 };
 

@@ -22,6 +22,7 @@ export const retryAfterMs = (headers: Headers | undefined, now = Date.now()): nu
   if (ms && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
   const value = headers?.get('retry-after')?.trim();
   if (!value) return null;
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored and bounded (a Retry-After date); the input is one response header
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isFinite(at) ? Math.max(0, at - now) : null;

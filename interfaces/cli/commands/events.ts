@@ -18,6 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const time = (value: string | undefined, option: string): Date | undefined => {
   if (value === undefined) return undefined;
   // a zone is required: the same command must mean the same instant on every machine
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored, bounded optional groups over a CLI argument
   const parsed = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i.test(value)
     ? new Date(value)
     : new Date(Number.NaN);

@@ -20,6 +20,7 @@ const Text = z.string().min(1, 'must not be empty').max(4096, 'is longer than 40
 const Template = z
   .object({
     name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'is a template name (lowercase letters, digits, underscore)'),
+    // eslint-disable-next-line security/detect-unsafe-regex -- anchored, two bounded character classes: linear
     language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'is a language code such as es or en_US'),
     components: z.array(z.record(z.string(), z.unknown())).max(20).optional(),
   })
