@@ -111,9 +111,14 @@ const startParams = (): string[] => [
  * WebAssembly memory to about 650 MiB, and WebAssembly memory is never given back: done in the app's
  * own process, a first start would idle at twice the memory of every later one.
  */
+/** Where the child imports PGlite from: this module's resolution, or the bare name from the working
+ *  directory where a loader compiled this file without `import.meta.resolve` (tsx's CommonJS path). */
+const pgliteSpecifier = (): string =>
+  typeof import.meta.resolve === 'function' ? import.meta.resolve('@electric-sql/pglite') : '@electric-sql/pglite';
+
 const initDataDirInChild = (dir: string): void => {
   const script =
-    `import { PGlite } from ${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))};\n` +
+    `import { PGlite } from ${JSON.stringify(pgliteSpecifier())};\n` +
     `const db = new PGlite(${JSON.stringify(dir)});\nawait db.waitReady;\nawait db.close();\n`;
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     stdio: ['ignore', 'ignore', 'pipe'],
