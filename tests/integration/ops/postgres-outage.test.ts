@@ -54,8 +54,11 @@ describe('PostgreSQL stops and comes back', function () {
     expect(during.status, JSON.stringify(during.body)).to.equal(503);
     expect(during.body.error.code).to.equal('service_unavailable');
     expect(during.headers.get('retry-after')).to.equal('5');
-    // Reads that need no database go on: the token is checked in memory.
-    expect((await request(app.baseUrl, 'GET', '/api/auth/me', { token: access })).status).to.equal(200);
+    // A token is valid only while its session is active in the session read model, which lives in
+    // PostgreSQL: without it authentication fails closed, with the same clear 503, never a 500.
+    const me = await request(app.baseUrl, 'GET', '/api/auth/me', { token: access });
+    expect(me.status, JSON.stringify(me.body)).to.equal(503);
+    expect(me.body.error.code).to.equal('service_unavailable');
 
     const stoppedAt = Date.now();
     cluster.start();
