@@ -8,15 +8,12 @@
  * idempotent on the provider's message id. Outbound sends go through `send`, which never throws
  * for a provider's answer: it classifies it as sent, retryable or permanent.
  */
-export type ChannelKind = 'simulator' | 'cloud' | 'web';
+import type { ChannelKind, DeliveryStatus, InboundKind, MessageTemplate } from '#domain/messaging/events.js';
 
-export type TemplateContent = {
-  name: string;
-  /** BCP-47-ish code WhatsApp expects, e.g. es, es_MX, en_US */
-  language: string;
-  /** passed through as Meta documents them (header/body/button parameters) */
-  components?: readonly Record<string, unknown>[];
-};
+// The vocabulary is the messaging catalogue's (the events record it); the port re-exports it.
+export type { ChannelKind, DeliveryStatus, InboundKind };
+
+export type TemplateContent = MessageTemplate;
 
 export type OutboundContent = { kind: 'text'; text: string } | { kind: 'template'; template: TemplateContent };
 
@@ -45,19 +42,6 @@ export type SendOutcome =
       retryAfterMs?: number;
     };
 
-export type InboundKind =
-  | 'text'
-  | 'image'
-  | 'audio'
-  | 'video'
-  | 'document'
-  | 'sticker'
-  | 'location'
-  | 'contacts'
-  | 'interactive'
-  | 'reaction'
-  | 'unsupported';
-
 export type InboundMessage = {
   numberId: string;
   /** the provider's message id: inbound events are idempotent on it */
@@ -71,8 +55,6 @@ export type InboundMessage = {
   /** ISO-8601, from the provider's timestamp */
   sentAt: string;
 };
-
-export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
 
 export type StatusUpdate = {
   numberId: string;

@@ -17,7 +17,7 @@ import type { Event } from '#domain/shared/event.js';
 export type ChannelKind = 'simulator' | 'cloud' | 'web';
 export const CHANNEL_KINDS: readonly ChannelKind[] = ['simulator', 'cloud', 'web'];
 
-/** Mirrors the channel port's TemplateContent (application/messaging/channel.ts). */
+/** A WhatsApp template message (the channel port's TemplateContent). */
 export type MessageTemplate = {
   name: string;
   language: string;
