@@ -87,4 +87,14 @@ export interface ChannelAdapter {
   readonly kind: ChannelKind;
   readonly limits: ChannelLimits;
   send(request: SendRequest): Promise<SendOutcome>;
+  /**
+   * Connection-holding channels (the Web channel's socket) implement the lifecycle below; stateless
+   * ones (simulator, Cloud API) leave it out. The worker that holds the number's lease calls `open`
+   * when it takes the number or obeys a runtime start, `close` when it loses the lease, obeys a stop or
+   * shuts down (the session is kept: the next `open` resumes it without pairing), and `logout` when an
+   * admin ends the session (credentials cleared, the next `open` pairs anew). All three are idempotent.
+   */
+  open?(): Promise<void>;
+  close?(): Promise<void>;
+  logout?(): Promise<void>;
 }
