@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
+import { runtimePaths } from './runtime/openapi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -462,6 +463,7 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...runtimePaths,
     '/metrics': {
       get: {
         summary:
