@@ -49,7 +49,7 @@ import type { ProcessName, ProcessRole } from '#domain/runtime/events.js';
 import { sqlProcessHeartbeats } from '#infrastructure/runtime/sqlHeartbeats.js';
 import { runtimeRoutes } from '#interfaces/http/runtime/runtimeRoutes.js';
 import { processSummary } from '#interfaces/http/runtime/processes.js';
-import { PROCESS_MONITOR_DEFAULTS, startProcessReporting, type ProcessMonitorTimings } from './runtime.js';
+import { monitorTimings, startProcessReporting, type ProcessMonitorTimings } from './runtime.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -213,7 +213,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
 
     // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
-    const timings = { ...PROCESS_MONITOR_DEFAULTS, ...options.process?.timings };
+    const timings = monitorTimings(options.process?.timings);
     const heartbeats = sqlProcessHeartbeats(infra.db.knex);
     const monitor = startProcessReporting({
       store,

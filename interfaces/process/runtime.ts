@@ -18,6 +18,13 @@ export const PROCESS_MONITOR_DEFAULTS: ProcessMonitorTimings = {
   requestTimeoutMs: 30_000,
 };
 
+/** The defaults, overridden by the given timings that are set. */
+export const monitorTimings = (given: Partial<ProcessMonitorTimings> = {}): ProcessMonitorTimings => ({
+  heartbeatMs: given.heartbeatMs ?? PROCESS_MONITOR_DEFAULTS.heartbeatMs,
+  crashAfterMs: given.crashAfterMs ?? PROCESS_MONITOR_DEFAULTS.crashAfterMs,
+  requestTimeoutMs: given.requestTimeoutMs ?? PROCESS_MONITOR_DEFAULTS.requestTimeoutMs,
+});
+
 /**
  * This process's liveness: it beats for every process name it runs (embedded: all three) and watches
  * the others (ProcessCrashed), and marks runtime requests nobody obeyed as timed out.
@@ -31,7 +38,7 @@ export const startProcessReporting = (deps: {
   role: ProcessRole;
   timings?: Partial<ProcessMonitorTimings>;
 }): ProcessMonitor => {
-  const timings = { ...PROCESS_MONITOR_DEFAULTS, ...deps.timings };
+  const timings = monitorTimings(deps.timings);
   const instance = processInstance();
   return startProcessMonitor({
     store: deps.store,
