@@ -11,8 +11,9 @@ import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
+import { createWhatsAppPage } from './whatsapp.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'whatsapp'];
 const ADMIN_VIEWS = new Set(['users', 'audit']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm']);
@@ -25,6 +26,7 @@ const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
+const whatsapp = createWhatsAppPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -81,6 +83,8 @@ const route = () => {
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
+  if (name === 'whatsapp') void whatsapp.show();
+  else whatsapp.hide();
 };
 
 const renderChrome = () => {
@@ -104,6 +108,8 @@ onSessionChange((user, reason) => {
     chats.hide();
     chats.reset();
     llm.reset();
+    whatsapp.hide();
+    whatsapp.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();
