@@ -1,4 +1,4 @@
-import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore, Subscription } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { messageStreamId } from '#domain/messaging/events.js';
@@ -7,6 +7,7 @@ import {
   RUNTIME_REQUEST_TYPES,
   RUNTIME_STREAM_PREFIX,
   runtimeStreamId,
+  type NumberRuntimeEvent,
   type RuntimeOutcome,
 } from '#domain/runtime/events.js';
 import { numberRuntimeDecider, type RuntimeRequestState } from '#domain/runtime/numberRuntime.js';
@@ -151,10 +152,19 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     await settle(numberId);
     await adapter.close?.();
   };
-  const obey = async (numberId: string, request: RuntimeRequestState) => {
+  /** the outcome carries the request's correlation id and names the request event as its cause */
+  const obey = async (
+    numberId: string,
+    request: RuntimeRequestState,
+    cause: { eventId: string; correlationId: string } | undefined,
+  ) => {
     const adapter = adapters.get(numberId);
     if (!adapter) return; // no longer ours: the new holder obeys
-    const context: CommandContext = { correlationId: options.newCorrelationId(), actor: 'system' };
+    const context: CommandContext = {
+      correlationId: cause?.correlationId ?? options.newCorrelationId(),
+      causationId: cause?.eventId ?? null,
+      actor: 'system',
+    };
     let result: { ok: true; outcome: RuntimeOutcome } | { ok: false; error: string };
     try {
       switch (request.action) {
@@ -213,13 +223,25 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   /** obeys the number's open requests, oldest first; on taking the number, opens it unless it is stopped */
   const reconcile = async (numberId: string, takingOver: boolean) => {
     if (!adapters.has(numberId)) return;
-    const { state } = await loadAggregate(store, runtimeStreamId(numberId), numberRuntimeDecider);
+    const recorded = await store.readStream<NumberRuntimeEvent>(runtimeStreamId(numberId));
+    const state = recorded.reduce(
+      (s, e) => numberRuntimeDecider.evolve(s, { type: e.type, data: e.data } as NumberRuntimeEvent),
+      numberRuntimeDecider.initialState(),
+    );
+    const causes = new Map(
+      recorded
+        .filter((e) => REQUEST_TYPES.has(e.type))
+        .map((e) => [
+          (e.data as { requestId: string }).requestId,
+          { eventId: e.id, correlationId: e.metadata.correlationId },
+        ]),
+    );
     if (takingOver && state.open.length === 0) {
       const adapter = adapters.get(numberId)!;
       if (state.desired === 'running') await openChannel(numberId, adapter);
       else log.info('number runtime stopped: its queue waits', { numberId });
     }
-    for (const request of state.open) await obey(numberId, request);
+    for (const request of state.open) await obey(numberId, request, causes.get(request.requestId));
   };
 
   // ---- numbers: who serves which -----------------------------------------------------------------

@@ -72,6 +72,14 @@ describe('runtime control: requests are events, the worker holding the number ob
     expect(runtime.lastRequest).to.include({ action: 'stop', outcome: 'stopped' });
     expect(runtime.lastRequest.workerId).to.be.a('string');
     console.log(`      stop obeyed (channel closed) ${obeyedMs} ms after the request`);
+    // the outcome is caused by the request: same correlation id, causation = the request event
+    const events = await t.app.infra.store.readStream('runtime-simulator');
+    const requested = events.find((e) => e.type === 'RuntimeStopRequested' && e.data.requestId === stop)!;
+    const completed = events.find((e) => e.type === 'RuntimeRequestCompleted' && e.data.requestId === stop)!;
+    expect(completed.metadata.correlationId).to.equal(requested.metadata.correlationId);
+    expect(completed.metadata.causationId).to.equal(requested.id);
+    expect(completed.metadata.actor).to.equal('system');
+    expect(requested.metadata.actor).to.not.equal('system');
 
     const queued = await request(t.baseUrl, 'POST', '/api/whatsapp/send', {
       token: admin,
