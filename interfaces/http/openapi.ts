@@ -87,7 +87,17 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'All checks ok',
-            content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }),
+            content: json({
+              type: 'object',
+              properties: {
+                status: { const: 'ok' },
+                checks: { type: 'object' },
+                detail: {
+                  type: 'object',
+                  description: 'processes: running/crashed/stopped/notReporting per process name; never changes the status',
+                },
+              },
+            }),
           },
           503: {
             description: 'A dependency failed; checks names it',

@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import { waitFor } from '../support/events.js';
 import { startTestWorker } from '../support/messaging.js';
+import { recordingChannels } from '../support/recordingChannel.js';
 import {
   chromiumInstalled,
   launchChromium,
@@ -26,6 +27,9 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
   this.timeout(180_000);
   let app: ConsoleApp;
   let worker: ReturnType<typeof startTestWorker>;
+  const UNDELIVERABLE = '34699999999';
+  const channels = recordingChannels({ refuse: (to) => to === UNDELIVERABLE });
+  let admin: string;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -39,16 +43,16 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     }
     axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     app = await startConsoleApp();
-    worker = startTestWorker(app.test);
+    worker = startTestWorker(app.test, { channels: channels.factory });
     await waitFor(
       () => worker.dispatcher.runningNumbers().includes('simulator'),
       30_000,
       'the worker to run simulator',
     );
     // a WhatsApp Web number, for the pairing panel
-    const { access } = await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
+    admin = (await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD)).access;
     const added = await request(app.baseUrl, 'POST', '/api/numbers', {
-      token: access,
+      token: admin,
       body: { id: 'shop-web', name: 'Tienda Web', kind: 'web' },
     });
     expect(added.status).to.equal(201);
@@ -127,10 +131,12 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
       'completed',
     );
     expect(worker.dispatcher.runningNumbers()).to.not.include('simulator');
+    expect(channels.of('simulator').at(-1)).to.equal('close');
     expect(await axe()).to.deep.equal([]);
 
     await simulatorRow().locator('button[data-action="start"]').click();
     await page.locator('#wa-numbers tr[data-number="simulator"][data-runtime="running"]').waitFor({ timeout: 20_000 });
+    expect(channels.of('simulator').slice(-2)).to.deep.equal(['close', 'open']);
     expect(await waitForText(page, '#wa-message', (text) => text.includes('Arrancar hecho'), 20_000)).to.equal(
       'Simulator: Arrancar hecho (en marcha).',
     );
@@ -142,6 +148,43 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     expect(await page.locator('#audit-list tr[data-action="runtime.stop_requested"]').first().textContent()).to.include(
       'simulator',
     );
+  });
+
+  it('lists a dead letter with its error; retry puts it back in the queue (dead again), drop removes it', async () => {
+    const sent = await request(app.baseUrl, 'POST', '/api/whatsapp/send', {
+      token: admin,
+      body: { to: UNDELIVERABLE, text: 'no llega', number: 'simulator' },
+    });
+    expect(sent.status).to.equal(202);
+    const id = sent.body.messageId as string;
+    await page.click('#nav a[data-route="whatsapp"]');
+    const row = page.locator(`#wa-dead tr[data-message="${id}"]`);
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.textContent()).to.include('131026: undeliverable');
+    expect(await row.locator('button[data-action="retry"]').getAttribute('aria-label')).to.equal(
+      `Reintentar: mensaje ${id.slice(0, 8)} a ${UNDELIVERABLE}`,
+    );
+    expect(await axe()).to.deep.equal([]);
+    await row.locator('button[data-action="retry"]').click();
+    expect(await waitForText(page, '#wa-message', (text) => text.startsWith('Mensaje'))).to.equal(
+      `Mensaje ${id.slice(0, 8)} vuelto a la cola.`,
+    );
+    // requeued, sent again, refused again: a second attempt recorded, dead again
+    await waitFor(
+      async () => {
+        const events = await app.test.app.infra.store.readStream(`message-${id}`);
+        return events.filter((e) => e.type === 'MessageDeadLettered').length === 2;
+      },
+      20_000,
+      'the retried message to be dead-lettered again',
+    );
+    await page.click('#wa-reload');
+    await row.locator('button[data-action="drop"]').waitFor();
+    await row.locator('button[data-action="drop"]').click();
+    expect(await waitForText(page, '#wa-message', (text) => text.endsWith('descartado.'))).to.equal(
+      `Mensaje ${id.slice(0, 8)} descartado.`,
+    );
+    await waitFor(async () => !(await row.isVisible()), 20_000, 'the dropped row to go');
   });
 
   it('opens the pairing panel of a web number (QR when the channel offers it, a clear note when it does not)', async () => {

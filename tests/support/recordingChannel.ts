@@ -4,7 +4,8 @@ import type { ChannelFactory } from '#application/messaging/ports.js';
 /**
  * A connection-holding channel for runtime-control tests: a real object implementing the channel port,
  * lifecycle included (open/close/logout, as the Web channel has), that records every call per number in
- * the order the worker made them, and "sends" by recording. `failNext` makes the next lifecycle call throw.
+ * the order the worker made them, and "sends" by recording. `failNext` makes the next lifecycle call throw;
+ * `refuse` names recipients whose sends fail for good (dead letters).
  */
 export const RECORDING_LIMITS: ChannelLimits = {
   messagesPerSecond: 10_000,
@@ -14,7 +15,7 @@ export const RECORDING_LIMITS: ChannelLimits = {
 
 export type RecordedCall = { numberId: string; call: 'open' | 'close' | 'logout'; at: number };
 
-export const recordingChannels = () => {
+export const recordingChannels = (options: { refuse?: (to: string) => boolean } = {}) => {
   const calls: RecordedCall[] = [];
   const sent: Array<{ numberId: string; messageId: string; at: number }> = [];
   const failNext = new Map<string, string>();
@@ -36,6 +37,9 @@ export const recordingChannels = () => {
       send(request) {
         if (connected.get(number.numberId) !== true)
           return Promise.resolve({ status: 'failed', retryable: true, code: 'not_connected', message: 'closed' });
+        // a recipient the "provider" refuses for good (Meta's 131026, undeliverable): dead-lettered at once
+        if (options.refuse?.(request.to))
+          return Promise.resolve({ status: 'failed', retryable: false, code: '131026', message: 'undeliverable' });
         sent.push({ numberId: number.numberId, messageId: request.messageId, at: Date.now() });
         return Promise.resolve({ status: 'sent', providerMessageId: `rec.${request.messageId}` });
       },
