@@ -94,7 +94,8 @@ export const openApiDocument = {
                 checks: { type: 'object' },
                 detail: {
                   type: 'object',
-                  description: 'processes: running/crashed/stopped/notReporting per process name; never changes the status',
+                  description:
+                    'processes: running/crashed/stopped/notReporting per process name; never changes the status',
                 },
               },
             }),
