@@ -96,6 +96,8 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   const sendingNumber = new Map<string, string>();
   const running = new Set<string>();
   const lifecycle = new Map<string, Promise<void>>();
+  /** held numbers whose channel failed to open on take-over, opened again on the next lease round */
+  const reopen = new Set<string>();
   let subscription: Subscription | null = null;
   let held: string[] = [];
   let stopped = false;
@@ -238,7 +240,14 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     );
     if (takingOver && state.open.length === 0) {
       const adapter = adapters.get(numberId)!;
-      if (state.desired === 'running') await openChannel(numberId, adapter);
+      if (state.desired === 'running')
+        try {
+          await openChannel(numberId, adapter);
+        } catch (error) {
+          // No request to answer: try again on the next lease round (a request in between decides instead).
+          reopen.add(numberId);
+          log.warn('number runtime open failed, will retry', { numberId, error });
+        }
       else log.info('number runtime stopped: its queue waits', { numberId });
     }
     for (const request of state.open) await obey(numberId, request, causes.get(request.requestId));
@@ -285,6 +294,10 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       void serially(id, () => closeChannel(id, adapter));
     }
     held = ids.filter((id) => adapters.has(id));
+    for (const id of [...reopen]) {
+      reopen.delete(id);
+      if (adapters.has(id) && !running.has(id)) void serially(id, () => reconcile(id, true));
+    }
   };
 
   // ---- one message -------------------------------------------------------------------------------

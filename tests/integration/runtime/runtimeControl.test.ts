@@ -153,6 +153,20 @@ describe('runtime control: requests are events, the worker holding the number ob
     expect(channels.of('sales').slice(-2)).to.deep.equal(['close', 'open']);
   });
 
+  it('a channel that fails to open when the worker takes the number is opened again on a later lease round', async () => {
+    channels.failNext('retry-me', 'open', 'socket refused');
+    const added = await request(t.baseUrl, 'POST', '/api/numbers', {
+      token: admin,
+      body: { id: 'retry-me', name: 'Retry me', kind: 'simulator' },
+    });
+    expect(added.status).to.equal(201);
+    await waitFor(() => worker!.dispatcher.runningNumbers().includes('retry-me'), 20_000, 'retry-me running');
+    expect(channels.of('retry-me')).to.deep.equal(['open', 'open']);
+    expect(worker!.logs()).to.include('number runtime open failed, will retry');
+    await request(t.baseUrl, 'DELETE', '/api/numbers/retry-me', { token: admin });
+    await waitFor(() => channels.of('retry-me').at(-1) === 'close', 20_000, 'a removed number is closed');
+  });
+
   it('is admin only; bad input is a clear 4xx and appends nothing', async () => {
     const created = await request(t.baseUrl, 'POST', '/api/users', {
       token: admin,
