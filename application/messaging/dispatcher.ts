@@ -447,27 +447,32 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   // Requests appended from now on arrive through the subscription; older open ones are found when the
   // number is taken (reconcile folds its stream), so the head is read before the first lease round.
   const ready = (async () => {
-    const after = await store.headPosition();
-    if (stopped) return;
-    subscription = store.subscribeToAll({
-      after,
-      filter: { streamPrefixes: [RUNTIME_STREAM_PREFIX] },
-      onEvent: (event) => {
-        if (!REQUEST_TYPES.has(event.type)) return;
-        const numberId = (event.data as { numberId?: unknown }).numberId;
-        if (typeof numberId === 'string' && adapters.has(numberId))
-          void serially(numberId, () => reconcile(numberId, false));
-      },
-      onError: (error) => log.error('runtime request subscription failed', { error }),
-    });
+    while (!stopped) {
+      try {
+        const after = await store.headPosition();
+        if (stopped) return;
+        subscription = store.subscribeToAll({
+          after,
+          filter: { streamPrefixes: [RUNTIME_STREAM_PREFIX] },
+          onEvent: (event) => {
+            if (!REQUEST_TYPES.has(event.type)) return;
+            const numberId = (event.data as { numberId?: unknown }).numberId;
+            if (typeof numberId === 'string' && adapters.has(numberId))
+              void serially(numberId, () => reconcile(numberId, false));
+          },
+          onError: (error) => log.error('runtime request subscription failed', { error }),
+        });
+        return;
+      } catch (error) {
+        // The store is not answering yet: nothing can be leased either, so wait and try again.
+        log.warn('runtime request subscription failed, will retry', { error });
+        await sleep(1_000);
+      }
+    }
   })();
 
   const leaseLoop = (async () => {
-    try {
-      await ready;
-    } catch (error) {
-      log.error('runtime request subscription failed', { error });
-    }
+    await ready;
     while (!stopped) {
       try {
         await balance();
