@@ -55,7 +55,11 @@ export const createAuditPage = () => {
               {
                 href: chainLink(e.correlation_id),
                 title: e.correlation_id,
-                'aria-label': t('audit.openChain', { action: e.action, time: formatDateTime(e.occurred_at) }),
+                'aria-label': t('audit.openChain', {
+                  id: e.correlation_id,
+                  action: e.action,
+                  time: formatDateTime(e.occurred_at),
+                }),
                 'data-link': 'chain',
               },
               h('code', {}, e.correlation_id),

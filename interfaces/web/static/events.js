@@ -131,7 +131,7 @@ export const createEventsPage = () => {
               'a',
               {
                 href: streamLink(e.streamId, { revision: e.revision }),
-                'aria-label': t('ev.openStream', { stream: e.streamId, revision: e.revision }),
+                'aria-label': t('ev.openStream', { stream: `${e.streamId}@${e.revision}` }),
                 title: e.streamId,
               },
               `${e.streamId}@${e.revision}`,
@@ -317,7 +317,8 @@ export const createEventsPage = () => {
   // ---------- causal chain ----------
   const chainForm = $('#ev-chain-form');
   const flatten = (nodes) => nodes.flatMap((node) => [node, ...flatten(node.children)]);
-  const treeOf = (nodes) =>
+  /** the tree of a chain; each step says when it happened after the chain's start and after its cause */
+  const treeOf = (nodes, start) =>
     h(
       'ul',
       { class: 'ev-tree' },
@@ -336,12 +337,17 @@ export const createEventsPage = () => {
             h('a', { href: eventLink(node.id) }, h('code', {}, node.type)),
             h(
               'span',
+              { class: 'ev-offset small' },
+              t('ev.offset', { offset: ms(Date.parse(node.occurredAt) - start) }),
+            ),
+            h(
+              'span',
               { class: 'muted small' },
               `${node.streamId}@${node.revision} · ${formatDateTime(node.occurredAt)} · `,
               actorOf(node.metadata.actor),
             ),
           ),
-          node.children.length > 0 ? treeOf(node.children) : null,
+          node.children.length > 0 ? treeOf(node.children, start) : null,
         ),
       ),
     );
@@ -364,7 +370,7 @@ export const createEventsPage = () => {
       total: ms(end - start),
     });
     $('#ev-chain-incomplete').hidden = chainShown.complete;
-    const tree = treeOf(chainShown.roots);
+    const tree = treeOf(chainShown.roots, start);
     tree.id = 'ev-tree';
     $('#ev-tree').replaceWith(tree);
   };
