@@ -33,7 +33,7 @@ export type StateAsOf = {
   streamId: string;
   at: string;
   kind: string;
-  /** the folded state, secrets redacted (Sets as sorted arrays) */
+  /** the folded state, secrets redacted (Sets as arrays) */
   state: unknown;
   /** facts derived from the state at `at` (e.g. whether a lock was in force) */
   summary: Record<string, unknown>;
@@ -261,7 +261,7 @@ export const foldEvents = (
   return current;
 };
 
-/** A state as JSON shows it: Sets become sorted arrays (the first 100 and a count when larger). */
+/** A state as JSON shows it: Sets become arrays in insertion order (the first 100 and a count when larger). */
 export const plainState = (value: unknown, depth = 0): unknown => {
   if (depth > 20) return null;
   if (value instanceof Set) {

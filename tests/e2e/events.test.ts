@@ -79,10 +79,13 @@ describe('console Events page in a real browser (Chromium, real app)', function 
       nodes: v.nodes.map((n) => ({ target: n.target })),
     }));
   };
-  const axeEverywhere = async () => {
+  /** axe at a desktop width and at a 390 px phone; `shot` names screenshots left in /tmp for people to look at */
+  const axeEverywhere = async (shot?: string) => {
     expect(await axe()).to.deep.equal([]);
+    if (shot) await page.screenshot({ path: `/tmp/events-${shot}-1280.png`, fullPage: true });
     await page.setViewportSize({ width: 390, height: 900 });
     expect(await axe()).to.deep.equal([]);
+    if (shot) await page.screenshot({ path: `/tmp/events-${shot}-390.png`, fullPage: true });
     await page.setViewportSize({ width: 1280, height: 1000 });
   };
   const focusedId = () =>
@@ -112,7 +115,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     expect(await row.locator('a[data-link="event"]').getAttribute('href')).to.match(
       /^#\/events\/event\/[0-9a-f-]{36}$/,
     );
-    await axeEverywhere();
+    await axeEverywhere('audit');
     await row.locator('a[data-link="chain"]').click();
     await page.locator('#ev-tree li[data-type="LoginSucceeded"]').waitFor();
     expect(await page.locator('#ev-h1').textContent()).to.equal('Cadena causal');
@@ -126,7 +129,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     expect(offsets.length).to.equal((await treeTypes()).length);
     expect(offsets[0]).to.equal('+0 ms desde el inicio');
     for (const offset of offsets) expect(offset).to.match(/^\+[\d.,]+ (ms|s) desde el inicio$/);
-    await axeEverywhere();
+    await axeEverywhere('chain');
 
     // the X-Correlation-Id of a login response leads to the same kind of tree
     const login = await request(app.baseUrl, 'POST', '/api/auth/login', {
@@ -143,7 +146,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     await waitForText(page, '#ev-h1', (text) => text === 'Evento LoginSucceeded');
     expect(await page.locator('#ev-event-chain').getAttribute('href')).to.equal(`#/events/chain/${correlationId}`);
     expect(await page.locator('#ev-event-data').textContent()).to.include('"accountId"');
-    await axeEverywhere();
+    await axeEverywhere('event');
 
     // the explorer, filtered by type, one event per page... through the URL; then forwards and back
     await page.goto(`${app.baseUrl}/#/events?type=LoginSucceeded`);
@@ -154,7 +157,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     await page.goto(`${app.baseUrl}/#/events?type=LoginSucceeded,AccountCreated&direction=forward`);
     await page.locator('#ev-rows tr[data-type="AccountCreated"]').first().waitFor();
     expect(await page.locator('#ev-rows tr').first().getAttribute('data-type')).to.equal('AccountCreated');
-    await axeEverywhere();
+    await axeEverywhere('explorer');
   });
 
   it('pages with the cursor forwards and backwards', async () => {
@@ -221,7 +224,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     await page.click('#ev-step-play');
     await waitForText(page, '#ev-step-position', (text) => text === 'Revisión 1 de 1');
     await waitForText(page, '#ev-step-play', (text) => text === 'Reproducir');
-    await axeEverywhere();
+    await axeEverywhere('stepper');
 
     // English, with the server's errors translated
     await page.click('[data-lang="en"]');
