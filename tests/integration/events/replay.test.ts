@@ -106,7 +106,17 @@ describe('replay stepper: GET /api/streams/{streamId}/steps (real Postgres, real
       body: { id: 'replay-num', name: 'Replay number', kind: 'simulator' },
     });
     expect(added.status, JSON.stringify(added.body)).to.equal(201);
+    const beforeDisable = new Date().toISOString();
     await request(t.baseUrl, 'POST', '/api/numbers/replay-num/disable', { token: admin });
+    // time travel folds numbers too: active before the disable, disabled after
+    const stateAt = (at: string) =>
+      request(t.baseUrl, 'GET', `/api/streams/number-replay-num/state?at=${encodeURIComponent(at)}`, { token: admin });
+    const then = await stateAt(beforeDisable);
+    expect(then.status, JSON.stringify(then.body)).to.equal(200);
+    expect(then.body).to.include({ kind: 'number', laterEvents: 1 });
+    expect(then.body.summary).to.deep.equal({ exists: true, status: 'active' });
+    const now = await stateAt(new Date(Date.now() + 1000).toISOString());
+    expect(now.body.summary).to.deep.equal({ exists: true, status: 'disabled' });
     const numberStep = await step('number-replay-num', 1);
     expect(numberStep.body).to.include({ kind: 'number', revision: 1, next: null });
     expect(numberStep.body.state).to.include({ status: 'disabled', name: 'Replay number' });
@@ -125,6 +135,14 @@ describe('replay stepper: GET /api/streams/{streamId}/steps (real Postgres, real
     expect(received.body.state).to.include({ status: 'open', paused: false });
     expect(received.body.state!.received).to.have.length(1);
     expect(received.body.summary).to.include({ exists: true, paused: false, messagesReceived: 1 });
+    const chatNow = await request(
+      t.baseUrl,
+      'GET',
+      `/api/streams/${chatStream}/state?at=${encodeURIComponent(new Date(Date.now() + 1000).toISOString())}`,
+      { token: admin },
+    );
+    expect(chatNow.body).to.include({ kind: 'chat' });
+    expect(chatNow.body.summary).to.include({ exists: true, messagesReceived: 1 });
 
     // the bot's answer: an outbound message whose causation is the MessageReceived of the chat
     let reply: { streamId: string } | undefined;
