@@ -183,6 +183,16 @@ describe('console Events page in a real browser (Chromium, real app)', function 
 
   it('shows an account as of a past time (active before the disable, disabled after) and steps through it', async () => {
     const stream = `account-${accountId}`;
+    // an admin picks the user from the list (it fills in the stream id) and opens its stream
+    await page.goto(`${app.baseUrl}/#/events/stream`);
+    expect(await page.locator('#ev-h1').textContent()).to.equal('Reproducir un flujo');
+    await page.locator(`#ev-stream-pick option[value="${stream}"]`).waitFor({ state: 'attached' });
+    await page.selectOption('#ev-stream-pick', stream);
+    expect(await page.inputValue('#ev-stream-form input[name="stream"]')).to.equal(stream);
+    await page.click('#ev-stream-form button[type="submit"]');
+    await waitForText(page, '#ev-step-position', (text) => text === 'Revisión 0 de 1');
+    expect(await page.locator('#ev-h1').textContent()).to.equal(`Flujo ${stream}`);
+
     await page.goto(`${app.baseUrl}/#/events/stream/${stream}?at=${encodeURIComponent(beforeDisable)}`);
     await page.locator('#ev-asof-result').waitFor();
     expect(await page.locator('#ev-h1').textContent()).to.equal(`Flujo ${stream}`);

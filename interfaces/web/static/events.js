@@ -522,6 +522,54 @@ export const createEventsPage = () => {
     }
     renderAsOf();
   };
+  // the picker: users, chats, numbers, providers and the system streams, read from their lists
+  const pick = $('#ev-stream-pick');
+  let pickGroups = [];
+  const renderPick = () => {
+    const chosen = pick.value;
+    clear(pick).append(
+      h('option', { value: '' }, t('ev.pickNone')),
+      ...pickGroups
+        .filter((group) => group.items.length > 0)
+        .map((group) =>
+          h('optgroup', { label: t(group.label) }, ...group.items.map(([value, text]) => h('option', { value }, text))),
+        ),
+    );
+    pick.value = chosen;
+  };
+  const loadPick = async () => {
+    const quietly = (promise) => promise.catch(() => null);
+    const [users, chats, numbers, llm] = await Promise.all([
+      quietly(api('/api/users')),
+      quietly(api('/api/chats?limit=50')),
+      quietly(api('/api/numbers')),
+      quietly(api('/api/llm/providers')),
+    ]);
+    pickGroups = [
+      { label: 'ev.pick.users', items: (users?.users ?? []).map((u) => [`account-${u.id}`, u.username]) },
+      {
+        label: 'ev.pick.chats',
+        items: (chats?.chats ?? []).map((c) => [`chat-${c.chatId}`, `${c.contactName ?? c.contact} (${c.numberId})`]),
+      },
+      { label: 'ev.pick.numbers', items: (numbers?.numbers ?? []).map((n) => [`number-${n.numberId}`, n.name]) },
+      {
+        label: 'ev.pick.providers',
+        items: (llm?.providers ?? []).map((p) => [`llm-provider-${p.name}`, p.name]),
+      },
+      {
+        label: 'ev.pick.system',
+        items: ['llm-force', 'llm-settings', 'process-app', 'process-worker-web', 'process-scheduler'].map((id) => [
+          id,
+          id,
+        ]),
+      },
+    ];
+    renderPick();
+  };
+  pick.addEventListener('change', () => {
+    if (pick.value) streamForm.elements.namedItem('stream').value = pick.value;
+  });
+
   const showStream = async (id, params) => {
     stopPlay();
     streamId = id || null;
@@ -530,6 +578,8 @@ export const createEventsPage = () => {
     showPart('stream');
     streamForm.elements.namedItem('stream').value = streamId ?? '';
     $('#ev-stream-body').hidden = !streamId;
+    pick.value = '';
+    void loadPick();
     renderStep();
     renderAsOf();
     const at = params.get('at');
@@ -601,6 +651,7 @@ export const createEventsPage = () => {
     renderChain();
     renderStep();
     renderAsOf();
+    renderPick();
   });
 
   return {
