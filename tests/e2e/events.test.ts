@@ -157,6 +157,18 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     await page.goto(`${app.baseUrl}/#/events?type=LoginSucceeded,AccountCreated&direction=forward`);
     await page.locator('#ev-rows tr[data-type="AccountCreated"]').first().waitFor();
     expect(await page.locator('#ev-rows tr').first().getAttribute('data-type')).to.equal('AccountCreated');
+    // a filter the API would refuse is explained in the page's language before anything is sent
+    await page.fill('#ev-filters [name="type"]', 'Not A Type');
+    await page.click('#ev-filters button[type="submit"]');
+    expect(await waitForText(page, '#ev-message', (text) => text !== '')).to.match(/^Los tipos son nombres como/);
+    await page.fill('#ev-filters [name="type"]', 'AccountCreated');
+    await page.click('#ev-filters button[type="submit"]');
+    await page.waitForFunction(() => {
+      const rows = [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#ev-rows tr')];
+      return rows.length > 0 && rows.every((tr) => tr.getAttribute('data-type') === 'AccountCreated');
+    });
+    expect(await page.isVisible('#ev-message')).to.equal(false);
+    expect(new URL(page.url()).hash).to.equal('#/events?type=AccountCreated&direction=forward');
     await axeEverywhere('explorer');
   });
 

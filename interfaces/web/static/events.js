@@ -12,6 +12,7 @@ import { loadNames, who } from './people.js';
 const PAGE_SIZE = 50;
 const FILTERS = ['from', 'to', 'type', 'stream', 'actor', 'correlation_id', 'direction'];
 const PLAY_EVERY_MS = 1200;
+const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
 const CORRELATION = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9._-]{8,64})$/i;
 
 /** the hash of a view; segments are URI-encoded, params dropped when empty */
@@ -100,7 +101,8 @@ export const createEventsPage = () => {
     }
     setHeading(heading());
   };
-  const fail = (error) => say(message, describeError(error));
+  // a refused filter is the page's own input: said in the page's words (the other codes by errors.js)
+  const fail = (error) => say(message, error?.code === 'validation_failed' ? t('ev.badInput') : describeError(error));
 
   // ---------- explorer ----------
   const renderList = () => {
@@ -199,23 +201,41 @@ export const createEventsPage = () => {
       if (raw === '') continue;
       if (name === 'from' || name === 'to') {
         const iso = fromLocalInput(raw);
-        if (iso === null) throw new Error('bad time');
+        if (iso === null) throw new Error('ev.badTime');
         out[name] = iso;
       } else if (name === 'direction') {
         if (raw === 'forward') out.direction = 'forward';
       } else out[name] = raw;
     }
+    const problem =
+      out.from && out.to && out.from > out.to
+        ? 'ev.badRange'
+        : out.type &&
+            !out.type
+              .split(',')
+              .map((part) => part.trim())
+              .every((part) => part === '' || EVENT_TYPE.test(part))
+          ? 'ev.badType'
+          : out.correlation_id && !CORRELATION.test(out.correlation_id)
+            ? 'ev.badCorrelation'
+            : null;
+    if (problem) throw new Error(problem);
     return out;
   };
 
   const showList = (params) => {
     showPart('list');
     fillFilters(params);
-    filters = readFilters();
     cursors = [null];
     pageIndex = 0;
     listPage = null;
     renderList();
+    try {
+      filters = readFilters();
+    } catch (error) {
+      // a hand-written link with a bad filter: say so, search nothing
+      return say(message, t(error.message));
+    }
     void loadList();
   };
 
@@ -224,8 +244,8 @@ export const createEventsPage = () => {
     let wanted;
     try {
       wanted = readFilters();
-    } catch {
-      return say(message, t('ev.badTime'));
+    } catch (error) {
+      return say(message, t(error.message));
     }
     const target = eventsLink([], wanted);
     if (location.hash === target) {
