@@ -259,6 +259,11 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     expect(await waitForText(page, '#ev-message', (text) => text !== '')).to.equal('No event has that correlation id.');
     await axeEverywhere();
     await page.click('[data-lang="es"]');
+    // leaving the page gives the document its console title back
+    await page.click('#nav a[data-route="dashboard"]');
+    await page.waitForFunction(
+      () => (globalThis as unknown as { document: { title: string } }).document.title === 'Consola del chatbot',
+    );
     expect(problems.page).to.deep.equal([]);
     expect(problems.csp).to.deep.equal([]);
     // the two 404s asked for above are the only console errors (the browser logs failed fetches)

@@ -81,7 +81,11 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
-  if (name !== 'events') events.hide();
+  if (name !== 'events') {
+    events.hide();
+    // the Events page titles its own views; the others keep the console's title
+    document.title = t('app.title');
+  }
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
