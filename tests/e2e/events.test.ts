@@ -148,6 +148,27 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     expect(await page.locator('#ev-event-data').textContent()).to.include('"accountId"');
     await axeEverywhere('event');
 
+    // a message through the simulator: the bot's answer hangs below the message that caused it
+    const sent = await request(app.baseUrl, 'POST', '/api/simulator/messages', {
+      token: adminToken,
+      body: { from: '34600000042', text: 'hola' },
+    });
+    expect(sent.status).to.equal(202);
+    const messageChain = sent.headers.get('x-correlation-id')!;
+    // the answer is appended by the bot after the 202: wait until the chain holds it
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const chain = await request(app.baseUrl, 'GET', `/api/events/chain/${messageChain}`, { token: adminToken });
+      if (JSON.stringify(chain.body).includes('"MessageQueued"')) break;
+      if (Date.now() > deadline) throw new Error('the bot never answered the simulated message');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.goto(`${app.baseUrl}/#/events?correlation=${messageChain}`);
+    await page.locator('#ev-tree li[data-type="MessageReceived"] li[data-type="MessageQueued"]').waitFor();
+    expect(await page.locator('#ev-tree li[data-type="MessageQueued"] .ev-gap-pill').first().textContent()).to.match(
+      /^\+[\d.,]+ (ms|s) tras la causa$/,
+    );
+
     // the explorer, filtered by type, one event per page... through the URL; then forwards and back
     await page.goto(`${app.baseUrl}/#/events?type=LoginSucceeded`);
     await page.locator('#ev-rows tr').first().waitFor();
