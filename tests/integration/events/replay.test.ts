@@ -154,7 +154,7 @@ describe('replay stepper: GET /api/streams/{streamId}/steps (real Postgres, real
           `/api/events?type=MessageQueued&correlation_id=${encodeURIComponent(received.body.why.correlationId)}`,
           { token: admin },
         );
-        reply = (page.body.events as Array<{ streamId: string }>)[0];
+        reply = (page.body.events as Array<{ streamId: string }> | undefined)?.[0];
         return reply !== undefined;
       },
       20_000,
