@@ -107,6 +107,20 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     expect(await row.locator('td').nth(2).textContent()).to.equal('conectado');
     expect(await row.locator('.badge').textContent()).to.equal('en marcha');
     expect(await row.locator('button[data-action="stop"]').getAttribute('aria-label')).to.equal('Parar: Simulator');
+    // keyboard focus on a row button survives the periodic refresh that rebuilds the rows
+    await row.locator('button[data-action="restart"]').focus();
+    const marked = await row.elementHandle();
+    await page.waitForFunction((old) => !(old as { isConnected: boolean }).isConnected, marked, { timeout: 15_000 });
+    expect(
+      await page.evaluate(() => {
+        const active = (
+          globalThis as unknown as {
+            document: { activeElement: { getAttribute(n: string): string | null; closest(s: string): any } };
+          }
+        ).document.activeElement;
+        return [active.getAttribute('data-action'), active.closest('tr')?.getAttribute('data-number')];
+      }),
+    ).to.deep.equal(['restart', 'simulator']);
     // the app process reports its heartbeat
     await page.locator('#wa-processes tr[data-process="app"][data-state="running"]').first().waitFor();
     expect(await axe()).to.deep.equal([]);

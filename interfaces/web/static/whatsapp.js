@@ -30,6 +30,22 @@ export const createWhatsAppPage = () => {
   let watching = null;
   let pairing = null; // { numberId, name, data, timer, unavailable }
 
+  /**
+   * Rebuilds a table body keeping keyboard focus: the periodic refresh replaces the rows, so a focused
+   * row button is found again by its row and action and focused again.
+   */
+  const keepFocus = (body, rowAttribute, rebuild) => {
+    const active = document.activeElement;
+    const row = active && body.contains(active) ? active.closest(`tr[${rowAttribute}]`) : null;
+    const key = row?.getAttribute(rowAttribute);
+    const action = active?.getAttribute?.('data-action');
+    rebuild();
+    if (key && action)
+      body
+        .querySelector(`tr[${rowAttribute}="${CSS.escape(key)}"] button[data-action="${CSS.escape(action)}"]`)
+        ?.focus();
+  };
+
   const nameOf = (numberId) => printable(status?.numbers.find((n) => n.numberId === numberId)?.name ?? numberId);
   const actionName = (action) => t(`wa.action.${action}`);
   const setTitle = () => {
@@ -79,29 +95,31 @@ export const createWhatsAppPage = () => {
 
   const renderNumbers = () => {
     const numbers = status?.numbers ?? [];
-    clear(numbersBody).append(
-      ...numbers.map((n) => {
-        const runtime = n.runtime ?? { state: 'running', desired: 'running', lastRequest: null };
-        return h(
-          'tr',
-          { 'data-number': n.numberId, 'data-runtime': runtime.state, 'data-connection': n.connection },
-          h('td', {}, h('strong', {}, printable(n.name)), h('br'), h('span', { class: 'muted small' }, n.numberId)),
-          h('td', {}, has(`wa.kind.${n.kind}`) ? t(`wa.kind.${n.kind}`) : printable(n.kind)),
-          h('td', {}, connectionLabel(n.connection)),
-          h(
-            'td',
-            {},
-            h('span', { class: `badge state-${runtime.state}` }, t(`state.${runtime.state}`)),
-            runtime.desired !== runtime.state
-              ? h('span', { class: 'muted small' }, ` ${t('wa.desired', { state: t(`state.${runtime.desired}`) })}`)
-              : null,
-          ),
-          requestCell(runtime),
-          h('td', { class: 'num' }, formatNumber(n.queueDepth)),
-          h('td', { class: 'num' }, formatNumber(n.deadLetters)),
-          h('td', {}, numberButtons(n)),
-        );
-      }),
+    keepFocus(numbersBody, 'data-number', () =>
+      clear(numbersBody).append(
+        ...numbers.map((n) => {
+          const runtime = n.runtime ?? { state: 'running', desired: 'running', lastRequest: null };
+          return h(
+            'tr',
+            { 'data-number': n.numberId, 'data-runtime': runtime.state, 'data-connection': n.connection },
+            h('td', {}, h('strong', {}, printable(n.name)), h('br'), h('span', { class: 'muted small' }, n.numberId)),
+            h('td', {}, has(`wa.kind.${n.kind}`) ? t(`wa.kind.${n.kind}`) : printable(n.kind)),
+            h('td', {}, connectionLabel(n.connection)),
+            h(
+              'td',
+              {},
+              h('span', { class: `badge state-${runtime.state}` }, t(`state.${runtime.state}`)),
+              runtime.desired !== runtime.state
+                ? h('span', { class: 'muted small' }, ` ${t('wa.desired', { state: t(`state.${runtime.desired}`) })}`)
+                : null,
+            ),
+            requestCell(runtime),
+            h('td', { class: 'num' }, formatNumber(n.queueDepth)),
+            h('td', { class: 'num' }, formatNumber(n.deadLetters)),
+            h('td', {}, numberButtons(n)),
+          );
+        }),
+      ),
     );
     $('#wa-numbers-empty').hidden = numbers.length > 0;
   };
@@ -222,34 +240,36 @@ export const createWhatsAppPage = () => {
   };
 
   const renderDead = () => {
-    clear(deadBody).append(
-      ...deadLetters.map((d) => {
-        const short = d.messageId.slice(0, 8);
-        const to = printable(d.to);
-        const button = (action) =>
-          h(
-            'button',
-            {
-              type: 'button',
-              class: `btn btn-small${action === 'drop' ? ' btn-danger' : ''}`,
-              'data-action': action,
-              'aria-label': t('wa.deadLabel', { action: t(`wa.${action}`), id: short, to }),
-              onclick: () => void resolveDead(d, action),
-            },
-            t(`wa.${action}`),
+    keepFocus(deadBody, 'data-message', () =>
+      clear(deadBody).append(
+        ...deadLetters.map((d) => {
+          const short = d.messageId.slice(0, 8);
+          const to = printable(d.to);
+          const button = (action) =>
+            h(
+              'button',
+              {
+                type: 'button',
+                class: `btn btn-small${action === 'drop' ? ' btn-danger' : ''}`,
+                'data-action': action,
+                'aria-label': t('wa.deadLabel', { action: t(`wa.${action}`), id: short, to }),
+                onclick: () => void resolveDead(d, action),
+              },
+              t(`wa.${action}`),
+            );
+          return h(
+            'tr',
+            { 'data-message': d.messageId },
+            h('td', { class: 'nowrap' }, h('code', {}, short)),
+            h('td', {}, printable(d.numberId)),
+            h('td', {}, to),
+            h('td', { class: 'num' }, formatNumber(d.attempts)),
+            h('td', {}, printable([d.lastErrorCode, d.lastError].filter(Boolean).join(': ') || d.reason || '')),
+            h('td', { class: 'nowrap' }, formatDateTime(d.deadAt)),
+            h('td', {}, isAdmin() ? h('div', { class: 'actions' }, button('retry'), button('drop')) : null),
           );
-        return h(
-          'tr',
-          { 'data-message': d.messageId },
-          h('td', { class: 'nowrap' }, h('code', {}, short)),
-          h('td', {}, printable(d.numberId)),
-          h('td', {}, to),
-          h('td', { class: 'num' }, formatNumber(d.attempts)),
-          h('td', {}, printable([d.lastErrorCode, d.lastError].filter(Boolean).join(': ') || d.reason || '')),
-          h('td', { class: 'nowrap' }, formatDateTime(d.deadAt)),
-          h('td', {}, isAdmin() ? h('div', { class: 'actions' }, button('retry'), button('drop')) : null),
-        );
-      }),
+        }),
+      ),
     );
     $('#wa-dead-empty').hidden = deadLetters.length > 0;
   };
