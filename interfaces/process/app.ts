@@ -67,7 +67,7 @@ export type StartAppOptions = {
   logger: Logger;
   /** overrides config.http.port (tests pass 0) */
   port?: number;
-  /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
+  /** Redis key prefix for rate limits (tests isolate themselves with it) */
   redisKeyPrefix?: string;
   /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
   runtime: Runtime;
@@ -135,8 +135,6 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       store,
       log: logger,
     });
-    closers.push(() => rateLimiting.lockouts.stop());
-    await rateLimiting.lockouts.start();
 
     const tokens = createTokenService({
       secret: config.jwt.secret,

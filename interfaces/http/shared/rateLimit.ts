@@ -7,19 +7,18 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import { RateLimitedError, UnavailableError } from '#application/shared/errors.js';
 import { createLimiter, type Limiter } from '#infrastructure/ratelimit/limiter.js';
 import { recordRateLimited } from '#application/identity/rateLimited.js';
-import { createLockoutProjection, type LockoutProjection } from '#projections/identity/lockoutView.js';
 import { commandContext } from './context.js';
 
 /**
- * Rate limits per IP (login) and per IP and endpoint (the rest of /api), and the lockout view.
+ * Rate limits per IP (login) and per IP and endpoint (the rest of /api).
  * Wiring, in the composition root (interfaces/process/):
  *
  *   const rateLimiting = createRateLimiting({ redis, keyPrefix: 'chatbot:', loginPerMinute, apiPerMinute, store, log: logger });
- *   await rateLimiting.lockouts.start();        // rateLimiting.lockouts.stop() at shutdown
  *   createHttpApp({ ..., apiLimiter: rateLimiting.apiLimiter, routers: [authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }), ...] });
  *
  * `redis` is an ioredis client built with FAIL_FAST_REDIS_OPTIONS (infrastructure/ratelimit/limiter.ts),
- * or null in embedded mode (in-memory counters and lockout view, one process).
+ * or null in embedded mode (in-memory counters, one process). Lockout decisions are not made here: the
+ * account stream decides (domain/identity/lockout.ts) and GET /api/users/locks reads the login_locks projection.
  * Redis down: login fails closed (503 rate_limiter_unavailable), other /api requests go through.
  * Over the limit: 429 rate_limited with Retry-After, a `rate limit exceeded` log line (ip, username,
  * route, correlationId) and, once per client and window, a RateLimited event on `ratelimit-<ip>`.
@@ -40,7 +39,6 @@ export type RateLimiting = {
   loginLimiter: RequestHandler;
   /** for app.use('/api', ...): every other /api request, per endpoint; fails open */
   apiLimiter: RequestHandler;
-  lockouts: LockoutProjection;
 };
 
 export const LOGIN_ROUTE = 'POST /api/auth/login';
@@ -202,6 +200,5 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     next(await refuse(req, api, route, decision.retryAfterSeconds, decision.rejectedInWindow));
   };
 
-  const lockouts = createLockoutProjection({ store, redis: options.redis, keyPrefix: options.keyPrefix, log, clock });
-  return { loginLimiter, apiLimiter, lockouts };
+  return { loginLimiter, apiLimiter };
 };
