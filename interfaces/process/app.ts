@@ -23,6 +23,7 @@ import { openApiRoutes } from '#interfaces/http/openapi.js';
 import { webRoutes } from '#interfaces/web/webRoutes.js';
 import { attachMetricsSocket, type MetricsSocket } from '#interfaces/ws/metricsSocket.js';
 import { createFanout } from '#infrastructure/metrics/fanout.js';
+import { processInstance } from './lifecycle.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { auditLogReader } from '#projections/audit/auditLog.js';
@@ -266,6 +267,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`,
       publish: true,
       logger,
+      runtime,
+      instanceId: `${processInstance()}:${runtime.newId().slice(0, 8)}`,
     });
     const socket: MetricsSocket = attachMetricsSocket(server, {
       feed: live,
