@@ -1,5 +1,10 @@
 import type { CommandContext } from '#application/shared/commandHandler.js';
-import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
+import {
+  isTransientStoreError,
+  type EventStore,
+  type RecordedEvent,
+  type Subscription,
+} from '#application/shared/eventStore.js';
 import { DomainError } from '#domain/shared/event.js';
 import { messageStreamId, type MessageReceived } from '#domain/messaging/events.js';
 import type { AutoReplier } from './autoReply.js';
@@ -132,7 +137,8 @@ export const startResponder = (
           .then(
             () => undefined,
             (error: unknown) => {
-              if (!(error instanceof DomainError)) throw error;
+              // A refusal is logged and skipped; a store that said "not now" restarts from the checkpoint.
+              if (!(error instanceof DomainError) || isTransientStoreError(error)) throw error;
               deps.log.warn('responder: message not answered', { messageId: inbound.data.messageId, code: error.code });
             },
           )
