@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Router } from 'express';
@@ -8,12 +6,11 @@ import { handleCommand } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Decider, Event } from '#domain/shared/event.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
-import { createLogger } from '#infrastructure/logging/logger.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createPgExecutor, type SqlExecutor } from '#infrastructure/sql/executor.js';
-import { createHttpApp } from '#interfaces/http/app.js';
 import { commandContext } from '#interfaces/http/shared/context.js';
 import { request } from '../../support/app.js';
+import { startRouterApp, type RouterTestApp } from '../../support/routerApp.js';
 import { TEST_DATABASE_URL, newEvent, uniqueName } from '../../support/events.js';
 
 type Counted = Event<'Counted', { n: number }>;
@@ -33,7 +30,7 @@ describe('event store conflicts through HTTP (real PostgreSQL)', function () {
   const schema = uniqueName('http_conflicts');
   let executor: SqlExecutor;
   let store: EventStore;
-  let server: http.Server;
+  let served: RouterTestApp;
   let baseUrl: string;
   let logged = '';
   /** both commands have read the stream; each waits here before deciding */
@@ -66,20 +63,13 @@ describe('event store conflicts through HTTP (real PostgreSQL)', function () {
       await store.append(`raw-${req.params.id}`, [event], { expectedRevision: 'any' });
       res.json({ ok: true });
     });
-    const stream = new PassThrough();
-    stream.on('data', (chunk: Buffer) => (logged += chunk.toString('utf8')));
-    const app = createHttpApp({
-      logger: createLogger({ level: 'info', service: 'app', stream }),
-      corsOrigins: [],
-      bodyLimit: '16kb',
-      routers: [router],
-    });
-    server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const logStream = new PassThrough();
+    logStream.on('data', (chunk: Buffer) => (logged += chunk.toString('utf8')));
+    served = await startRouterApp({ routers: () => [router], logStream, logLevel: 'info' });
+    baseUrl = served.base;
   });
   after(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await served.close();
     await store.close();
     await executor.close();
     const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
