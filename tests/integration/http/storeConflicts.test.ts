@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Router } from 'express';
-import pg from 'pg';
 import { handleCommand } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Decider, Event } from '#domain/shared/event.js';
@@ -10,6 +9,7 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createPgExecutor, type SqlExecutor } from '#infrastructure/sql/executor.js';
 import { commandContext } from '#interfaces/http/shared/context.js';
 import { request } from '../../support/app.js';
+import { dropSchema } from '../../support/projections.js';
 import { startRouterApp, type RouterTestApp } from '../../support/routerApp.js';
 import { TEST_DATABASE_URL, newEvent, uniqueName } from '../../support/events.js';
 
@@ -72,10 +72,7 @@ describe('event store conflicts through HTTP (real PostgreSQL)', function () {
     await served.close();
     await store.close();
     await executor.close();
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`drop schema if exists "${schema}" cascade`);
-    await admin.end();
+    await dropSchema(schema);
   });
 
   /** The next `count` commands all read the stream before any of them decides and appends. */
