@@ -135,6 +135,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       apiPerMinute: config.rateLimits.apiPerMinute,
       store,
       log: logger,
+      runtime,
     });
 
     const tokens = createTokenService({

@@ -4,6 +4,7 @@ import { normaliseUsername } from '#application/identity/accountIds.js';
 import { printable } from '#domain/identity/rules.js';
 import type { Log } from '#application/identity/login.js';
 import type { EventStore } from '#application/shared/eventStore.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import { RateLimitedError, UnavailableError } from '#application/shared/errors.js';
 import { createLimiter, type Limiter } from '#infrastructure/ratelimit/limiter.js';
 import { recordRateLimited } from '#application/identity/rateLimited.js';
@@ -13,7 +14,7 @@ import { commandContext } from './context.js';
  * Rate limits per IP (login) and per IP and endpoint (the rest of /api).
  * Wiring, in the composition root (interfaces/process/):
  *
- *   const rateLimiting = createRateLimiting({ redis, keyPrefix: 'chatbot:', loginPerMinute, apiPerMinute, store, log: logger });
+ *   const rateLimiting = createRateLimiting({ redis, keyPrefix: 'chatbot:', loginPerMinute, apiPerMinute, store, log: logger, runtime });
  *   createHttpApp({ ..., apiLimiter: rateLimiting.apiLimiter, routers: [authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }), ...] });
  *
  * `redis` is an ioredis client built with FAIL_FAST_REDIS_OPTIONS (infrastructure/ratelimit/limiter.ts),
@@ -31,7 +32,8 @@ export type RateLimitingOptions = {
   apiPerMinute: number;
   store: EventStore;
   log: Log;
-  clock?: () => Date;
+  /** time and ids of the RateLimited events */
+  runtime: Runtime;
 };
 
 export type RateLimiting = {
@@ -89,8 +91,7 @@ const throttled = (log: Log) => {
 };
 
 export const createRateLimiting = (options: RateLimitingOptions): RateLimiting => {
-  const clock = options.clock ?? (() => new Date());
-  const { log, store } = options;
+  const { log, store, runtime } = options;
   const login = createLimiter({
     redis: options.redis,
     keyPrefix: `${options.keyPrefix}rl:login`,
@@ -137,7 +138,7 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
           store,
           { ip, route, limit: limiter.points, windowSeconds: limiter.windowSeconds, username },
           context,
-          clock(),
+          runtime,
         );
       } catch (error) {
         // The 429 stands without its audit event; the log line above still has the facts.
