@@ -4,7 +4,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import type { Router } from 'express';
 import type { Authenticator } from '#application/identity/sessions.js';
 import { createTokenService } from '#infrastructure/identity/jwt.js';
-import { createLogger } from '#infrastructure/logging/logger.js';
+import { createLogger, type LogLevel } from '#infrastructure/logging/logger.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { fixedSessions, type FixedSession } from './sessions.js';
 
@@ -25,7 +25,7 @@ export const startRouterApp = async (options: {
   sessions?: readonly FixedSession[];
   /** where the app's log lines go (default: nowhere) */
   logStream?: Writable;
-  logLevel?: string;
+  logLevel?: LogLevel;
 }): Promise<RouterTestApp> => {
   const tokens = createTokenService({
     secret: 'router-test-secret-0123456789-abcdefghijklmnopqrstuv',
