@@ -1,5 +1,6 @@
 import type { AutoReplier, AutoReply, AutoReplyRequest } from '#application/messaging/autoReply.js';
 import type { EventStore } from '#application/shared/eventStore.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import { llmTurnStreamId, type LlmTurnEvent } from '#domain/llm/events.js';
 import { buildPrompt } from '#domain/llm/prompt.js';
 import type { ProviderChain } from './chain.js';
@@ -10,9 +11,25 @@ export type LlmAutoReplierDeps = {
   store: EventStore;
   chain: ProviderChain;
   log: LlmLog;
+  /**
+   * Whether the reply to this inbound event is queued (the messaging context's reply stream exists).
+   * Given (the app), a turn another caller holds, or one that ended and whose reply is not queued yet,
+   * is waited for — until the reply is queued (null), or the turn goes stale (its runner died: this
+   * caller runs it again) — so that no inbound message is left unanswered by a crash. Not given, such
+   * a request answers null at once.
+   */
+  replyQueued?: (inboundEventId: string) => Promise<boolean>;
+  /** for the quiet-turn check; default: the store's event times against the real clock */
+  runtime?: Pick<Runtime, 'clock'>;
+  /** waits between looks at a held turn (tests pass a fast one) */
+  sleep?: (ms: number) => Promise<void>;
   /** answers kept in memory for a repeated request (default 1000) */
   rememberAnswers?: number;
 };
+
+const POLL_FIRST_MS = 100;
+const POLL_MAX_MS = 2_000;
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The LLM responder behind the auto-reply port: the settings' system prompt plus the chat's history
@@ -22,15 +39,17 @@ export type LlmAutoReplierDeps = {
  * One provider call per inbound message: the turn's stream is `llm-<inboundEventId>`.
  * - A request for an inbound message whose turn already has a LlmCallSucceeded makes no provider call.
  *   In this process the answer is remembered and returned again (the same text); after a restart it
- *   is not (completion text is never stored in LLM events), and the reply is null: the text went into
- *   the reply the messaging context queued with this inbound event as causation, which is where
- *   once-per-inbound is decided.
+ *   is not (completion text is never stored in LLM events). The reply the messaging context queued
+ *   with this inbound event as causation is where once-per-inbound is decided: with `replyQueued`, a
+ *   turn answered but never queued (its process died in between) is run again once it is stale.
  * - Two concurrent requests for one inbound message in this process share one call; across processes
- *   the turn stream's expected revision lets one of them answer and the other return null.
+ *   the turn's decider (under the stream's expected revision) lets one of them run it.
  * - A turn that ended on the fallback text may be asked again (the providers may be back).
  */
 export const createLlmAutoReplier = (deps: LlmAutoReplierDeps): AutoReplier => {
   const limit = deps.rememberAnswers ?? 1000;
+  const sleep = deps.sleep ?? defaultSleep;
+  const now = () => (deps.runtime?.clock() ?? new Date()).getTime();
   const answers = new Map<string, AutoReply>();
   const inFlight = new Map<string, Promise<AutoReply | null>>();
   const remember = (turnId: string, answer: AutoReply) => {
@@ -38,13 +57,9 @@ export const createLlmAutoReplier = (deps: LlmAutoReplierDeps): AutoReplier => {
     if (answers.size > limit) answers.delete(answers.keys().next().value!);
   };
 
-  const answer = async (request: AutoReplyRequest): Promise<AutoReply | null> => {
+  /** null: run the turn; else what to answer (a reply, or null after waiting) */
+  const ask = async (request: AutoReplyRequest): Promise<AutoReply | null> => {
     const turnId = request.inboundEventId;
-    const earlier = await deps.store.readStream<LlmTurnEvent>(llmTurnStreamId(turnId));
-    if (earlier.some((event) => event.type === 'LlmCallSucceeded')) {
-      deps.log.info('llm turn already answered: no second provider call', { turnId });
-      return null;
-    }
     const settings = await loadLlmSettings(deps.store);
     const messages = buildPrompt({
       systemPrompt: settings.systemPrompt,
@@ -74,6 +89,33 @@ export const createLlmAutoReplier = (deps: LlmAutoReplierDeps): AutoReplier => {
         const _exhaustive: never = outcome;
         return null;
       }
+    }
+  };
+
+  const answer = async (request: AutoReplyRequest): Promise<AutoReply | null> => {
+    const turnId = request.inboundEventId;
+    for (let wait = POLL_FIRST_MS; ; wait = Math.min(POLL_MAX_MS, wait * 2)) {
+      if (deps.replyQueued !== undefined && (await deps.replyQueued(turnId))) return null;
+      const earlier = await deps.store.readStream<LlmTurnEvent>(llmTurnStreamId(turnId));
+      const last = earlier[earlier.length - 1];
+      const succeeded = earlier.some((event) => event.type === 'LlmCallSucceeded');
+      if (deps.replyQueued === undefined) {
+        if (succeeded) {
+          deps.log.info('llm turn already answered: no second provider call', { turnId });
+          return null;
+        }
+        return ask(request);
+      }
+      const quiet = last !== undefined && now() - Date.parse(last.metadata.occurredAt) > deps.chain.staleTurnMs;
+      if (last === undefined || quiet) {
+        const ended = succeeded || (last?.type === 'FallbackUsed' && last.data.to === null);
+        if (ended)
+          deps.log.warn('llm turn ended but its reply was never queued: asking the provider again', { turnId });
+        const reply = await ask(request);
+        if (reply !== null) return reply;
+      }
+      // Held by another caller, or just ended there with its reply about to be queued: look again soon.
+      await sleep(wait);
     }
   };
 
