@@ -184,6 +184,14 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
       deps.log.info('llm turn taken by another caller', { turnId: turn.turnId });
       return { kind: 'busy' };
     }
+    if (state.status === 'answered')
+      deps.log.warn('llm turn ended but its reply was never queued: asking the provider again', {
+        turnId: turn.turnId,
+      });
+    else if (state.status === 'calling' || state.status === 'between')
+      deps.log.warn('llm turn left unfinished (its process stopped): taking it over, asking the provider again', {
+        turnId: turn.turnId,
+      });
     const context: CommandContext = {
       correlationId: turn.correlationId,
       causationId: turn.causationId,
@@ -291,7 +299,7 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
         await decide({
           type: 'RecordFallback',
           data: {
-            afterCallId: previousCallId!,
+            afterCallId: previousCallId,
             turnId: turn.turnId,
             from: provider.name,
             to: next?.name ?? null,

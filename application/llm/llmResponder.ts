@@ -1,7 +1,5 @@
 import type { AutoReplier, AutoReply, AutoReplyRequest } from '#application/messaging/autoReply.js';
 import type { EventStore } from '#application/shared/eventStore.js';
-import type { Runtime } from '#application/shared/runtime.js';
-import { llmTurnStreamId, type LlmTurnEvent } from '#domain/llm/events.js';
 import { buildPrompt } from '#domain/llm/prompt.js';
 import type { ProviderChain } from './chain.js';
 import { loadLlmSettings } from './control.js';
@@ -19,8 +17,6 @@ export type LlmAutoReplierDeps = {
    * a request answers null at once.
    */
   replyQueued?: (inboundEventId: string) => Promise<boolean>;
-  /** for the quiet-turn check; default: the store's event times against the real clock */
-  runtime?: Pick<Runtime, 'clock'>;
   /** waits between looks at a held turn (tests pass a fast one) */
   sleep?: (ms: number) => Promise<void>;
   /** answers kept in memory for a repeated request (default 1000) */
@@ -49,7 +45,6 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export const createLlmAutoReplier = (deps: LlmAutoReplierDeps): AutoReplier => {
   const limit = deps.rememberAnswers ?? 1000;
   const sleep = deps.sleep ?? defaultSleep;
-  const now = () => (deps.runtime?.clock() ?? new Date()).getTime();
   const answers = new Map<string, AutoReply>();
   const inFlight = new Map<string, Promise<AutoReply | null>>();
   const remember = (turnId: string, answer: AutoReply) => {
@@ -95,27 +90,12 @@ export const createLlmAutoReplier = (deps: LlmAutoReplierDeps): AutoReplier => {
   const answer = async (request: AutoReplyRequest): Promise<AutoReply | null> => {
     const turnId = request.inboundEventId;
     for (let wait = POLL_FIRST_MS; ; wait = Math.min(POLL_MAX_MS, wait * 2)) {
-      if (deps.replyQueued !== undefined && (await deps.replyQueued(turnId))) return null;
-      const earlier = await deps.store.readStream<LlmTurnEvent>(llmTurnStreamId(turnId));
-      const last = earlier[earlier.length - 1];
-      const succeeded = earlier.some((event) => event.type === 'LlmCallSucceeded');
-      if (deps.replyQueued === undefined) {
-        if (succeeded) {
-          deps.log.info('llm turn already answered: no second provider call', { turnId });
-          return null;
-        }
-        return ask(request);
-      }
-      const quiet = last !== undefined && now() - Date.parse(last.metadata.occurredAt) > deps.chain.staleTurnMs;
-      if (last === undefined || quiet) {
-        const ended = succeeded || (last?.type === 'FallbackUsed' && last.data.to === null);
-        if (ended)
-          deps.log.warn('llm turn ended but its reply was never queued: asking the provider again', { turnId });
-        const reply = await ask(request);
-        if (reply !== null) return reply;
-      }
-      // Held by another caller, or just ended there with its reply about to be queued: look again soon.
+      // The chain runs the turn unless another caller holds it (a live run, or one that just ended
+      // there with its reply about to be queued); a turn quiet for longer than staleTurnMs it runs again.
+      const reply = await ask(request);
+      if (reply !== null || deps.replyQueued === undefined) return reply;
       await sleep(wait);
+      if (await deps.replyQueued(turnId)) return null;
     }
   };
 

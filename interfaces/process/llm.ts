@@ -97,7 +97,6 @@ export const createLlm = (deps: {
             store: deps.store,
             chain,
             log: deps.log,
-            runtime: deps.runtime,
             // once per inbound message is the messaging context's reply stream: until it exists, a turn
             // another process holds is waited for, and one left by a dead process is run again
             replyQueued: async (inboundEventId) =>

@@ -36,8 +36,8 @@ const spawnApp = async (databaseUrl: string, providerUrl: string): Promise<AppCh
   });
   let output = '';
   let logs = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
   await waitFor(() => /"port":\d+/.test(output) || child.exitCode !== null, 90_000, 'an app process to listen');
   if (child.exitCode !== null) throw new Error(`the app process exited with ${child.exitCode}: ${logs.slice(-2000)}`);
   const port = (JSON.parse(output.split('\n')[0]!) as { port: number }).port;
