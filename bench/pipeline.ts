@@ -22,6 +22,7 @@ import type { ChannelAdapter } from '../application/messaging/channel.js';
 import type { ChannelFactory } from '../application/messaging/ports.js';
 import { receiveInbound } from '../application/messaging/inbound.js';
 import { replyMessageIdFor } from '../application/messaging/ids.js';
+import { messageStreamId } from '../domain/messaging/events.js';
 import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';
 import { systemRuntime } from '../infrastructure/shared/runtime.js';
@@ -259,6 +260,9 @@ type LlmStep = Omit<Step, 'pipeline'> & {
   pipeline: 'rules responder' | 'LLM responder';
   /** requests the local OpenAI-compatible server answered during the step */
   providerCalls: number;
+  /** inbound appended -> the reply's MessageQueued appended: the responder's own part of the latency */
+  responderP50Ms: number;
+  responderP99Ms: number;
 };
 
 /**
@@ -302,6 +306,8 @@ const runLlm = async () => {
   try {
     while (worker.heldNumbers().length === 0) await new Promise((r) => setTimeout(r, 50));
     let n = 0;
+    /** reply message id -> wall-clock ms when the inbound append returned */
+    const inboundAt = new Map<string, number>();
     const inbound = (text: string) => async () => {
       const i = n++;
       const received = await receiveInbound(app.messaging.inbound, {
@@ -313,7 +319,20 @@ const runLlm = async () => {
         text,
         sentAt: new Date().toISOString(),
       });
-      return { id: replyMessageIdFor(received.eventId!), at: performance.now() };
+      const id = replyMessageIdFor(received.eventId!);
+      inboundAt.set(id, Date.now());
+      return { id, at: performance.now() };
+    };
+    const responderLatencies = async (ids: string[]) => {
+      const latencies: number[] = [];
+      for (const id of ids) {
+        const [queued] = await app.infra.store.readStream(messageStreamId(id), { maxCount: 1 });
+        if (queued) latencies.push(Math.max(0, Date.parse(queued.metadata.occurredAt) - inboundAt.get(id)!));
+      }
+      return {
+        responderP50Ms: Math.round(percentile(latencies, 50)),
+        responderP99Ms: Math.round(percentile(latencies, 99)),
+      };
     };
     for (const rate of llmRates) {
       for (const [pipeline, text] of [
@@ -321,6 +340,7 @@ const runLlm = async () => {
         ['LLM responder', 'quiero un presupuesto para el viernes'],
       ] as const) {
         const callsBefore = provider.requests.length;
+        const idsBefore = new Set(inboundAt.keys());
         const step = await driveFor(llmSeconds, rate, inbound(text), server.arrived);
         steps.push({
           pipeline,
@@ -328,6 +348,7 @@ const runLlm = async () => {
           loadAverage: os.loadavg()[0]!,
           providerCalls: provider.requests.length - callsBefore,
           ...step,
+          ...(await responderLatencies([...inboundAt.keys()].filter((id) => !idsBefore.has(id)))),
         });
         console.log(JSON.stringify(steps.at(-1)));
       }
@@ -342,7 +363,13 @@ const runLlm = async () => {
   const added = llmRates.map((rate) => {
     const rules = steps.find((s) => s.offeredPerSecond === rate && s.pipeline === 'rules responder')!;
     const llm = steps.find((s) => s.offeredPerSecond === rate && s.pipeline === 'LLM responder')!;
-    return { offeredPerSecond: rate, p50Ms: llm.p50Ms - rules.p50Ms, p99Ms: llm.p99Ms - rules.p99Ms };
+    return {
+      offeredPerSecond: rate,
+      p50Ms: llm.p50Ms - rules.p50Ms,
+      p99Ms: llm.p99Ms - rules.p99Ms,
+      responderP50Ms: llm.responderP50Ms - rules.responderP50Ms,
+      responderP99Ms: llm.responderP99Ms - rules.responderP99Ms,
+    };
   });
   if (quick) return;
   const here = fileURLToPath(new URL('.', import.meta.url));
@@ -363,7 +390,18 @@ const runLlm = async () => {
   };
   writeFileSync(resultsFile, `${JSON.stringify({ ...existing, llm: llmResult }, null, 2)}\n`);
   const table = markdownTable(
-    ['responder', 'offered msg/s', 'delivered', 'delivered msg/s', 'p50 ms', 'p99 ms', 'provider calls', 'load avg'],
+    [
+      'responder',
+      'offered msg/s',
+      'delivered',
+      'delivered msg/s',
+      'p50 ms',
+      'p99 ms',
+      'responder p50 ms',
+      'responder p99 ms',
+      'provider calls',
+      'load avg',
+    ],
     steps.map((s) => [
       s.pipeline,
       String(s.offeredPerSecond),
@@ -371,6 +409,8 @@ const runLlm = async () => {
       String(s.deliveredPerSecond),
       String(s.p50Ms),
       String(s.p99Ms),
+      String(s.responderP50Ms),
+      String(s.responderP99Ms),
       String(s.providerCalls),
       s.loadAverage.toFixed(1),
     ]),
@@ -378,7 +418,7 @@ const runLlm = async () => {
   const addedLine = added
     .map(
       (a) =>
-        `at ${a.offeredPerSecond} msg/s: p50 ${a.p50Ms >= 0 ? '+' : ''}${a.p50Ms} ms, p99 ${a.p99Ms >= 0 ? '+' : ''}${a.p99Ms} ms`,
+        `at ${a.offeredPerSecond} msg/s: responder p50 ${signed(a.responderP50Ms)} ms, p99 ${signed(a.responderP99Ms)} ms (end to end p50 ${signed(a.p50Ms)} ms, p99 ${signed(a.p99Ms)} ms)`,
     )
     .join('; ');
   const readme = `${here}README.md`;
@@ -394,6 +434,8 @@ const runLlm = async () => {
   console.log(table);
   console.log(addedLine);
 };
+
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms}`;
 
 /** `drive` with its own step length (the LLM run is shorter than the main one). */
 const driveFor = async (
