@@ -122,9 +122,13 @@ describe('one LLM reply per inbound message with the responder in other OS proce
     apps.push(first);
     const store = await openStore();
     const token = (await loginAs(first.baseUrl, 'admin', ADMIN_PASSWORD)).access;
+    // a slow provider (1 s, under the 2 s timeout) while the messages arrive: the kill lands with calls
+    // in flight and messages not yet answered, however slow this machine is at sending them
+    provider.setDefault({ kind: 'ok', text: 'Gracias, lo revisamos ahora mismo.', delayMs: 1_000 });
     const inbound = await sendInbound([first], [token], N, '1');
     await waitFor(() => provider.requests.length >= 12, 60_000, 'provider calls before the kill');
     await killHard(first.child);
+    provider.setDefault({ kind: 'ok', text: 'Gracias, lo revisamos ahora mismo.', delayMs: 150 });
     const atKill = await repliesByInbound(store);
     expect(total(atKill), 'killed mid-stream').to.be.below(N);
 
