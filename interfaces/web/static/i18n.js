@@ -80,6 +80,8 @@ const strings = {
     'card.rateLimited': 'limitados (último minuto): {n}',
     'card.maxLag': 'retraso máximo: {age}',
     'card.calls': '{calls} llamadas · {errors} errores · p95 {p95}',
+    'card.llmToday':
+      'Hoy: {calls} llamadas · {errors} errores · {fallbacks} cambios de proveedor · {tokens} tokens · {cost} USD',
     'state.running': 'en marcha',
     'state.stopped': 'parado',
     'state.crashed': 'caído',
@@ -271,6 +273,7 @@ const strings = {
     'card.rateLimited': 'rate limited (last minute): {n}',
     'card.maxLag': 'max lag: {age}',
     'card.calls': '{calls} calls · {errors} errors · p95 {p95}',
+    'card.llmToday': 'Today: {calls} calls · {errors} errors · {fallbacks} fallbacks · {tokens} tokens · {cost} USD',
     'state.running': 'running',
     'state.stopped': 'stopped',
     'state.crashed': 'crashed',
