@@ -78,6 +78,8 @@ export const startScheduler = (deps: {
     pollMs: deps.schedulePollMs,
   });
 
+  logger.info('scheduler started', { jobs: jobs.map((job) => job.name), scheduledMessages: true });
+
   return {
     async stop() {
       stopped = true;
