@@ -167,7 +167,8 @@ export const fireScheduledMessage = async (
     const event = fired.events[0];
     if (event?.type === 'ScheduledMessageFired')
       log.info('scheduled message fired', { scheduleId, messageId, lateMs: event.data.lateMs });
-    else if (!queued.duplicate) log.warn('scheduled message queued after an interrupted firing', { scheduleId, messageId });
+    else if (!queued.duplicate)
+      log.warn('scheduled message queued after an interrupted firing', { scheduleId, messageId });
     return 'fired';
   } catch (error) {
     // A rule refuses the message (number removed or disabled, Cloud API window closed): retrying will not

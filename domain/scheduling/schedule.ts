@@ -62,7 +62,8 @@ const schedule = ({ data: c }: ScheduleMessage, state: ScheduleState): Schedulin
   const at = Date.parse(c.at);
   const nowMs = Date.parse(now);
   if (!(at > nowMs)) throw new InvalidScheduleTime('in_the_past', MAX_SCHEDULE_HORIZON_DAYS);
-  if (at - nowMs > MAX_SCHEDULE_HORIZON_DAYS * DAY_MS) throw new InvalidScheduleTime('too_far', MAX_SCHEDULE_HORIZON_DAYS);
+  if (at - nowMs > MAX_SCHEDULE_HORIZON_DAYS * DAY_MS)
+    throw new InvalidScheduleTime('too_far', MAX_SCHEDULE_HORIZON_DAYS);
   return [{ type: 'MessageScheduled', data: { ...data, at: new Date(at).toISOString() } }];
 };
 
@@ -77,7 +78,10 @@ const cancel = ({ data: c }: CancelScheduledMessage, state: ScheduleState): Sche
       throw new ScheduledMessageAlreadyFired(state.scheduleId, state.status);
     case 'pending':
       return [
-        { type: 'ScheduledMessageCancelled', data: { scheduleId: state.scheduleId, numberId: state.numberId, by: c.by } },
+        {
+          type: 'ScheduledMessageCancelled',
+          data: { scheduleId: state.scheduleId, numberId: state.numberId, by: c.by },
+        },
       ];
     default: {
       const _exhaustive: never = state;

@@ -69,7 +69,10 @@ export const schedulingPaths = {
             'application/json': {
               schema: {
                 type: 'object',
-                properties: { scheduledMessages: { type: 'array', items: row }, nextCursor: { type: ['string', 'null'] } },
+                properties: {
+                  scheduledMessages: { type: 'array', items: row },
+                  nextCursor: { type: ['string', 'null'] },
+                },
               },
             },
           },

@@ -4,14 +4,21 @@ import { z } from 'zod';
 import type { Authenticator } from '#application/identity/sessions.js';
 import { cancelScheduledMessage, scheduleMessage, type SchedulingDeps } from '#application/scheduling/scheduled.js';
 import { NotFoundError } from '#application/shared/errors.js';
-import { findScheduledMessage, listScheduledMessages, SCHEDULE_STATES } from '#projections/scheduling/scheduledMessages.js';
+import {
+  findScheduledMessage,
+  listScheduledMessages,
+  SCHEDULE_STATES,
+} from '#projections/scheduling/scheduledMessages.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 import { IdempotencyKey, NumberId, Template, Text } from '../messaging/messagingRoutes.js';
 
 /** ISO-8601 with a zone (Z or ±hh:mm): a time without one would be read in the server's zone. */
-const At = z.iso.datetime({ offset: true, message: 'is an ISO-8601 date and time with a zone, e.g. 2026-12-01T09:30:00Z' });
+const At = z.iso.datetime({
+  offset: true,
+  message: 'is an ISO-8601 date and time with a zone, e.g. 2026-12-01T09:30:00Z',
+});
 const To = z.string().max(64);
 export const ScheduleBody = z.union([
   z.object({ to: To, text: Text, at: At, number: NumberId.optional() }).strict(),

@@ -77,7 +77,10 @@ describe('scheduled messages fire (the scheduler and worker-web as embedded mode
     const response = await request(t.baseUrl, 'DELETE', `/api/scheduled-messages/${cancelled.id}`, { token });
     expect(response.status).to.equal(200);
     await waitFor(async () => (await row(later.id)).state === 'fired', 20_000, 'the later message fired');
-    expect(await streamTypes(`schedule-${cancelled.id}`)).to.deep.equal(['MessageScheduled', 'ScheduledMessageCancelled']);
+    expect(await streamTypes(`schedule-${cancelled.id}`)).to.deep.equal([
+      'MessageScheduled',
+      'ScheduledMessageCancelled',
+    ]);
     expect(await t.app.infra.store.readStream(`message-${scheduledMessageIdFor(cancelled.id)}`)).to.deep.equal([]);
     expect((await row(cancelled.id)).state).to.equal('cancelled');
   });

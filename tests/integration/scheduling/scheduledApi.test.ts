@@ -128,7 +128,11 @@ describe('scheduled messages API', function () {
       [{ to: '34600112233', text: 'x' }, 400, 'validation_failed'],
       [{ to: 'not-a-number', text: 'x', at: inSeconds(60) }, 400, 'invalid_recipient'],
       [{ to: '34600112233', text: '', at: inSeconds(60) }, 400, 'validation_failed'],
-      [{ to: '34600112233', text: 'x', template: { name: 'a', language: 'es' }, at: inSeconds(60) }, 400, 'validation_failed'],
+      [
+        { to: '34600112233', text: 'x', template: { name: 'a', language: 'es' }, at: inSeconds(60) },
+        400,
+        'validation_failed',
+      ],
       [{ to: '34600112233', text: 'x', at: inSeconds(60), number: 'nope' }, 404, 'number_not_found'],
       [{ to: '34600112233', text: 'x', at: inSeconds(60), extra: 1 }, 400, 'validation_failed'],
       [[], 400, 'validation_failed'],

@@ -39,9 +39,15 @@ describe('scheduler processes: killed across the due time, and two at once', fun
   const expectFiredOnce = async (ids: string[]) => {
     for (const id of ids) {
       const schedule = await t.app.infra.store.readStream(`schedule-${id}`);
-      expect(schedule.map((e) => e.type), id).to.deep.equal(['MessageScheduled', 'ScheduledMessageFired']);
+      expect(
+        schedule.map((e) => e.type),
+        id,
+      ).to.deep.equal(['MessageScheduled', 'ScheduledMessageFired']);
       const message = await t.app.infra.store.readStream(`message-${scheduledMessageIdFor(id)}`);
-      expect(message.filter((e) => e.type === 'MessageQueued'), id).to.have.length(1);
+      expect(
+        message.filter((e) => e.type === 'MessageQueued'),
+        id,
+      ).to.have.length(1);
     }
   };
 
@@ -78,7 +84,8 @@ describe('scheduler processes: killed across the due time, and two at once', fun
       'every message fired',
     );
     await expectFiredOnce(ids);
-    const firedBy = (output: string) => output.split('\n').filter((l) => l.includes('"scheduled message fired"')).length;
+    const firedBy = (output: string) =>
+      output.split('\n').filter((l) => l.includes('"scheduled message fired"')).length;
     const byA = firedBy(a.output());
     const byB = firedBy(b.output());
     console.log(`      two schedulers: ${byA} fired by one process, ${byB} by the other`);
