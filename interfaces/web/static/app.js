@@ -11,11 +11,12 @@ import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
+import { createScheduledPage } from './scheduled.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'scheduled'];
 const ADMIN_VIEWS = new Set(['users', 'audit']);
 /** admins and operators (viewers do not see the LLM figures) */
-const STAFF_VIEWS = new Set(['llm']);
+const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
 
 translateTree();
@@ -25,6 +26,7 @@ const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
+const scheduled = createScheduledPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -77,6 +79,8 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
+  if (name === 'scheduled') void scheduled.show();
+  else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
@@ -104,6 +108,8 @@ onSessionChange((user, reason) => {
     chats.hide();
     chats.reset();
     llm.reset();
+    scheduled.hide();
+    scheduled.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();
