@@ -110,6 +110,15 @@ export const createScheduledPage = () => {
     render();
   };
 
+  /** reads the list until check(rows) holds, for about 3 s at most (the read model trails the event) */
+  const reloadUntil = async (check) => {
+    for (let i = 0; i < 10; i++) {
+      await load();
+      if (check(rows)) return;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  };
+
   const schedulePoll = () => {
     clearTimeout(timer);
     timer = null;
@@ -151,18 +160,20 @@ export const createScheduledPage = () => {
   };
 
   const cancelRow = async (s) => {
+    // the row's button goes away either way: focus moves to the list it was in
+    const wrap = view.querySelector('.table-wrap');
     try {
       await api(`/api/scheduled-messages/${encodeURIComponent(s.scheduleId)}`, { method: 'DELETE' });
       tell('scheduled.cancelled', { to: s.to }, 'ok');
       s.state = 'cancelled';
       render();
-      await load();
+      wrap.focus();
+      await reloadUntil((now) => !now.some((r) => r.scheduleId === s.scheduleId && r.state === 'pending'));
     } catch (error) {
       tellError(error);
       await load().catch(() => undefined);
+      wrap.focus();
     }
-    // the row's button is gone: focus goes to the list it was in
-    view.querySelector('.table-wrap').focus();
     schedulePoll();
   };
 
@@ -196,7 +207,7 @@ export const createScheduledPage = () => {
       const created = await api('/api/scheduled-messages', { method: 'POST', body });
       tell('scheduled.created', { at: formatDateTime(created.at) }, 'ok');
       f.text.value = '';
-      await load();
+      await reloadUntil((now) => stateFilter.value !== '' || now.some((r) => r.scheduleId === created.id));
       schedulePoll();
     } catch (error) {
       tellError(error);
