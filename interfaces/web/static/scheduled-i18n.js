@@ -42,7 +42,7 @@ export const SCHEDULED_STRINGS = {
     'error.scheduled_message_already_fired': 'Ese mensaje ya se envió a la cola: no se puede cancelar.',
     'error.scheduled_message_exists': 'Ya existe un mensaje programado con esa clave.',
     'error.number_not_found': 'Ese número no existe.',
-    'error.validation_failed': 'Algún dato no es válido: revisa el formulario.',
+    'scheduled.invalid': 'Algún dato no es válido: revisa el formulario.',
   },
   en: {
     'nav.scheduled': 'Scheduled',
@@ -86,6 +86,6 @@ export const SCHEDULED_STRINGS = {
     'error.scheduled_message_already_fired': 'That message is already queued: it can no longer be cancelled.',
     'error.scheduled_message_exists': 'A scheduled message with that key already exists.',
     'error.number_not_found': 'That number does not exist.',
-    'error.validation_failed': 'Some data is not valid: check the form.',
+    'scheduled.invalid': 'Some data is not valid: check the form.',
   },
 };

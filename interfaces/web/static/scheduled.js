@@ -35,13 +35,15 @@ export const createScheduledPage = () => {
     said = { key, params, kind };
     say(message, t(key, params), kind);
   };
+  // A refused form is said in the page's own words (the server's text names JSON paths, in English).
+  const describe = (error) => (error?.code === 'validation_failed' ? t('scheduled.invalid') : describeError(error));
   const tellError = (error) => {
     said = { error };
-    say(message, describeError(error));
+    say(message, describe(error));
   };
   const retell = () => {
     if (!said) return;
-    if (said.error) say(message, describeError(said.error));
+    if (said.error) say(message, describe(said.error));
     else say(message, t(said.key, said.params), said.kind);
   };
 
