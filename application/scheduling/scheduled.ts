@@ -112,28 +112,32 @@ export type FireOutcome =
   /** fired, but the message could not be queued (number gone or disabled, window closed): recorded */
   | 'failed';
 
+/** What the firing needs of a due schedule (the read model has it: the MessageScheduled event's envelope). */
+export type DueSchedule = { scheduleId: string; correlationId: string | null; scheduledEventId: string | null };
+
 /**
  * Fires one scheduled message: ScheduledMessageFired with the stream's expected revision (of several
  * schedulers, one wins; a cancel appended first wins too), then MessageQueued under a message id derived
  * from the schedule id. The two appends are not one transaction, so the second is idempotent instead:
  * whoever finds the schedule fired (the winner, a loser of the race, a scheduler restarted after a crash
  * between the two) queues the same message id, and the outbound decider queues it only once.
+ * The stream is read once on the way to the first append (the message to queue is in the decider's state),
+ * so a due message costs five round trips: read and append the schedule, read the number, read and append
+ * the message.
  */
 export const fireScheduledMessage = async (
   deps: Pick<SendDeps, 'store' | 'runtime' | 'log'>,
-  scheduleId: string,
+  due: DueSchedule,
   newCorrelationId: () => string,
 ): Promise<FireOutcome> => {
   const { store, runtime, log } = deps;
+  const { scheduleId } = due;
   const stream = scheduleStreamId(scheduleId);
-  const history = await store.readStream<SchedulingEvent>(stream);
-  const scheduled = history.find((e) => e.type === 'MessageScheduled');
-  if (scheduled?.type !== 'MessageScheduled') return 'skipped';
   const messageId = scheduledMessageIdFor(scheduleId);
   // The send is part of the request that scheduled it: same correlation id, caused by the schedule.
   const fireContext: CommandContext = {
-    correlationId: scheduled.metadata.correlationId || newCorrelationId(),
-    causationId: scheduled.id,
+    correlationId: due.correlationId ?? newCorrelationId(),
+    causationId: due.scheduledEventId,
     actor: 'scheduler',
   };
   const fired = await handleCommand(
@@ -144,21 +148,21 @@ export const fireScheduledMessage = async (
     fireContext,
     { runtime },
   );
-  if (fired.state.status !== 'fired') return 'skipped';
+  const state = fired.state;
+  if (state.status !== 'fired') return 'skipped';
   const firedEventId =
     fired.eventIds[0] ??
     (await store.readStream<SchedulingEvent>(stream)).find((e) => e.type === 'ScheduledMessageFired')?.id ??
     null;
   const queueContext: CommandContext = { ...fireContext, causationId: firedEventId };
-  const d = scheduled.data;
   try {
     const queued = await queueMessage(
       { store, runtime, log, defaultNumberId: null },
       {
-        to: d.to,
-        text: d.text,
-        template: d.template,
-        numberId: d.numberId,
+        to: state.message.to,
+        text: state.message.text,
+        template: state.message.template,
+        numberId: state.numberId,
         messageId,
         source: 'scheduled',
       },

@@ -18,6 +18,8 @@ type Scheduled = {
   scheduleId: string;
   numberId: string;
   at: string;
+  /** what to queue when it fires */
+  message: { chatId: string; to: string; text: string | null; template: MessageTemplate | null };
   /** what was asked, to tell a retried request (same Idempotency-Key) from a different one */
   fingerprint: string;
 };
@@ -145,6 +147,12 @@ export const evolve = (state: ScheduleState, event: SchedulingEvent): ScheduleSt
             scheduleId: event.data.scheduleId,
             numberId: event.data.numberId,
             at: event.data.at,
+            message: {
+              chatId: event.data.chatId,
+              to: event.data.to,
+              text: event.data.text,
+              template: event.data.template,
+            },
             fingerprint: fingerprintOf(event.data),
           }
         : state;

@@ -16,6 +16,7 @@ const migration: Migration = {
       table.text('created_by').notNullable();
       table.timestamp('created_at', { useTz: true }).notNullable();
       table.text('correlation_id');
+      table.text('scheduled_event_id');
       table.text('cancelled_by');
       table.timestamp('cancelled_at', { useTz: true });
       table.text('message_id');

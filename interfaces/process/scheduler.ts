@@ -30,7 +30,7 @@ export const startScheduler = (deps: {
   logger: Logger;
   runtime: Runtime;
   intervalMs?: number;
-  /** longest sleep of the scheduled-messages loop (default 500 ms) */
+  /** how often the scheduled-messages loop reads the read model (default 250 ms) */
   schedulePollMs?: number;
   jobs?: readonly SchedulerJob[];
 }): Scheduler => {

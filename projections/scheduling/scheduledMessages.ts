@@ -47,6 +47,7 @@ export const scheduledMessagesProjection: Projection = {
             created_by: d.by,
             created_at: at,
             correlation_id: event.metadata.correlationId,
+            scheduled_event_id: event.id,
             position: event.position,
           })
           .onConflict('schedule_id')
@@ -154,21 +155,29 @@ export const findScheduledMessage = async (knex: Knex, scheduleId: string): Prom
 
 /** The scheduler's queries (application/scheduling/firing.ts ScheduleQueries). */
 export const scheduleQueries = (knex: Knex) => ({
-  async due(now: Date, firedBefore: Date, limit: number): Promise<string[]> {
+  async due(until: Date, firedBefore: Date, limit: number): Promise<DueSchedule[]> {
     const rows = await knex(TABLE)
       .where((w) =>
         w
-          .where((p) => p.where('state', 'pending').andWhere('at', '<=', now))
+          .where((p) => p.where('state', 'pending').andWhere('at', '<=', until))
           .orWhere((f) => f.where('state', 'fired').whereNull('queued_at').andWhere('fired_at', '<', firedBefore)),
       )
       .orderBy('at')
       .limit(limit)
-      .select<Array<{ schedule_id: string }>>('schedule_id');
-    return rows.map((row) => row.schedule_id);
-  },
-  async nextAt(): Promise<Date | null> {
-    const row = await knex(TABLE).where('state', 'pending').min<{ next: unknown }[]>('at as next');
-    const next = row[0]?.next;
-    return next === null || next === undefined ? null : new Date(next as string);
+      .select<Array<Record<string, unknown>>>('schedule_id', 'at', 'correlation_id', 'scheduled_event_id');
+    return rows.map((row) => ({
+      scheduleId: row.schedule_id as string,
+      at: new Date(row.at as string),
+      correlationId: (row.correlation_id as string | null) ?? null,
+      scheduledEventId: (row.scheduled_event_id as string | null) ?? null,
+    }));
   },
 });
+
+/** A schedule to fire (or to finish firing), with the envelope of its MessageScheduled for the causal chain. */
+export type DueSchedule = {
+  scheduleId: string;
+  at: Date;
+  correlationId: string | null;
+  scheduledEventId: string | null;
+};

@@ -124,9 +124,12 @@ describe('scheduled-messages read model (PostgreSQL): states, what is due, rebui
         // at 13:00:00: e is due; d was fired an hour ago and never queued; a (queued), b, c and f are not
         due: await queries.due(new Date('2026-06-01T13:00:00.000Z'), new Date('2026-06-01T12:59:55.000Z'), 10),
         dueBefore: await queries.due(new Date('2026-06-01T12:59:59.999Z'), new Date('2026-06-01T11:00:00.000Z'), 10),
-        nextAt: (await queries.nextAt())?.toISOString(),
         page: (await listScheduledMessages(db.knex, { limit: 2 })).nextCursor !== null,
       };
+    };
+    const idOf = {
+      d: (await store.readStream('schedule-d'))[0]!.id,
+      e: (await store.readStream('schedule-e'))[0]!.id,
     };
     const first = await answers();
     expect(first).to.deep.equal({
@@ -139,9 +142,21 @@ describe('scheduled-messages read model (PostgreSQL): states, what is due, rebui
         ['a', 'fired', 'msg-a', '2026-06-01T12:00:00.400Z', null, 150],
       ],
       pending: ['f', 'e'],
-      due: ['d', 'e'],
+      due: [
+        {
+          scheduleId: 'd',
+          at: new Date('2026-06-01T11:00:00.000Z'),
+          correlationId: 'corr-1',
+          scheduledEventId: idOf.d,
+        },
+        {
+          scheduleId: 'e',
+          at: new Date('2026-06-01T13:00:00.000Z'),
+          correlationId: 'corr-1',
+          scheduledEventId: idOf.e,
+        },
+      ],
       dueBefore: [],
-      nextAt: '2026-06-01T13:00:00.000Z',
       page: true,
     });
     await rebuildProjection({ db, store, projection: scheduledMessagesProjection });
