@@ -95,10 +95,11 @@ describe('scheduler processes: killed across the due time, and two at once', fun
       'every message fired',
     );
     await expectFiredOnce(ids);
+    // each process logs the firings it won (the line may trail the events by a moment: wait for it)
     const firedBy = (output: string) =>
       output.split('\n').filter((l) => l.includes('"scheduled message fired"')).length;
-    const byA = firedBy(a.output());
-    const byB = firedBy(b.output());
+    await waitFor(() => firedBy(a.output()) + firedBy(b.output()) >= 40, 15_000, 'the log lines of 40 firings');
+    const [byA, byB] = [firedBy(a.output()), firedBy(b.output())];
     console.log(`      two schedulers: ${byA} fired by one process, ${byB} by the other`);
     expect(byA + byB).to.equal(40);
     await killHard(a.child);
