@@ -4,6 +4,7 @@ import { currentUser, isAdmin, login, logout, onSessionChange, restore, wsToken 
 import { createAuditPage } from './audit.js';
 import { createChatsPage } from './chats.js';
 import { createDashboard } from './dashboard.js';
+import { createEventsPage } from './events.js';
 import { $, say } from './dom.js';
 import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
@@ -13,8 +14,8 @@ import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 import { createScheduledPage } from './scheduled.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'scheduled'];
-const ADMIN_VIEWS = new Set(['users', 'audit']);
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled'];
+const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
@@ -26,6 +27,7 @@ const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
+const events = createEventsPage();
 const scheduled = createScheduledPage();
 const live = createLive({
   getToken: wsToken,
@@ -48,8 +50,10 @@ const showLoginProblem = () => {
 };
 
 const parseHash = () => {
-  const [name = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  return { name: name || 'dashboard', params: new URLSearchParams(query) };
+  const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  // #/events/stream/<id>: the view is the first segment, the rest is the view's own path
+  const [name = '', ...segments] = path.split('/');
+  return { name: name || 'dashboard', segments, params: new URLSearchParams(query) };
 };
 
 const show = (name) => {
@@ -66,7 +70,7 @@ const route = () => {
     $('#login-username').focus();
     return;
   }
-  let { name, params } = parseHash();
+  let { name, segments, params } = parseHash();
   if (
     !VIEWS.includes(name) ||
     name === 'login' ||
@@ -79,12 +83,19 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
+  if (name !== 'events') {
+    events.hide();
+    // the Events page titles its own views; the others keep the console's title
+    document.title = t('app.title');
+  }
+  // (after the line above: the Scheduled page titles itself too)
   if (name === 'scheduled') void scheduled.show();
   else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
+  else if (name === 'events') void events.show(segments, params);
 };
 
 const renderChrome = () => {
@@ -108,6 +119,7 @@ onSessionChange((user, reason) => {
     chats.hide();
     chats.reset();
     llm.reset();
+    events.reset();
     scheduled.hide();
     scheduled.reset();
     forgetNames();

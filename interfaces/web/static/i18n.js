@@ -2,6 +2,7 @@
 // preference, not a secret). Static text is marked in index.html with data-i18n; code calls t().
 import { LLM_STRINGS } from './llm-i18n.js';
 import { SCHEDULED_STRINGS } from './scheduled-i18n.js';
+import { EVENTS_STRINGS } from './events-i18n.js';
 
 const STORAGE_KEY = 'chatbot.lang';
 export const LANGUAGES = ['es', 'en'];
@@ -10,6 +11,7 @@ const strings = {
   es: {
     ...LLM_STRINGS.es,
     ...SCHEDULED_STRINGS.es,
+    ...EVENTS_STRINGS.es,
     'app.title': 'Consola del chatbot',
     'app.noscript': 'La consola necesita JavaScript.',
     'lang.label': 'Idioma',
@@ -201,6 +203,7 @@ const strings = {
   en: {
     ...LLM_STRINGS.en,
     ...SCHEDULED_STRINGS.en,
+    ...EVENTS_STRINGS.en,
     'app.title': 'Chatbot console',
     'app.noscript': 'The console needs JavaScript.',
     'lang.label': 'Language',
