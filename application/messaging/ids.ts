@@ -29,3 +29,7 @@ export const replyPartMessageIdFor = (inboundEventId: string, index: number): st
 /** An inbound message's id from its provider id: the same delivery twice is the same message. */
 export const inboundMessageIdFor = (numberId: string, providerMessageId: string): string =>
   nameBased('inbound', numberId, providerMessageId);
+/** The outbound message a scheduled message becomes: whoever fires it, and however often, queues this one. */
+export const scheduledMessageIdFor = (scheduleId: string): string => nameBased('scheduled', scheduleId);
+/** A scheduled message created with an Idempotency-Key (per caller, like messageIdForKey). */
+export const scheduleIdForKey = (actor: string, key: string): string => nameBased('schedule-key', actor, key);

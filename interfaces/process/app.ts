@@ -41,6 +41,7 @@ import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import type { AutoReplier } from '#application/messaging/autoReply.js';
 import { messagingRoutes } from '#interfaces/http/messaging/messagingRoutes.js';
 import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
+import { scheduledRoutes } from '#interfaces/http/scheduling/scheduledRoutes.js';
 import { startMessagingApp, type MessagingApp } from './messaging.js';
 import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
@@ -258,6 +259,11 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           simulator: config.whatsapp.simulator,
         }),
         llm.routes(identity),
+        scheduledRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          scheduling: { store, runtime, log: logger, defaultNumberId: messaging.defaultNumberId },
+        }),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.
       rawBodyRouters: [
