@@ -12,12 +12,13 @@ import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
+import { createScheduledPage } from './scheduled.js';
 import { createWhatsAppPage } from './whatsapp.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'whatsapp'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled', 'whatsapp'];
 const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
 /** admins and operators (viewers do not see the LLM figures) */
-const STAFF_VIEWS = new Set(['llm']);
+const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
 
 translateTree();
@@ -28,6 +29,7 @@ const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
 const events = createEventsPage();
+const scheduled = createScheduledPage();
 const whatsapp = createWhatsAppPage();
 const live = createLive({
   getToken: wsToken,
@@ -88,6 +90,9 @@ const route = () => {
     // the Events page titles its own views; the others keep the console's title
     document.title = t('app.title');
   }
+  // (after the line above: the Scheduled page titles itself too)
+  if (name === 'scheduled') void scheduled.show();
+  else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
@@ -119,6 +124,8 @@ onSessionChange((user, reason) => {
     chats.reset();
     llm.reset();
     events.reset();
+    scheduled.hide();
+    scheduled.reset();
     whatsapp.hide();
     whatsapp.reset();
     forgetNames();
