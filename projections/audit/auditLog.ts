@@ -2,12 +2,14 @@ import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import {
   AUDIT_EVENT_TYPES,
+  CONTENT_COLUMNS,
   auditContentOf,
   auditFactsOf,
   type AuditContent,
   type AuditOutcome,
 } from './auditEntries.js';
 import { chainHash, GENESIS_HASH, type JsonValue } from './hashChain.js';
+import { insertRows, type Row } from '../shared/batchRows.js';
 
 export {
   AUDIT_EVENT_TYPES,
@@ -58,6 +60,35 @@ export const auditLogProjection: Projection = {
       .ignore()
       .returning('seq');
     lastLinks.set(trx, inserted.length > 0 ? { seq: content.seq, hash } : previous);
+  },
+  // The chain computed in memory: one read of the last link and of the ids already in, one insert.
+  async applyBatch(trx, events) {
+    const entries = events.flatMap((event) => {
+      const facts = auditFactsOf(event);
+      return facts === null ? [] : [facts];
+    });
+    if (entries.length === 0) return;
+    const present = new Set(
+      (
+        (await trx.raw('select event_id from ?? where event_id = any(?::text[])', [
+          AUDIT_TABLE,
+          entries.map((facts) => facts.event_id),
+        ])) as { rows: Array<{ event_id: string }> }
+      ).rows.map((row) => row.event_id),
+    );
+    let previous = await lastLink(trx);
+    const rows: Row[] = [];
+    for (const facts of entries) {
+      // An event already in the trail must not fork the chain.
+      if (present.has(facts.event_id)) continue;
+      present.add(facts.event_id);
+      const content = auditContentOf(facts, previous.seq + 1);
+      const hash = chainHash(previous.hash, content);
+      rows.push({ ...content, prev_hash: previous.hash, hash });
+      previous = { seq: content.seq, hash };
+    }
+    await insertRows(trx, AUDIT_TABLE, [...CONTENT_COLUMNS, 'prev_hash', 'hash'], rows);
+    lastLinks.set(trx, previous);
   },
 };
 
