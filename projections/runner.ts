@@ -22,7 +22,14 @@ export {
   findProjection,
 } from './shared/projection.js';
 export { projectionStatus, type ProjectionStatus } from './shared/status.js';
-export { rebuildProjection, type RebuildOptions, type RebuildResult } from './shared/rebuild.js';
+export {
+  rebuildProjection,
+  rebuildProjections,
+  RebuildFailedError,
+  RebuildInProgressError,
+  type RebuildOptions,
+  type RebuildResult,
+} from './shared/rebuild.js';
 export { CHECKPOINTS_TABLE } from './shared/checkpoints.js';
 
 export type ProjectionRunnerOptions = {

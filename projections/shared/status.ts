@@ -38,6 +38,14 @@ export const countMatching = async (
   eventTypes: readonly string[],
   cap = Number.POSITIVE_INFINITY,
 ): Promise<{ count: number; capped: boolean; oldest: RecordedEvent | null }> => {
+  if (store.countAll && cap === Number.POSITIVE_INFINITY) {
+    // counted by the store: no cap, and no page of events read to count them
+    const [count, first] = await Promise.all([
+      store.countAll({ after, filter: { eventTypes } }),
+      store.readAll({ after, maxCount: 1, filter: { eventTypes } }),
+    ]);
+    return { count, capped: false, oldest: first[0] ?? null };
+  }
   const page = 1_000;
   let count = 0;
   let cursor = after;

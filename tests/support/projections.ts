@@ -119,7 +119,14 @@ export const adminQuery = async <R extends pg.QueryResultRow = Record<string, un
   }
 };
 
-export const dropSchema = (schema: string) => adminQuery(`drop schema if exists "${schema}" cascade`);
+export const dropSchema = async (schema: string) => {
+  // and the shadow schemas a blue/green rebuild left behind (projections/shared/shadow.ts)
+  const shadows = await adminQuery<{ nspname: string }>(`select nspname from pg_namespace where nspname like $1`, [
+    `${schema.slice(0, 40).replace(/[\\%_]/g, (c) => `\\${c}`)}\\_\\_rb\\_%`,
+  ]);
+  for (const { nspname } of shadows) await adminQuery(`drop schema if exists "${nspname}" cascade`);
+  return adminQuery(`drop schema if exists "${schema}" cascade`);
+};
 
 export type SampleRow = {
   event_id: string;
