@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
+import { projectionPaths } from './projections/projectionsOpenApi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -462,6 +463,7 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...projectionPaths,
     '/metrics': {
       get: {
         summary:

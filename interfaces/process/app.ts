@@ -32,6 +32,8 @@ import { sessionsReader } from '#projections/identity/sessions.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { createProjectionAdmin } from '#projections/shared/rebuildService.js';
+import { projectionRoutes } from '#interfaces/http/projections/projectionRoutes.js';
 import { createPrometheus } from '#infrastructure/metrics/prometheus.js';
 import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metricsRoutes.js';
 import { createLiveFeed } from '#projections/metrics/liveFeed.js';
@@ -69,6 +71,8 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** events per transaction of the API's blue/green rebuilds (default 5,000; tests make them slow to watch them) */
+  projectionRebuildBatchSize?: number;
   /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
   runtime: Runtime;
   /** the bot (default: the rules responder); the LLM responder plugs in here */
@@ -194,6 +198,15 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
     });
     closers.push(() => projections.stop());
+    // Blue/green rebuilds asked for through the API run here, in the background.
+    const projectionAdmin = createProjectionAdmin({
+      db: infra.db,
+      store: infra.store,
+      projections: projectionList,
+      logger,
+      batchSize: options.projectionRebuildBatchSize,
+    });
+    closers.push(() => projectionAdmin.stop());
 
     // LLM: the provider chain and the auto-replier messaging calls; its routes below.
     const llm = createLlm({
@@ -228,6 +241,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
         eventRoutes({ identity, store: infra.store }),
+        projectionRoutes({ auth: identity, admin: projectionAdmin, store, runtime }),
         secretsRoutes({
           auth: identity,
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },

@@ -313,6 +313,9 @@ const prepareShadow = async (knex: Knex, projection: Projection, options: Rebuil
 /** One transaction: each projection's share of the batch into its shadow tables, and its shadow checkpoint. */
 const applyToShadows = async (knex: Knex, targets: Target[], batch: ScannedBatch, livePath: string): Promise<void> => {
   const moved = await knex.transaction(async (trx) => {
+    // A shadow batch lost in a server crash is replayed from the shadow checkpoint, which it carries:
+    // no need to wait for the WAL flush (the live read model's batches keep the default).
+    await trx.raw('set local synchronous_commit = off');
     const moved: Array<[Target, number, number, string | null]> = [];
     for (const target of targets) {
       if (batch.scannedTo <= target.position) continue;

@@ -56,6 +56,8 @@ export type TestAppOptions = {
   embedded?: boolean;
   /** clock and ids of the app (tests/support/runtime.ts manualRuntime moves time without sleeping); default systemRuntime */
   runtime?: Runtime;
+  /** events per transaction of the API's blue/green rebuilds */
+  projectionRebuildBatchSize?: number;
 };
 
 /** Both wirings production has, for tests that must hold on each: PostgreSQL and embedded PGlite. */
@@ -93,6 +95,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     runtime: options.runtime ?? systemRuntime,
     port: 0,
     redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
+    projectionRebuildBatchSize: options.projectionRebuildBatchSize,
   });
   return {
     app,
