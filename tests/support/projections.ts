@@ -166,3 +166,11 @@ export const checkpointOf = async (knex: Knex, name = 'sample'): Promise<Checkpo
     ? null
     : { ...row, position: Number(row.position), events_applied: Number(row.events_applied) };
 };
+
+/** Every row of every table of the projection, in key order (first two columns). */
+export const dumpTables = async (knex: Knex, projection: Projection): Promise<Record<string, unknown[]>> => {
+  const out: Record<string, unknown[]> = {};
+  for (const table of projection.tables)
+    out[table] = ((await knex.raw(`select * from ?? order by 1, 2`, [table])) as { rows: unknown[] }).rows;
+  return out;
+};

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { Knex } from 'knex';
 import type { EventStore } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
@@ -9,16 +8,8 @@ import { allProjections } from '#projections/registry.js';
 import type { Projection } from '#projections/runner.js';
 import { applyBatch, resetProjection, scanAfter } from '#projections/shared/checkpoints.js';
 import { newEvent, uniqueName } from '../../support/events.js';
-import { dropSchema, openTestSchema } from '../../support/projections.js';
+import { dropSchema, dumpTables, openTestSchema } from '../../support/projections.js';
 import { appendWorkload } from '../../support/replayWorkload.js';
-
-/** Every row of every table of the projection, in key order. */
-export const dumpTables = async (knex: Knex, projection: Projection): Promise<Record<string, unknown[]>> => {
-  const out: Record<string, unknown[]> = {};
-  for (const table of projection.tables)
-    out[table] = ((await knex.raw(`select * from ?? order by 1, 2`, [table])) as { rows: unknown[] }).rows;
-  return out;
-};
 
 /** Empties the projection and replays every matching event, `batchSize` at a time. */
 const buildFromScratch = async (db: Database, store: EventStore, projection: Projection, batchSize: number) => {

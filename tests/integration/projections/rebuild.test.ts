@@ -106,6 +106,26 @@ const rebuildScenarios = (
       expect((await checkpointOf(env.db.knex))!.events_applied).to.equal(handled);
     });
 
+    it('status counts the lag with no cap (more than 1,000 events behind), and shows a killed rebuild as interrupted', async () => {
+      const handled = await appendMixed(env.store, 1_600);
+      expect(handled).to.be.greaterThan(1_000);
+      const [status] = await projectionStatus(env.db, env.store, [sampleProjection()]);
+      expect(status).to.include({ lagEvents: handled, lagEventsCapped: false, state: 'live', rebuild: null });
+      const interrupted = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection(),
+        batchSize: 100,
+        afterBatch: () => {
+          throw new Error('killed');
+        },
+      }).catch((error: unknown) => error);
+      expect((interrupted as Error).message).to.equal('killed');
+      const [after] = await projectionStatus(env.db, env.store, [sampleProjection()]);
+      expect(after!.rebuild).to.include({ active: false, done: 100, total: handled, lastError: 'killed' });
+      expect(after).to.include({ state: 'failed', error: 'killed' });
+    });
+
     it('refuses to rebuild with code older than the version that built the read model, and changes nothing', async () => {
       await env.store.append('old', [newEvent('Counted', { n: 1 })]);
       await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection({ version: 3 }) });
