@@ -9,11 +9,12 @@ import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
 import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
+import { createProjectionsPage } from './projections.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm'];
-const ADMIN_VIEWS = new Set(['users', 'audit']);
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'projections'];
+const ADMIN_VIEWS = new Set(['users', 'audit', 'projections']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
@@ -25,6 +26,7 @@ const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
+const projectionsPage = createProjectionsPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -81,6 +83,8 @@ const route = () => {
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
+  if (name === 'projections') void projectionsPage.show();
+  else projectionsPage.hide();
 };
 
 const renderChrome = () => {
