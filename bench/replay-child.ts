@@ -2,7 +2,8 @@
  * One measurement of bench/replay.ts in a process of its own, so its peak RSS is its own:
  *   npx tsx bench/replay-child.ts '<json>'   with { backend, url | dataDir, task, ... }
  * tasks: `generate` (append the workload), `rebuild-each` (every projection alone, one after the other),
- * `rebuild-all` (every projection in one pass), `export` (every event as NDJSON, the CLI's export path).
+ * `rebuild-all` (every projection in one pass), `rebuild-all-per-event` (the same without the batch
+ * paths, for comparison), `export` (every event as NDJSON, the CLI's export path).
  * Prints one JSON line with the figures and the process's peak RSS.
  */
 import { createWriteStream } from 'node:fs';
@@ -19,7 +20,7 @@ type Task = {
   backend: 'postgres' | 'pglite';
   url?: string;
   dataDir?: string;
-  task: 'generate' | 'rebuild-each' | 'rebuild-all' | 'export';
+  task: 'generate' | 'rebuild-each' | 'rebuild-all' | 'rebuild-all-per-event' | 'export';
   events?: number;
   batchSize?: number;
 };
@@ -73,10 +74,15 @@ try {
       out.projections = each;
       break;
     }
-    case 'rebuild-all': {
+    case 'rebuild-all':
+    case 'rebuild-all-per-event': {
+      // per-event: the same rebuild with every projection's batch path removed (the runner's fallback,
+      // what every projection did before batches), for an A/B under the same load
+      const projections =
+        task.task === 'rebuild-all' ? allProjections() : allProjections().map((p) => ({ ...p, applyBatch: undefined }));
       const head = await store.headPosition();
       const started = performance.now();
-      const results = await rebuildProjections({ db, store, projections: allProjections(), batchSize: task.batchSize });
+      const results = await rebuildProjections({ db, store, projections, batchSize: task.batchSize });
       const seconds = (performance.now() - started) / 1000;
       const applications = results.reduce((sum, r) => sum + r.eventsApplied, 0);
       out.storeEvents = head;

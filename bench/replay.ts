@@ -7,6 +7,7 @@
  * (bench/replay-child.ts) so its peak RSS is its own.
  *
  *   npm run bench:replay -- [--sizes=100000,300000,1000000] [--backends=postgres,pglite] [--batch-size=5000]
+ *     [--tasks=rebuild-all,rebuild-all-per-event,rebuild-each,export] [--label=ab]
  *
  * Writes bench/results/replay.json (with the load average around each measurement: the machine is shared).
  */
@@ -24,6 +25,8 @@ const sizes = (flag('sizes') ?? '100000,300000').split(',').map(Number);
 const backends = (flag('backends') ?? 'postgres,pglite').split(',') as Array<'postgres' | 'pglite'>;
 const batchSize = flag('batch-size') === undefined ? undefined : Number(flag('batch-size'));
 const only = flag('tasks')?.split(',');
+/** keeps this run's results apart from the main ones (e.g. --label=ab for an A/B of some tasks) */
+const label = flag('label') ?? null;
 
 type Figures = Record<string, unknown>;
 
@@ -70,17 +73,19 @@ const results: Record<string, unknown> = {
 };
 const file = path.join(here, 'results', 'replay.json');
 // A run of some backends keeps the recorded runs of the others (their own date and load are in them).
-// eslint-disable-next-line security/detect-non-literal-fs-filename -- bench/results/replay.json
+ 
 const previous = existsSync(file)
   ? (JSON.parse(readFileSync(file, 'utf8')) as { runs?: Array<{ backend: string }> })
   : {};
-const runs = (previous.runs ?? []).filter((run) => !backends.includes(run.backend as 'postgres')) as unknown[];
+const runs = (previous.runs ?? []).filter(
+  (run) => !backends.includes(run.backend as 'postgres') || ((run as { label?: string }).label ?? null) !== label,
+) as unknown[];
 results.runs = runs;
-// eslint-disable-next-line security/detect-non-literal-fs-filename -- bench/results/replay.json
+ 
 const save = () => writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 
 for (const backend of backends) {
-  const name = 'bench_replay';
+  const name = label === null ? 'bench_replay' : `bench_replay_${label.replace(/[^a-z0-9_]/g, '_')}`;
   const target: Record<string, unknown> =
     backend === 'postgres'
       ? { backend, url: await recreateDatabase(admin, name) }
@@ -91,9 +96,16 @@ for (const backend of backends) {
       process.stderr.write(`${backend}: generating up to ${size} events\n`);
       const generation = await measure({ ...target, task: 'generate', events: size - generated });
       generated += Number(generation.events);
-      const run: Record<string, unknown> = { backend, date: new Date().toISOString(), events: generated, generation };
+      const run: Record<string, unknown> = {
+        backend,
+        ...(label === null ? {} : { label }),
+        date: new Date().toISOString(),
+        events: generated,
+        generation,
+      };
       runs.push(run);
-      for (const task of ['rebuild-all', 'rebuild-each', 'export']) {
+      for (const task of ['rebuild-all', 'rebuild-all-per-event', 'rebuild-each', 'export']) {
+        if (task === 'rebuild-all-per-event' && !only?.includes(task)) continue;
         if (only && !only.includes(task)) continue;
         process.stderr.write(`${backend} @ ${generated}: ${task}\n`);
         run[task] = await measure({ ...target, task, batchSize });

@@ -70,10 +70,10 @@ export const auditLogProjection: Projection = {
     if (entries.length === 0) return;
     const present = new Set(
       (
-        (await trx.raw('select event_id from ?? where event_id = any(?::text[])', [
-          AUDIT_TABLE,
-          entries.map((facts) => facts.event_id),
-        ])) as { rows: Array<{ event_id: string }> }
+        await trx.raw<{ rows: Array<{ event_id: string }> }>(
+          'select event_id from ?? where event_id = any(?::text[])',
+          [AUDIT_TABLE, entries.map((facts) => facts.event_id)],
+        )
       ).rows.map((row) => row.event_id),
     );
     let previous = await lastLink(trx);

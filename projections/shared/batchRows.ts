@@ -83,11 +83,7 @@ export class RowBatch {
     const wanted = [...new Set(keys)].filter((key) => !this.rows.has(key));
     for (const key of wanted) this.rows.set(key, null);
     for (const part of chunks(wanted)) {
-      const found = (await trx.raw<{ rows: Row[] }>('select * from ?? where ?? = any(?)', [
-        this.table,
-        this.key,
-        part,
-      ])) as { rows: Row[] };
+      const found = await trx.raw<{ rows: Row[] }>('select * from ?? where ?? = any(?)', [this.table, this.key, part]);
       for (const row of found.rows) {
         for (const column of this.jsonColumns) if (column in row) row[column] = parsedJson(row[column]);
         const key = String(row[this.key]);

@@ -137,7 +137,7 @@ const toRecord = (row: RebuildRow): RebuildRecord => ({
 
 /** Rebuilds in progress (or interrupted), by projection name. */
 export const readRebuilds = async (knex: Knex, names: readonly string[]): Promise<Map<string, RebuildRecord>> => {
-  const rows = (await knex<RebuildRow>(REBUILDS_TABLE).whereIn('name', names)) as RebuildRow[];
+  const rows: RebuildRow[] = await knex<RebuildRow>(REBUILDS_TABLE).whereIn('name', names);
   return new Map(rows.map((row) => [row.name, toRecord(row)]));
 };
 
@@ -198,7 +198,7 @@ export const rebuildProjections = async (options: RebuildOptions): Promise<Rebui
     const read = (after: number) => scanAfter(store, after, handles, batchSize);
     let next: Promise<ScannedBatch> | null = read(from);
     for (;;) {
-      const batch: ScannedBatch = await next!;
+      const batch: ScannedBatch = await next;
       next = null;
       if (batch.events.length === 0 && batch.scannedTo <= from) break;
       const caughtUp = batch.events.length < batchSize;

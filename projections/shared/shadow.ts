@@ -17,17 +17,17 @@ export type LiveTable = { schema: string; table: string };
 
 /** Where an unqualified table name resolves now (the connection's search path). */
 export const liveTable = async (knex: Knex | Knex.Transaction, table: string): Promise<LiveTable | null> => {
-  const { rows } = (await knex.raw(
+  const { rows } = await knex.raw<{ rows: LiveTable[] }>(
     `select n.nspname as schema, c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.oid = to_regclass(?)`,
     [q(table)],
-  )) as { rows: LiveTable[] };
+  );
   return rows[0] ?? null;
 };
 
 /** The schema read-model tables live in when a projection has none yet: the first of the search path. */
 const currentSchema = async (knex: Knex | Knex.Transaction): Promise<string> =>
-  ((await knex.raw('select current_schema() as schema')) as { rows: Array<{ schema: string }> }).rows[0]!.schema;
+  (await knex.raw<{ rows: Array<{ schema: string }> }>('select current_schema() as schema')).rows[0]!.schema;
 
 /** A stable name per live schema and projection, within PostgreSQL's 63 bytes. */
 export const shadowSchemaName = (liveSchema: string, projection: string): string =>
@@ -43,9 +43,9 @@ export const liveSchemaOf = async (knex: Knex, tables: readonly string[]): Promi
 
 export const shadowTablesExist = async (knex: Knex, schema: string, tables: readonly string[]): Promise<boolean> => {
   for (const table of tables) {
-    const { rows } = (await knex.raw('select to_regclass(?) is not null as present', [`${q(schema)}.${q(table)}`])) as {
+    const { rows } = await knex.raw<{
       rows: Array<{ present: boolean }>;
-    };
+    }>('select to_regclass(?) is not null as present', [`${q(schema)}.${q(table)}`]);
     if (rows[0]?.present !== true) return false;
   }
   return true;
@@ -60,12 +60,12 @@ type IndexRow = {
 
 const indexesOf = async (knex: Knex | Knex.Transaction, live: LiveTable): Promise<IndexRow[]> =>
   (
-    (await knex.raw(
+    await knex.raw<{ rows: IndexRow[] }>(
       `select pg_get_indexdef(i.indexrelid) as def, i.indisunique, con.conname, pg_get_constraintdef(con.oid) as condef
        from pg_index i left join pg_constraint con on con.conindid = i.indexrelid and con.conrelid = i.indrelid
        where i.indrelid = to_regclass(?) order by i.indexrelid`,
       [`${q(live.schema)}.${q(live.table)}`],
-    )) as { rows: IndexRow[] }
+    )
   ).rows;
 
 /** `CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING ...` with the table replaced. */
@@ -93,13 +93,13 @@ export const createShadowTables = async (knex: Knex, shadow: string, tables: rea
       );
       // serial columns: LIKE copied a default that draws from the LIVE table's sequence; give the copy its own
       const serials = (
-        (await trx.raw(
+        await trx.raw<{ rows: Array<{ column: string; sequence: string }> }>(
           `select a.attname as column, s.relname as sequence from pg_depend d
            join pg_class s on s.oid = d.objid and s.relkind = 'S'
            join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
            where d.refobjid = to_regclass(?) and d.deptype = 'a'`,
           [from],
-        )) as { rows: Array<{ column: string; sequence: string }> }
+        )
       ).rows;
       for (const serial of serials) {
         const sequence = `${q(shadow)}.${q(serial.sequence)}`;
@@ -124,12 +124,9 @@ export const createDeferredIndexes = async (knex: Knex, shadow: string, tables: 
     if (!live) continue;
     const existing = new Set(
       (
-        (await knex.raw(`select indexname from pg_indexes where schemaname = ? and tablename = ?`, [
-          shadow,
-          table,
-        ])) as {
+        await knex.raw<{
           rows: Array<{ indexname: string }>;
-        }
+        }>(`select indexname from pg_indexes where schemaname = ? and tablename = ?`, [shadow, table])
       ).rows.map((row) => row.indexname),
     );
     for (const index of await indexesOf(knex, live)) {
@@ -171,5 +168,4 @@ export const useShadowSchema = async (trx: Knex.Transaction, shadow: string, liv
 
 /** The connection's search path as it is outside any shadow batch. */
 export const currentSearchPath = async (knex: Knex | Knex.Transaction): Promise<string> =>
-  ((await knex.raw(`select current_setting('search_path') as path`)) as { rows: Array<{ path: string }> }).rows[0]!
-    .path;
+  (await knex.raw<{ rows: Array<{ path: string }> }>(`select current_setting('search_path') as path`)).rows[0]!.path;

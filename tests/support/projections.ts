@@ -171,6 +171,6 @@ export const checkpointOf = async (knex: Knex, name = 'sample'): Promise<Checkpo
 export const dumpTables = async (knex: Knex, projection: Projection): Promise<Record<string, unknown[]>> => {
   const out: Record<string, unknown[]> = {};
   for (const table of projection.tables)
-    out[table] = ((await knex.raw(`select * from ?? order by 1, 2`, [table])) as { rows: unknown[] }).rows;
+    out[table] = (await knex.raw<{ rows: unknown[] }>(`select * from ?? order by 1, 2`, [table])).rows;
   return out;
 };

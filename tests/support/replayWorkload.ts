@@ -71,7 +71,7 @@ export function* workload(options: WorkloadOptions): Generator<Append> {
   const envelope = (typed: Typed, actor: string, ip: string | null): NewEvent => ({
     id: randomUUID(),
     type: typed.type,
-    data: typed.data as Record<string, unknown>,
+    data: typed.data,
     metadata: {
       correlationId,
       causationId: null,
@@ -90,7 +90,7 @@ export function* workload(options: WorkloadOptions): Generator<Append> {
     actor = 'system',
     ip: string | null = null,
   ): { state: S; append: Append | null } => {
-    const events = decider.decide(command, state) as Typed[];
+    const events = decider.decide(command, state);
     const next = events.reduce((s, e) => decider.evolve(s, e), state);
     if (events.length === 0) return { state: next, append: null };
     produced += events.length;
