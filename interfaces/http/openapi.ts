@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
+import { schedulingPaths } from './scheduling/openapi.js';
+import { runtimePaths } from './runtime/openapi.js';
 import { projectionPaths } from './projections/projectionsOpenApi.js';
 
 /**
@@ -75,6 +77,7 @@ export const openApiDocument = {
   },
   paths: {
     ...messagingPaths,
+    ...schedulingPaths,
     '/': {
       get: {
         summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/',
@@ -87,7 +90,18 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'All checks ok',
-            content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }),
+            content: json({
+              type: 'object',
+              properties: {
+                status: { const: 'ok' },
+                checks: { type: 'object' },
+                detail: {
+                  type: 'object',
+                  description:
+                    'processes: running/crashed/stopped/notReporting per process name; never changes the status',
+                },
+              },
+            }),
           },
           503: {
             description: 'A dependency failed; checks names it',
@@ -463,6 +477,7 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...runtimePaths,
     ...projectionPaths,
     '/metrics': {
       get: {

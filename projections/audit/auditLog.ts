@@ -13,6 +13,7 @@ import { insertRows, type Row } from '../shared/batchRows.js';
 
 export {
   AUDIT_EVENT_TYPES,
+  CONTENT_COLUMNS,
   auditFactsOf,
   type AuditContent,
   type AuditFacts,
@@ -44,7 +45,7 @@ const lastLink = async (trx: Knex.Transaction): Promise<{ seq: number; hash: str
  */
 export const auditLogProjection: Projection = {
   name: AUDIT_PROJECTION_NAME,
-  version: 5,
+  version: 7,
   handles: AUDIT_EVENT_TYPES,
   tables: [AUDIT_TABLE],
   async apply(trx, event) {
@@ -101,21 +102,8 @@ type AuditRow = Omit<AuditEntry, 'seq' | 'position' | 'occurred_at' | 'details'>
   details: unknown;
 };
 
-const COLUMNS = [
-  'seq',
-  'event_id',
-  'position',
-  'occurred_at',
-  'actor',
-  'action',
-  'target',
-  'ip',
-  'outcome',
-  'correlation_id',
-  'details',
-  'prev_hash',
-  'hash',
-] as const;
+/** What the hash covers, then the chain's links. */
+const COLUMNS = [...CONTENT_COLUMNS, 'prev_hash', 'hash'] as const;
 
 export const toAuditEntry = (row: AuditRow): AuditEntry => ({
   seq: Number(row.seq),
