@@ -130,7 +130,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       store: infra.store,
       clock: runtime.clock,
       storedState: () => readMetricsState(infra.db.knex),
-      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList),
+      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList, { lagEventsCap: 1_000 }),
       expectedProcesses: ['app', 'worker-web', 'scheduler'],
       logger,
     });
