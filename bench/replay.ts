@@ -73,7 +73,7 @@ const results: Record<string, unknown> = {
 };
 const file = path.join(here, 'results', 'replay.json');
 // A run of some backends keeps the recorded runs of the others (their own date and load are in them).
- 
+
 const previous = existsSync(file)
   ? (JSON.parse(readFileSync(file, 'utf8')) as { runs?: Array<{ backend: string }> })
   : {};
@@ -81,7 +81,7 @@ const runs = (previous.runs ?? []).filter(
   (run) => !backends.includes(run.backend as 'postgres') || ((run as { label?: string }).label ?? null) !== label,
 ) as unknown[];
 results.runs = runs;
- 
+
 const save = () => writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 
 for (const backend of backends) {
