@@ -3,6 +3,7 @@ import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
 import { schedulingPaths } from './scheduling/openapi.js';
 import { runtimePaths } from './runtime/openapi.js';
+import { projectionPaths } from './projections/projectionsOpenApi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -477,6 +478,7 @@ export const openApiDocument = {
     },
     ...eventPaths,
     ...runtimePaths,
+    ...projectionPaths,
     '/metrics': {
       get: {
         summary:

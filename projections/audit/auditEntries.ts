@@ -421,6 +421,12 @@ const SPECS: Specs = {
   },
   ScheduledMessageFired: null,
   ScheduledMessageFailed: null,
+  // operations: an admin's rebuild of a read model
+  ProjectionRebuildRequested: {
+    action: 'projection.rebuild_requested',
+    target: (d) => id(d.projection),
+    details: (d) => ({ by: text(d.by) }),
+  },
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */

@@ -10,13 +10,25 @@ import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
 import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
+import { createProjectionsPage } from './projections.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 import { createScheduledPage } from './scheduled.js';
 import { createWhatsAppPage } from './whatsapp.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled', 'whatsapp'];
-const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
+const VIEWS = [
+  'login',
+  'dashboard',
+  'chats',
+  'users',
+  'audit',
+  'llm',
+  'events',
+  'scheduled',
+  'whatsapp',
+  'projections',
+];
+const ADMIN_VIEWS = new Set(['users', 'audit', 'events', 'projections']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
@@ -31,6 +43,7 @@ const llm = createLlmPage();
 const events = createEventsPage();
 const scheduled = createScheduledPage();
 const whatsapp = createWhatsAppPage();
+const projectionsPage = createProjectionsPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -107,6 +120,8 @@ const route = () => {
   else if (name === 'events') void events.show(segments, params);
   if (name === 'whatsapp') void whatsapp.show();
   else whatsapp.hide();
+  if (name === 'projections') void projectionsPage.show();
+  else projectionsPage.hide();
 };
 
 const renderChrome = () => {
