@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { listConnections, type ConnectionRow } from '#projections/whatsapp/connections.js';
 import { asMessagingEvent } from './messagingEvent.js';
 
 const TABLE = 'numbers';
@@ -63,13 +64,23 @@ export type NumberRow = {
   lastErrorCode: string | null;
   lastErrorAt: string | null;
   addedAt: string;
+  /** kind `web`: the socket's state from the connection events (null before the first one) */
+  webConnection: { state: string; lastReason: string | null; lastStatusCode: number | null; updatedAt: string } | null;
 };
+
+const webConnectionOf = (row: ConnectionRow | undefined): NumberRow['webConnection'] =>
+  row === undefined
+    ? null
+    : { state: row.state, lastReason: row.lastReason, lastStatusCode: row.lastStatusCode, updatedAt: row.updatedAt };
 
 const iso = (value: unknown): string | null =>
   value === null || value === undefined ? null : new Date(value as string).toISOString();
 
 export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
-  const rows = await knex(TABLE).orderBy('number_id').select<Record<string, unknown>[]>('*');
+  const [rows, connections] = await Promise.all([
+    knex(TABLE).orderBy('number_id').select<Record<string, unknown>[]>('*'),
+    listConnections(knex),
+  ]);
   return rows.map((row) => ({
     numberId: row.number_id as string,
     name: row.name as string,
@@ -80,5 +91,6 @@ export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
     lastErrorCode: (row.last_error_code as string | null) ?? null,
     lastErrorAt: iso(row.last_error_at),
     addedAt: iso(row.added_at)!,
+    webConnection: row.kind === 'web' ? webConnectionOf(connections.get(row.number_id as string)) : null,
   }));
 };
