@@ -13,7 +13,7 @@ const migration: Migration = {
       table.text('number_id').notNullable();
       /** 'creds' or a signal key family ('pre-key', 'session', 'sender-key', 'app-state-sync-key', ...) */
       table.text('category').notNullable();
-      /** the key's id within its family ('' for the creds) */
+      /** sha256 of the key's family and id ('' for the creds): some ids are phone numbers */
       table.text('key_id').notNullable();
       table.text('ciphertext').notNullable();
       table.text('key_fingerprint').notNullable();

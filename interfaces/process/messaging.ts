@@ -15,7 +15,7 @@ import type { Runtime } from '#application/shared/runtime.js';
 import { createChannelFactory, type KindFactory } from '#infrastructure/channels/registry.js';
 import { createWebChannels } from '#infrastructure/channels/web/factory.js';
 import { qrTerminal } from '#infrastructure/channels/web/qr.js';
-import { DEFAULT_WEB_SETTINGS } from '#infrastructure/channels/web/webChannel.js';
+import { DEFAULT_WEB_SETTINGS, type WebChannel, type WebSettings } from '#infrastructure/channels/web/webChannel.js';
 import type { Config } from '#infrastructure/config/config.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
@@ -105,10 +105,14 @@ export type WorkerOptions = {
   channels?: ChannelFactory;
   /** the Web channel's QR in the terminal (default: printed on stdout) */
   printQr?: ((qr: string) => void) | null;
+  /** Web channel settings beyond the configuration's (tests: short QR lifetimes, fast backoff) */
+  webSettings?: Partial<WebSettings>;
 };
 
 /** The worker-web role: drains the outbound queue of the numbers it holds by lease. */
-export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
+export const startMessagingWorker = (
+  options: WorkerOptions,
+): Dispatcher & { webChannels(): ReadonlyMap<string, WebChannel> } => {
   const { config, logger, store, db, runtime } = options;
   const queries = sqlMessagingQueries(db.knex);
   const inbound: InboundDeps = { store, runtime, log: logger, queries, newCorrelationId };
@@ -149,6 +153,7 @@ export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
       ...DEFAULT_WEB_SETTINGS,
       socketUrl: config.whatsapp.web.socketUrl,
       maxQrAttempts: config.whatsapp.web.maxQrAttempts,
+      ...options.webSettings,
     },
     printQr:
       options.printQr === null
@@ -189,6 +194,7 @@ export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
   // The Web sockets close with the worker (their sessions stay stored: the next start resumes them).
   return {
     ...dispatcher,
+    webChannels: () => web.channels(),
     stop: async () => {
       await dispatcher.stop();
       await web.closeAll();

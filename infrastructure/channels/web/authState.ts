@@ -7,6 +7,7 @@ import {
   type SignalDataSet,
   type SignalDataTypeMap,
 } from 'baileys';
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SecretCipher } from '#application/secrets/ports.js';
 
@@ -30,6 +31,14 @@ export type WebAuthStore = {
   isPaired(): Promise<boolean>;
 };
 
+/**
+ * Key ids are stored hashed: some are phone numbers or JIDs (device lists, LID mappings of contacts),
+ * and stream names, columns and indexes are never encrypted. The value is what is secret (encrypted);
+ * the hash only keeps the ids from being read off the table.
+ */
+const storedId = (category: string, id: string): string =>
+  createHash('sha256').update(`${category}\u0000${id}`).digest('base64url');
+
 const serialise = (value: unknown): string => JSON.stringify(value, BufferJSON.replacer);
 // BufferJSON.reviver is typed `any` by baileys; this keeps the parse result `unknown`.
 const deserialise = (text: string): unknown => JSON.parse(text, BufferJSON.reviver as (k: string, v: unknown) => unknown);
@@ -47,16 +56,21 @@ export const pgWebAuthStore = (
   clock: () => Date,
 ): WebAuthStore => {
   const encrypt = (value: unknown) => cipher.encrypt(serialise(value));
-  const readRows = async (category: string, ids: string[]) =>
-    ids.length === 0
-      ? []
-      : knex(TABLE)
-          .where({ number_id: numberId, category })
-          .whereIn('key_id', ids)
-          .select<{ key_id: string; ciphertext: string }[]>('key_id', 'ciphertext');
+  /** rows of `ids` (their clear ids back), in one query */
+  const readRows = async (category: string, ids: string[]) => {
+    if (ids.length === 0) return [];
+    const byStored = new Map(ids.map((id) => [storedId(category, id), id]));
+    const rows = await knex(TABLE)
+      .where({ number_id: numberId, category })
+      .whereIn('key_id', [...byStored.keys()])
+      .select<{ key_id: string; ciphertext: string }[]>('key_id', 'ciphertext');
+    return rows.map((row) => ({ id: byStored.get(row.key_id)!, ciphertext: row.ciphertext }));
+  };
 
   const readCreds = async (): Promise<AuthenticationCreds | null> => {
-    const [row] = await readRows(CREDS, ['']);
+    const row = await knex(TABLE)
+      .where({ number_id: numberId, category: CREDS, key_id: '' })
+      .first<{ ciphertext: string } | undefined>('ciphertext');
     return row === undefined ? null : (deserialise(cipher.decrypt(row.ciphertext)) as AuthenticationCreds);
   };
 
@@ -89,7 +103,7 @@ export const pgWebAuthStore = (
               let value = deserialise(cipher.decrypt(row.ciphertext));
               if (type === 'app-state-sync-key' && value !== null)
                 value = proto.Message.AppStateSyncKeyData.fromObject(value as Record<string, unknown>);
-              out[row.key_id] = value as SignalDataTypeMap[T];
+              out[row.id] = value as SignalDataTypeMap[T];
             }
             return out;
           },
@@ -104,7 +118,7 @@ export const pgWebAuthStore = (
                   upserts.push({
                     number_id: numberId,
                     category,
-                    key_id: id,
+                    key_id: storedId(category, id),
                     ciphertext: encrypt(value),
                     key_fingerprint: cipher.currentKeyFingerprint,
                     updated_at: now,
@@ -119,7 +133,7 @@ export const pgWebAuthStore = (
                   .onConflict(['number_id', 'category', 'key_id'])
                   .merge();
               for (const { category, id } of deletes)
-                await trx(TABLE).where({ number_id: numberId, category, key_id: id }).delete();
+                await trx(TABLE).where({ number_id: numberId, category, key_id: storedId(category, id) }).delete();
             });
           },
           clear: async () => {

@@ -160,6 +160,8 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
       markOnlineOnConnect: settings.presence,
       syncFullHistory: false,
       fireInitQueries: false,
+      // our sends are recorded by the dispatcher: no echo upserts (baileys would fold their receipts into them)
+      emitOwnEvents: false,
       generateHighQualityLinkPreview: false,
       connectTimeoutMs: settings.connectTimeoutMs,
       defaultQueryTimeoutMs: 20_000,
