@@ -8,14 +8,7 @@ import type { WhatsAppDisconnected, WhatsAppEvent } from './events.js';
  * after `maxAttempts` QRs (WhatsAppPairingExpired) instead of asking forever.
  */
 export type ConnectionStatus =
-  | 'idle'
-  | 'connecting'
-  | 'qr'
-  | 'code'
-  | 'connected'
-  | 'disconnected'
-  | 'expired'
-  | 'logged_out';
+  'idle' | 'connecting' | 'qr' | 'code' | 'connected' | 'disconnected' | 'expired' | 'logged_out';
 
 export type ConnectionState = Readonly<{
   status: ConnectionStatus;
@@ -34,8 +27,14 @@ export const initialConnectionState = (): ConnectionState => ({
   pendingRequests: [],
 });
 
-export type ConnectCommand = Command<'Connect', { numberId: string; cause: 'open' | 'reconnect' | 'pairing_code'; worker: string }>;
-export type IssueQrCommand = Command<'IssueQr', { numberId: string; qr: string; maxAttempts: number; expiresAt: string }>;
+export type ConnectCommand = Command<
+  'Connect',
+  { numberId: string; cause: 'open' | 'reconnect' | 'pairing_code'; worker: string }
+>;
+export type IssueQrCommand = Command<
+  'IssueQr',
+  { numberId: string; qr: string; maxAttempts: number; expiresAt: string }
+>;
 export type RequestPairingCodeCommand = Command<
   'RequestPairingCode',
   { numberId: string; requestId: string; phone: string; by: string }
@@ -48,9 +47,15 @@ export type ExpirePairingCommand = Command<
   'ExpirePairing',
   { numberId: string; maxAttempts: number; reason: 'max_qr_attempts' | 'qr_refs_ended' }
 >;
-export type RecordConnectedCommand = Command<'RecordConnected', { numberId: string; newLogin: boolean; worker: string }>;
+export type RecordConnectedCommand = Command<
+  'RecordConnected',
+  { numberId: string; newLogin: boolean; worker: string }
+>;
 export type RecordDisconnectedCommand = Command<'RecordDisconnected', WhatsAppDisconnected['data']>;
-export type RecordLoggedOutCommand = Command<'RecordLoggedOut', { numberId: string; by: string; statusCode: number | null }>;
+export type RecordLoggedOutCommand = Command<
+  'RecordLoggedOut',
+  { numberId: string; by: string; statusCode: number | null }
+>;
 
 export type ConnectionCommand =
   | ConnectCommand
@@ -134,7 +139,9 @@ export const evolveConnection = (state: ConnectionState, event: WhatsAppEvent): 
         status: 'code',
         pendingRequests: state.pendingRequests.filter((r) => r.requestId !== event.data.requestId),
         handledRequests:
-          event.data.requestId === null ? state.handledRequests : [...state.handledRequests, event.data.requestId].slice(-20),
+          event.data.requestId === null
+            ? state.handledRequests
+            : [...state.handledRequests, event.data.requestId].slice(-20),
       };
     case 'WhatsAppPairingExpired':
       return { ...state, status: 'expired' };
@@ -195,8 +202,7 @@ export const reconnectPolicy = (
   random: () => number,
   closedByUs = false,
 ): DisconnectDecision => {
-  const reason =
-    (Object.entries(DISCONNECT_CODES).find(([, code]) => code === statusCode)?.[0] as string | undefined) ?? 'unknown';
+  const reason = Object.entries(DISCONNECT_CODES).find(([, code]) => code === statusCode)?.[0] ?? 'unknown';
   if (closedByUs) return { reason: 'closed', next: 'closed', retryInMs: null };
   switch (statusCode) {
     case DISCONNECT_CODES.restartRequired:

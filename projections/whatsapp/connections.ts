@@ -72,7 +72,9 @@ export const whatsappConnectionsProjection: Projection = {
           ...noPairing,
         }));
       case 'WhatsAppDisconnected': {
-        const current = await trx(TABLE).where({ number_id: event.data.numberId }).first<{ state: string } | undefined>('state');
+        const current = await trx(TABLE)
+          .where({ number_id: event.data.numberId })
+          .first<{ state: string } | undefined>('state');
         return void (await upsert({
           // an expired pairing stays expired (the socket closing after it is not news)
           state: current?.state === 'expired' ? 'expired' : 'disconnected',
@@ -124,7 +126,8 @@ const rowOf = (row: Record<string, unknown>): ConnectionRow => ({
   expiresAt: iso(row.expires_at),
   pairingCode: (row.pairing_code as string | null) ?? null,
   lastReason: (row.last_reason as string | null) ?? null,
-  lastStatusCode: row.last_status_code === null || row.last_status_code === undefined ? null : Number(row.last_status_code),
+  lastStatusCode:
+    row.last_status_code === null || row.last_status_code === undefined ? null : Number(row.last_status_code),
   nextAction: (row.next_action as string | null) ?? null,
   worker: (row.worker as string | null) ?? null,
   connectedAt: iso(row.connected_at),

@@ -155,11 +155,12 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
       login: null,
       refs: [],
       received: [],
-      async send(node) {
-        if (transport === null) throw new Error('no transport yet');
+      send(node) {
+        if (transport === null) return Promise.reject(new Error('no transport yet'));
         const plain = encodeBinaryNode(node);
         const cipher = aesEncryptGCM(plain, transport.enc, iv(transport.write++), EMPTY);
         ws.send(frame(cipher));
+        return Promise.resolve();
       },
       close: () => ws.close(),
     };
@@ -316,7 +317,12 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
       const identity = proto.ADVSignedDeviceIdentityHMAC.encode({ details, hmac }).finish();
       await connection.send({
         tag: 'iq',
-        attrs: { id: `peer-${++tag}`, type: 'result', from: 's.whatsapp.net', t: String(Math.floor(Date.now() / 1000)) },
+        attrs: {
+          id: `peer-${++tag}`,
+          type: 'result',
+          from: 's.whatsapp.net',
+          t: String(Math.floor(Date.now() / 1000)),
+        },
         content: [
           {
             tag: 'pair-success',
@@ -330,7 +336,9 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
         ],
       });
       // WhatsApp then asks the new device to restart its connection (and log in with its creds).
-      await waitUntil(() => connection.received.some((n) => Array.isArray(n.content) && n.content[0]?.tag === 'pair-device-sign'));
+      await waitUntil(() =>
+        connection.received.some((n) => Array.isArray(n.content) && n.content[0]?.tag === 'pair-device-sign'),
+      );
       await connection.send({ tag: 'stream:error', attrs: { code: '515' } });
     },
     async close() {

@@ -17,7 +17,7 @@ const CREDS = 'creds';
 export type WebAuthState = {
   state: AuthenticationState;
   /** writes the creds (baileys' `creds.update`) */
-  saveCreds(): Promise<void>;
+  saveCreds: () => Promise<void>;
   /** true when the creds were read back from the database (a paired or pairing session) */
   resumed: boolean;
 };
@@ -41,7 +41,8 @@ const storedId = (category: string, id: string): string =>
 
 const serialise = (value: unknown): string => JSON.stringify(value, BufferJSON.replacer);
 // BufferJSON.reviver is typed `any` by baileys; this keeps the parse result `unknown`.
-const deserialise = (text: string): unknown => JSON.parse(text, BufferJSON.reviver as (k: string, v: unknown) => unknown);
+const deserialise = (text: string): unknown =>
+  JSON.parse(text, BufferJSON.reviver as (k: string, v: unknown) => unknown);
 
 /**
  * A number's baileys session in PostgreSQL: the creds and every signal key family, each row
@@ -49,12 +50,7 @@ const deserialise = (text: string): unknown => JSON.parse(text, BufferJSON.reviv
  * one database transaction: baileys' transaction capability collects a whole message's key changes and
  * hands them over at once, so a crash never leaves half a ratchet step written. Never files.
  */
-export const pgWebAuthStore = (
-  knex: Knex,
-  cipher: SecretCipher,
-  numberId: string,
-  clock: () => Date,
-): WebAuthStore => {
+export const pgWebAuthStore = (knex: Knex, cipher: SecretCipher, numberId: string, clock: () => Date): WebAuthStore => {
   const encrypt = (value: unknown) => cipher.encrypt(serialise(value));
   /** rows of `ids` (their clear ids back), in one query */
   const readRows = async (category: string, ids: string[]) => {
@@ -133,7 +129,9 @@ export const pgWebAuthStore = (
                   .onConflict(['number_id', 'category', 'key_id'])
                   .merge();
               for (const { category, id } of deletes)
-                await trx(TABLE).where({ number_id: numberId, category, key_id: storedId(category, id) }).delete();
+                await trx(TABLE)
+                  .where({ number_id: numberId, category, key_id: storedId(category, id) })
+                  .delete();
             });
           },
           clear: async () => {

@@ -68,7 +68,11 @@ export const createWebChannels = (deps: {
     factory,
     channels: () => made,
     closeAll: async () => {
-      await Promise.all([...made.values()].map((c) => c.close?.()));
+      await Promise.all(
+        [...made.values()].map(async (c) => {
+          await c.close?.();
+        }),
+      );
     },
   };
 };

@@ -1,4 +1,11 @@
-import { makeWASocket, type ConnectionState, type WAMessage, type WAMessageKey, type WASocket, type proto } from 'baileys';
+import {
+  makeWASocket,
+  type ConnectionState,
+  type WAMessage,
+  type WAMessageKey,
+  type WASocket,
+  type proto,
+} from 'baileys';
 import type {
   ChannelAdapter,
   ChannelLimits,
@@ -140,7 +147,7 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
     const current = sock;
     sock = null;
     connected = false;
-    if (current) current.end(undefined);
+    if (current) void current.end(undefined);
   };
 
   const connect = async (cause: 'open' | 'reconnect' | 'pairing_code') => {
@@ -172,10 +179,12 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
     socket.ev.on('creds.update', () => void serial(() => saveCreds()));
     socket.ev.on('connection.update', (update) => void serial(() => onConnectionUpdate(mine, update)));
     socket.ev.on('messages.upsert', (upsert) => void serial(() => onUpsert(upsert.messages, upsert.type)));
-    socket.ev.on('messages.update', (updates) =>
-      void serial(async () => {
-        for (const { key, update } of updates) await onStatus(key, update.status ?? null);
-      }),
+    socket.ev.on(
+      'messages.update',
+      (updates) =>
+        void serial(async () => {
+          for (const { key, update } of updates) await onStatus(key, update.status ?? null);
+        }),
     );
   };
 
@@ -219,7 +228,11 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
       return;
     }
     if (event?.type === 'WhatsAppQrIssued') {
-      log.info('whatsapp web QR issued', { numberId, attempt: event.data.attempt, maxAttempts: event.data.maxAttempts });
+      log.info('whatsapp web QR issued', {
+        numberId,
+        attempt: event.data.attempt,
+        maxAttempts: event.data.maxAttempts,
+      });
       deps.printQr?.(qr);
     }
   };
@@ -231,7 +244,10 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
     const statusCode = statusCodeOf(error);
     const expired = (await loadConnection(deps.store, numberId)).state.status === 'expired';
     if (!closing && !expired && error?.message === QR_REFS_ENDED) {
-      await record({ type: 'ExpirePairing', data: { numberId, maxAttempts: settings.maxQrAttempts, reason: 'qr_refs_ended' } });
+      await record({
+        type: 'ExpirePairing',
+        data: { numberId, maxAttempts: settings.maxQrAttempts, reason: 'qr_refs_ended' },
+      });
       closing = true;
     }
     const stopped = closing || expired || !opened;
@@ -327,7 +343,12 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
       };
     const socket = sock;
     if (socket === null || !connected)
-      return { status: 'failed', retryable: true, code: 'not_connected', message: 'the WhatsApp Web session is not connected' };
+      return {
+        status: 'failed',
+        retryable: true,
+        code: 'not_connected',
+        message: 'the WhatsApp Web session is not connected',
+      };
     const id = webMessageId(request.messageId);
     sentHere.set(id, request.messageId);
     if (sentHere.size > 10_000) sentHere.delete(sentHere.keys().next().value!);

@@ -44,9 +44,14 @@ describe('WhatsApp Web session store (PostgreSQL, Fernet)', function () {
     await first.saveCreds();
     const session = Buffer.from('session-bytes-\u0001\u0002');
     await first.state.keys.set({
-      'pre-key': { '1': { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) }, '2': { public: Buffer.alloc(32, 3), private: Buffer.alloc(32, 4) } },
+      'pre-key': {
+        '1': { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 2) },
+        '2': { public: Buffer.alloc(32, 3), private: Buffer.alloc(32, 4) },
+      },
       session: { '34600000042.0': session },
-      'app-state-sync-key': { AAAA: proto.Message.AppStateSyncKeyData.fromObject({ keyData: Buffer.alloc(32, 5), timestamp: 1 }) },
+      'app-state-sync-key': {
+        AAAA: proto.Message.AppStateSyncKeyData.fromObject({ keyData: Buffer.alloc(32, 5), timestamp: 1 }),
+      },
       'device-list': { '34600000001': ['0', '7'] },
       'lid-mapping': { '34600000042': '160000000000042' },
     });
@@ -55,11 +60,15 @@ describe('WhatsApp Web session store (PostgreSQL, Fernet)', function () {
     const again = await store.load();
     expect(again.resumed).to.equal(true);
     expect(again.state.creds.me?.id).to.equal('34600000001:7@s.whatsapp.net');
-    expect(Buffer.from(again.state.creds.noiseKey.private).equals(Buffer.from(first.state.creds.noiseKey.private))).to.equal(true);
+    expect(
+      Buffer.from(again.state.creds.noiseKey.private).equals(Buffer.from(first.state.creds.noiseKey.private)),
+    ).to.equal(true);
     const preKeys = await again.state.keys.get('pre-key', ['1', '2', '3']);
     expect(Object.keys(preKeys)).to.deep.equal(['1']);
     expect(Buffer.from(preKeys['1']!.private).equals(Buffer.alloc(32, 2))).to.equal(true);
-    expect(Buffer.from((await again.state.keys.get('session', ['34600000042.0']))['34600000042.0']!).equals(session)).to.equal(true);
+    expect(
+      Buffer.from((await again.state.keys.get('session', ['34600000042.0']))['34600000042.0']!).equals(session),
+    ).to.equal(true);
     const appKey = (await again.state.keys.get('app-state-sync-key', ['AAAA'])).AAAA!;
     expect(appKey).to.be.instanceOf(proto.Message.AppStateSyncKeyData);
     expect(await again.state.keys.get('device-list', ['34600000001'])).to.deep.equal({ '34600000001': ['0', '7'] });
@@ -72,7 +81,8 @@ describe('WhatsApp Web session store (PostgreSQL, Fernet)', function () {
       expect(row.key_fingerprint).to.equal(keyFingerprint(KEY_OLD));
     }
     const raw = JSON.stringify(rows);
-    for (const plain of ['34600000001', '34600000042', '160000000000042', 'Tienda', 'session-bytes']) expect(raw).not.to.include(plain);
+    for (const plain of ['34600000001', '34600000042', '160000000000042', 'Tienda', 'session-bytes'])
+      expect(raw).not.to.include(plain);
   });
 
   it('writes one key batch in one transaction: a batch PostgreSQL refuses midway leaves nothing of it', async () => {
@@ -86,7 +96,12 @@ describe('WhatsApp Web session store (PostgreSQL, Fernet)', function () {
       `create trigger refuse_poison before insert on whatsapp_auth for each row execute function refuse_poison()`,
     );
     try {
-      const batch = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [String(i + 10), { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 1) }]));
+      const batch = Object.fromEntries(
+        Array.from({ length: 600 }, (_, i) => [
+          String(i + 10),
+          { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 1) },
+        ]),
+      );
       let refused: unknown = null;
       try {
         await state.keys.set({ 'pre-key': batch, 'sender-key': { g: Buffer.from('x') } });

@@ -15,23 +15,22 @@ const FERNET_KEY = Fernet.generateKey();
 const PHONE = '34600000001';
 
 /** A recorded `messages.upsert` message of WhatsApp Web (baileys 7: LID addressing, the phone JID in remoteJidAlt). */
-const recordedInbound = (id: string, text: string): WAMessage =>
-  ({
-    key: {
-      remoteJid: '160000000000042@lid',
-      remoteJidAlt: '34600000042@s.whatsapp.net',
-      fromMe: false,
-      id,
-      addressingMode: 'lid',
-    },
-    messageTimestamp: 1764420000,
-    pushName: 'Ana',
-    broadcast: false,
-    message: {
-      conversation: text,
-      messageContextInfo: { deviceListMetadataVersion: 2 },
-    },
-  }) as unknown as WAMessage;
+const recordedInbound = (id: string, text: string): WAMessage => ({
+  key: {
+    remoteJid: '160000000000042@lid',
+    remoteJidAlt: '34600000042@s.whatsapp.net',
+    fromMe: false,
+    id,
+    addressingMode: 'lid',
+  },
+  messageTimestamp: 1764420000,
+  pushName: 'Ana',
+  broadcast: false,
+  message: {
+    conversation: text,
+    messageContextInfo: { deviceListMetadataVersion: 2 },
+  },
+});
 
 describe('WhatsApp Web channel: the real baileys client against a local peer (PostgreSQL)', function () {
   this.timeout(120_000);
@@ -51,15 +50,6 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     expect(created.status).to.equal(201);
     expect(created.body).to.include({ numberId: id, kind: 'web', status: 'active' });
   };
-  const pairNumber = async (id: string) => {
-    await addWebNumber(id);
-    let view: any;
-    await waitFor(async () => (view = await pairing(id)).state === 'qr', 30_000, 'a QR');
-    await peer.scan(view.qr);
-    await waitForWhatsAppEvent(t, id, (e) => e.type === 'WhatsAppConnected', 30_000, 'connected');
-    return view;
-  };
-
   before(async () => {
     peer = await startWaPeer({ refs: 6, phone: PHONE });
     trustPeer(peer.rootPublicKey);
@@ -130,7 +120,10 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     const listed = numbers.body.numbers.find((n: any) => n.numberId === 'wa-one');
     expect(listed.webConnection).to.include({ state: 'connected' });
     const status = await request(t.baseUrl, 'GET', '/api/whatsapp/status', { token: admin });
-    expect(status.body.numbers.find((n: any) => n.numberId === 'wa-one')).to.include({ kind: 'web', connection: 'connected' });
+    expect(status.body.numbers.find((n: any) => n.numberId === 'wa-one')).to.include({
+      kind: 'web',
+      connection: 'connected',
+    });
 
     // the audit trail records the QR and the connection, never the QR's content
     const knex = t.app.infra.db.knex;
@@ -179,13 +172,12 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
       (await t.app.infra.store.readStream<MessagingEvent>(chatStreamId(chatId))).filter(
         (e) => e.type === 'MessageReceived',
       );
-    let received: RecordedEvent<MessagingEvent>[] = [];
     // (baileys may hold socket events in its buffer until the first app-state sync: up to ~20 s)
-    await waitFor(async () => (received = await receivedEvents()).length >= 1, 40_000, 'MessageReceived');
+    await waitFor(async () => (await receivedEvents()).length >= 1, 40_000, 'MessageReceived');
     // the same message again (WhatsApp redelivers after a reconnect): recorded once
     emitUpsert([message], 'notify');
-    await waitFor(async () => worker.logs().includes('inbound message already recorded'), 40_000, 'the duplicate');
-    received = await receivedEvents();
+    await waitFor(() => worker.logs().includes('inbound message already recorded'), 40_000, 'the duplicate');
+    const received = await receivedEvents();
     expect(received).to.have.length(1);
     expect(received[0]!.data).to.include({
       numberId: 'wa-one',
@@ -224,11 +216,17 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     expect(webMessageId(messageId)).to.equal(derived);
 
     // the recipient's phone asks again for the content (retry receipt): answered from MessageQueued
-    expect(await channel('wa-one').getMessage({ remoteJid: '34600000077@s.whatsapp.net', id: derived, fromMe: true }))
-      .to.deep.equal({ conversation: 'Su pedido está listo' });
+    expect(
+      await channel('wa-one').getMessage({ remoteJid: '34600000077@s.whatsapp.net', id: derived, fromMe: true }),
+    ).to.deep.equal({ conversation: 'Su pedido está listo' });
     // an id we never sent: undefined, never a placeholder
-    expect(await channel('wa-one').getMessage({ remoteJid: '34600000077@s.whatsapp.net', id: '3EB0FFFFFFFFFFFFFFFFFF', fromMe: true }))
-      .to.equal(undefined);
+    expect(
+      await channel('wa-one').getMessage({
+        remoteJid: '34600000077@s.whatsapp.net',
+        id: '3EB0FFFFFFFFFFFFFFFFFF',
+        fromMe: true,
+      }),
+    ).to.equal(undefined);
 
     // a delivery receipt (recorded messages.update shape) becomes MessageStatusUpdated
     channel('wa-one')
@@ -249,8 +247,12 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
 
   it('pairing by phone-number code: admin only and validated; the request is an event the worker obeys through the protocol', async () => {
     expect(
-      (await request(t.baseUrl, 'POST', '/api/numbers/wa-one/pairing-code', { token: operator, body: { phone: '+34600000003' } }))
-        .status,
+      (
+        await request(t.baseUrl, 'POST', '/api/numbers/wa-one/pairing-code', {
+          token: operator,
+          body: { phone: '+34600000003' },
+        })
+      ).status,
     ).to.equal(403);
     const bad = await request(t.baseUrl, 'POST', '/api/numbers/wa-one/pairing-code', {
       token: admin,
@@ -281,10 +283,7 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     expect(view).to.include({ qr: null, svg: null });
     // baileys sent the companion registration to the peer
     await waitFor(
-      () =>
-        peer.connections.some((c) =>
-          c.received.some((n) => firstChildTag(n) === 'link_code_companion_reg'),
-        ),
+      () => peer.connections.some((c) => c.received.some((n) => firstChildTag(n) === 'link_code_companion_reg')),
       10_000,
       'link_code_companion_reg',
     );
@@ -303,7 +302,9 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
   });
 
   it('disconnect reasons through the protocol: connection-replaced stays down; a restart resumes the stored session without a QR; logged-out clears the creds and asks for a new pairing', async () => {
-    const login = await peer.waitFor((c) => c.kind === 'login' && c === peer.connections.filter((x) => x.kind === 'login').at(-1));
+    const login = await peer.waitFor(
+      (c) => c.kind === 'login' && c === peer.connections.filter((x) => x.kind === 'login').at(-1),
+    );
     const beforeEvents = await whatsappEvents(t, 'wa-one');
     const before = beforeEvents[beforeEvents.length - 1]!.position;
     await login.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
@@ -337,7 +338,13 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     // the phone unlinks the device: 401 -> logged out, creds cleared, a new pairing (QR) starts
     const current = peer.connections[peer.connections.length - 1]!;
     await current.send({ tag: 'failure', attrs: { reason: '401' } });
-    const loggedOut = await waitForWhatsAppEvent(t, 'wa-one', (e) => e.type === 'WhatsAppLoggedOut', 20_000, 'logged out');
+    const loggedOut = await waitForWhatsAppEvent(
+      t,
+      'wa-one',
+      (e) => e.type === 'WhatsAppLoggedOut',
+      20_000,
+      'logged out',
+    );
     expect(loggedOut.data).to.include({ by: 'remote', statusCode: 401 });
     await waitForWhatsAppEvent(
       t,
@@ -387,7 +394,13 @@ describe('WhatsApp Web channel: a pairing nobody scans stops after a bounded num
       body: { id: 'wa-idle', name: 'Nobody scans', kind: 'web' },
     });
     expect(created.status).to.equal(201);
-    const expired = await waitForWhatsAppEvent(t, 'wa-idle', (e) => e.type === 'WhatsAppPairingExpired', 30_000, 'expiry');
+    const expired = await waitForWhatsAppEvent(
+      t,
+      'wa-idle',
+      (e) => e.type === 'WhatsAppPairingExpired',
+      30_000,
+      'expiry',
+    );
     expect(expired.data).to.include({ attempts: 3, maxAttempts: 3, reason: 'max_qr_attempts' });
     await waitForWhatsAppEvent(
       t,
@@ -415,8 +428,8 @@ describe('WhatsApp Web channel: a pairing nobody scans stops after a bounded num
     const audit = await t.app.infra.db.knex('audit_log').where({ target: 'wa-idle' }).select('action', 'outcome');
     await waitFor(
       async () =>
-        (await t.app.infra.db.knex('audit_log').where({ target: 'wa-idle', action: 'whatsapp.pairing_expired' })).length ===
-        1,
+        (await t.app.infra.db.knex('audit_log').where({ target: 'wa-idle', action: 'whatsapp.pairing_expired' }))
+          .length === 1,
       10_000,
       'the audit entry',
     );

@@ -69,14 +69,21 @@ describe('WhatsApp Web: worker-web killed with SIGKILL resumes the session from 
     let view: any;
     await waitFor(
       async () =>
-        (view = (await request(t.baseUrl, 'GET', '/api/numbers/wa-kill/pairing', { token: admin })).body).state === 'qr',
+        (view = (await request(t.baseUrl, 'GET', '/api/numbers/wa-kill/pairing', { token: admin })).body).state ===
+        'qr',
       60_000,
       'a QR',
     );
     // worker-web printed the same QR in its terminal
     await waitFor(() => first.printedQrs().some((line) => line.qr === view.qr), 10_000, 'the terminal QR');
     await peer.scan(view.qr);
-    const connected = await waitForWhatsAppEvent(t, 'wa-kill', (e) => e.type === 'WhatsAppConnected', 60_000, 'connected');
+    const connected = await waitForWhatsAppEvent(
+      t,
+      'wa-kill',
+      (e) => e.type === 'WhatsAppConnected',
+      60_000,
+      'connected',
+    );
     expect(connected.data).to.include({ newLogin: true });
     const registrations = peer.connections.filter((c) => c.kind === 'registration').length;
 
@@ -105,7 +112,8 @@ describe('WhatsApp Web: worker-web killed with SIGKILL resumes the session from 
     expect(peer.connections.filter((c) => c.kind === 'registration')).to.have.length(registrations);
     expect(second.printedQrs()).to.deep.equal([]);
     await waitFor(
-      async () => (await request(t.baseUrl, 'GET', '/api/numbers/wa-kill/pairing', { token: admin })).body.state === 'connected',
+      async () =>
+        (await request(t.baseUrl, 'GET', '/api/numbers/wa-kill/pairing', { token: admin })).body.state === 'connected',
       10_000,
       'the pairing view',
     );

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { proto, WAMessageKey } from 'baileys';
 import fc from 'fast-check';
 import {
   connectionDecider,
@@ -40,7 +41,10 @@ describe('WhatsApp Web reconnect policy (pure)', () => {
     });
   });
   it('connection-replaced does not fight the other session; forbidden and multi-device mismatch stay down too', () => {
-    expect(reconnectPolicy(440, 0, backoff, Math.random)).to.include({ reason: 'connectionReplaced', next: 'stay_down' });
+    expect(reconnectPolicy(440, 0, backoff, Math.random)).to.include({
+      reason: 'connectionReplaced',
+      next: 'stay_down',
+    });
     expect(reconnectPolicy(403, 0, backoff, Math.random)).to.include({ reason: 'forbidden', next: 'stay_down' });
     expect(reconnectPolicy(411, 0, backoff, Math.random)).to.include({ next: 'stay_down' });
   });
@@ -90,7 +94,10 @@ describe('WhatsApp Web connection decider', () => {
   it('the QR count survives reconnects but starts over when the session is opened again or connects', () => {
     expect(run([connect(), qr(1), qr(2), connect('reconnect'), qr(3)]).events.at(-1)!.data).to.include({ attempt: 3 });
     expect(run([connect(), qr(1), qr(2), connect('open'), qr(3)]).events.at(-1)!.data).to.include({ attempt: 1 });
-    const connected: ConnectionCommand = { type: 'RecordConnected', data: { numberId: 'n', newLogin: true, worker: 'w' } };
+    const connected: ConnectionCommand = {
+      type: 'RecordConnected',
+      data: { numberId: 'n', newLogin: true, worker: 'w' },
+    };
     expect(run([connect(), qr(1), qr(2), connected, connect('reconnect'), qr(3)]).events.at(-1)!.data).to.include({
       attempt: 1,
     });
@@ -125,9 +132,10 @@ describe('WhatsApp Web ids and payload mapping', () => {
   });
   it('maps recorded upserts: text, captions, LID addressing with the phone JID, and drops what the bot does not answer', () => {
     const base = { messageTimestamp: 1764420000, pushName: 'Ana' };
-    const of = (key: Record<string, unknown>, message: Record<string, unknown>) =>
-      inboundOf('n', { ...base, key, message } as never);
-    expect(of({ remoteJid: '34600000042@s.whatsapp.net', id: 'A1', fromMe: false }, { conversation: 'hola' })).to.deep.equal({
+    const of = (key: WAMessageKey, message: proto.IMessage) => inboundOf('n', { ...base, key, message });
+    expect(
+      of({ remoteJid: '34600000042@s.whatsapp.net', id: 'A1', fromMe: false }, { conversation: 'hola' }),
+    ).to.deep.equal({
       numberId: 'n',
       providerMessageId: 'A1',
       from: '34600000042',
@@ -142,14 +150,20 @@ describe('WhatsApp Web ids and payload mapping', () => {
         { extendedTextMessage: { text: 'con enlace https://example.org' } },
       ),
     ).to.include({ from: '34600000042', kind: 'text', text: 'con enlace https://example.org' });
-    expect(of({ remoteJid: '160000000000042@lid', id: 'A3', fromMe: false }, { imageMessage: { caption: 'foto' } })).to.include({
+    expect(
+      of({ remoteJid: '160000000000042@lid', id: 'A3', fromMe: false }, { imageMessage: { caption: 'foto' } }),
+    ).to.include({
       from: '160000000000042@lid',
       kind: 'image',
       text: '[image] foto',
     });
-    expect(of({ remoteJid: '34600000042@s.whatsapp.net', id: 'A4', fromMe: true }, { conversation: 'mine' })).to.equal(null);
+    expect(of({ remoteJid: '34600000042@s.whatsapp.net', id: 'A4', fromMe: true }, { conversation: 'mine' })).to.equal(
+      null,
+    );
     expect(of({ remoteJid: 'status@broadcast', id: 'A5', fromMe: false }, { conversation: 'story' })).to.equal(null);
-    expect(of({ remoteJid: '120363000000000000@g.us', id: 'A6', fromMe: false }, { conversation: 'group' })).to.equal(null);
+    expect(of({ remoteJid: '120363000000000000@g.us', id: 'A6', fromMe: false }, { conversation: 'group' })).to.equal(
+      null,
+    );
     expect(
       of({ remoteJid: '34600000042@s.whatsapp.net', id: 'A7', fromMe: false }, { protocolMessage: { type: 0 } }),
     ).to.equal(null);
