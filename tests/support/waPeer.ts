@@ -25,12 +25,17 @@ import {
   Curve,
   decodeBinaryNode,
   encodeBinaryNode,
+  encodeBigEndian,
   getBinaryNodeChild,
+  getBinaryNodeChildren,
   hkdf,
   NOISE_MODE,
   NOISE_WA_HEADER,
   proto,
+  signedKeyPair,
   WA_CERT_DETAILS,
+  xmppPreKey,
+  xmppSignedPreKey,
   type BinaryNode,
   type KeyPair,
 } from 'baileys';
@@ -109,12 +114,39 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
     leaf: { details: leafDetails, signature: Curve.sign(intermediate.private, leafDetails) },
   }).finish();
 
+  /** a recipient device's Signal identity and pre-keys, as WhatsApp serves them (one per jid) */
+  const bundles = new Map<string, BinaryNode>();
+  const bundleOf = (jid: string): BinaryNode => {
+    const known = bundles.get(jid);
+    if (known) return known;
+    const identity = Curve.generateKeyPair();
+    const signed = signedKeyPair(identity, 1);
+    const node: BinaryNode = {
+      tag: 'user',
+      attrs: { jid },
+      content: [
+        { tag: 'registration', attrs: {}, content: encodeBigEndian(bundles.size + 1000, 4) },
+        { tag: 'type', attrs: {}, content: Buffer.from([5]) },
+        { tag: 'identity', attrs: {}, content: Buffer.from(identity.public) },
+        xmppSignedPreKey(signed),
+        xmppPreKey(Curve.generateKeyPair(), 7),
+      ],
+    };
+    bundles.set(jid, node);
+    return node;
+  };
+  /** the LID WhatsApp assigns a phone number's account (the linked phone's is the one `success` names) */
+  const lidOf = (pnJid: string): string => {
+    const user = pnJid.split('@')[0]!.split(':')[0]!;
+    return user === phone ? OWN_LID : `8${user}@lid`;
+  };
   const connections: PeerConnection[] = [];
   let nextId = 0;
   let tag = 0;
   const http: Server = createServer();
   const wss = new WebSocketServer({ server: http, path: '/ws/chat' });
   const phone = options.phone ?? '34600000001';
+  const OWN_LID = '100000000000001@lid';
 
   wss.on('connection', (ws: WebSocket) => {
     const id = ++nextId;
@@ -174,6 +206,16 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
 
     const onNode = async (node: BinaryNode) => {
       connection.received.push(node);
+      if (node.tag === 'message')
+        return connection.send({
+          tag: 'ack',
+          attrs: {
+            class: 'message',
+            id: node.attrs.id!,
+            from: node.attrs.to!,
+            t: String(Math.floor(Date.now() / 1000)),
+          },
+        });
       if (node.tag !== 'iq' || (node.attrs.type !== 'get' && node.attrs.type !== 'set')) return;
       const children = Array.isArray(node.content) ? node.content : [];
       const first = children[0]?.tag;
@@ -181,6 +223,46 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
         return connection.send(result(node, [{ tag: 'count', attrs: { value: '100' } }]));
       if (node.attrs.xmlns === 'encrypt' && first === 'digest')
         return connection.send(result(node, [{ tag: 'digest', attrs: {} }]));
+      // device lists: every user has one device (0, the phone)
+      if (node.attrs.xmlns === 'usync') {
+        const usync = getBinaryNodeChild(node, 'usync');
+        const users = getBinaryNodeChildren(getBinaryNodeChild(usync, 'list'), 'user');
+        return connection.send(
+          result(node, [
+            {
+              tag: 'usync',
+              attrs: {},
+              content: [
+                {
+                  tag: 'list',
+                  attrs: {},
+                  content: users.map((user) => ({
+                    tag: 'user',
+                    attrs: { jid: user.attrs.jid! },
+                    content: [
+                      ...(user.attrs.jid!.endsWith('@s.whatsapp.net')
+                        ? [{ tag: 'lid', attrs: { val: lidOf(user.attrs.jid!) } }]
+                        : []),
+                      {
+                        tag: 'devices',
+                        attrs: {},
+                        content: [{ tag: 'device-list', attrs: {}, content: [{ tag: 'device', attrs: { id: '0' } }] }],
+                      },
+                    ],
+                  })),
+                },
+              ],
+            },
+          ]),
+        );
+      }
+      // pre-key bundles of those devices, so baileys can open Signal sessions and encrypt to them
+      if (node.attrs.xmlns === 'encrypt' && first === 'key') {
+        const users = getBinaryNodeChildren(getBinaryNodeChild(node, 'key'), 'user');
+        return connection.send(
+          result(node, [{ tag: 'list', attrs: {}, content: users.map((user) => bundleOf(user.attrs.jid!)) }]),
+        );
+      }
       return connection.send(result(node));
     };
 

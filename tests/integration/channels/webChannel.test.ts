@@ -212,6 +212,18 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     );
     const sentEvent = events.find((e) => e.type === 'MessageSent')!;
     expect(sentEvent.data).to.include({ providerMessageId: derived });
+    // through the protocol: baileys fetched the device list and pre-keys from the peer, opened a Signal
+    // session and sent the message stanza under the derived id, the text end-to-end encrypted
+    const stanza = peer.connections
+      .flatMap((c) => c.received)
+      .find((n) => n.tag === 'message' && n.attrs.id === derived);
+    expect(stanza, 'the message stanza on the wire').to.not.equal(undefined);
+    expect(stanza!.attrs.to).to.equal('34600000077@s.whatsapp.net');
+    const wire = JSON.stringify(stanza, (_k, v: unknown) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
+    );
+    expect(wire).to.include('pkmsg');
+    expect(wire).not.to.include('Su pedido');
     // the same id again (a resend after a crash) is the same WhatsApp message
     expect(webMessageId(messageId)).to.equal(derived);
 
@@ -228,12 +240,13 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
       }),
     ).to.equal(undefined);
 
-    // a delivery receipt (recorded messages.update shape) becomes MessageStatusUpdated
-    channel('wa-one')
-      .socket()!
-      .ev.emit('messages.update', [
-        { key: { remoteJid: '34600000077@s.whatsapp.net', id: derived, fromMe: true }, update: { status: 3 } },
-      ]);
+    // a delivery receipt, sent by the peer through the protocol (baileys turns it into messages.update),
+    // becomes MessageStatusUpdated
+    const onWire = peer.connections.find((c) => c.received.includes(stanza!))!;
+    await onWire.send({
+      tag: 'receipt',
+      attrs: { id: derived, from: '34600000077@s.whatsapp.net', t: String(Math.floor(Date.now() / 1000)) },
+    });
     await waitFor(
       async () =>
         (await t.app.infra.store.readStream<MessagingEvent>(messageStreamId(messageId))).some(
@@ -242,6 +255,23 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
       // (held in baileys' buffer until the first app-state sync after a pairing: up to ~20 s)
       40_000,
       'delivered',
+    );
+    await onWire.send({
+      tag: 'receipt',
+      attrs: {
+        id: derived,
+        from: '34600000077@s.whatsapp.net',
+        type: 'read',
+        t: String(Math.floor(Date.now() / 1000)),
+      },
+    });
+    await waitFor(
+      async () =>
+        (await t.app.infra.store.readStream<MessagingEvent>(messageStreamId(messageId))).some(
+          (e) => e.type === 'MessageStatusUpdated' && e.data.status === 'read',
+        ),
+      40_000,
+      'read',
     );
   });
 
