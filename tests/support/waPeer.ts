@@ -12,8 +12,10 @@
 //    with `pair-device-sign`; then `stream:error code=515` (restart required), as WhatsApp does;
 //  - login with stored credentials: a `success` node, answers to the IQs baileys sends after it
 //    (pre-key count, passive active, key-bundle digest), and `ib/offline` so buffered events flow;
+//  - sends: usync device lists (one device per user, with LID mappings) and pre-key bundles, so baileys
+//    opens Signal sessions and sends its encrypted `message` stanza (recorded, acked);
 //  - on demand: `stream:error` / `failure` with any code (disconnect reasons), receipts, pairing-code
-//    registration requests (recorded), and any IQ answered with an empty result.
+//    registration requests (recorded), and any other IQ answered with an empty result.
 // The certificate chain is signed by the peer's own root key; `trustPeer` installs that key as the root
 // baileys checks (WA_CERT_DETAILS.PUBLIC_KEY), as a test CA would be, in the process that runs baileys.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
