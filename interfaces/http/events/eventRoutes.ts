@@ -14,6 +14,7 @@ import {
   type EventQuery,
   type ScanLimits,
 } from '#application/forensics/eventQuery.js';
+import { stepOf } from '#application/forensics/replay.js';
 import { stateAsOf } from '#application/forensics/timeTravel.js';
 import type { Authenticator } from '#application/identity/sessions.js';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
@@ -111,6 +112,21 @@ const EventQueryParams = z
   .strict();
 const EventId = z.uuid('an event id (UUID)');
 const StateQuery = z.object({ at: Time }).strict();
+/** The replay stepper's query (the OpenAPI document is generated from this very schema). */
+export const StepQuery = z
+  .object({
+    revision: z
+      .union([
+        z.literal('last'),
+        z
+          .string()
+          .regex(/^\d{1,12}$/, 'a revision (0 or more) or last')
+          .transform(Number),
+      ])
+      .optional()
+      .describe('the revision to show: 0 (default) to the newest, or last'),
+  })
+  .strict();
 
 /** Opaque to clients: a store position. */
 export const encodeCursor = (position: number): string => Buffer.from(`p${position}`, 'utf8').toString('base64url');
@@ -284,6 +300,16 @@ export const eventRoutes = ({ identity, store, scanLimits, lookupScanLimit }: Ev
       throw new NotFoundError(`The stream ${streamId} has no events.`, 'stream_not_found');
     res.set('Cache-Control', 'no-store');
     res.json(result);
+  });
+
+  router.get('/api/streams/:streamId/steps', admin, async (req, res) => {
+    const streamId = req.params.streamId as string;
+    checkCharacters({ streamId, ...req.query }, 'parameter');
+    parseInput(StreamText, streamId, 'stream id');
+    const { revision } = parseInput(StepQuery, req.query, 'query');
+    const step = await stepOf(store, streamId, revision ?? 0, { lookupScanLimit });
+    res.set('Cache-Control', 'no-store');
+    res.json(step);
   });
 
   return router;

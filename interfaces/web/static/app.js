@@ -4,6 +4,7 @@ import { currentUser, isAdmin, login, logout, onSessionChange, restore, wsToken 
 import { createAuditPage } from './audit.js';
 import { createChatsPage } from './chats.js';
 import { createDashboard } from './dashboard.js';
+import { createEventsPage } from './events.js';
 import { $, say } from './dom.js';
 import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
@@ -12,8 +13,8 @@ import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm'];
-const ADMIN_VIEWS = new Set(['users', 'audit']);
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events'];
+const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
@@ -25,6 +26,7 @@ const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
+const events = createEventsPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -46,8 +48,10 @@ const showLoginProblem = () => {
 };
 
 const parseHash = () => {
-  const [name = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  return { name: name || 'dashboard', params: new URLSearchParams(query) };
+  const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  // #/events/stream/<id>: the view is the first segment, the rest is the view's own path
+  const [name = '', ...segments] = path.split('/');
+  return { name: name || 'dashboard', segments, params: new URLSearchParams(query) };
 };
 
 const show = (name) => {
@@ -64,7 +68,7 @@ const route = () => {
     $('#login-username').focus();
     return;
   }
-  let { name, params } = parseHash();
+  let { name, segments, params } = parseHash();
   if (
     !VIEWS.includes(name) ||
     name === 'login' ||
@@ -77,10 +81,16 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
+  if (name !== 'events') {
+    events.hide();
+    // the Events page titles its own views; the others keep the console's title
+    document.title = t('app.title');
+  }
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
+  else if (name === 'events') void events.show(segments, params);
 };
 
 const renderChrome = () => {
@@ -104,6 +114,7 @@ onSessionChange((user, reason) => {
     chats.hide();
     chats.reset();
     llm.reset();
+    events.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();

@@ -1,6 +1,7 @@
 // Spanish (default) and English strings, and the language switch (remembered in localStorage: it is a
 // preference, not a secret). Static text is marked in index.html with data-i18n; code calls t().
 import { LLM_STRINGS } from './llm-i18n.js';
+import { EVENTS_STRINGS } from './events-i18n.js';
 
 const STORAGE_KEY = 'chatbot.lang';
 export const LANGUAGES = ['es', 'en'];
@@ -8,6 +9,7 @@ export const LANGUAGES = ['es', 'en'];
 const strings = {
   es: {
     ...LLM_STRINGS.es,
+    ...EVENTS_STRINGS.es,
     'app.title': 'Consola del chatbot',
     'app.noscript': 'La consola necesita JavaScript.',
     'lang.label': 'Idioma',
@@ -198,6 +200,7 @@ const strings = {
   },
   en: {
     ...LLM_STRINGS.en,
+    ...EVENTS_STRINGS.en,
     'app.title': 'Chatbot console',
     'app.noscript': 'The console needs JavaScript.',
     'lang.label': 'Language',

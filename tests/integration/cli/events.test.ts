@@ -185,8 +185,10 @@ describe('chatbot events (CLI, real Postgres)', function () {
     expect(during.out.join('\n')).to.match(/AccountLocked .*corr=lock-attempt-0001/);
     const json = await cli('events', 'state', `account-${account}`, '--at', at(120_000), '--json');
     expect(json.out.join('\n')).not.to.include('cli-must-not-print-this');
-    const unsupported = await cli('events', 'state', 'chat-sim-1', '--at', at(0));
+    const unsupported = await cli('events', 'state', 'session-sim-1', '--at', at(0));
     expect(unsupported.code).to.equal(1);
-    expect(unsupported.err.join('\n')).to.match(/Time travel folds account-<id> streams/);
+    expect(unsupported.err.join('\n')).to.match(
+      /Time travel folds account-<id>, chat-<id>, .*; session-sim-1 is not one/,
+    );
   });
 });
