@@ -238,12 +238,12 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
                 {
                   tag: 'list',
                   attrs: {},
-                  content: users.map((user) => ({
+                  content: users.map((user): BinaryNode => ({
                     tag: 'user',
                     attrs: { jid: user.attrs.jid! },
                     content: [
                       ...(user.attrs.jid!.endsWith('@s.whatsapp.net')
-                        ? [{ tag: 'lid', attrs: { val: lidOf(user.attrs.jid!) } }]
+                        ? [{ tag: 'lid', attrs: { val: lidOf(user.attrs.jid!) } } as BinaryNode]
                         : []),
                       {
                         tag: 'devices',
