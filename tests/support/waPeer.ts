@@ -22,6 +22,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  addTransactionCapability,
   aesDecryptGCM,
   aesEncryptGCM,
   Curve,
@@ -31,6 +32,8 @@ import {
   getBinaryNodeChild,
   getBinaryNodeChildren,
   hkdf,
+  initAuthCreds,
+  jidEncode,
   NOISE_MODE,
   NOISE_WA_HEADER,
   proto,
@@ -38,9 +41,12 @@ import {
   WA_CERT_DETAILS,
   xmppPreKey,
   xmppSignedPreKey,
+  writeRandomPadMax16,
   type BinaryNode,
+  type SignalDataSet,
   type KeyPair,
 } from 'baileys';
+import { makeLibSignalRepository } from 'baileys/lib/Signal/libsignal.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 const NOISE_HEADER_LENGTH = 4;
@@ -91,6 +97,15 @@ export type WaPeer = {
   waitFor(test: (c: PeerConnection) => boolean, timeoutMs?: number): Promise<PeerConnection>;
   /** the phone scans a QR baileys showed: pair-success on the connection that sent its ref */
   scan(qr: string): Promise<void>;
+  /**
+   * A contact's phone sends the linked device a text: a Signal session is opened to the device with the
+   * pre-keys it registered with (its signed pre-key, no one-time key), the message is encrypted (`pkmsg`)
+   * and delivered as a `message` stanza on `connection`.
+   */
+  sendText(
+    connection: PeerConnection,
+    message: { from: string; id: string; text: string; pushName: string },
+  ): Promise<void>;
   options: WaPeerOptions;
   close(): Promise<void>;
 };
@@ -143,6 +158,32 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
     return user === phone ? OWN_LID : `8${user}@lid`;
   };
   const connections: PeerConnection[] = [];
+  /** the pre-keys the device registered with (ClientPayload.devicePairingData), for sessions to it */
+  let registered: proto.ClientPayload.IDevicePairingRegistrationData | null = null;
+  /** the contacts' side of Signal: one in-memory repository, as their phones would keep it */
+  const contactKeys: Record<string, Record<string, unknown>> = {};
+  const quiet = { level: 'silent', child: () => quiet, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const contactCreds = initAuthCreds();
+  const contacts = makeLibSignalRepository(
+    {
+      creds: contactCreds,
+      keys: addTransactionCapability(
+        {
+          get: (type, ids) =>
+            Object.fromEntries(
+              ids.filter((id) => contactKeys[type]?.[id] !== undefined).map((id) => [id, contactKeys[type]![id]]),
+            ) as never,
+          set: (data: SignalDataSet) => {
+            for (const [type, entries] of Object.entries(data))
+              for (const [id, value] of Object.entries(entries ?? {})) (contactKeys[type] ??= {})[id] = value;
+          },
+        },
+        quiet,
+        { maxCommitRetries: 1, delayBetweenTriesMs: 1 },
+      ),
+    },
+    quiet,
+  );
   let nextId = 0;
   let tag = 0;
   const http: Server = createServer();
@@ -284,6 +325,7 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
         return;
       }
       connection.kind = 'registration';
+      registered = payload.devicePairingData ?? null;
       const refs = Array.from({ length: options.refs ?? 6 }, () => `2@${randomBytes(24).toString('base64')}`);
       connection.refs.push(...refs);
       await connection.send({
@@ -424,6 +466,36 @@ export const startWaPeer = async (options: WaPeerOptions = {}): Promise<WaPeer> 
         connection.received.some((n) => Array.isArray(n.content) && n.content[0]?.tag === 'pair-device-sign'),
       );
       await connection.send({ tag: 'stream:error', attrs: { code: '515' } });
+    },
+    async sendText(connection, message) {
+      if (registered === null) throw new Error('waPeer: no device registered yet');
+      const device = jidEncode(phone, 's.whatsapp.net', 7);
+      if (!contactKeys.session?.[`${phone}.7`])
+        await contacts.injectE2ESession({
+          jid: device,
+          session: {
+            registrationId: Buffer.from(registered.eRegid!).readUInt32BE(0),
+            identityKey: Buffer.concat([Buffer.from([5]), Buffer.from(registered.eIdent!)]),
+            signedPreKey: {
+              keyId: Buffer.from(registered.eSkeyId!).readUIntBE(0, 3),
+              publicKey: Buffer.concat([Buffer.from([5]), Buffer.from(registered.eSkeyVal!)]),
+              signature: Buffer.from(registered.eSkeySig!),
+            },
+          },
+        });
+      const plain = writeRandomPadMax16(proto.Message.encode({ conversation: message.text }).finish());
+      const { type, ciphertext } = await contacts.encryptMessage({ jid: device, data: plain });
+      await connection.send({
+        tag: 'message',
+        attrs: {
+          from: message.from,
+          id: message.id,
+          type: 'text',
+          notify: message.pushName,
+          t: String(Math.floor(Date.now() / 1000)),
+        },
+        content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }],
+      });
     },
     async close() {
       for (const client of wss.clients) client.terminate();

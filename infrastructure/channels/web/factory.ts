@@ -5,6 +5,7 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import type { KindFactory } from '../registry.js';
 import { pgWebAuthStore } from './authState.js';
+import { guardLibsignalConsole } from './consoleGuard.js';
 import { createWebChannel, type WebChannel, type WebSettings } from './webChannel.js';
 
 export type WebChannels = {
@@ -44,6 +45,7 @@ export const createWebChannels = (deps: {
       warned = true;
       return null;
     }
+    guardLibsignalConsole(deps.log);
     const previous = made.get(number.numberId);
     // the dispatcher dropped the adapter (lease lost) and asks again: the old socket must not linger
     if (previous) await previous.close?.();

@@ -192,6 +192,46 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     expect(all.some((e) => e.type === 'MessageReceived' && e.data.text === 'old history')).to.equal(false);
   });
 
+  it("a contact's message through the protocol (Signal-encrypted stanza) becomes MessageReceived; delivered again, it is recorded once", async () => {
+    const connection = peer.connections.filter((c) => c.kind === 'login').at(-1)!;
+    const message = {
+      from: '34600000055@s.whatsapp.net',
+      id: '3A0C6E1F2B3D4A5B6C7D',
+      text: 'Quería reservar',
+      pushName: 'Luis',
+    };
+    await peer.sendText(connection, message);
+    const chatId = chatIdFor('wa-one', '34600000055');
+    const receivedEvents = async () =>
+      (await t.app.infra.store.readStream<MessagingEvent>(chatStreamId(chatId))).filter(
+        (e) => e.type === 'MessageReceived',
+      );
+    await waitFor(async () => (await receivedEvents()).length === 1, 40_000, 'MessageReceived');
+    // baileys decrypted it and acknowledged it to the server with a receipt
+    const receipts = () => connection.received.filter((n) => n.tag === 'receipt' && n.attrs.id === message.id).length;
+    await waitFor(() => receipts() >= 1, 10_000, 'the receipt');
+    // WhatsApp delivers it again (no ack seen before a reconnect): a second stanza, newly encrypted
+    await peer.sendText(connection, message);
+    await waitFor(() => receipts() >= 2, 20_000, 'the second receipt');
+    // it reached our sink again, which recorded nothing new
+    const duplicates = () =>
+      worker
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('inbound message already recorded')).length;
+    await waitFor(() => duplicates() >= 1, 20_000, 'the duplicate handled');
+    const received = await receivedEvents();
+    expect(received).to.have.length(1);
+    expect(received[0]!.data).to.include({
+      numberId: 'wa-one',
+      contact: '34600000055',
+      contactName: 'Luis',
+      providerMessageId: message.id,
+      kind: 'text',
+      text: 'Quería reservar',
+    });
+  });
+
   it('a send goes out under the WhatsApp id derived from our message id; receipts become status events; getMessage answers from our store', async () => {
     const sent = await request(t.baseUrl, 'POST', '/api/whatsapp/send', {
       token: admin,

@@ -10,6 +10,7 @@ import {
 } from '#domain/whatsapp/connection.js';
 import type { WhatsAppEvent } from '#domain/whatsapp/events.js';
 import { toJid, webMessageId } from '#infrastructure/channels/web/ids.js';
+import { guardLibsignalConsole } from '#infrastructure/channels/web/consoleGuard.js';
 import { deliveryStatusOf, inboundOf } from '#infrastructure/channels/web/inboundMapping.js';
 
 const backoff = { baseMs: 1_000, maxMs: 60_000 };
@@ -178,5 +179,39 @@ describe('WhatsApp Web ids and payload mapping', () => {
       'read',
       null,
     ]);
+  });
+});
+
+describe('libsignal console guard', () => {
+  it("drops libsignal's session dumps (key material) from the console, logs only their text, leaves other lines alone", () => {
+    const logged: Array<[string, Record<string, unknown> | undefined]> = [];
+    guardLibsignalConsole({
+      info: () => undefined,
+      warn: (message, fields) => void logged.push([message, fields]),
+      error: () => undefined,
+    });
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const writeErr = process.stderr.write.bind(process.stderr);
+    const capture = (chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    };
+    process.stdout.write = capture;
+    process.stderr.write = capture;
+    try {
+      console.info('Closing session:', { currentRatchet: { rootKey: 'ROOT-KEY-MATERIAL' } });
+      console.warn('Closing open session in favor of incoming prekey bundle');
+      console.error('Session error:Error: Bad MAC', 'STACK-WITH-DETAILS');
+      console.info('an ordinary line');
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = writeErr;
+    }
+    expect(written.join('')).not.to.include('ROOT-KEY-MATERIAL');
+    expect(written.join('')).not.to.include('STACK-WITH-DETAILS');
+    expect(written.join('')).not.to.include('Closing');
+    expect(written.join('')).to.include('an ordinary line');
+    expect(logged).to.deep.equal([['libsignal', { detail: 'Session error:' }]]);
   });
 });
