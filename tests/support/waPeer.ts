@@ -12,6 +12,9 @@
 //    with `pair-device-sign`; then `stream:error code=515` (restart required), as WhatsApp does;
 //  - login with stored credentials: a `success` node, answers to the IQs baileys sends after it
 //    (pre-key count, passive active, key-bundle digest), and `ib/offline` so buffered events flow;
+//  - inbound (`sendText`): a contact's phone opens a Signal session to the device with the pre-keys it
+//    registered with and sends it a `pkmsg`-encrypted `message` stanza (baileys' own Signal repository
+//    plays the contact's side);
 //  - sends: usync device lists (one device per user, with LID mappings) and pre-key bundles, so baileys
 //    opens Signal sessions and sends its encrypted `message` stanza (recorded, acked);
 //  - on demand: `stream:error` / `failure` with any code (disconnect reasons), receipts, pairing-code

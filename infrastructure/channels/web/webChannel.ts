@@ -20,6 +20,7 @@ import type { Runtime } from '#application/shared/runtime.js';
 import { loadConnection, recordConnection } from '#application/whatsapp/connection.js';
 import { messageStreamId, type MessagingEvent } from '#domain/messaging/events.js';
 import { reconnectPolicy, type ConnectionCommand } from '#domain/whatsapp/connection.js';
+import { whatsappStreamId, type WhatsAppEvent } from '#domain/whatsapp/events.js';
 import type { WebAuthStore } from './authState.js';
 import { deliveryStatusOf, inboundOf } from './inboundMapping.js';
 import { toJid, webMessageId } from './ids.js';
@@ -307,12 +308,33 @@ export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
     });
   };
 
+  // Pairing-code requests, read incrementally from the number's stream (the poll runs every second).
+  let seenRevision = -1;
+  const pendingRequests = new Map<string, string>();
+  const refreshRequests = async () => {
+    const events = await deps.store.readStream<WhatsAppEvent>(whatsappStreamId(numberId), {
+      fromRevision: seenRevision + 1,
+    });
+    for (const event of events) {
+      seenRevision = event.revision;
+      if (event.type === 'WhatsAppPairingCodeRequested') pendingRequests.set(event.data.requestId, event.data.phone);
+      if (event.type === 'WhatsAppPairingCodeIssued' && event.data.requestId !== null)
+        pendingRequests.delete(event.data.requestId);
+    }
+  };
+
   /** Obeys the oldest pending pairing-code request; true when it did. */
   const servePairingRequest = async (): Promise<boolean> => {
-    const { state } = await loadConnection(deps.store, numberId);
-    const request = state.pendingRequests[0];
-    if (request === undefined) return false;
-    if (connected) return false;
+    await refreshRequests();
+    const [first] = pendingRequests;
+    if (first === undefined) return false;
+    const request = { requestId: first[0], phone: first[1] };
+    if (connected) {
+      // already paired: nothing to obey (a later logout must not act on this old request)
+      pendingRequests.delete(request.requestId);
+      log.info('pairing code request ignored: the number is connected', { numberId });
+      return false;
+    }
     if (sock === null || !sawQrOnSocket) {
       // the pairing had stopped (expired, or the socket is down): start one for this request
       if (sock === null && opened && reconnectTimer === null) await connect('pairing_code');
