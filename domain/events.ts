@@ -4,6 +4,7 @@ import type { MessagingEvent } from '#domain/messaging/events.js';
 import type { LlmEvent } from '#domain/llm/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
+import type { SchedulingEvent } from '#domain/scheduling/events.js';
 import type { WhatsAppEvent } from '#domain/whatsapp/events.js';
 
 /**
@@ -22,7 +23,14 @@ export type RateLimited = Event<
  * type list they filter on is checked against `AppEventType`.
  */
 export type AppEvent =
-  IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent | WhatsAppEvent;
+  | IdentityEvent
+  | RateLimited
+  | SecretEvent
+  | RuntimeEvent
+  | MessagingEvent
+  | LlmEvent
+  | SchedulingEvent
+  | WhatsAppEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { NUMBER_EVENT_TYPES } from '#domain/messaging/events.js';
 import { listConnections, type ConnectionRow } from '#projections/whatsapp/connections.js';
-import { asMessagingEvent } from './messagingEvent.js';
+import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
 
 const TABLE = 'numbers';
 
@@ -10,7 +11,7 @@ export const numbersProjection: Projection = {
   name: 'messaging.numbers',
   version: 1,
   tables: [TABLE],
-  handles: ['NumberAdded', 'NumberDisabled', 'NumberEnabled', 'NumberRemoved', 'MessageSendFailed', 'MessageSent'],
+  handles: [...NUMBER_EVENT_TYPES, 'MessageSendFailed', 'MessageSent'],
   async apply(trx, recorded) {
     const event = asMessagingEvent(recorded);
     if (event === null) return;
@@ -73,9 +74,6 @@ const webConnectionOf = (row: ConnectionRow | undefined): NumberRow['webConnecti
     ? null
     : { state: row.state, lastReason: row.lastReason, lastStatusCode: row.lastStatusCode, updatedAt: row.updatedAt };
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : new Date(value as string).toISOString();
-
 export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
   const [rows, connections] = await Promise.all([
     knex(TABLE).orderBy('number_id').select<Record<string, unknown>[]>('*'),
@@ -89,8 +87,8 @@ export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
     hasCredentials: row.credentials_secret !== null,
     phoneNumberId: (row.phone_number_id as string | null) ?? null,
     lastErrorCode: (row.last_error_code as string | null) ?? null,
-    lastErrorAt: iso(row.last_error_at),
-    addedAt: iso(row.added_at)!,
+    lastErrorAt: isoOrNull(row.last_error_at),
+    addedAt: isoOrNull(row.added_at)!,
     webConnection: row.kind === 'web' ? webConnectionOf(connections.get(row.number_id as string)) : null,
   }));
 };
