@@ -12,6 +12,7 @@ import { llmControlProjection } from './llm/llmControl.js';
 import { llmProvidersProjection } from './llm/llmProviders.js';
 import { scheduledMessagesProjection } from './scheduling/scheduledMessages.js';
 import { whatsappConnectionsProjection } from './whatsapp/connections.js';
+import { numberRuntimeProjection } from './runtime/numberRuntime.js';
 import type { Projection } from './shared/projection.js';
 
 /**
@@ -33,4 +34,5 @@ export const allProjections = (): Projection[] => [
   llmControlProjection,
   scheduledMessagesProjection,
   whatsappConnectionsProjection,
+  numberRuntimeProjection,
 ];

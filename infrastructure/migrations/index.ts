@@ -9,6 +9,7 @@ import llm from './202511291100_llm.js';
 import messaging from './202511291201_messaging.js';
 import scheduledMessages from './202511291340_scheduled_messages.js';
 import whatsappWeb from './202511291341_whatsapp_web.js';
+import runtimeControl from './202511291501_runtime_control.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   messaging,
   scheduledMessages,
   whatsappWeb,
+  runtimeControl,
 ]);
 
 export type { Migration } from './migration.js';

@@ -33,7 +33,7 @@ export const createWebChannels = (deps: {
   settings: WebSettings;
   newCorrelationId: () => string;
   printQr?: (qr: string) => void;
-  /** open the socket when the adapter is made (until the dispatcher calls open itself); default true */
+  /** open the socket when the adapter is made; default false (the dispatcher opens it when it takes the number) */
   openOnCreate?: boolean;
 }): WebChannels => {
   const made = new Map<string, WebChannel>();
@@ -63,7 +63,7 @@ export const createWebChannels = (deps: {
       printQr: deps.printQr,
     });
     made.set(number.numberId, channel);
-    if (deps.openOnCreate ?? true) await channel.open?.();
+    if (deps.openOnCreate ?? false) await channel.open?.();
     return channel;
   };
   return {

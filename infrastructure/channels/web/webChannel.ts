@@ -98,8 +98,7 @@ const statusCodeOf = (error: unknown): number | null => {
 /**
  * A number of kind `web`: one baileys socket, its session in PostgreSQL (authState.ts), every change of
  * the connection an event on `whatsapp-<numberId>` (through handleCommand and the connection decider).
- * open/close/logout are idempotent; `open` also runs when the adapter is created (until the dispatcher
- * calls it itself).
+ * open/close/logout are idempotent; the dispatcher calls them (take/lose the lease, runtime requests).
  */
 export const createWebChannel = (deps: WebChannelDeps): WebChannel => {
   const { numberId, settings, runtime, log } = deps;
