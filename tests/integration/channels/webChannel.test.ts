@@ -371,7 +371,7 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     );
   });
 
-  it('disconnect reasons through the protocol: connection-replaced stays down; a restart resumes the stored session without a QR; logged-out clears the creds and asks for a new pairing', async () => {
+  it('disconnect reasons through the protocol: connection-replaced stays down; a runtime restart (API) resumes the stored session without a QR; logged-out clears the creds and asks for a new pairing', async () => {
     const login = await peer.waitFor(
       (c) => c.kind === 'login' && c === peer.connections.filter((x) => x.kind === 'login').at(-1),
     );
@@ -389,10 +389,11 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     expect(channel('wa-one').isConnected()).to.equal(false);
     expect(channel('wa-one').socket()).to.equal(null);
 
-    // what a runtime restart does: close and open; the stored session logs in again, no QR
+    // an admin restarts the number's runtime (the worker closes and opens the channel): the stored
+    // session logs in again, no QR
     const connections = peer.connections.length;
-    await channel('wa-one').close!();
-    await channel('wa-one').open!();
+    const restart = await request(t.baseUrl, 'POST', '/api/numbers/wa-one/runtime/restart', { token: admin });
+    expect(restart.status).to.equal(202);
     await waitForWhatsAppEvent(
       t,
       'wa-one',
