@@ -66,6 +66,17 @@ const show = (name) => {
   }
 };
 
+/** Pages that title themselves (and focus their heading when ready); the others are titled here. */
+const SELF_TITLED = new Set(['events', 'scheduled', 'whatsapp']);
+const titleView = (name, { focus = true } = {}) => {
+  if (SELF_TITLED.has(name)) return;
+  const heading = $(`#view-${name} h1`);
+  if (!heading) return;
+  document.title = `${heading.textContent} · ${t('app.title')}`;
+  // the LLM page focuses its heading itself once its figures are in
+  if (focus && name !== 'llm' && name !== 'login' && document.activeElement !== heading) heading.focus();
+};
+
 const route = () => {
   if (!currentUser()) {
     show('login');
@@ -85,12 +96,8 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
-  if (name !== 'events') {
-    events.hide();
-    // the Events page titles its own views; the others keep the console's title
-    document.title = t('app.title');
-  }
-  // (after the line above: the Scheduled page titles itself too)
+  if (name !== 'events') events.hide();
+  titleView(name);
   if (name === 'scheduled') void scheduled.show();
   else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
@@ -169,6 +176,7 @@ window.addEventListener('hashchange', route);
 onLangChange(() => {
   renderChrome();
   showLoginProblem();
+  if (currentUser()) titleView(parseHash().name, { focus: false });
 });
 
 renderChrome();
