@@ -6,6 +6,7 @@ import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
 import type { SchedulingEvent } from '#domain/scheduling/events.js';
 import type { OperationsEvent } from '#domain/operations/events.js';
+import type { WhatsAppEvent } from '#domain/whatsapp/events.js';
 
 /**
  * RateLimited (sampled: one per client and window, never one per refused request), stream
@@ -30,7 +31,8 @@ export type AppEvent =
   | MessagingEvent
   | LlmEvent
   | SchedulingEvent
-  | OperationsEvent;
+  | OperationsEvent
+  | WhatsAppEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

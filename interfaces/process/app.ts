@@ -285,7 +285,12 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
-        numbersRoutes({ auth: identity, knex: infra.db.knex, numbers: messaging.numbers }),
+        numbersRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          numbers: messaging.numbers,
+          maxQrAttempts: config.whatsapp.web.maxQrAttempts,
+        }),
         messagingRoutes({
           auth: identity,
           knex: infra.db.knex,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { NUMBER_EVENT_TYPES } from '#domain/messaging/events.js';
+import { listConnections, type ConnectionRow } from '#projections/whatsapp/connections.js';
 import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
 import { RowBatch } from '../shared/batchRows.js';
 
@@ -128,10 +129,20 @@ export type NumberRow = {
   lastErrorCode: string | null;
   lastErrorAt: string | null;
   addedAt: string;
+  /** kind `web`: the socket's state from the connection events (null before the first one) */
+  webConnection: { state: string; lastReason: string | null; lastStatusCode: number | null; updatedAt: string } | null;
 };
 
+const webConnectionOf = (row: ConnectionRow | undefined): NumberRow['webConnection'] =>
+  row === undefined
+    ? null
+    : { state: row.state, lastReason: row.lastReason, lastStatusCode: row.lastStatusCode, updatedAt: row.updatedAt };
+
 export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
-  const rows = await knex(TABLE).orderBy('number_id').select<Record<string, unknown>[]>('*');
+  const [rows, connections] = await Promise.all([
+    knex(TABLE).orderBy('number_id').select<Record<string, unknown>[]>('*'),
+    listConnections(knex),
+  ]);
   return rows.map((row) => ({
     numberId: row.number_id as string,
     name: row.name as string,
@@ -142,5 +153,6 @@ export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
     lastErrorCode: (row.last_error_code as string | null) ?? null,
     lastErrorAt: isoOrNull(row.last_error_at),
     addedAt: isoOrNull(row.added_at)!,
+    webConnection: row.kind === 'web' ? webConnectionOf(connections.get(row.number_id as string)) : null,
   }));
 };
