@@ -59,7 +59,7 @@ const Limit = (max: number) =>
     .pipe(z.number().int().min(1, 'at least 1').max(max, `at most ${max}`));
 const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'the next_cursor of a previous page');
 
-const Query = z
+export const Query = z
   .object({
     from: Time.optional(),
     to: Time.optional(),
@@ -91,7 +91,7 @@ const Query = z
   })
   .strict();
 
-const StreamQuery = z
+export const StreamQuery = z
   .object({
     from_revision: z
       .string()
@@ -101,7 +101,7 @@ const StreamQuery = z
     limit: Limit(1000).optional(),
   })
   .strict();
-const EventQueryParams = z
+export const EventQueryParams = z
   .object({
     include: z
       .string()
@@ -110,7 +110,7 @@ const EventQueryParams = z
   })
   .strict();
 const EventId = z.uuid('an event id (UUID)');
-const StateQuery = z.object({ at: Time }).strict();
+export const StateQuery = z.object({ at: Time }).strict();
 
 /** Opaque to clients: a store position. */
 export const encodeCursor = (position: number): string => Buffer.from(`p${position}`, 'utf8').toString('base64url');
