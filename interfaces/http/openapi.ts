@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { WEB_STATIC_DIR } from '#interfaces/web/webRoutes.js';
 import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
 import { Query as AuditQuery } from './audit/auditRoutes.js';
@@ -105,6 +106,13 @@ export const openApiDocument = {
       },
     },
     '/api/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/api/docs': {
+      get: {
+        summary:
+          'This document as a page to read and filter (HTML, Spanish and English, under the same CSP as the console)',
+        responses: { 200: { description: 'HTML page' } },
+      },
+    },
     '/api/auth/login': {
       post: {
         summary: 'Log in; every attempt is a LoginSucceeded/LoginFailed event',
@@ -408,6 +416,14 @@ export const openApiRoutes = (): Router => {
   const router = Router();
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openApiDocument);
+  });
+  // A page of our own (interfaces/web/static/api-docs.*) that renders the document: no inline script,
+  // so it works under the strict CSP, and nothing to keep in step with a third-party UI.
+  router.get('/api/docs', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile('api-docs.html', { root: WEB_STATIC_DIR, dotfiles: 'deny', lastModified: true }, (error) => {
+      if (error) next(error);
+    });
   });
   return router;
 };
