@@ -10,6 +10,8 @@ import { numbersProjection } from './messaging/numbers.js';
 import { outboundQueueProjection } from './messaging/outboundQueue.js';
 import { llmControlProjection } from './llm/llmControl.js';
 import { llmProvidersProjection } from './llm/llmProviders.js';
+import { scheduledMessagesProjection } from './scheduling/scheduledMessages.js';
+import { numberRuntimeProjection } from './runtime/numberRuntime.js';
 import type { Projection } from './shared/projection.js';
 
 /**
@@ -29,4 +31,6 @@ export const allProjections = (): Projection[] => [
   outboundQueueProjection,
   llmProvidersProjection,
   llmControlProjection,
+  scheduledMessagesProjection,
+  numberRuntimeProjection,
 ];

@@ -8,6 +8,8 @@ import { CreateBody, ResetBody, RoleBody, UnlockBody } from './identity/usersRou
 import { ForceBody, SettingsPatch } from './llm/llmRoutes.js';
 import { PutBody } from './secrets/secretsRoutes.js';
 import { jsonRequestBody, queryParameters } from './shared/openapiSchema.js';
+import { schedulingPaths } from './scheduling/openapi.js';
+import { runtimePaths } from './runtime/openapi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -81,6 +83,7 @@ export const openApiDocument = {
   },
   paths: {
     ...messagingPaths,
+    ...schedulingPaths,
     '/': {
       get: {
         summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/',
@@ -93,7 +96,18 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'All checks ok',
-            content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }),
+            content: json({
+              type: 'object',
+              properties: {
+                status: { const: 'ok' },
+                checks: { type: 'object' },
+                detail: {
+                  type: 'object',
+                  description:
+                    'processes: running/crashed/stopped/notReporting per process name; never changes the status',
+                },
+              },
+            }),
           },
           503: {
             description: 'A dependency failed; checks names it',
@@ -391,6 +405,7 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...runtimePaths,
     '/metrics': {
       get: {
         summary:

@@ -138,6 +138,10 @@ const processName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | 
 const secretName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | null =>
   id(d.name) ?? streamSuffix(SECRET_STREAM_PREFIX, e);
 const by = (d: { by: string }): Details => ({ by: text(d.by) });
+const runtimeRequest = (d: { requestId: string; scope: string }): Details => ({
+  requestId: text(d.requestId),
+  scope: text(d.scope),
+});
 const processDetails = (d: { instance: string; role: string }): Details => ({
   instance: text(d.instance),
   role: text(d.role),
@@ -270,6 +274,50 @@ const SPECS: Specs = {
     outcome: () => 'failure',
     details: (d) => ({ instance: text(d.instance), reason: text(d.reason) }),
   },
+  // runtime control of a number: the admin's request, then what the worker did (or that nobody did)
+  RuntimeStartRequested: { action: 'runtime.start_requested', target: (d) => id(d.numberId), details: runtimeRequest },
+  RuntimeStopRequested: { action: 'runtime.stop_requested', target: (d) => id(d.numberId), details: runtimeRequest },
+  RuntimeRestartRequested: {
+    action: 'runtime.restart_requested',
+    target: (d) => id(d.numberId),
+    details: runtimeRequest,
+  },
+  RuntimeLogoutRequested: {
+    action: 'runtime.logout_requested',
+    target: (d) => id(d.numberId),
+    details: runtimeRequest,
+  },
+  RuntimeRequestCompleted: {
+    action: 'runtime.completed',
+    target: (d) => id(d.numberId),
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      workerId: text(d.workerId),
+      result: text(d.outcome),
+    }),
+  },
+  RuntimeRequestFailed: {
+    action: 'runtime.failed',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      workerId: text(d.workerId),
+      error: text(d.error),
+    }),
+  },
+  RuntimeRequestTimedOut: {
+    action: 'runtime.timed_out',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      timeoutSeconds: int(d.timeoutSeconds),
+    }),
+  },
   // messaging: numbers, human takeover, manual sends and dead-letter decisions (people's actions);
   // never a text. Inbound messages, the bot's replies and the worker's attempts are not admin actions.
   NumberAdded: {
@@ -359,6 +407,20 @@ const SPECS: Specs = {
       };
     },
   },
+  // scheduling: creating and cancelling are a user's acts (recipient and text stay in the event);
+  // firing is the scheduler's, and its MessageQueued (source scheduled) is not a user's send either
+  MessageScheduled: {
+    action: 'message.scheduled',
+    target: (d) => id(d.scheduleId),
+    details: (d) => ({ numberId: text(d.numberId), at: text(d.at), by: text(d.by) }),
+  },
+  ScheduledMessageCancelled: {
+    action: 'message.schedule_cancelled',
+    target: (d) => id(d.scheduleId),
+    details: (d) => ({ numberId: text(d.numberId), by: text(d.by) }),
+  },
+  ScheduledMessageFired: null,
+  ScheduledMessageFailed: null,
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */

@@ -1,6 +1,6 @@
 /** The event explorer's part of the OpenAPI document (interfaces/http/openapi.ts spreads it into paths). */
 import { queryParameters } from '../shared/openapiSchema.js';
-import { EventQueryParams, Query, StateQuery, StreamQuery } from './eventRoutes.js';
+import { EventQueryParams, Query, StateQuery, StepQuery, StreamQuery } from './eventRoutes.js';
 
 const error = (description: string) => ({
   description,
@@ -99,13 +99,36 @@ export const eventPaths = {
   '/api/streams/{streamId}/state': {
     get: {
       summary:
-        'Time travel: the state of an account-<id> stream as of `at`, folded by the live decider over the events that occurred at or before it, with those events (secrets redacted) and a summary (was a lock in force, which AccountLocked event)',
+        'Time travel: the state of an account-<id>, chat-<id>, number-<id>, message-<id>, process-<name>, secret-<name>, llm-provider-<name>, llm-force or llm-settings stream as of `at`, folded by the live decider over the events that occurred at or before it, with those events (secrets redacted) and a summary (for an account: was a lock in force, which AccountLocked event)',
       security: bearer,
-      parameters: [path('streamId', 'account-<id>'), ...queryParameters(StateQuery, { at: 'ISO time with offset' })],
+      parameters: [
+        path('streamId', 'e.g. account-<id>'),
+        ...queryParameters(StateQuery, { at: 'ISO time with offset' }),
+      ],
       responses: {
         200: { description: '{streamId, at, kind, state, summary, events, laterEvents}' },
         400: error('Bad parameter, or a stream family time travel does not fold (unsupported_stream)'),
         404: error('The stream has no events'),
+        ...adminOnly,
+      },
+    },
+  },
+  '/api/streams/{streamId}/steps': {
+    get: {
+      summary:
+        'Replay stepper: the event at one revision of a stream, the state right after it (folded from revision 0 by the live decider, as time travel does; null for a stream no decider folds), the paths it changed, who did it (actor and username), from where (ip, user agent) and why (correlation id, causation event), and the previous and next revisions',
+      security: bearer,
+      parameters: [
+        path('streamId', 'e.g. account-<id>, chat-<id>, number-<id>, llm-provider-<name>'),
+        ...queryParameters(StepQuery),
+      ],
+      responses: {
+        200: {
+          description:
+            '{streamId, kind, revision, lastRevision, previous, next, event, folded, state, summary, changed, who: {actor, username}, origin: {ip, userAgent}, why: {correlationId, causationId, cause}}',
+        },
+        400: badInput,
+        404: error('The stream has no events (stream_not_found), or no event at that revision (revision_not_found)'),
         ...adminOnly,
       },
     },

@@ -4,6 +4,7 @@ import { currentUser, isAdmin, login, logout, onSessionChange, restore, wsToken 
 import { createAuditPage } from './audit.js';
 import { createChatsPage } from './chats.js';
 import { createDashboard } from './dashboard.js';
+import { createEventsPage } from './events.js';
 import { $, say } from './dom.js';
 import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
@@ -11,11 +12,13 @@ import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
+import { createScheduledPage } from './scheduled.js';
+import { createWhatsAppPage } from './whatsapp.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm'];
-const ADMIN_VIEWS = new Set(['users', 'audit']);
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled', 'whatsapp'];
+const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
 /** admins and operators (viewers do not see the LLM figures) */
-const STAFF_VIEWS = new Set(['llm']);
+const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
 
 translateTree();
@@ -25,6 +28,9 @@ const users = createUsersPage();
 const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
+const events = createEventsPage();
+const scheduled = createScheduledPage();
+const whatsapp = createWhatsAppPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -46,8 +52,10 @@ const showLoginProblem = () => {
 };
 
 const parseHash = () => {
-  const [name = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  return { name: name || 'dashboard', params: new URLSearchParams(query) };
+  const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  // #/events/stream/<id>: the view is the first segment, the rest is the view's own path
+  const [name = '', ...segments] = path.split('/');
+  return { name: name || 'dashboard', segments, params: new URLSearchParams(query) };
 };
 
 const show = (name) => {
@@ -64,7 +72,7 @@ const route = () => {
     $('#login-username').focus();
     return;
   }
-  let { name, params } = parseHash();
+  let { name, segments, params } = parseHash();
   if (
     !VIEWS.includes(name) ||
     name === 'login' ||
@@ -77,10 +85,21 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
+  if (name !== 'events') {
+    events.hide();
+    // the Events page titles its own views; the others keep the console's title
+    document.title = t('app.title');
+  }
+  // (after the line above: the Scheduled page titles itself too)
+  if (name === 'scheduled') void scheduled.show();
+  else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
+  else if (name === 'events') void events.show(segments, params);
+  if (name === 'whatsapp') void whatsapp.show();
+  else whatsapp.hide();
 };
 
 const renderChrome = () => {
@@ -104,6 +123,11 @@ onSessionChange((user, reason) => {
     chats.hide();
     chats.reset();
     llm.reset();
+    events.reset();
+    scheduled.hide();
+    scheduled.reset();
+    whatsapp.hide();
+    whatsapp.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();

@@ -1,9 +1,11 @@
 // Audit (admin): GET /api/audit pages (newest first, "load more" follows next_cursor) and the NDJSON
-// export. The export needs the bearer header, so it is fetched here and handed to the browser as a Blob URL.
+// export; each row links to its event and its causal chain on the Events page. The export needs the
+// bearer header, so it is fetched here and handed to the browser as a Blob URL.
 import { api, apiRaw } from './api.js';
 import { $, clear, h, say } from './dom.js';
 import { describeError } from './errors.js';
 import { formatDateTime, has, onLangChange, t } from './i18n.js';
+import { chainLink, eventLink } from './events.js';
 import { loadNames, who } from './people.js';
 
 const PAGE_SIZE = 50;
@@ -45,7 +47,37 @@ export const createAuditPage = () => {
             ),
           ),
           h('td', { class: 'nowrap' }, e.ip ?? t('common.none')),
-          h('td', { class: 'truncate' }, h('code', { title: e.correlation_id }, e.correlation_id)),
+          h(
+            'td',
+            { class: 'truncate' },
+            h(
+              'a',
+              {
+                href: chainLink(e.correlation_id),
+                title: e.correlation_id,
+                'aria-label': t('audit.openChain', {
+                  id: e.correlation_id,
+                  action: e.action,
+                  time: formatDateTime(e.occurred_at),
+                }),
+                'data-link': 'chain',
+              },
+              h('code', {}, e.correlation_id),
+            ),
+          ),
+          h(
+            'td',
+            { class: 'nowrap' },
+            h(
+              'a',
+              {
+                href: eventLink(e.event_id),
+                'aria-label': t('audit.openEvent', { action: e.action, time: formatDateTime(e.occurred_at) }),
+                'data-link': 'event',
+              },
+              t('audit.event'),
+            ),
+          ),
         ),
       ),
     );
