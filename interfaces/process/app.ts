@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
 import { createSessionAllowlist } from '#application/identity/allowlist.js';
+import { coalescedSessionReads } from '#application/identity/coalescedSessions.js';
 import type { IdentityDeps } from '#application/identity/login.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { validateLockoutPolicy } from '#domain/identity/lockout.js';
@@ -176,7 +177,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         multiplier: config.login.lockoutMultiplier,
       }),
       sessions: createSessionAllowlist({
-        readModel: sessionsReader(infra.db.knex),
+        readModel: coalescedSessionReads(sessionsReader(infra.db.knex)),
         store,
         clock: runtime.clock,
       }),
