@@ -8,6 +8,14 @@ import { CreateBody, ResetBody, RoleBody, UnlockBody } from './identity/usersRou
 import { ForceBody, SettingsPatch } from './llm/llmRoutes.js';
 import { PutBody } from './secrets/secretsRoutes.js';
 import { jsonRequestBody, queryParameters } from './shared/openapiSchema.js';
+import {
+  adminOnly,
+  bearer,
+  errorResponse,
+  jsonContent,
+  pathParameter,
+  uuidPathParameter,
+} from './shared/openapiParts.js';
 import { schedulingPaths } from './scheduling/openapi.js';
 import { runtimePaths } from './runtime/openapi.js';
 import { projectionPaths } from './projections/projectionsOpenApi.js';
@@ -17,27 +25,12 @@ import { projectionPaths } from './projections/projectionsOpenApi.js';
  * tests/integration/http/openapi.test.ts fails when a route of the app is missing here or a
  * documented route does not exist, so this stays the truth.
  */
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const json = (schema: Record<string, unknown>) => ({ 'application/json': { schema } });
-const bearer = [{ bearer: [] }];
-const adminOnly = {
-  401: errorResponse('No, malformed, expired, forged or revoked access token'),
-  403: errorResponse('Not an admin'),
-};
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const nameParam = {
-  name: 'name',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
-};
+const idParam = uuidPathParameter();
+const nameParam = pathParameter('name', { schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } });
 const changed = {
   200: {
     description: 'Done (changed: false when there was nothing to change)',
-    content: json({ type: 'object', properties: { id: { type: 'string' }, changed: { type: 'boolean' } } }),
+    content: jsonContent({ type: 'object', properties: { id: { type: 'string' }, changed: { type: 'boolean' } } }),
   },
 };
 const tokenPair = {
@@ -97,7 +90,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'All checks ok',
-            content: json({
+            content: jsonContent({
               type: 'object',
               properties: {
                 status: { const: 'ok' },
@@ -112,7 +105,7 @@ export const openApiDocument = {
           },
           503: {
             description: 'A dependency failed; checks names it',
-            content: json({
+            content: jsonContent({
               type: 'object',
               properties: { status: { const: 'unavailable' }, checks: { type: 'object' } },
             }),
@@ -133,7 +126,7 @@ export const openApiDocument = {
         summary: 'Log in; every attempt is a LoginSucceeded/LoginFailed event',
         requestBody: jsonRequestBody(LoginBody),
         responses: {
-          200: { description: 'Tokens', content: json(tokenPair) },
+          200: { description: 'Tokens', content: jsonContent(tokenPair) },
           400: errorResponse('Malformed JSON or wrong fields'),
           401: errorResponse(
             'invalid_credentials (same for unknown users, wrong passwords, disabled accounts and names that cannot exist; every attempt is recorded)',
@@ -152,7 +145,7 @@ export const openApiDocument = {
         summary: 'Rotate the refresh token; reusing a rotated one revokes the whole session',
         requestBody: jsonRequestBody(RefreshBody),
         responses: {
-          200: { description: 'New tokens', content: json(tokenPair) },
+          200: { description: 'New tokens', content: jsonContent(tokenPair) },
           400: errorResponse('Bad body'),
           401: errorResponse('token_* reason, refresh_token_reused or token_revoked'),
         },
@@ -172,7 +165,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'User',
-            content: json({
+            content: jsonContent({
               type: 'object',
               properties: {
                 id: { type: 'string' },
@@ -196,7 +189,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'Token',
-            content: json({
+            content: jsonContent({
               type: 'object',
               properties: {
                 ws_token: { type: 'string' },
@@ -235,7 +228,7 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'Locks',
-            content: json({
+            content: jsonContent({
               type: 'object',
               properties: {
                 locks: {

@@ -9,6 +9,7 @@ import {
   type CloudWebhookBatch,
 } from '#infrastructure/channels/cloud/webhook.js';
 import { errorBody } from '../shared/errors.js';
+import { errorResponse } from '../shared/openapiParts.js';
 
 export type CloudWebhookRoutesOptions = {
   /** WHATSAPP_VERIFY_TOKEN; null refuses every verification handshake */
@@ -139,11 +140,6 @@ export const cloudWebhookRoutes = (options: CloudWebhookRoutesOptions): Router =
   return router;
 };
 
-const errorRef = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-
 /** The OpenAPI paths of this router, for openapi.ts's `paths` once the route is mounted. */
 export const cloudWebhookOpenApiPaths = {
   '/webhooks/whatsapp': {
@@ -157,7 +153,7 @@ export const cloudWebhookOpenApiPaths = {
       })),
       responses: {
         200: { description: 'hub.challenge, echoed', content: { 'text/plain': { schema: { type: 'string' } } } },
-        403: errorRef('Wrong mode or verify token, or no WHATSAPP_VERIFY_TOKEN configured'),
+        403: errorResponse('Wrong mode or verify token, or no WHATSAPP_VERIFY_TOKEN configured'),
       },
     },
     post: {
@@ -179,10 +175,10 @@ export const cloudWebhookOpenApiPaths = {
             'application/json': { schema: { type: 'object', properties: { received: { type: 'integer' } } } },
           },
         },
-        400: errorRef('Not JSON, or not a WhatsApp webhook payload'),
-        401: errorRef('Missing or wrong signature'),
-        413: errorRef('Body over the limit'),
-        503: errorRef('Could not be recorded now; Meta retries'),
+        400: errorResponse('Not JSON, or not a WhatsApp webhook payload'),
+        401: errorResponse('Missing or wrong signature'),
+        413: errorResponse('Body over the limit'),
+        503: errorResponse('Could not be recorded now; Meta retries'),
       },
     },
   },

@@ -1,24 +1,9 @@
 /** The event explorer's part of the OpenAPI document (interfaces/http/openapi.ts spreads it into paths). */
 import { queryParameters } from '../shared/openapiSchema.js';
+import { adminOnly, bearer, errorResponse, pathParameter } from '../shared/openapiParts.js';
 import { EventQueryParams, Query, StateQuery, StepQuery, StreamQuery } from './eventRoutes.js';
 
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const bearer = [{ bearer: [] }];
-const adminOnly = {
-  401: error('No, malformed, expired, forged or revoked access token'),
-  403: error('Not an admin'),
-};
-const path = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  description,
-  schema: { type: 'string' },
-});
-const badInput = error(
+const badInput = errorResponse(
   'Bad parameter: validation_failed, invalid_cursor, nul_character, control_character or invalid_utf8',
 );
 
@@ -55,11 +40,11 @@ export const eventPaths = {
       summary:
         'The causal tree of one correlation id (X-Correlation-Id of any response): events nested by causationId, with occurredAt, recordedAt and the gap from the parent in ms',
       security: bearer,
-      parameters: [path('correlationId', 'a UUID or 8-64 characters of [A-Za-z0-9._-]')],
+      parameters: [pathParameter('correlationId', { description: 'a UUID or 8-64 characters of [A-Za-z0-9._-]' })],
       responses: {
         200: { description: '{correlationId, complete, count, roots: [event & {gapMs, children}]}' },
         400: badInput,
-        404: error('No event has this correlation id'),
+        404: errorResponse('No event has this correlation id'),
         ...adminOnly,
       },
     },
@@ -69,13 +54,13 @@ export const eventPaths = {
       summary: 'One event with its metadata and links (causation, chain, stream); include=ancestors,descendants',
       security: bearer,
       parameters: [
-        path('eventId', 'UUID'),
+        pathParameter('eventId', { description: 'UUID' }),
         ...queryParameters(EventQueryParams, { include: 'ancestors, descendants or both (comma list)' }),
       ],
       responses: {
         200: { description: 'The event, links and the relatives asked for' },
         400: badInput,
-        404: error('No such event'),
+        404: errorResponse('No such event'),
         ...adminOnly,
       },
     },
@@ -85,13 +70,13 @@ export const eventPaths = {
       summary: 'One stream, oldest first, from a revision',
       security: bearer,
       parameters: [
-        path('streamId', 'e.g. account-<id>'),
+        pathParameter('streamId', { description: 'e.g. account-<id>' }),
         ...queryParameters(StreamQuery, { from_revision: '0 or more, default 0', limit: '1-1000, default 100' }),
       ],
       responses: {
         200: { description: '{streamId, events, next_revision}' },
         400: badInput,
-        404: error('The stream has no events'),
+        404: errorResponse('The stream has no events'),
         ...adminOnly,
       },
     },
@@ -102,13 +87,13 @@ export const eventPaths = {
         'Time travel: the state of an account-<id>, chat-<id>, number-<id>, message-<id>, process-<name>, secret-<name>, llm-provider-<name>, llm-force or llm-settings stream as of `at`, folded by the live decider over the events that occurred at or before it, with those events (secrets redacted) and a summary (for an account: was a lock in force, which AccountLocked event)',
       security: bearer,
       parameters: [
-        path('streamId', 'e.g. account-<id>'),
+        pathParameter('streamId', { description: 'e.g. account-<id>' }),
         ...queryParameters(StateQuery, { at: 'ISO time with offset' }),
       ],
       responses: {
         200: { description: '{streamId, at, kind, state, summary, events, laterEvents}' },
-        400: error('Bad parameter, or a stream family time travel does not fold (unsupported_stream)'),
-        404: error('The stream has no events'),
+        400: errorResponse('Bad parameter, or a stream family time travel does not fold (unsupported_stream)'),
+        404: errorResponse('The stream has no events'),
         ...adminOnly,
       },
     },
@@ -119,7 +104,7 @@ export const eventPaths = {
         'Replay stepper: the event at one revision of a stream, the state right after it (folded from revision 0 by the live decider, as time travel does; null for a stream no decider folds), the paths it changed, who did it (actor and username), from where (ip, user agent) and why (correlation id, causation event), and the previous and next revisions',
       security: bearer,
       parameters: [
-        path('streamId', 'e.g. account-<id>, chat-<id>, number-<id>, llm-provider-<name>'),
+        pathParameter('streamId', { description: 'e.g. account-<id>, chat-<id>, number-<id>, llm-provider-<name>' }),
         ...queryParameters(StepQuery),
       ],
       responses: {
@@ -128,7 +113,9 @@ export const eventPaths = {
             '{streamId, kind, revision, lastRevision, previous, next, event, folded, state, summary, changed, who: {actor, username}, origin: {ip, userAgent}, why: {correlationId, causationId, cause}}',
         },
         400: badInput,
-        404: error('The stream has no events (stream_not_found), or no event at that revision (revision_not_found)'),
+        404: errorResponse(
+          'The stream has no events (stream_not_found), or no event at that revision (revision_not_found)',
+        ),
         ...adminOnly,
       },
     },

@@ -12,6 +12,7 @@ import { authOf, requireAuth } from '../identity/authenticate.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
 import { jsonRequestBody } from '../shared/openapiSchema.js';
+import { adminOnly, bearer, errorResponse, numberIdParameter } from '../shared/openapiParts.js';
 
 const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is 1-32 characters of a-z, 0-9 or dash');
 /** The phone of the WhatsApp account to link, in E.164 (the code is typed on that phone). */
@@ -94,24 +95,11 @@ export const webPairingRoutes = (options: {
   return router;
 };
 
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const security = [{ bearer: [] }];
-const numberIdParameter = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
-};
-const adminErrors = { 401: error('No or bad access token'), 403: error('Needs the role admin') };
-
 export const webPairingOpenApiPaths = {
   '/api/numbers/{id}/pairing': {
     get: {
       summary: "A Web number's live pairing: state, QR (text and SVG document), pairing code, attempts (admin)",
-      security,
+      security: bearer,
       parameters: [numberIdParameter],
       responses: {
         200: {
@@ -135,25 +123,25 @@ export const webPairingOpenApiPaths = {
             },
           },
         },
-        400: error('Bad number id'),
-        404: error('Unknown number'),
-        409: error('Not a number of kind web'),
-        ...adminErrors,
+        400: errorResponse('Bad number id'),
+        404: errorResponse('Unknown number'),
+        409: errorResponse('Not a number of kind web'),
+        ...adminOnly,
       },
     },
   },
   '/api/numbers/{id}/pairing-code': {
     post: {
       summary: 'Pair a Web number by phone-number code instead of a QR (admin, audited); the worker obeys',
-      security,
+      security: bearer,
       parameters: [numberIdParameter],
       requestBody: jsonRequestBody(PairingCodeBody),
       responses: {
         202: { description: 'Requested: the code appears in GET /api/numbers/{id}/pairing' },
-        400: error('Bad input'),
-        404: error('Unknown number'),
-        409: error('Not a number of kind web, or disabled'),
-        ...adminErrors,
+        400: errorResponse('Bad input'),
+        404: errorResponse('Unknown number'),
+        409: errorResponse('Not a number of kind web, or disabled'),
+        ...adminOnly,
       },
     },
   },

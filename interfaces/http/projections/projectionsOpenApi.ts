@@ -1,16 +1,8 @@
 import { ProjectionName, RebuildBody } from './projectionRoutes.js';
 import { inputJsonSchema, jsonRequestBody } from '../shared/openapiSchema.js';
+import { adminOnly, bearer, errorResponse, pathParameter } from '../shared/openapiParts.js';
 
 /** The read models' part of the OpenAPI document (interfaces/http/openapi.ts spreads it into paths). */
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const bearer = [{ bearer: [] }];
-const adminOnly = {
-  401: error('No, malformed, expired, forged or revoked access token'),
-  403: error('Not an admin'),
-};
 
 export const projectionPaths = {
   '/api/projections': {
@@ -33,21 +25,18 @@ export const projectionPaths = {
         'Blue/green rebuild of one read model, in the background: replayed into shadow tables while the live one keeps serving, then swapped in atomically; recorded as a ProjectionRebuildRequested event (audited). An interrupted rebuild resumes when asked again',
       security: bearer,
       parameters: [
-        {
-          name: 'name',
-          in: 'path',
-          required: true,
+        pathParameter('name', {
           description: 'projection name (GET /api/projections)',
           schema: inputJsonSchema(ProjectionName),
-        },
+        }),
       ],
       requestBody: jsonRequestBody(RebuildBody),
       responses: {
         202: { description: '{projection, state: "rebuilding", eventId}: follow it with GET /api/projections' },
-        400: error('validation_failed: a malformed name or a non-empty body'),
+        400: errorResponse('validation_failed: a malformed name or a non-empty body'),
         ...adminOnly,
-        404: error('unknown_projection'),
-        409: error('rebuild_in_progress: a rebuild of it runs here or in another process'),
+        404: errorResponse('unknown_projection'),
+        409: errorResponse('rebuild_in_progress: a rebuild of it runs here or in another process'),
       },
     },
   },

@@ -1,20 +1,8 @@
+import { adminOnly, bearer, errorResponse, jsonContent, numberIdParameter } from '../shared/openapiParts.js';
 /** OpenAPI paths of runtime control and the processes list (spread into interfaces/http/openapi.ts). */
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const json = (schema: Record<string, unknown>) => ({ 'application/json': { schema } });
-const security = [{ bearer: [] }];
-const admin = { 401: error('No or bad access token'), 403: error('Needs the role admin') };
-const numberId = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
-};
 const accepted = (extra: Record<string, unknown>) => ({
   description: 'Requested: the worker holding the number obeys and records the outcome (GET /api/whatsapp/status)',
-  content: json({
+  content: jsonContent({
     type: 'object',
     required: ['requestId', 'action', 'status'],
     properties: {
@@ -29,22 +17,22 @@ const accepted = (extra: Record<string, unknown>) => ({
 const perNumber = (action: string, what: string) => ({
   post: {
     summary: `${what} (admin, audited as runtime.${action}_requested, then runtime.completed/failed/timed_out)`,
-    security,
-    parameters: [numberId],
+    security: bearer,
+    parameters: [numberIdParameter],
     responses: {
       202: accepted({ numberId: { type: 'string' } }),
-      400: error('Bad number id'),
-      404: error('Unknown number (number_not_found)'),
-      409: error('Disabled number (number_disabled): no worker takes it'),
-      ...admin,
+      400: errorResponse('Bad number id'),
+      404: errorResponse('Unknown number (number_not_found)'),
+      409: errorResponse('Disabled number (number_disabled): no worker takes it'),
+      ...adminOnly,
     },
   },
 });
 const allNumbers = (action: string, what: string) => ({
   post: {
     summary: `${what} for every active number (admin, audited): one request id for all of them`,
-    security,
-    responses: { 202: accepted({ numbers: { type: 'array', items: { type: 'string' } } }), ...admin },
+    security: bearer,
+    responses: { 202: accepted({ numbers: { type: 'array', items: { type: 'string' } } }), ...adminOnly },
   },
 });
 
@@ -65,13 +53,13 @@ export const runtimePaths = {
   '/api/admin/runtime/requests/{requestId}': {
     get: {
       summary: 'A runtime request per number: pending, completed, failed or timed_out, with the worker and outcome',
-      security,
+      security: bearer,
       parameters: [{ name: 'requestId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
       responses: {
         200: { description: 'The request' },
-        400: error('Bad request id'),
-        404: error('Unknown request (runtime_request_not_found)'),
-        ...admin,
+        400: errorResponse('Bad request id'),
+        404: errorResponse('Unknown request (runtime_request_not_found)'),
+        ...adminOnly,
       },
     },
   },
@@ -79,8 +67,8 @@ export const runtimePaths = {
     get: {
       summary:
         'Each process instance (app, worker-web, scheduler): role, pid, host, last heartbeat age, state running/stopped/crashed',
-      security,
-      responses: { 200: { description: 'Processes' }, ...admin },
+      security: bearer,
+      responses: { 200: { description: 'Processes' }, ...adminOnly },
     },
   },
 };

@@ -1,15 +1,8 @@
+import { bearer, errorResponse, signedIn, staffOnly, uuidPathParameter } from '../shared/openapiParts.js';
 import { jsonRequestBody, queryParameters } from '../shared/openapiSchema.js';
 import { ScheduleBody, ScheduleListQuery } from './scheduledRoutes.js';
 
 /** OpenAPI paths of the scheduled-messages API (spread into interfaces/http/openapi.ts). */
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const security = [{ bearer: [] }];
-const auth = { 401: error('No or bad access token') };
-const staff = { ...auth, 403: error('Needs the role admin or operator') };
-const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 // Request schemas come from the very zod schemas the routes validate with (../shared/openapiSchema.ts).
 const row = {
   type: 'object',
@@ -35,21 +28,21 @@ export const schedulingPaths = {
     post: {
       summary:
         'Schedule a message (MessageScheduled, audited) to be queued at `at` by the scheduler process (within a second). Idempotency-Key: the same key answers the first schedule',
-      security,
+      security: bearer,
       parameters: [{ name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 128 } }],
       requestBody: jsonRequestBody(ScheduleBody),
       responses: {
         201: { description: '{id, number, chatId, at, state: pending, duplicate: false}' },
         200: { description: 'The same Idempotency-Key again: the first schedule (duplicate: true)' },
-        400: error('Bad recipient, body, or `at` (not in the future, or more than 366 days ahead)'),
-        404: error('Unknown number'),
-        409: error('Number disabled, or the Idempotency-Key was used for another schedule'),
-        ...staff,
+        400: errorResponse('Bad recipient, body, or `at` (not in the future, or more than 366 days ahead)'),
+        404: errorResponse('Unknown number'),
+        409: errorResponse('Number disabled, or the Idempotency-Key was used for another schedule'),
+        ...staffOnly,
       },
     },
     get: {
       summary: 'Scheduled messages, newest first, optionally by state',
-      security,
+      security: bearer,
       parameters: queryParameters(ScheduleListQuery),
       responses: {
         200: {
@@ -66,31 +59,31 @@ export const schedulingPaths = {
             },
           },
         },
-        400: error('Bad query'),
-        ...auth,
+        400: errorResponse('Bad query'),
+        ...signedIn,
       },
     },
   },
   '/api/scheduled-messages/{id}': {
     get: {
       summary: 'One scheduled message',
-      security,
-      parameters: [id],
+      security: bearer,
+      parameters: [uuidPathParameter()],
       responses: {
         200: { description: 'The scheduled message', content: { 'application/json': { schema: row } } },
-        404: error('Unknown scheduled message'),
-        ...auth,
+        404: errorResponse('Unknown scheduled message'),
+        ...signedIn,
       },
     },
     delete: {
       summary: 'Cancel a scheduled message (ScheduledMessageCancelled, audited); cancelling twice changes nothing',
-      security,
-      parameters: [id],
+      security: bearer,
+      parameters: [uuidPathParameter()],
       responses: {
         200: { description: '{id, state: cancelled, changed}' },
-        404: error('Unknown scheduled message'),
-        409: error('Already fired'),
-        ...staff,
+        404: errorResponse('Unknown scheduled message'),
+        409: errorResponse('Already fired'),
+        ...staffOnly,
       },
     },
   },
