@@ -1,15 +1,16 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { openApiDocument } from '#interfaces/http/openapi.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { chromiumInstalled, launchChromium, SKIP_LINE, waitForText, watchProblems, type Problems } from './support.js';
+import {
+  skipWithoutChromium,
+  openBrowserPage,
+  expectAxeClean,
+  waitForText,
+  type BrowserPage,
+  type Problems,
+} from './support.js';
 
-type AxeResult = {
-  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  passes: unknown[];
-};
 type DocsGlobals = {
   document: {
     querySelectorAll(selector: string): ArrayLike<{ hidden: boolean; textContent: string | null }>;
@@ -28,46 +29,21 @@ const operationCount = Object.values(openApiDocument.paths).reduce(
 describe('API reference page /api/docs in a real browser (Chromium, real app, strict CSP)', function () {
   this.timeout(120_000);
   let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
   let problems: Problems;
-  let axeSource: string;
 
   before(async function () {
-    if (!chromiumInstalled()) {
-      console.log(SKIP_LINE);
-      this.skip();
-    }
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    skipWithoutChromium(this);
     t = await startTestApp();
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'es-ES' });
-    page = await context.newPage();
-    problems = await watchProblems(page);
+    browser = await openBrowserPage();
+    ({ page, problems } = browser);
   });
   after(async () => {
-    await context?.close();
     await browser?.close();
     await t?.close();
   });
 
-  const axe = async (): Promise<Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>> => {
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(async () => {
-      const w = globalThis as unknown as {
-        axe: { run(context: unknown, options: unknown): Promise<AxeResult> };
-        document: unknown;
-      };
-      return w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    });
-    expect(result.passes.length).to.be.above(10);
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      nodes: v.nodes.map((n) => ({ target: n.target })),
-    }));
-  };
   const visibleOperations = () =>
     page.evaluate(
       () =>
@@ -92,7 +68,7 @@ describe('API reference page /api/docs in a real browser (Chromium, real app, st
       additionalProperties: false,
       required: ['username', 'password'],
     });
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
 
     await page.getByRole('button', { name: 'EN' }).click();
     await waitForText(page, '#docs-count', (text) => text === `${operationCount} of ${operationCount} operations`);
@@ -107,7 +83,7 @@ describe('API reference page /api/docs in a real browser (Chromium, real app, st
       .filter(([path]) => path.includes('/api/users'))
       .reduce((n, [, item]) => n + Object.keys(item).length, 0);
     expect(shown).to.equal(expectedShown);
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     expect(problems).to.deep.equal({ console: [], page: [], csp: [] });
   });
 });

@@ -1,17 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import { uniqueName } from '../support/events.js';
 import { startOpenAiServer, type FakeOpenAi } from '../support/openaiServer.js';
 import {
-  chromiumInstalled,
-  launchChromium,
-  SKIP_LINE,
+  skipWithoutChromium,
+  openBrowserPage,
   startConsoleApp,
   storageKeys,
   waitForText,
-  watchProblems,
+  submitLogin as submitLoginForm,
+  type BrowserPage,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
@@ -20,8 +20,7 @@ import {
 describe('admin console in a real browser (Chromium, real app, Postgres)', function () {
   this.timeout(120_000);
   let app: ConsoleApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
   let problems: Problems;
   let llmPrimary: FakeOpenAi;
@@ -30,10 +29,7 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
   const ACCESS_TTL_SECONDS = 8;
 
   before(async function () {
-    if (!chromiumInstalled()) {
-      console.log(SKIP_LINE);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     // The LLM chain against local OpenAI-compatible servers, for the dashboard's LLM card.
     llmPrimary = await startOpenAiServer();
     llmLocal = await startOpenAiServer();
@@ -47,18 +43,15 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     });
     // Enough audit entries for more than one page (50): every login writes several.
     for (let i = 0; i < 15; i++) await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
-    browser = await launchChromium();
-    context = await browser.newContext({
+    browser = await openBrowserPage({
       viewport: { width: 1440, height: 1000 },
       acceptDownloads: true,
       locale: 'en-US',
     });
-    page = await context.newPage();
-    problems = await watchProblems(page);
+    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await context?.close();
     await browser?.close();
     await app?.close();
     await llmPrimary?.close();
@@ -114,11 +107,7 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     ).to.equal('es');
   });
 
-  const submitLogin = async (username: string, password: string) => {
-    await page.fill('#login-username', username);
-    await page.fill('#login-password', password);
-    await page.click('#login-submit');
-  };
+  const submitLogin = (username: string, password: string) => submitLoginForm(page, username, password);
 
   it('a wrong password shows the invalid-credentials message, in the chosen language', async () => {
     await submitLogin('admin', 'not-the-password');

@@ -1,52 +1,38 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD } from '../support/app.js';
+import type { Page } from 'playwright-core';
 import { waitFor } from '../support/events.js';
 import { startTestWorker } from '../support/messaging.js';
 import {
-  SKIP_LINE,
-  chromiumInstalled,
-  launchChromium,
+  skipWithoutChromium,
+  openBrowserPage,
+  loginInBrowser,
+  expectAxeClean,
   startConsoleApp,
   waitForText,
-  watchProblems,
+  type BrowserPage,
   type ConsoleApp,
   type Problems,
 } from './support.js';
-
-const require = createRequire(import.meta.url);
 
 describe('Conversations page in a real browser (simulator, human takeover, manual send)', function () {
   this.timeout(120_000);
   let app: ConsoleApp;
   let worker: ReturnType<typeof startTestWorker>;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
   let problems: Problems;
 
   before(async function () {
-    if (!chromiumInstalled()) {
-      console.log(SKIP_LINE);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     app = await startConsoleApp();
     worker = startTestWorker(app.test);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'es-ES' });
-    page = await context.newPage();
-    problems = await watchProblems(page);
-    await page.goto(app.baseUrl);
-    await page.fill('#login-username', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
+    browser = await openBrowserPage({ viewport: { width: 1280, height: 900 } });
+    ({ page, problems } = browser);
+    await loginInBrowser(page, app.baseUrl);
     await page.locator('#nav a[data-route="chats"]').waitFor();
   });
 
   after(async () => {
-    await context?.close();
     await browser?.close();
     await worker?.stop();
     await app?.close();
@@ -118,20 +104,9 @@ describe('Conversations page in a real browser (simulator, human takeover, manua
   it('is clean for axe-core (WCAG 2.1 AA) in Spanish and English, and reported no console or CSP problem', async () => {
     await page.click('#nav a[data-route="chats"]');
     await page.locator('#chat-log li').first().waitFor();
-    const source = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-    await page.evaluate(source);
     for (const lang of ['es', 'en']) {
       await page.click(`[data-lang="${lang}"]`);
-      type Axe = { run: (context: unknown, options: unknown) => Promise<{ violations: AxeViolation[] }> };
-      type AxeViolation = { id: string; nodes: Array<{ target: string[] }> };
-      const result = await page.evaluate(async () => {
-        const globals = globalThis as unknown as { axe: Axe; document: unknown };
-        const run = await globals.axe.run(globals.document, {
-          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-        });
-        return run.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-      });
-      expect(result, lang).to.deep.equal([]);
+      await expectAxeClean(page, lang);
     }
     expect(problems).to.deep.equal({ console: [], page: [], csp: [] });
   });

@@ -1,44 +1,32 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import {
-  chromiumInstalled,
-  launchChromium,
-  SKIP_LINE,
+  skipWithoutChromium,
+  openBrowserPage,
+  loginInBrowser,
+  expectAxeClean,
   startConsoleApp,
   waitForText,
-  watchProblems,
+  type BrowserPage,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
 } from './support.js';
 
-type AxeResult = {
-  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  passes: unknown[];
-};
-
 describe('console Events page in a real browser (Chromium, real app)', function () {
   this.timeout(120_000);
   let app: ConsoleApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
   let problems: Problems;
-  let axeSource: string;
   let adminToken: string;
   let accountId: string;
   /** between the account's creation and its disabling */
   let beforeDisable: string;
 
   before(async function () {
-    if (!chromiumInstalled()) {
-      console.log(SKIP_LINE);
-      this.skip();
-    }
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    skipWithoutChromium(this);
     app = await startConsoleApp();
     adminToken = (await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD)).access;
     const created = await request(app.baseUrl, 'POST', '/api/users', {
@@ -50,41 +38,21 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     beforeDisable = new Date().toISOString();
     const disabled = await request(app.baseUrl, 'POST', `/api/users/${accountId}/disable`, { token: adminToken });
     expect(disabled.status).to.equal(200);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'es-ES' });
-    page = await context.newPage();
-    problems = await watchProblems(page);
+    browser = await openBrowserPage();
+    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await context?.close();
     await browser?.close();
     await app?.close();
   });
 
-  /** axe-core in the page (evaluated through the debugger protocol, so the strict CSP does not refuse it) */
-  const axe = async (): Promise<AxeResult['violations']> => {
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(async () => {
-      const w = globalThis as unknown as {
-        axe: { run(context: unknown, options: unknown): Promise<AxeResult> };
-        document: unknown;
-      };
-      return w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    });
-    expect(result.passes.length).to.be.above(10);
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      nodes: v.nodes.map((n) => ({ target: n.target })),
-    }));
-  };
   /** axe at a desktop width and at a 390 px phone; `shot` names screenshots left in /tmp for people to look at */
   const axeEverywhere = async (shot?: string) => {
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     if (shot) await page.screenshot({ path: `/tmp/events-${shot}-1280.png`, fullPage: true });
     await page.setViewportSize({ width: 390, height: 900 });
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     if (shot) await page.screenshot({ path: `/tmp/events-${shot}-390.png`, fullPage: true });
     await page.setViewportSize({ width: 1280, height: 1000 });
   };
@@ -101,10 +69,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     );
 
   it('follows a login from its audit row to its causal chain, and lists events with cursor pages', async () => {
-    await page.goto(`${app.baseUrl}/`);
-    await page.fill('#login-username', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
+    await loginInBrowser(page, app.baseUrl);
     await page.locator('#nav a[data-route="events"]').waitFor({ state: 'visible' });
 
     await page.goto(`${app.baseUrl}/#/audit?action=login.succeeded`);

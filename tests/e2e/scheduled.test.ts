@@ -1,78 +1,47 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import { startTestWorker } from '../support/messaging.js';
 import { startTestScheduler } from '../support/scheduling.js';
 import {
-  chromiumInstalled,
-  launchChromium,
-  SKIP_LINE,
+  skipWithoutChromium,
+  openBrowserPage,
+  loginInBrowser,
+  expectAxeClean,
+  expectAxeCleanOnPhone,
   startConsoleApp,
   waitForText,
-  watchProblems,
+  type BrowserPage,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
 } from './support.js';
-
-type AxeResult = {
-  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  passes: unknown[];
-};
 
 describe('console Scheduled page in a real browser (Chromium, real app, scheduler and worker-web)', function () {
   this.timeout(120_000);
   let app: ConsoleApp;
   let worker: ReturnType<typeof startTestWorker>;
   let scheduler: ReturnType<typeof startTestScheduler>;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
   let problems: Problems;
-  let axeSource: string;
 
   before(async function () {
-    if (!chromiumInstalled()) {
-      console.log(SKIP_LINE);
-      this.skip();
-    }
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    skipWithoutChromium(this);
     app = await startConsoleApp();
     worker = startTestWorker(app.test);
     scheduler = startTestScheduler(app.test);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'es-ES' });
-    page = await context.newPage();
-    problems = await watchProblems(page);
+    browser = await openBrowserPage();
+    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await context?.close();
     await browser?.close();
     await scheduler?.stop();
     await worker?.stop();
     await app?.close();
   });
 
-  /** axe-core in the page (evaluated through the debugger protocol, so the strict CSP does not refuse it) */
-  const axe = async (): Promise<AxeResult['violations']> => {
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(async () => {
-      const w = globalThis as unknown as {
-        axe: { run(context: unknown, options: unknown): Promise<AxeResult> };
-        document: unknown;
-      };
-      return w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    });
-    expect(result.passes.length).to.be.above(10);
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      nodes: v.nodes.map((n) => ({ target: n.target })),
-    }));
-  };
   /** a datetime-local value `seconds` from now, in the browser's own zone */
   const localIn = (seconds: number): Promise<string> =>
     // a string, not a function: tsx would wrap an inner arrow function in a helper the page does not have
@@ -90,16 +59,13 @@ describe('console Scheduled page in a real browser (Chromium, real app, schedule
     });
 
   it('schedules a message a few seconds ahead to the simulator; it fires, and the message is in its chat', async () => {
-    await page.goto(`${app.baseUrl}/`);
-    await page.fill('#login-username', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
+    await loginInBrowser(page, app.baseUrl);
     await page.click('#nav a[data-route="scheduled"]');
     await page.locator('#scheduled-number option[value="simulator"]').waitFor({ state: 'attached' });
     expect(await page.title()).to.equal('Mensajes programados · Consola del chatbot');
     expect(await focusedId()).to.equal('H1#');
     expect(await page.textContent('#view-scheduled h1')).to.equal('Mensajes programados');
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
 
     await page.fill('#scheduled-to', '34600999001');
     await page.fill('#scheduled-text', 'Recordatorio de la cita');
@@ -158,7 +124,7 @@ describe('console Scheduled page in a real browser (Chromium, real app, schedule
     expect(await page.getAttribute('#scheduled-text', 'aria-invalid')).to.equal(null);
     const button = row.locator('button[data-cancel]');
     expect(await button.getAttribute('aria-label')).to.match(/^Cancelar el mensaje a 34600999002 programado para /);
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     await button.click();
     await page.locator('#scheduled-list tr[data-state="cancelled"]', { hasText: 'Mensaje a cancelar' }).waitFor();
     expect(await waitForText(page, '#scheduled-message', (text) => text.startsWith('Mensaje a'))).to.equal(
@@ -179,10 +145,8 @@ describe('console Scheduled page in a real browser (Chromium, real app, schedule
     expect(await page.title()).to.equal('Scheduled messages · Chatbot console');
     expect(await page.locator('#scheduled-list tr .badge').first().textContent()).to.equal('cancelled');
     expect(await page.textContent('#scheduled-message')).to.equal('Message to 34600999002 cancelled.');
-    expect(await axe()).to.deep.equal([]);
-    await page.setViewportSize({ width: 390, height: 900 });
-    expect(await axe()).to.deep.equal([]);
-    await page.setViewportSize({ width: 1280, height: 1000 });
+    await expectAxeClean(page);
+    await expectAxeCleanOnPhone(page);
     await page.click('[data-lang="es"]');
     const w = await page.evaluate(
       () => (globalThis as unknown as PageGlobals).document.querySelectorAll('#nav a').length,

@@ -1,16 +1,19 @@
 // Helpers for the browser tests: the system Chromium through playwright-core (never a downloaded browser),
 // the real app serving the console, and collectors for console errors, page errors and CSP violations.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
 import { Router, type Express } from 'express';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { webRoutes } from '#interfaces/web/webRoutes.js';
 import { attachMetricsSocket, type MetricsSocket } from '#interfaces/ws/metricsSocket.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const chromiumInstalled = (): boolean => existsSync(CHROMIUM_PATH);
@@ -30,6 +33,100 @@ export const launchChromium = (): Promise<Browser> =>
       '--no-first-run',
     ],
   });
+
+/** In a mocha `before`: skips the suite, saying so, where the system Chromium is not installed. */
+export const skipWithoutChromium = (suite: Mocha.Context): void => {
+  if (!chromiumInstalled()) {
+    console.log(SKIP_LINE);
+    suite.skip();
+  }
+};
+
+export type BrowserPage = {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** console errors, page errors and CSP violations seen since the page opened */
+  problems: Problems;
+  close: () => Promise<void>;
+};
+
+/** Chromium, one context (desktop size, Spanish unless told) and one page whose problems are watched. */
+export const openBrowserPage = async (options: BrowserContextOptions = {}): Promise<BrowserPage> => {
+  const browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'es-ES', ...options });
+  const page = await context.newPage();
+  const problems = await watchProblems(page);
+  return {
+    browser,
+    context,
+    page,
+    problems,
+    close: async () => {
+      await context.close();
+      await browser.close();
+    },
+  };
+};
+
+/** Opens the console at baseUrl and logs in through its form (admin by default). */
+export const loginInBrowser = async (
+  page: Page,
+  baseUrl: string,
+  username = 'admin',
+  password = ADMIN_PASSWORD,
+): Promise<void> => {
+  await page.goto(`${baseUrl}/`);
+  await submitLogin(page, username, password);
+};
+
+/** Fills and sends the console's login form on the page as it is. */
+export const submitLogin = async (page: Page, username: string, password: string): Promise<void> => {
+  await page.fill('#login-username', username);
+  await page.fill('#login-password', password);
+  await page.click('#login-submit');
+};
+
+type AxeResult = {
+  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  passes: unknown[];
+};
+export type AxeViolation = { id: string; impact: string; nodes: Array<{ target: string[] }> };
+let axeSource: Promise<string> | undefined;
+
+/**
+ * axe-core (WCAG 2.1 A and AA rules) over the page, evaluated through the debugger protocol so the strict CSP
+ * does not refuse it; checks that axe really ran (dozens of rules pass) and answers the violations.
+ */
+export const axeViolations = async (page: Page): Promise<AxeViolation[]> => {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(await axeSource);
+  const result = await page.evaluate(async () => {
+    const w = globalThis as unknown as {
+      axe: { run(context: unknown, options: unknown): Promise<AxeResult> };
+      document: unknown;
+    };
+    return w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+  });
+  expect(result.passes.length, 'axe ran over the page').to.be.above(10);
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    nodes: v.nodes.map((n) => ({ target: n.target })),
+  }));
+};
+
+/** No axe violation on the page as it is (`where` names the state in the failure message). */
+export const expectAxeClean = async (page: Page, where?: string): Promise<void> => {
+  expect(await axeViolations(page), where).to.deep.equal([]);
+};
+
+/** No axe violation at a 390 px phone width either; the desktop size is restored after. */
+export const expectAxeCleanOnPhone = async (page: Page, where?: string): Promise<void> => {
+  await page.setViewportSize({ width: 390, height: 900 });
+  await expectAxeClean(page, where);
+  await page.setViewportSize({ width: 1280, height: 1000 });
+};
 
 export type ConsoleApp = {
   test: TestApp;

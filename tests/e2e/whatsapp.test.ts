@@ -1,27 +1,22 @@
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import { waitFor } from '../support/events.js';
 import { startTestWorker } from '../support/messaging.js';
 import { recordingChannels } from '../support/recordingChannel.js';
 import {
-  chromiumInstalled,
-  launchChromium,
-  SKIP_LINE,
+  skipWithoutChromium,
+  openBrowserPage,
+  loginInBrowser,
+  expectAxeClean,
+  expectAxeCleanOnPhone,
   startConsoleApp,
   waitForText,
-  watchProblems,
+  type BrowserPage,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
 } from './support.js';
-
-type AxeResult = {
-  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  passes: unknown[];
-};
 
 describe('console WhatsApp page in a real browser (Chromium, real app and worker)', function () {
   this.timeout(180_000);
@@ -30,18 +25,12 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
   const UNDELIVERABLE = '34699999999';
   const channels = recordingChannels({ refuse: (to) => to === UNDELIVERABLE });
   let admin: string;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: BrowserPage;
   let page: Page;
   let problems: Problems;
-  let axeSource: string;
 
   before(async function () {
-    if (!chromiumInstalled()) {
-      console.log(SKIP_LINE);
-      this.skip();
-    }
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    skipWithoutChromium(this);
     app = await startConsoleApp();
     worker = startTestWorker(app.test, { channels: channels.factory });
     await waitFor(
@@ -56,42 +45,20 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
       body: { id: 'shop-web', name: 'Tienda Web', kind: 'web' },
     });
     expect(added.status).to.equal(201);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: 'es-ES' });
-    page = await context.newPage();
-    problems = await watchProblems(page);
+    browser = await openBrowserPage();
+    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await context?.close();
     await browser?.close();
     await worker?.stop();
     await app?.close();
   });
 
-  const axe = async (): Promise<AxeResult['violations']> => {
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(async () => {
-      const w = globalThis as unknown as {
-        axe: { run(context: unknown, options: unknown): Promise<AxeResult> };
-        document: unknown;
-      };
-      return w.axe.run(w.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    });
-    expect(result.passes.length).to.be.above(10);
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      nodes: v.nodes.map((n) => ({ target: n.target })),
-    }));
-  };
   const simulatorRow = () => page.locator('#wa-numbers tr[data-number="simulator"]');
 
   it('lists the numbers with kind, connection and runtime, and the processes; own title and focus; no axe violation', async () => {
-    await page.goto(`${app.baseUrl}/`);
-    await page.fill('#login-username', 'admin');
-    await page.fill('#login-password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
+    await loginInBrowser(page, app.baseUrl);
     await page.click('#nav a[data-route="whatsapp"]');
     await page.locator('#wa-numbers tr[data-number="simulator"][data-runtime="running"]').waitFor();
     expect(await page.title()).to.equal('WhatsApp: números y runtime · Consola del chatbot');
@@ -123,14 +90,12 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     ).to.deep.equal(['restart', 'simulator']);
     // the app process reports its heartbeat
     await page.locator('#wa-processes tr[data-process="app"][data-state="running"]').first().waitFor();
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     await page.click('[data-lang="en"]');
     expect(await row.locator('.badge').textContent()).to.equal('running');
     expect(await page.title()).to.equal('WhatsApp: numbers and runtime · Chatbot console');
-    expect(await axe()).to.deep.equal([]);
-    await page.setViewportSize({ width: 390, height: 900 });
-    expect(await axe()).to.deep.equal([]);
-    await page.setViewportSize({ width: 1280, height: 1000 });
+    await expectAxeClean(page);
+    await expectAxeCleanOnPhone(page);
     await page.click('[data-lang="es"]');
   });
 
@@ -146,7 +111,7 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     );
     expect(worker.dispatcher.runningNumbers()).to.not.include('simulator');
     expect(channels.of('simulator').at(-1)).to.equal('close');
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
 
     await simulatorRow().locator('button[data-action="start"]').click();
     await page.locator('#wa-numbers tr[data-number="simulator"][data-runtime="running"]').waitFor({ timeout: 20_000 });
@@ -178,7 +143,7 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     expect(await row.locator('button[data-action="retry"]').getAttribute('aria-label')).to.equal(
       `Reintentar: mensaje ${id.slice(0, 8)} a ${UNDELIVERABLE}`,
     );
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     await row.locator('button[data-action="retry"]').click();
     expect(await waitForText(page, '#wa-message', (text) => text.startsWith('Mensaje'))).to.equal(
       `Mensaje ${id.slice(0, 8)} vuelto a la cola.`,
@@ -221,7 +186,7 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
       expect(['idle', 'qr', 'code', 'connected', 'expired']).to.include(body.state);
       if (body.state === 'qr') await page.locator('#wa-qr img.qr-image').waitFor();
     }
-    expect(await axe()).to.deep.equal([]);
+    await expectAxeClean(page);
     await page.click('#wa-pairing-close');
     expect(await page.isVisible('#wa-pairing-card')).to.equal(false);
     expect(
