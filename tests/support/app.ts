@@ -154,3 +154,14 @@ export const loginAs = async (
     throw new Error(`login as ${username} failed: ${response.status} ${JSON.stringify(response.body)}`);
   return { access: response.body.access_token as string, refresh: response.body.refresh_token as string };
 };
+
+/** The admin's access token, and an operator's (`oncall`, created by the admin through the API). */
+export const adminAndOperator = async (baseUrl: string): Promise<{ admin: string; operator: string }> => {
+  const admin = (await loginAs(baseUrl, 'admin', ADMIN_PASSWORD)).access;
+  const created = await request(baseUrl, 'POST', '/api/users', {
+    token: admin,
+    body: { username: 'oncall', password: 'operator-password-1', role: 'operator' },
+  });
+  if (created.status !== 201) throw new Error(`creating the operator failed: ${created.status}`);
+  return { admin, operator: (await loginAs(baseUrl, 'oncall', 'operator-password-1')).access };
+};

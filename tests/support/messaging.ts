@@ -1,30 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { PassThrough } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import type { ChannelFactory } from '#application/messaging/ports.js';
 import { loadConfig } from '#infrastructure/config/config.js';
-import { createLogger } from '#infrastructure/logging/logger.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { startMessagingWorker } from '#interfaces/process/messaging.js';
-import { ADMIN_PASSWORD, TEST_JWT_SECRET, request, type TestApp } from './app.js';
+import { request, type TestApp } from './app.js';
 import { waitFor } from './events.js';
+import { capturedLogger, spawnTsx } from './processes.js';
+
+/** worker-web's configuration on the test app's database (a 2 s number lease), with `env` on top. */
+export const testWorkerConfig = (t: TestApp, env: Record<string, string> = {}) =>
+  loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: 'x'.repeat(40),
+    ADMIN_PASSWORD: 'unused-password',
+    DATABASE_URL: t.databaseUrl,
+    WHATSAPP_NUMBER_LEASE_SECONDS: '2',
+    ...env,
+  });
 
 /** worker-web's send loop in this process, on the test app's database and store (as embedded mode wires it). */
 export const startTestWorker = (
   t: TestApp,
   options: { env?: Record<string, string>; channels?: ChannelFactory } = {},
 ) => {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: 'x'.repeat(40),
-    ADMIN_PASSWORD: 'unused-password',
-    DATABASE_URL: t.databaseUrl,
-    WHATSAPP_NUMBER_LEASE_SECONDS: '2',
-    ...options.env,
-  });
-  let captured = '';
-  const stream = new PassThrough();
-  stream.on('data', (chunk: Buffer) => (captured += chunk.toString('utf8')));
-  const logger = createLogger({ level: 'info', service: 'worker-web', stream });
+  const config = testWorkerConfig(t, options.env);
+  const { logger, logs } = capturedLogger('worker-web');
   const dispatcher = startMessagingWorker({
     config,
     logger,
@@ -33,7 +33,7 @@ export const startTestWorker = (
     runtime: systemRuntime,
     channels: options.channels,
   });
-  return { dispatcher, logs: () => captured, stop: () => dispatcher.stop() };
+  return { dispatcher, logs, stop: () => dispatcher.stop() };
 };
 
 /** Messages of a chat, oldest first, once `condition` holds for them. */
@@ -59,28 +59,19 @@ export const waitForMessages = async (
 
 /** worker-web in its own OS process (tests/support/worker-process.ts), sending through the local channel server. */
 export const spawnWorker = async (databaseUrl: string, channelUrl: string, extraEnv: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/worker-process.ts'], {
-    cwd: process.cwd(),
+  const { child, output } = await spawnTsx(['tests/support/worker-process.ts'], {
     env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_PASSWORD,
       DATABASE_URL: databaseUrl,
-      REDIS_URL: '',
       CHANNEL_URL: channelUrl,
       WHATSAPP_NUMBER_LEASE_SECONDS: '2',
       WHATSAPP_SEND_CLAIM_SECONDS: '3',
       ...extraEnv,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    ready: (text) => text.includes('"ready":true'),
+    what: 'the worker to start',
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  await waitFor(() => output.includes('"ready":true') || child.exitCode !== null, 60_000, 'the worker to start');
-  if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}`);
   const held = (): string[] => {
-    const lines = output.trim().split('\n');
+    const lines = output().trim().split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
       const parsed = JSON.parse(lines[i]!) as { held?: string[] };
       if (parsed.held) return parsed.held;
@@ -89,7 +80,7 @@ export const spawnWorker = async (databaseUrl: string, channelUrl: string, extra
   };
   /** held numbers whose runtime runs (a stopped number is held but not drained) */
   const running = (): string[] => {
-    const lines = output.trim().split('\n');
+    const lines = output().trim().split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
       const parsed = JSON.parse(lines[i]!) as { running?: string[] };
       if (parsed.running) return parsed.running;

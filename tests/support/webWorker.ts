@@ -1,13 +1,12 @@
-import { PassThrough } from 'node:stream';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 import { whatsappStreamId, type WhatsAppEvent } from '#domain/whatsapp/events.js';
 import type { WebSettings } from '#infrastructure/channels/web/webChannel.js';
-import { loadConfig } from '#infrastructure/config/config.js';
-import { createLogger } from '#infrastructure/logging/logger.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { startMessagingWorker } from '#interfaces/process/messaging.js';
 import type { TestApp } from './app.js';
 import { waitFor } from './events.js';
+import { testWorkerConfig } from './messaging.js';
+import { capturedLogger } from './processes.js';
 
 /**
  * worker-web in this process (as embedded mode wires it) with the Web channel pointed at a local peer.
@@ -17,20 +16,12 @@ export const startWebWorker = (
   t: TestApp,
   options: { peerUrl: string; fernetKeys: string; env?: Record<string, string>; web?: Partial<WebSettings> },
 ) => {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: 'x'.repeat(40),
-    ADMIN_PASSWORD: 'unused-password',
-    DATABASE_URL: t.databaseUrl,
+  const config = testWorkerConfig(t, {
     FERNET_KEYS: options.fernetKeys,
     WHATSAPP_WEB_URL: options.peerUrl,
-    WHATSAPP_NUMBER_LEASE_SECONDS: '2',
     ...options.env,
   });
-  let captured = '';
-  const stream = new PassThrough();
-  stream.on('data', (chunk: Buffer) => (captured += chunk.toString('utf8')));
-  const logger = createLogger({ level: 'info', service: 'worker-web', stream });
+  const { logger, logs } = capturedLogger('worker-web');
   const printed: string[] = [];
   const dispatcher = startMessagingWorker({
     config,
@@ -41,7 +32,7 @@ export const startWebWorker = (
     printQr: (qr) => printed.push(qr),
     webSettings: { pollMs: 100, backoff: { baseMs: 50, maxMs: 500 }, ...options.web },
   });
-  return { dispatcher, printed, logs: () => captured, stop: () => dispatcher.stop() };
+  return { dispatcher, printed, logs, stop: () => dispatcher.stop() };
 };
 
 export const whatsappEvents = async (t: TestApp, numberId: string): Promise<RecordedEvent<WhatsAppEvent>[]> =>

@@ -6,7 +6,7 @@ import { chatStreamId, messageStreamId, type MessagingEvent } from '#domain/mess
 import { webMessageId } from '#infrastructure/channels/web/ids.js';
 import type { WebChannel } from '#infrastructure/channels/web/webChannel.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp, adminAndOperator } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
 import { firstChildTag, startWaPeer, trustPeer, type WaPeer } from '../../support/waPeer.js';
 import { startWebWorker, waitForWhatsAppEvent, whatsappEvents } from '../../support/webWorker.js';
@@ -54,13 +54,7 @@ describe('WhatsApp Web channel: the real baileys client against a local peer (Po
     peer = await startWaPeer({ refs: 6, phone: PHONE });
     trustPeer(peer.rootPublicKey);
     t = await startTestApp({ env: { FERNET_KEYS: FERNET_KEY } });
-    admin = (await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD)).access;
-    const created = await request(t.baseUrl, 'POST', '/api/users', {
-      token: admin,
-      body: { username: 'oncall', password: 'operator-password-1', role: 'operator' },
-    });
-    expect(created.status).to.equal(201);
-    operator = (await loginAs(t.baseUrl, 'oncall', 'operator-password-1')).access;
+    ({ admin, operator } = await adminAndOperator(t.baseUrl));
     worker = startWebWorker(t, { peerUrl: peer.url, fernetKeys: FERNET_KEY });
   });
   after(async () => {

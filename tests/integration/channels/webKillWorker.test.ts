@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, TEST_JWT_SECRET, type TestApp } from '../../support/app.js';
+import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
 import { killHard } from '../../support/messaging.js';
+import { spawnTsx } from '../../support/processes.js';
 import { startWaPeer, type WaPeer } from '../../support/waPeer.js';
 import { waitForWhatsAppEvent, whatsappEvents } from '../../support/webWorker.js';
 
@@ -11,28 +12,19 @@ const FERNET_KEY = Fernet.generateKey();
 
 /** worker-web with the Web channel, in its own OS process (tests/support/webWorkerProcess.ts). */
 const spawnWebWorker = async (t: TestApp, peer: WaPeer) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/webWorkerProcess.ts'], {
-    cwd: process.cwd(),
+  const { child, output } = await spawnTsx(['tests/support/webWorkerProcess.ts'], {
     env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_PASSWORD,
       DATABASE_URL: t.databaseUrl,
-      REDIS_URL: '',
       FERNET_KEYS: FERNET_KEY,
       WHATSAPP_WEB_URL: peer.url,
       WA_PEER_ROOT: peer.rootPublicKey.toString('base64'),
       WHATSAPP_NUMBER_LEASE_SECONDS: '2',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    ready: (text) => text.includes('"ready":true'),
+    what: 'the worker to start',
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  await waitFor(() => output.includes('"ready":true') || child.exitCode !== null, 60_000, 'the worker to start');
-  if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}`);
   const printedQrs = () =>
-    output
+    output()
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { qr?: string })

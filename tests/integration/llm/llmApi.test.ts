@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { LLM_FORCE_STREAM, LLM_SETTINGS_STREAM } from '#domain/llm/events.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import { request, startTestApp, type TestApp, adminAndOperator } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
 import { replyRequest } from '../../support/llm.js';
 import { startOpenAiServer, type FakeOpenAi } from '../../support/openaiServer.js';
@@ -26,13 +26,7 @@ describe('LLM API: the chain, the force override and the settings (real app, Pos
         ]),
       },
     });
-    admin = (await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD)).access;
-    const created = await request(t.baseUrl, 'POST', '/api/users', {
-      token: admin,
-      body: { username: 'oncall', password: 'operator-password-1', role: 'operator' },
-    });
-    expect(created.status).to.equal(201);
-    operator = (await loginAs(t.baseUrl, 'oncall', 'operator-password-1')).access;
+    ({ admin, operator } = await adminAndOperator(t.baseUrl));
   });
   after(async () => {
     await t?.close();

@@ -1,7 +1,6 @@
 // One reply per inbound message with the responder in separate OS processes: across a SIGKILL in the
 // middle of a stream of inbound messages, and with two app processes answering from one database.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import type { LlmEvent } from '#domain/llm/events.js';
 import type { MessageQueued, MessagingEvent } from '#domain/messaging/events.js';
@@ -11,19 +10,14 @@ import { ADMIN_PASSWORD, TEST_JWT_SECRET, createTestSchema, loginAs, request } f
 import { waitFor } from '../../support/events.js';
 import { killHard } from '../../support/messaging.js';
 import { startOpenAiServer, type FakeOpenAi } from '../../support/openaiServer.js';
+import { spawnAppProcess, stopGracefully, type SpawnedProcess } from '../../support/processes.js';
 
-type AppChild = { child: ChildProcess; baseUrl: string; logs: () => string };
+type AppChild = SpawnedProcess & { baseUrl: string };
 
-const spawnApp = async (databaseUrl: string, providerUrl: string): Promise<AppChild> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/app-process.ts'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_PASSWORD,
+const spawnApp = async (databaseUrl: string, providerUrl: string): Promise<AppChild> =>
+  spawnAppProcess(
+    {
       DATABASE_URL: databaseUrl,
-      REDIS_URL: '',
       LOG_LEVEL: 'info',
       RATE_LIMIT_LOGIN_PER_MINUTE: '10000',
       RATE_LIMIT_API_PER_MINUTE: '100000',
@@ -32,24 +26,10 @@ const spawnApp = async (databaseUrl: string, providerUrl: string): Promise<AppCh
         { name: 'primary', baseUrl: providerUrl, model: 'gpt-test', timeoutMs: 2_000, maxRetries: 0 },
       ]),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  let logs = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
-  await waitFor(() => /"port":\d+/.test(output) || child.exitCode !== null, 90_000, 'an app process to listen');
-  if (child.exitCode !== null) throw new Error(`the app process exited with ${child.exitCode}: ${logs.slice(-2000)}`);
-  const port = (JSON.parse(output.split('\n')[0]!) as { port: number }).port;
-  return { child, baseUrl: `http://127.0.0.1:${port}`, logs: () => logs };
-};
+    { stderr: 'pipe' },
+  );
 
-const stop = async (app: AppChild | undefined) => {
-  if (!app || app.child.exitCode !== null || app.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => app.child.once('exit', resolve));
-  app.child.kill('SIGTERM');
-  await exited;
-};
+const stop = (app: AppChild | undefined) => stopGracefully(app?.child);
 
 /** Bot replies queued so far, by the inbound message they answer. */
 const repliesByInbound = async (store: EventStore): Promise<Map<string, number>> => {

@@ -1,33 +1,15 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ADMIN_PASSWORD, TEST_JWT_SECRET, loginAs, request } from '../../support/app.js';
+import { ADMIN_PASSWORD, loginAs, request } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
+import { spawnAppProcess } from '../../support/processes.js';
 
 /** The embedded product (startApp on PGlite under DATA_DIR) in a child process, as `npm start` runs it. */
-const startEmbedded = async (dataDir: string): Promise<{ child: ChildProcess; baseUrl: string }> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/app-process.ts'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ADMIN_PASSWORD,
-      DATA_DIR: dataDir,
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  await waitFor(() => /"port":\d+/.test(output) || child.exitCode !== null, 90_000, 'the embedded app to listen');
-  if (child.exitCode !== null) throw new Error(`the embedded app exited with ${child.exitCode}`);
-  return { child, baseUrl: `http://127.0.0.1:${(JSON.parse(output.split('\n')[0]!) as { port: number }).port}` };
-};
+const startEmbedded = async (dataDir: string): Promise<{ child: ChildProcess; baseUrl: string }> =>
+  spawnAppProcess({ DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn' }, { what: 'the embedded app to listen' });
 
 describe('a crash of the embedded product (kill -9)', function () {
   this.timeout(240_000);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { projectionStreamId } from '#domain/operations/events.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import { request, startTestApp, type TestApp, adminAndOperator } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
 import { appendWorkload } from '../../support/replayWorkload.js';
 
@@ -22,13 +22,7 @@ describe('projections API: status with uncapped lag, and a blue/green rebuild wh
 
   before(async () => {
     t = await startTestApp({ projectionRebuildBatchSize: 10 });
-    admin = (await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD)).access;
-    const created = await request(t.baseUrl, 'POST', '/api/users', {
-      token: admin,
-      body: { username: 'oncall', password: 'operator-password-1', role: 'operator' },
-    });
-    expect(created.status).to.equal(201);
-    operator = (await loginAs(t.baseUrl, 'oncall', 'operator-password-1')).access;
+    ({ admin, operator } = await adminAndOperator(t.baseUrl));
     await appendWorkload(t.app.infra.store, { events: 3_000, accounts: 150, chats: 30 });
     await waitFor(
       async () => ((await projections()).body.projections as View[]).every((p) => p.lagEvents === 0),
