@@ -6,12 +6,11 @@ import { uniqueName } from '../support/events.js';
 import { startOpenAiServer, type FakeOpenAi } from '../support/openaiServer.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
-  startConsoleApp,
+  openConsole,
   storageKeys,
   waitForText,
   submitLogin as submitLoginForm,
-  type BrowserPage,
+  type ConsoleInBrowser,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
@@ -20,7 +19,7 @@ import {
 describe('admin console in a real browser (Chromium, real app, Postgres)', function () {
   this.timeout(120_000);
   let app: ConsoleApp;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
   let llmPrimary: FakeOpenAi;
@@ -34,26 +33,27 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     llmPrimary = await startOpenAiServer();
     llmLocal = await startOpenAiServer();
     // Short-lived access tokens, so the console's refresh before expiry happens during the run.
-    app = await startConsoleApp({
-      ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
-      LLM_PROVIDERS: JSON.stringify([
-        { name: 'primary', baseUrl: llmPrimary.baseUrl, model: 'gpt-test', maxRetries: 0 },
-        { name: 'local', baseUrl: llmLocal.baseUrl, model: 'llama-test', maxRetries: 0 },
-      ]),
-    });
+    ui = await openConsole(
+      {
+        ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
+        LLM_PROVIDERS: JSON.stringify([
+          { name: 'primary', baseUrl: llmPrimary.baseUrl, model: 'gpt-test', maxRetries: 0 },
+          { name: 'local', baseUrl: llmLocal.baseUrl, model: 'llama-test', maxRetries: 0 },
+        ]),
+      },
+      {
+        viewport: { width: 1440, height: 1000 },
+        acceptDownloads: true,
+        locale: 'en-US',
+      },
+    );
+    ({ app, page, problems } = ui);
     // Enough audit entries for more than one page (50): every login writes several.
     for (let i = 0; i < 15; i++) await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
-    browser = await openBrowserPage({
-      viewport: { width: 1440, height: 1000 },
-      acceptDownloads: true,
-      locale: 'en-US',
-    });
-    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.close();
+    await ui?.close();
     await llmPrimary?.close();
     await llmLocal?.close();
   });

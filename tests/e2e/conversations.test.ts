@@ -4,12 +4,11 @@ import { waitFor } from '../support/events.js';
 import { startTestWorker } from '../support/messaging.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
+  openConsole,
   loginInBrowser,
   expectAxeClean,
-  startConsoleApp,
   waitForText,
-  type BrowserPage,
+  type ConsoleInBrowser,
   type ConsoleApp,
   type Problems,
 } from './support.js';
@@ -18,24 +17,22 @@ describe('Conversations page in a real browser (simulator, human takeover, manua
   this.timeout(120_000);
   let app: ConsoleApp;
   let worker: ReturnType<typeof startTestWorker>;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
 
   before(async function () {
     skipWithoutChromium(this);
-    app = await startConsoleApp();
+    ui = await openConsole({}, { viewport: { width: 1280, height: 900 } });
+    ({ app, page, problems } = ui);
     worker = startTestWorker(app.test);
-    browser = await openBrowserPage({ viewport: { width: 1280, height: 900 } });
-    ({ page, problems } = browser);
     await loginInBrowser(page, app.baseUrl);
     await page.locator('#nav a[data-route="chats"]').waitFor();
   });
 
   after(async () => {
-    await browser?.close();
     await worker?.stop();
-    await app?.close();
+    await ui?.close();
   });
 
   const simulate = async (text: string) => {

@@ -3,12 +3,12 @@ import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
+  openConsole,
   loginInBrowser,
   expectAxeClean,
-  startConsoleApp,
   waitForText,
-  type BrowserPage,
+  attributesOf,
+  type ConsoleInBrowser,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
@@ -17,7 +17,7 @@ import {
 describe('console Events page in a real browser (Chromium, real app)', function () {
   this.timeout(120_000);
   let app: ConsoleApp;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
   let adminToken: string;
@@ -27,7 +27,8 @@ describe('console Events page in a real browser (Chromium, real app)', function 
 
   before(async function () {
     skipWithoutChromium(this);
-    app = await startConsoleApp();
+    ui = await openConsole();
+    ({ app, page, problems } = ui);
     adminToken = (await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD)).access;
     const created = await request(app.baseUrl, 'POST', '/api/users', {
       token: adminToken,
@@ -38,13 +39,10 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     beforeDisable = new Date().toISOString();
     const disabled = await request(app.baseUrl, 'POST', `/api/users/${accountId}/disable`, { token: adminToken });
     expect(disabled.status).to.equal(200);
-    browser = await openBrowserPage();
-    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.close();
+    await ui?.close();
   });
 
   /** axe at a desktop width and at a 390 px phone; `shot` names screenshots left in /tmp for people to look at */
@@ -61,12 +59,7 @@ describe('console Events page in a real browser (Chromium, real app)', function 
       () =>
         (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
     );
-  const treeTypes = () =>
-    page.evaluate(() =>
-      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#ev-tree li')].map((li) =>
-        li.getAttribute('data-type'),
-      ),
-    );
+  const treeTypes = () => attributesOf(page, '#ev-tree li', 'data-type');
 
   it('follows a login from its audit row to its causal chain, and lists events with cursor pages', async () => {
     await loginInBrowser(page, app.baseUrl);
@@ -245,10 +238,12 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     expect(await waitForText(page, '#ev-message', (text) => text !== '')).to.equal('No event has that correlation id.');
     await axeEverywhere();
     await page.click('[data-lang="es"]');
-    // leaving the page gives the document its console title back
+    // leaving the page hands the document's title to the view it goes to (every view titles itself)
     await page.click('#nav a[data-route="dashboard"]');
     await page.waitForFunction(
-      () => (globalThis as unknown as { document: { title: string } }).document.title === 'Consola del chatbot',
+      () =>
+        (globalThis as unknown as { document: { title: string } }).document.title ===
+        'Panel en vivo · Consola del chatbot',
     );
     expect(problems.page).to.deep.equal([]);
     expect(problems.csp).to.deep.equal([]);

@@ -4,15 +4,14 @@ import { replyRequest } from '../support/llm.js';
 import { startOpenAiServer, type FakeOpenAi } from '../support/openaiServer.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
+  openConsole,
   loginInBrowser,
   expectAxeClean,
   expectAxeCleanOnPhone,
-  startConsoleApp,
   waitForText,
-  type BrowserPage,
+  attributesOf,
+  type ConsoleInBrowser,
   type ConsoleApp,
-  type PageGlobals,
   type Problems,
 } from './support.js';
 
@@ -21,37 +20,30 @@ describe('console LLM page in a real browser (Chromium, real app, fake providers
   let app: ConsoleApp;
   let primary: FakeOpenAi;
   let local: FakeOpenAi;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
 
   before(async function () {
     skipWithoutChromium(this);
     [primary, local] = [await startOpenAiServer(), await startOpenAiServer()];
-    app = await startConsoleApp({
+    ui = await openConsole({
       LLM_PROVIDERS: JSON.stringify([
         { name: 'primary', baseUrl: primary.baseUrl, model: 'gpt-4o-mini' },
         { name: 'local', baseUrl: local.baseUrl, model: 'llama3.1' },
       ]),
     });
+    ({ app, page, problems } = ui);
     // one answered turn, so the figures have something to show
     await app.test.app.llm.replier!.reply(replyRequest());
-    browser = await openBrowserPage();
-    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.close();
+    await ui?.close();
     await Promise.all([primary?.close(), local?.close()]);
   });
 
-  const chainOrder = () =>
-    page.evaluate(() =>
-      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#llm-chain tr')].map((tr) =>
-        tr.getAttribute('data-provider'),
-      ),
-    );
+  const chainOrder = () => attributesOf(page, '#llm-chain tr', 'data-provider');
 
   it('shows the chain with its circuit states and figures, in Spanish and English, with no axe violation', async () => {
     await loginInBrowser(page, app.baseUrl);

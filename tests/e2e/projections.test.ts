@@ -6,13 +6,12 @@ import { allProjections } from '#projections/registry.js';
 import { projectionStatus } from '#projections/runner.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
+  openConsole,
   loginInBrowser,
   expectAxeClean,
   expectAxeCleanOnPhone,
-  startConsoleApp,
   waitForText,
-  type BrowserPage,
+  type ConsoleInBrowser,
   type ConsoleApp,
   type Problems,
 } from './support.js';
@@ -20,13 +19,14 @@ import {
 describe('console Projections page in a real browser (Chromium, real app)', function () {
   this.timeout(180_000);
   let app: ConsoleApp;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
 
   before(async function () {
     skipWithoutChromium(this);
-    app = await startConsoleApp();
+    ui = await openConsole();
+    ({ app, page, problems } = ui);
     await appendWorkload(app.test.app.infra.store, { events: 600, accounts: 20, chats: 10 });
     const { db, store } = app.test.app.infra;
     await waitFor(
@@ -34,13 +34,10 @@ describe('console Projections page in a real browser (Chromium, real app)', func
       60_000,
       'every projection caught up',
     );
-    browser = await openBrowserPage();
-    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.close();
+    await ui?.close();
   });
 
   type Focus = { activeElement: { tagName: string; closest(selector: string): { id: string } | null } | null };

@@ -5,13 +5,12 @@ import { startTestWorker } from '../support/messaging.js';
 import { startTestScheduler } from '../support/scheduling.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
+  openConsole,
   loginInBrowser,
   expectAxeClean,
   expectAxeCleanOnPhone,
-  startConsoleApp,
   waitForText,
-  type BrowserPage,
+  type ConsoleInBrowser,
   type ConsoleApp,
   type PageGlobals,
   type Problems,
@@ -22,24 +21,22 @@ describe('console Scheduled page in a real browser (Chromium, real app, schedule
   let app: ConsoleApp;
   let worker: ReturnType<typeof startTestWorker>;
   let scheduler: ReturnType<typeof startTestScheduler>;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
 
   before(async function () {
     skipWithoutChromium(this);
-    app = await startConsoleApp();
+    ui = await openConsole();
+    ({ app, page, problems } = ui);
     worker = startTestWorker(app.test);
     scheduler = startTestScheduler(app.test);
-    browser = await openBrowserPage();
-    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await browser?.close();
     await scheduler?.stop();
     await worker?.stop();
-    await app?.close();
+    await ui?.close();
   });
 
   /** a datetime-local value `seconds` from now, in the browser's own zone */

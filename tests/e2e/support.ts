@@ -69,6 +69,28 @@ export const openBrowserPage = async (options: BrowserContextOptions = {}): Prom
   };
 };
 
+export type ConsoleInBrowser = BrowserPage & { app: ConsoleApp };
+
+/** The console app (startConsoleApp with `env`) and a watched page in Chromium; close() closes both. */
+export const openConsole = async (
+  env: Record<string, string> = {},
+  context: BrowserContextOptions = {},
+): Promise<ConsoleInBrowser> => {
+  const app = await startConsoleApp(env);
+  const browser = await openBrowserPage(context).catch(async (error: unknown) => {
+    await app.close();
+    throw error;
+  });
+  return {
+    ...browser,
+    app,
+    close: async () => {
+      await browser.close();
+      await app.close();
+    },
+  };
+};
+
 /** Opens the console at baseUrl and logs in through its form (admin by default). */
 export const loginInBrowser = async (
   page: Page,
@@ -222,6 +244,16 @@ export const storageKeys = (page: Page): Promise<{ local: string[]; session: str
     const w = globalThis as unknown as PageGlobals;
     return { local: Object.keys(w.localStorage), session: Object.keys(w.sessionStorage) };
   });
+
+/** The `attribute` of every element that matches `selector`, in document order. */
+export const attributesOf = (page: Page, selector: string, attribute: string): Promise<Array<string | null>> =>
+  page.evaluate(
+    ([css, name]) =>
+      [...(globalThis as unknown as PageGlobals).document.querySelectorAll(css)].map((element) =>
+        element.getAttribute(name),
+      ),
+    [selector, attribute] as const,
+  );
 
 export type Problems = { console: string[]; page: string[]; csp: string[] };
 

@@ -6,15 +6,14 @@ import { startTestWorker } from '../support/messaging.js';
 import { recordingChannels } from '../support/recordingChannel.js';
 import {
   skipWithoutChromium,
-  openBrowserPage,
+  openConsole,
   loginInBrowser,
   expectAxeClean,
   expectAxeCleanOnPhone,
-  startConsoleApp,
   waitForText,
-  type BrowserPage,
+  attributesOf,
+  type ConsoleInBrowser,
   type ConsoleApp,
-  type PageGlobals,
   type Problems,
 } from './support.js';
 
@@ -25,13 +24,14 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
   const UNDELIVERABLE = '34699999999';
   const channels = recordingChannels({ refuse: (to) => to === UNDELIVERABLE });
   let admin: string;
-  let browser: BrowserPage;
+  let ui: ConsoleInBrowser;
   let page: Page;
   let problems: Problems;
 
   before(async function () {
     skipWithoutChromium(this);
-    app = await startConsoleApp();
+    ui = await openConsole();
+    ({ app, page, problems } = ui);
     worker = startTestWorker(app.test, { channels: channels.factory });
     await waitFor(
       () => worker.dispatcher.runningNumbers().includes('simulator'),
@@ -45,14 +45,11 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
       body: { id: 'shop-web', name: 'Tienda Web', kind: 'web' },
     });
     expect(added.status).to.equal(201);
-    browser = await openBrowserPage();
-    ({ page, problems } = browser);
   });
 
   after(async () => {
-    await browser?.close();
     await worker?.stop();
-    await app?.close();
+    await ui?.close();
   });
 
   const simulatorRow = () => page.locator('#wa-numbers tr[data-number="simulator"]');
@@ -189,14 +186,7 @@ describe('console WhatsApp page in a real browser (Chromium, real app and worker
     await expectAxeClean(page);
     await page.click('#wa-pairing-close');
     expect(await page.isVisible('#wa-pairing-card')).to.equal(false);
-    expect(
-      await page.evaluate(
-        () =>
-          [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#wa-numbers tr')].map((tr) =>
-            tr.getAttribute('data-number'),
-          ).length,
-      ),
-    ).to.be.at.least(2);
+    expect((await attributesOf(page, '#wa-numbers tr', 'data-number')).length).to.be.at.least(2);
     // until the Web channel's pairing route is merged, the browser logs its 404 (the page says so above)
     const console404 = /status of 404 \(Not Found\)$/;
     const consoleErrors = problems.console.filter((line) => !(pairing.status === 404 && console404.test(line)));
