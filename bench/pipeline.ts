@@ -7,15 +7,17 @@
  *
  *   npx tsx bench/pipeline.ts            # full run: bench/results/pipeline.json and bench/README.md's pipeline section
  *   npx tsx bench/pipeline.ts --quick    # smoke run, writes nothing
- *   options: --rates=25,50,100,200 --seconds=8 --contacts=500, BENCH_PG_URL
+ *   options: --rates=50,100,200,400,800,1000 --seconds=8 --contacts=500 --stores=postgres,pglite, BENCH_PG_URL
+ *   --count-queries: counts the SQL statements sent to PostgreSQL per delivered message (pg's Client.query)
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
 import type { ChannelAdapter } from '../application/messaging/channel.js';
 import type { ChannelFactory } from '../application/messaging/ports.js';
 import { receiveInbound } from '../application/messaging/inbound.js';
@@ -38,13 +40,34 @@ import {
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    rates: { type: 'string', default: '25,50,100,200' },
+    rates: { type: 'string', default: '50,100,200,400,800,1000' },
     seconds: { type: 'string', default: '8' },
     contacts: { type: 'string', default: '500' },
+    stores: { type: 'string', default: 'postgres,pglite' },
+    'count-queries': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
 const rates = quick ? [20] : args.rates.split(',').map(Number);
+const stores = args.stores.split(',') as Array<'postgres' | 'pglite'>;
+
+/** SQL statements sent to PostgreSQL (every pool and client query goes through Client.prototype.query). */
+let queries = 0;
+const queryKinds = new Map<string, number>();
+if (args['count-queries']) {
+  // the application's pg (bench/ has its own node_modules)
+  const pg = createRequire(new URL('../package.json', import.meta.url))('pg') as typeof import('pg');
+  const original = pg.Client.prototype.query;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (pg.Client.prototype as any).query = function (this: unknown, ...rest: unknown[]) {
+    queries += 1;
+    const first = rest[0] as string | { text?: string } | undefined;
+    const text = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 70);
+    queryKinds.set(text, (queryKinds.get(text) ?? 0) + 1);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return
+    return (original as any).apply(this, rest);
+  };
+}
 const seconds = quick ? 3 : Number(args.seconds);
 const contacts = Number(args.contacts);
 
@@ -85,6 +108,8 @@ const channelFactory =
 
 type Step = {
   pipeline: 'event-sourced' | 'direct relay';
+  /** the event store the event-sourced pipeline ran on (null for the relay) */
+  store: 'postgres' | 'pglite' | null;
   /** 1-minute load average when the step ended (2 = both cores busy) */
   loadAverage: number;
   offeredPerSecond: number;
@@ -94,6 +119,10 @@ type Step = {
   p50Ms: number;
   p99Ms: number;
   maxProjectionLagEvents: number | null;
+  /** SQL statements per delivered message (with --count-queries, PostgreSQL only) */
+  queriesPerMessage?: number;
+  /** median time per stage, from the events' occurredAt (event-sourced only) */
+  stagesP50Ms?: { responder: number; queueToAttempt: number; attemptToSent: number };
 };
 
 const drive = async (
@@ -133,20 +162,22 @@ const drive = async (
     p50Ms: Math.round(percentile(latencies, 50)),
     p99Ms: Math.round(percentile(latencies, 99)),
     maxProjectionLagEvents: maxLag,
+    stagesP50Ms: undefined as Step['stagesP50Ms'],
   };
 };
 
-const main = async () => {
+const runStore = async (store: 'postgres' | 'pglite', withRelay: boolean, steps: Step[]) => {
   const admin = adminConnectionString();
   const dbName = 'bench_pipeline';
-  const url = await recreateDatabase(admin, dbName);
+  const url = store === 'postgres' ? await recreateDatabase(admin, dbName) : null;
+  const dataDir = mkdtempSync(`${os.tmpdir()}/chatbot-bench-pipeline-`);
   const server = await startServer();
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
     ADMIN_PASSWORD: 'bench-password',
-    DATABASE_URL: url,
-    DATA_DIR: '/tmp/chatbot-bench-pipeline',
+    ...(url === null ? {} : { DATABASE_URL: url }),
+    DATA_DIR: dataDir,
     WHATSAPP_SEND_CONCURRENCY: '32',
   });
   const logger = createLogger({ level: 'error', service: 'bench', stream: new PassThrough() });
@@ -165,12 +196,13 @@ const main = async () => {
     const rows = await app.infra.db.knex('projection_checkpoints').whereIn('name', names).select('position');
     return rows.length === 0 ? null : head - Math.min(...rows.map((r: { position: string }) => Number(r.position)));
   };
-  const steps: Step[] = [];
   try {
     // wait for the worker to hold the simulator number
     while (worker.heldNumbers().length === 0) await new Promise((r) => setTimeout(r, 50));
     let n = 0;
     for (const rate of rates) {
+      const before = queries;
+      const replies: string[] = [];
       const ours = await drive(
         rate,
         async () => {
@@ -184,32 +216,84 @@ const main = async () => {
             text: 'hola',
             sentAt: new Date().toISOString(),
           });
-          return { id: replyMessageIdFor(received.eventId!), at: performance.now() };
+          const id = replyMessageIdFor(received.eventId!);
+          replies.push(id);
+          return { id, at: performance.now() };
         },
         server.arrived,
         sampleLag,
       );
-      steps.push({ pipeline: 'event-sourced', offeredPerSecond: rate, loadAverage: os.loadavg()[0]!, ...ours });
-      const relay = await drive(
-        rate,
-        async () => {
-          const id = `relay.${n++}`;
-          const at = performance.now();
-          await fetch(`${server.url}/messages`, { method: 'POST', body: JSON.stringify({ messageId: id }) });
-          return { id, at };
-        },
-        server.arrived,
-        () => Promise.resolve(null),
-      );
-      steps.push({ pipeline: 'direct relay', offeredPerSecond: rate, loadAverage: os.loadavg()[0]!, ...relay });
-      console.log(JSON.stringify(steps.slice(-2)));
+      const step: Step = {
+        pipeline: 'event-sourced',
+        store,
+        offeredPerSecond: rate,
+        loadAverage: os.loadavg()[0]!,
+        ...ours,
+      };
+      // where the time went, on a sample of the step's replies
+      const stages = { responder: [] as number[], queueToAttempt: [] as number[], attemptToSent: [] as number[] };
+      for (const id of replies.filter((_, i) => i % Math.max(1, Math.floor(replies.length / 200)) === 0)) {
+        const events = await app.infra.store.readStream(`message-${id}`);
+        const at = (type: string) => {
+          const e = events.find((x) => x.type === type);
+          return e ? Date.parse(e.metadata.occurredAt) : NaN;
+        };
+        const inbound = events[0]?.metadata.causationId;
+        const received = inbound
+          ? (await app.infra.store.readAll({ after: events[0]!.position - 2000, maxCount: 2000 })).find(
+              (e) => e.id === inbound,
+            )
+          : undefined;
+        if (received) stages.responder.push(at('MessageQueued') - Date.parse(received.metadata.occurredAt));
+        stages.queueToAttempt.push(at('MessageSendAttempted') - at('MessageQueued'));
+        stages.attemptToSent.push(at('MessageSent') - at('MessageSendAttempted'));
+      }
+      const p50 = (xs: number[]) => Math.round(percentile(xs.filter(Number.isFinite), 50));
+      step.stagesP50Ms = {
+        responder: p50(stages.responder),
+        queueToAttempt: p50(stages.queueToAttempt),
+        attemptToSent: p50(stages.attemptToSent),
+      };
+      if (args['count-queries'] && store === 'postgres' && ours.delivered > 0)
+        step.queriesPerMessage = Math.round(((queries - before) / ours.delivered) * 10) / 10;
+      steps.push(step);
+      if (withRelay) {
+        const relay = await drive(
+          rate,
+          async () => {
+            const id = `relay.${n++}`;
+            const at = performance.now();
+            await fetch(`${server.url}/messages`, { method: 'POST', body: JSON.stringify({ messageId: id }) });
+            return { id, at };
+          },
+          server.arrived,
+          () => Promise.resolve(null),
+        );
+        steps.push({
+          pipeline: 'direct relay',
+          store: null,
+          offeredPerSecond: rate,
+          loadAverage: os.loadavg()[0]!,
+          ...relay,
+        });
+      }
+      console.log(JSON.stringify(steps.slice(withRelay ? -2 : -1)));
     }
   } finally {
     await worker.stop();
     await app.close();
     await server.close();
-    await dropDatabase(admin, dbName);
+    if (url !== null) await dropDatabase(admin, dbName);
+    rmSync(dataDir, { recursive: true, force: true });
   }
+};
+
+const main = async () => {
+  const steps: Step[] = [];
+  for (const [i, store] of stores.entries()) await runStore(store, i === 0, steps);
+  if (args['count-queries'])
+    for (const [text, count] of [...queryKinds].sort((a, b) => b[1] - a[1]).slice(0, 40))
+      console.log(String(count).padStart(7), text);
   if (quick) return;
   const machine = machineInfo();
   const result = { measuredAt: new Date().toISOString(), machine, seconds, contacts, concurrency: 32, steps };
@@ -219,6 +303,7 @@ const main = async () => {
   const table = markdownTable(
     [
       'pipeline',
+      'store',
       'offered msg/s',
       'delivered',
       'delivered msg/s',
@@ -229,6 +314,7 @@ const main = async () => {
     ],
     steps.map((s) => [
       s.pipeline,
+      s.store ?? '—',
       String(s.offeredPerSecond),
       `${s.delivered}/${s.sent}`,
       String(s.deliveredPerSecond),
@@ -243,7 +329,7 @@ const main = async () => {
     const replaced = replaceBetweenMarkers(
       text,
       'pipeline',
-      `Measured ${result.measuredAt.slice(0, 10)}, PostgreSQL, one process (app + worker-web), ${seconds} s per step.\n\n${table}`,
+      `Measured ${result.measuredAt.slice(0, 10)}, ${stores.join(' and ')}, one process (app + worker-web), ${seconds} s per step.\n\n${table}`,
     );
     if (replaced) writeFileSync(readme, replaced);
   }

@@ -26,3 +26,9 @@ export const replyMessageIdFor = (inboundEventId: string): string => nameBased('
 /** An inbound message's id from its provider id: the same delivery twice is the same message. */
 export const inboundMessageIdFor = (numberId: string, providerMessageId: string): string =>
   nameBased('inbound', numberId, providerMessageId);
+/**
+ * The MessageReceived event's id for one provider delivery: a webhook retried by Meta lands on the same
+ * event id, which the store's idempotent append writes once (the chat decider keeps no set of ids).
+ */
+export const inboundEventIdFor = (numberId: string, providerMessageId: string): string =>
+  nameBased('inbound-event', numberId, providerMessageId);

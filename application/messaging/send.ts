@@ -1,4 +1,5 @@
-import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
+import { loadAggregateCached } from '#application/shared/aggregateCache.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatDecider } from '#domain/messaging/chat.js';
@@ -48,7 +49,7 @@ export const queueMessage = async (deps: SendDeps, input: SendInput, context: Co
   const text = input.text ?? null;
   const template = input.template ?? null;
   if (template === null && number.kind === 'cloud') {
-    const { state } = await loadAggregate(deps.store, chatStreamId(chatId), chatDecider);
+    const { state } = await loadAggregateCached(deps.store, chatStreamId(chatId), chatDecider);
     const lastInboundAt = state.status === 'open' ? state.lastInboundAt : null;
     if (!windowOpen(lastInboundAt, deps.runtime.clock()))
       throw new OutsideCustomerServiceWindow(numberId, lastInboundAt);

@@ -96,3 +96,30 @@ export const handleCommand = async <State, Command, E extends Event>(
     }
   }
 };
+
+/**
+ * For a command whose decision does not depend on the stream (the decider answers the same on any
+ * state): decide on the initial state and append with expectedRevision 'any', without reading the
+ * stream. Idempotence then rests on `eventIds`, which must be derived from the command (a retry gets the
+ * same ids): the store's idempotent append writes a repeat once and answers `idempotent: true`
+ * (EventStoreDB only recognises a repeat among the stream's last events: see the contract suite).
+ */
+export const handleCommandWithoutRead = async <State, Command, E extends Event>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, E>,
+  command: Command,
+  context: CommandContext,
+  options: { runtime: Runtime; eventIds: (events: readonly E[]) => string[] },
+): Promise<{ events: E[]; eventIds: string[]; position: number; idempotent: boolean }> => {
+  const events = decider.decide(command, decider.initialState());
+  if (events.length === 0) return { events, eventIds: [], position: 0, idempotent: false };
+  const ids = options.eventIds(events);
+  const metadata = eventMetadata(context, options.runtime.clock());
+  const result = await store.append(
+    streamId,
+    events.map((e, i) => ({ id: ids[i]!, type: e.type, data: { ...e.data }, metadata })),
+    { expectedRevision: 'any' },
+  );
+  return { events, eventIds: ids, position: result.position, idempotent: result.idempotent };
+};
