@@ -41,11 +41,15 @@ import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import type { AutoReplier } from '#application/messaging/autoReply.js';
 import { messagingRoutes } from '#interfaces/http/messaging/messagingRoutes.js';
 import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
+import { scheduledRoutes } from '#interfaces/http/scheduling/scheduledRoutes.js';
 import { startMessagingApp, type MessagingApp } from './messaging.js';
 import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createLlm, type Llm } from './llm.js';
+import { rulesThenLlm } from '#application/llm/composite.js';
+import { createRulesResponder } from '#application/messaging/rules.js';
+import { loadRules } from '#infrastructure/messaging/rulesFile.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -177,13 +181,34 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     if (admin === 'created') logger.info('admin account created', { username: config.admin.username });
 
+    // LLM: the provider chain and the auto-replier messaging calls; its routes below.
+    const llm = createLlm({
+      providers: config.llm.providers,
+      store,
+      knex: infra.db.knex,
+      cipher: optionalSecretCipher(config.fernetKeys),
+      runtime: systemRuntime,
+      log: logger,
+    });
+
+    // The bot: the rules alone without an LLM provider (offline default); with providers, the rules first
+    // for a matching rule when the setting says so, and the LLM chain for the rest.
+    const replier =
+      options.replier ??
+      rulesThenLlm({ rules: createRulesResponder(loadRules(config.dataDir)), llm: llm.replier, store });
+    logger.info(
+      llm.replier === null
+        ? 'responder: the rules answer (no LLM provider configured)'
+        : 'responder: the LLM provider chain answers (rules first for a matching rule when the setting says so)',
+      { providers: config.llm.providers.map((p) => p.name) },
+    );
     const messaging = await startMessagingApp({
       config,
       logger,
       store,
       db: infra.db,
       runtime,
-      replier: options.replier,
+      replier,
     });
     closers.push(() => messaging.stop());
 
@@ -194,16 +219,6 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
     });
     closers.push(() => projections.stop());
-
-    // LLM: the provider chain and the auto-replier messaging calls; its routes below.
-    const llm = createLlm({
-      providers: config.llm.providers,
-      store,
-      knex: infra.db.knex,
-      cipher: optionalSecretCipher(config.fernetKeys),
-      runtime: systemRuntime,
-      log: logger,
-    });
 
     const checks: HealthCheck[] = [
       { name: 'eventStore', check: () => infra.store.ping() },
@@ -244,6 +259,11 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           simulator: config.whatsapp.simulator,
         }),
         llm.routes(identity),
+        scheduledRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          scheduling: { store, runtime, log: logger, defaultNumberId: messaging.defaultNumberId },
+        }),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.
       rawBodyRouters: [

@@ -40,6 +40,17 @@ export const MetricsSnapshotSchema = z.strictObject({
       circuit: z.enum(['closed', 'open', 'half_open']),
     }),
   ),
+  llmToday: z
+    .strictObject({
+      day: z.iso.date(),
+      calls: count,
+      failed: count,
+      fallbacks: count,
+      tokensIn: count,
+      tokensOut: count,
+      costUsd: nonNegative,
+    })
+    .optional(),
   security: z.strictObject({
     loginFailuresLastMinute: count,
     lockoutsLastMinute: count,

@@ -12,7 +12,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
  */
 const ALLOWED_APPENDERS: Record<string, string> = {
   'application/shared/commandHandler.ts': 'the command handler itself',
-  'application/llm/chain.ts': 'LLM call events still appended directly (architecture.md lists it)',
 };
 
 const sourceFiles = (dir: string): string[] =>
