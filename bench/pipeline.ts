@@ -348,7 +348,7 @@ const main = async () => {
 
 // ---------- the LLM responder in the pipeline (--llm) ----------
 
-type LlmStep = Omit<Step, 'pipeline'> & {
+type LlmStep = Omit<Step, 'pipeline' | 'store'> & {
   pipeline: 'rules responder' | 'LLM responder';
   /** requests the local OpenAI-compatible server answered during the step */
   providerCalls: number;

@@ -53,7 +53,10 @@ export const answerInbound = async (
   }
   const number = await loadNumber(deps.store, d.numberId);
   if (number?.status !== 'active') return 'number_inactive';
-  const history = await deps.queries.recentTurns(d.chatId, deps.historyLimit ?? 20, d.messageId);
+  const history =
+    deps.replier.usesHistory === false
+      ? []
+      : await deps.queries.recentTurns(d.chatId, deps.historyLimit ?? 20, d.messageId);
   const reply = await deps.replier.reply({
     numberId: d.numberId,
     chatId: d.chatId,
@@ -83,6 +86,7 @@ export const answerInbound = async (
         source: 'bot',
         messageId: replyPartMessageIdFor(event.id, index),
         inReplyTo: d.messageId,
+        number,
       },
       context,
     );
