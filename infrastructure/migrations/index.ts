@@ -8,6 +8,7 @@ import sessionsAndLoginLocks from './202511290801_sessions_and_login_locks.js';
 import llm from './202511291100_llm.js';
 import messaging from './202511291201_messaging.js';
 import scheduledMessages from './202511291340_scheduled_messages.js';
+import runtimeControl from './202511291501_runtime_control.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   llm,
   messaging,
   scheduledMessages,
+  runtimeControl,
 ]);
 
 export type { Migration } from './migration.js';

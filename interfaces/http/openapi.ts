@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { eventPaths } from './events/eventsOpenApi.js';
 import { messagingPaths } from './messaging/openapi.js';
 import { schedulingPaths } from './scheduling/openapi.js';
+import { runtimePaths } from './runtime/openapi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -88,7 +89,18 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'All checks ok',
-            content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }),
+            content: json({
+              type: 'object',
+              properties: {
+                status: { const: 'ok' },
+                checks: { type: 'object' },
+                detail: {
+                  type: 'object',
+                  description:
+                    'processes: running/crashed/stopped/notReporting per process name; never changes the status',
+                },
+              },
+            }),
           },
           503: {
             description: 'A dependency failed; checks names it',
@@ -464,6 +476,7 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...runtimePaths,
     '/metrics': {
       get: {
         summary:

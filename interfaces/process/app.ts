@@ -47,6 +47,11 @@ import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createLlm, type Llm } from './llm.js';
+import type { ProcessName, ProcessRole } from '#domain/runtime/events.js';
+import { sqlProcessHeartbeats } from '#infrastructure/runtime/sqlHeartbeats.js';
+import { runtimeRoutes } from '#interfaces/http/runtime/runtimeRoutes.js';
+import { processSummary } from '#interfaces/http/runtime/processes.js';
+import { monitorTimings, startProcessReporting, type ProcessMonitorTimings } from './runtime.js';
 import { rulesThenLlm } from '#application/llm/composite.js';
 import { createRulesResponder } from '#application/messaging/rules.js';
 import { loadRules } from '#infrastructure/messaging/rulesFile.js';
@@ -78,6 +83,8 @@ export type StartAppOptions = {
   runtime: Runtime;
   /** the bot (default: the rules responder); the LLM responder plugs in here */
   replier?: AutoReplier;
+  /** liveness: the process names this process beats for (embedded: all three; default app) and timings */
+  process?: { names?: readonly ProcessName[]; role?: ProcessRole; timings?: Partial<ProcessMonitorTimings> };
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -220,6 +227,20 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     closers.push(() => projections.stop());
 
+    // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
+    const timings = monitorTimings(options.process?.timings);
+    const heartbeats = sqlProcessHeartbeats(infra.db.knex);
+    const monitor = startProcessReporting({
+      store,
+      db: infra.db,
+      runtime,
+      logger,
+      names: options.process?.names ?? ['app'],
+      role: options.process?.role ?? 'app',
+      timings,
+    });
+    closers.push(() => monitor.stop());
+
     const checks: HealthCheck[] = [
       { name: 'eventStore', check: () => infra.store.ping() },
       { name: 'database', check: async () => void (await infra.db.knex.raw('select 1')) },
@@ -232,7 +253,9 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       trustProxy: config.http.trustProxy,
       routers: [
         webRoutes(),
-        healthRoutes(checks),
+        healthRoutes(checks, [
+          { name: 'processes', read: () => processSummary(heartbeats, runtime.clock(), timings.crashAfterMs) },
+        ]),
         openApiRoutes(),
         metricsRoutes({ registry: prometheus.registry, token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
@@ -263,6 +286,14 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           auth: identity,
           knex: infra.db.knex,
           scheduling: { store, runtime, log: logger, defaultNumberId: messaging.defaultNumberId },
+        }),
+        runtimeRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          runtime,
+          control: { store, runtime },
+          heartbeats,
+          crashAfterMs: timings.crashAfterMs,
         }),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.

@@ -138,6 +138,10 @@ const processName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | 
 const secretName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | null =>
   id(d.name) ?? streamSuffix(SECRET_STREAM_PREFIX, e);
 const by = (d: { by: string }): Details => ({ by: text(d.by) });
+const runtimeRequest = (d: { requestId: string; scope: string }): Details => ({
+  requestId: text(d.requestId),
+  scope: text(d.scope),
+});
 const processDetails = (d: { instance: string; role: string }): Details => ({
   instance: text(d.instance),
   role: text(d.role),
@@ -269,6 +273,50 @@ const SPECS: Specs = {
     target: processName,
     outcome: () => 'failure',
     details: (d) => ({ instance: text(d.instance), reason: text(d.reason) }),
+  },
+  // runtime control of a number: the admin's request, then what the worker did (or that nobody did)
+  RuntimeStartRequested: { action: 'runtime.start_requested', target: (d) => id(d.numberId), details: runtimeRequest },
+  RuntimeStopRequested: { action: 'runtime.stop_requested', target: (d) => id(d.numberId), details: runtimeRequest },
+  RuntimeRestartRequested: {
+    action: 'runtime.restart_requested',
+    target: (d) => id(d.numberId),
+    details: runtimeRequest,
+  },
+  RuntimeLogoutRequested: {
+    action: 'runtime.logout_requested',
+    target: (d) => id(d.numberId),
+    details: runtimeRequest,
+  },
+  RuntimeRequestCompleted: {
+    action: 'runtime.completed',
+    target: (d) => id(d.numberId),
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      workerId: text(d.workerId),
+      result: text(d.outcome),
+    }),
+  },
+  RuntimeRequestFailed: {
+    action: 'runtime.failed',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      workerId: text(d.workerId),
+      error: text(d.error),
+    }),
+  },
+  RuntimeRequestTimedOut: {
+    action: 'runtime.timed_out',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      timeoutSeconds: int(d.timeoutSeconds),
+    }),
   },
   // messaging: numbers, human takeover, manual sends and dead-letter decisions (people's actions);
   // never a text. Inbound messages, the bot's replies and the worker's attempts are not admin actions.

@@ -13,8 +13,9 @@ import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 import { createScheduledPage } from './scheduled.js';
+import { createWhatsAppPage } from './whatsapp.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled', 'whatsapp'];
 const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm', 'scheduled']);
@@ -29,6 +30,7 @@ const chats = createChatsPage();
 const llm = createLlmPage();
 const events = createEventsPage();
 const scheduled = createScheduledPage();
+const whatsapp = createWhatsAppPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -96,6 +98,8 @@ const route = () => {
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
   else if (name === 'events') void events.show(segments, params);
+  if (name === 'whatsapp') void whatsapp.show();
+  else whatsapp.hide();
 };
 
 const renderChrome = () => {
@@ -122,6 +126,8 @@ onSessionChange((user, reason) => {
     events.reset();
     scheduled.hide();
     scheduled.reset();
+    whatsapp.hide();
+    whatsapp.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();
