@@ -12,6 +12,7 @@ import {
 } from '#domain/runtime/events.js';
 import { numberRuntimeDecider, type RuntimeRequestState } from '#domain/runtime/numberRuntime.js';
 import type { ChannelAdapter, ChannelSink, OutboundContent, SendOutcome } from './channel.js';
+import { startFreshQueue } from './freshQueue.js';
 import { backoffDelayMs, createPacer } from './pacing.js';
 import type {
   ChannelFactory,
@@ -408,21 +409,53 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     void run.finally(() => sendingNumber.delete(message.messageId));
   };
 
+  // New messages straight from the store (freshQueue.ts), so a send need not wait for the queue
+  // projection and the next poll; the poll of the queue read model stays for everything else.
+  let arrived = false;
+  const fresh = startFreshQueue({
+    store,
+    log,
+    holds: (numberId) => held.includes(numberId),
+    onArrival: () => {
+      arrived = true;
+      nudge();
+    },
+  });
+  let lastPoll = Number.NEGATIVE_INFINITY;
+
   const drain = async (): Promise<boolean> => {
+    arrived = false;
     if (held.length === 0 || sending.size >= concurrency) return false;
     const now = runtime.clock();
     const serving = held.filter((id) => running.has(id));
     if (serving.length === 0) return false;
-    const due = await queue.due(serving, now, concurrency * 4);
+    const room = concurrency * 4;
+    // The fast path first; the read model when it has nothing, and at least every pollMs (retries,
+    // requeues, what was queued before this worker started or while its feed was down).
+    let due = fresh.peek(room);
+    if (due.length === 0 || now.getTime() - lastPoll >= pollMs) {
+      lastPoll = now.getTime();
+      const seen = new Set(due.map((m) => m.messageId));
+      due = [...due, ...(await queue.due(serving, now, room)).filter((m) => !seen.has(m.messageId))];
+    }
     const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter }> = [];
     for (const message of due) {
       if (stopped || sending.size + chosen.length >= concurrency) break;
-      if (sending.has(message.messageId)) continue;
+      if (sending.has(message.messageId)) {
+        fresh.remove(message.messageId);
+        continue;
+      }
       const adapter = adapters.get(message.numberId);
-      if (!adapter || !running.has(message.numberId)) continue;
+      if (!adapter || !running.has(message.numberId)) {
+        // not ours or stopped: the poll finds it when it may go
+        fresh.remove(message.messageId);
+        continue;
+      }
       if (!pacer.tryAcquire(message.numberId, message.to, adapter.limits, now.getTime())) continue;
       chosen.push({ message, adapter });
     }
+    // Claimed here or by another worker: either way the fast path is done with it.
+    for (const { message } of chosen) fresh.remove(message.messageId);
     const claimed = new Set(
       await queue.claim(
         chosen.map((c) => c.message.messageId),
@@ -490,7 +523,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       } catch (error) {
         log.warn('queue poll failed', { error });
       }
-      if (!stopped) await pause(launched ? 5 : pollMs);
+      if (!stopped && !arrived) await pause(launched ? 5 : pollMs);
     }
   })();
 
@@ -505,6 +538,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       for (const wakeUp of [...sleepers]) wakeUp();
       await Promise.all([leaseLoop, drainLoop, ...sending.values()]);
       await subscription?.stop();
+      await fresh.stop();
       // Close every channel (sessions are kept: the next holder resumes them), after any step under way.
       for (const [id, adapter] of [...adapters]) void serially(id, () => closeChannel(id, adapter));
       adapters.clear();
