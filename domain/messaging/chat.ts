@@ -12,6 +12,12 @@ import type { ChatEvent, Command, ConversationPaused, ConversationResumed, Messa
  * application appends its `MessageReceived` without reading the stream, under an event id derived from
  * (number, provider message id) (application/messaging/ids.ts `inboundEventIdFor`): the same delivery
  * twice is the same event id, which the store's idempotent append writes once.
+ *
+ * The trade-off, per store (tests/contract/eventStore.contract.ts): PostgreSQL and PGlite index every
+ * event id forever, so a redelivery is recognised however late it comes. EventStoreDB recognises a
+ * repeat only among the stream's last events (its adapter's `idempotenceWindow`, 32 by default): a
+ * delivery repeated after 32 newer events on the same chat would be recorded twice there. Meta retries
+ * a webhook within minutes, so that takes a very busy chat; raise the window if it matters.
  */
 export type ChatState =
   | Readonly<{ status: 'none' }>
