@@ -60,16 +60,17 @@ let queries = 0;
 const queryKinds = new Map<string, number>();
 if (args['count-queries']) {
   // the application's pg (bench/ has its own node_modules)
-  const pg = createRequire(new URL('../package.json', import.meta.url))('pg') as typeof import('pg');
+  type Query = (...rest: unknown[]) => unknown;
+  const pg = createRequire(new URL('../package.json', import.meta.url))('pg') as {
+    Client: { prototype: { query: Query } };
+  };
   const original = pg.Client.prototype.query;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  (pg.Client.prototype as any).query = function (this: unknown, ...rest: unknown[]) {
+  pg.Client.prototype.query = function (this: unknown, ...rest: unknown[]) {
     queries += 1;
     const first = rest[0] as string | { text?: string } | undefined;
     const text = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 70);
     queryKinds.set(text, (queryKinds.get(text) ?? 0) + 1);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return
-    return (original as any).apply(this, rest);
+    return original.apply(this, rest);
   };
 }
 const seconds = quick ? 3 : Number(args.seconds);

@@ -28,7 +28,7 @@ export const loadAggregateCached = async <State, Command, E extends Event>(
   let perDecider = caches.get(store);
   if (!perDecider) caches.set(store, (perDecider = new WeakMap()));
   let entries = perDecider.get(decider);
-  if (!entries) perDecider.set(decider, (entries = new Map()));
+  if (!entries) perDecider.set(decider, (entries = new Map<string, Entry>()));
   const cached = entries.get(streamId);
   const from = cached ? cached.revision + 1 : 0;
   const recorded = await store.readStream<E>(streamId, from === 0 ? undefined : { fromRevision: from });
