@@ -372,7 +372,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
         },
       }),
       context,
-      { runtime },
+      { runtime, known: { state: started.state, revision: started.nextExpectedRevision } },
     );
     const types = recorded.events.map((e) => e.type);
     if (outcome.status === 'sent') log.info('message sent', { messageId: message.messageId, attempt });

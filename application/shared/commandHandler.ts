@@ -66,12 +66,22 @@ export const handleCommand = async <State, Command, E extends Event>(
   decider: Decider<State, Command, E>,
   command: (state: State) => Command | Promise<Command>,
   context: CommandContext,
-  options: { runtime: Runtime; maxAttempts?: number },
+  options: {
+    runtime: Runtime;
+    maxAttempts?: number;
+    /**
+     * The stream's state and revision as this caller just left them (a previous handleCommand's `state`
+     * and `nextExpectedRevision`): the first attempt decides on it without reading. Safe: the append
+     * expects that revision, so if anyone wrote since, it conflicts and the retry reads the stream.
+     */
+    known?: { state: State; revision: number };
+  },
 ): Promise<HandleResult<State, E>> => {
   const { clock, newId } = options.runtime;
   const maxAttempts = options.maxAttempts ?? 100;
   for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await loadAggregate(store, streamId, decider);
+    const { state, revision } =
+      attempt === 1 && options.known !== undefined ? options.known : await loadAggregate(store, streamId, decider);
     const events = decider.decide(await command(state), state);
     const newState = events.reduce(decider.evolve, state);
     if (events.length === 0)
