@@ -1,7 +1,7 @@
 import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
-import type { EventStore, Subscription } from '#application/shared/eventStore.js';
+import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
-import { messageStreamId } from '#domain/messaging/events.js';
+import { messageStreamId, type MessageQueued } from '#domain/messaging/events.js';
 import { outboundDecider } from '#domain/messaging/outbound.js';
 import {
   RUNTIME_REQUEST_TYPES,
@@ -302,7 +302,16 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   };
 
   // ---- one message -------------------------------------------------------------------------------
-  const send = async (message: DueMessage, adapter: ChannelAdapter): Promise<void> => {
+  /**
+   * `queued`: the MessageQueued the fast path saw. A message just queued has that one event (revision
+   * 0), so the attempt decides on it without reading the stream; anything written since (another
+   * worker's attempt, a drop) makes the append conflict and the attempt re-read and decide again.
+   */
+  const send = async (
+    message: DueMessage,
+    adapter: ChannelAdapter,
+    queued?: RecordedEvent<MessageQueued>,
+  ): Promise<void> => {
     const context: CommandContext = {
       correlationId: message.correlationId ?? options.newCorrelationId(),
       causationId: message.queuedEventId,
@@ -315,7 +324,20 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       outboundDecider,
       () => ({ type: 'StartSendAttempt' as const, data: { worker: worker.workerId } }),
       context,
-      { runtime },
+      {
+        runtime,
+        ...(queued === undefined
+          ? {}
+          : {
+              known: {
+                state: outboundDecider.evolve(outboundDecider.initialState(), {
+                  type: queued.type,
+                  data: queued.data,
+                }),
+                revision: queued.revision,
+              },
+            }),
+      },
     );
     const first = started.events[0];
     if (first?.type !== 'MessageSendAttempted') {
@@ -393,8 +415,8 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     );
   };
 
-  const launch = (message: DueMessage, adapter: ChannelAdapter) => {
-    const run = send(message, adapter)
+  const launch = (message: DueMessage, adapter: ChannelAdapter, queued?: RecordedEvent<MessageQueued>) => {
+    const run = send(message, adapter, queued)
       .catch((error: unknown) => {
         // The store or the database failed mid-send: the claim runs out and the message is retried.
         log.error('send step failed', { messageId: message.messageId, error });
@@ -438,7 +460,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       const seen = new Set(due.map((m) => m.messageId));
       due = [...due, ...(await queue.due(serving, now, room)).filter((m) => !seen.has(m.messageId))];
     }
-    const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter }> = [];
+    const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter; queued?: RecordedEvent<MessageQueued> }> = [];
     for (const message of due) {
       if (stopped || sending.size + chosen.length >= concurrency) break;
       if (sending.has(message.messageId)) {
@@ -452,7 +474,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
         continue;
       }
       if (!pacer.tryAcquire(message.numberId, message.to, adapter.limits, now.getTime())) continue;
-      chosen.push({ message, adapter });
+      chosen.push({ message, adapter, queued: fresh.queuedEvent(message.messageId) });
     }
     // Claimed here or by another worker: either way the fast path is done with it.
     for (const { message } of chosen) fresh.remove(message.messageId);
@@ -465,13 +487,13 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       ),
     );
     let launched = false;
-    for (const { message, adapter } of chosen) {
+    for (const { message, adapter, queued } of chosen) {
       if (!claimed.has(message.messageId)) {
         // someone else holds it: give the pacing slot back
         pacer.done(message.numberId, message.to, Number.NEGATIVE_INFINITY);
         continue;
       }
-      launch(message, adapter);
+      launch(message, adapter, queued);
       launched = true;
     }
     return launched;

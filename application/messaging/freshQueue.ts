@@ -7,6 +7,8 @@ export type FreshQueue = {
   peek(limit: number): DueMessage[];
   /** the dispatcher launched it, or another worker claimed it: forget it */
   remove(messageId: string): void;
+  /** the MessageQueued event a message in the feed came from (its stream's first event, revision 0) */
+  queuedEvent(messageId: string): RecordedEvent<MessageQueued> | undefined;
   size(): number;
   stop(): Promise<void>;
 };
@@ -32,6 +34,7 @@ export const startFreshQueue = (options: {
 }): FreshQueue => {
   const capacity = options.capacity ?? 1_000;
   const fresh = new Map<string, DueMessage>();
+  const events = new Map<string, RecordedEvent<MessageQueued>>();
   let subscription: Subscription | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
@@ -59,6 +62,7 @@ export const startFreshQueue = (options: {
         const queued = event as RecordedEvent<MessageQueued>;
         if (fresh.size >= capacity || !options.holds(queued.data.numberId)) return;
         fresh.set(queued.data.messageId, dueOf(queued));
+        events.set(queued.data.messageId, queued);
         options.onArrival();
       },
       onError: (error) => {
@@ -91,7 +95,11 @@ export const startFreshQueue = (options: {
       }
       return out;
     },
-    remove: (messageId) => void fresh.delete(messageId),
+    remove: (messageId) => {
+      fresh.delete(messageId);
+      events.delete(messageId);
+    },
+    queuedEvent: (messageId) => events.get(messageId),
     size: () => fresh.size,
     async stop() {
       stopped = true;
@@ -99,6 +107,7 @@ export const startFreshQueue = (options: {
       await starting;
       await subscription?.stop();
       fresh.clear();
+      events.clear();
     },
   };
 };
