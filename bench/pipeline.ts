@@ -74,6 +74,8 @@ if (args['count-queries']) {
   };
 }
 const seconds = quick ? 3 : Number(args.seconds);
+/** worker-web's sends in flight (WHATSAPP_SEND_CONCURRENCY) in the event-sourced pipeline */
+const SEND_CONCURRENCY = 64;
 const contacts = Number(args.contacts);
 
 /** The local "provider": records when each message id arrives. */
@@ -183,7 +185,7 @@ const runStore = async (store: 'postgres' | 'pglite', withRelay: boolean, steps:
     ADMIN_PASSWORD: 'bench-password',
     ...(url === null ? {} : { DATABASE_URL: url }),
     DATA_DIR: dataDir,
-    WHATSAPP_SEND_CONCURRENCY: '32',
+    WHATSAPP_SEND_CONCURRENCY: String(SEND_CONCURRENCY),
   });
   const logger = createLogger({ level: 'error', service: 'bench', stream: new PassThrough() });
   const app = await startApp({ config, logger, port: 0, runtime: systemRuntime });
@@ -320,7 +322,7 @@ const main = async () => {
       console.log(String(count).padStart(7), text);
   if (quick) return;
   const machine = machineInfo();
-  const result = { measuredAt: new Date().toISOString(), machine, seconds, contacts, concurrency: 32, steps };
+  const result = { measuredAt: new Date().toISOString(), machine, seconds, contacts, concurrency: SEND_CONCURRENCY, steps };
   const here = fileURLToPath(new URL('.', import.meta.url));
   // The `llm` key is the --llm run's: kept as it is.
   const resultsFile = `${here}results/pipeline.json`;
