@@ -5,6 +5,8 @@ import type { LlmEvent } from '#domain/llm/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
 import type { SchedulingEvent } from '#domain/scheduling/events.js';
+import type { OperationsEvent } from '#domain/operations/events.js';
+import type { WhatsAppEvent } from '#domain/whatsapp/events.js';
 
 /**
  * RateLimited (sampled: one per client and window, never one per refused request), stream
@@ -22,7 +24,15 @@ export type RateLimited = Event<
  * type list they filter on is checked against `AppEventType`.
  */
 export type AppEvent =
-  IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent | SchedulingEvent;
+  | IdentityEvent
+  | RateLimited
+  | SecretEvent
+  | RuntimeEvent
+  | MessagingEvent
+  | LlmEvent
+  | SchedulingEvent
+  | OperationsEvent
+  | WhatsAppEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
 import { createSessionAllowlist } from '#application/identity/allowlist.js';
+import { coalescedSessionReads } from '#application/identity/coalescedSessions.js';
 import type { IdentityDeps } from '#application/identity/login.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { validateLockoutPolicy } from '#domain/identity/lockout.js';
@@ -33,6 +34,8 @@ import { sessionsReader } from '#projections/identity/sessions.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { createProjectionAdmin } from '#projections/shared/rebuildService.js';
+import { projectionRoutes } from '#interfaces/http/projections/projectionRoutes.js';
 import { createPrometheus } from '#infrastructure/metrics/prometheus.js';
 import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metricsRoutes.js';
 import { createLiveFeed } from '#projections/metrics/liveFeed.js';
@@ -79,6 +82,8 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** events per transaction of the API's blue/green rebuilds (default 5,000; tests make them slow to watch them) */
+  projectionRebuildBatchSize?: number;
   /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
   runtime: Runtime;
   /** the bot (default: the rules responder); the LLM responder plugs in here */
@@ -126,7 +131,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       store: infra.store,
       clock: runtime.clock,
       storedState: () => readMetricsState(infra.db.knex),
-      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList),
+      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList, { lagEventsCap: 1_000 }),
       expectedProcesses: ['app', 'worker-web', 'scheduler'],
       logger,
     });
@@ -172,7 +177,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         multiplier: config.login.lockoutMultiplier,
       }),
       sessions: createSessionAllowlist({
-        readModel: sessionsReader(infra.db.knex),
+        readModel: coalescedSessionReads(sessionsReader(infra.db.knex)),
         store,
         clock: runtime.clock,
       }),
@@ -226,6 +231,15 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
     });
     closers.push(() => projections.stop());
+    // Blue/green rebuilds asked for through the API run here, in the background.
+    const projectionAdmin = createProjectionAdmin({
+      db: infra.db,
+      store: infra.store,
+      projections: projectionList,
+      logger,
+      batchSize: options.projectionRebuildBatchSize,
+    });
+    closers.push(() => projectionAdmin.stop());
 
     // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
     const timings = monitorTimings(options.process?.timings);
@@ -266,12 +280,18 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
         eventRoutes({ identity, store: infra.store }),
+        projectionRoutes({ auth: identity, admin: projectionAdmin, store, runtime }),
         secretsRoutes({
           auth: identity,
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
-        numbersRoutes({ auth: identity, knex: infra.db.knex, numbers: messaging.numbers }),
+        numbersRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          numbers: messaging.numbers,
+          maxQrAttempts: config.whatsapp.web.maxQrAttempts,
+        }),
         messagingRoutes({
           auth: identity,
           knex: infra.db.knex,

@@ -360,6 +360,50 @@ const SPECS: Specs = {
   MessageSendFailed: null,
   MessageDeadLettered: null,
   MessageStatusUpdated: null,
+  // whatsapp web: the connection's changes; never a QR's content nor a pairing code (either pairs a phone)
+  WhatsAppConnecting: null,
+  WhatsAppQrIssued: {
+    action: 'whatsapp.qr_issued',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ attempt: int(d.attempt), maxAttempts: int(d.maxAttempts), expiresAt: text(d.expiresAt) }),
+  },
+  WhatsAppPairingCodeRequested: {
+    action: 'whatsapp.pairing_code_requested',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ requestId: text(d.requestId), by: text(d.by) }),
+  },
+  WhatsAppPairingCodeIssued: {
+    action: 'whatsapp.pairing_code_issued',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ requestId: textOrNull(d.requestId), expiresAt: text(d.expiresAt) }),
+  },
+  WhatsAppPairingExpired: {
+    action: 'whatsapp.pairing_expired',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({ attempts: int(d.attempts), maxAttempts: int(d.maxAttempts), reason: text(d.reason) }),
+  },
+  WhatsAppConnected: {
+    action: 'whatsapp.connected',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ newLogin: typeof d.newLogin === 'boolean' ? d.newLogin : undefined, worker: text(d.worker) }),
+  },
+  WhatsAppDisconnected: {
+    action: 'whatsapp.disconnected',
+    target: (d) => id(d.numberId),
+    outcome: (d) => (d.next === 'closed' ? 'success' : 'failure'),
+    details: (d) => ({
+      reason: text(d.reason),
+      statusCode: int(d.statusCode),
+      next: text(d.next),
+      retryInMs: int(d.retryInMs),
+    }),
+  },
+  WhatsAppLoggedOut: {
+    action: 'whatsapp.logged_out',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ by: text(d.by), statusCode: int(d.statusCode) }),
+  },
   // llm: the admin's levers are audited; calls and circuit changes are not admin actions
   LlmCallStarted: null,
   LlmCallSucceeded: null,
@@ -421,6 +465,12 @@ const SPECS: Specs = {
   },
   ScheduledMessageFired: null,
   ScheduledMessageFailed: null,
+  // operations: an admin's rebuild of a read model
+  ProjectionRebuildRequested: {
+    action: 'projection.rebuild_requested',
+    target: (d) => id(d.projection),
+    details: (d) => ({ by: text(d.by) }),
+  },
 };
 
 /** Every event type the audit trail folds (the projection's `handles`). */

@@ -2,8 +2,32 @@ import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { CHAT_EVENT_TYPES } from '#domain/messaging/events.js';
 import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
+import { epochMs, RowBatch } from '../shared/batchRows.js';
 
 const TABLE = 'chats';
+const COLUMNS = [
+  'chat_id',
+  'number_id',
+  'contact',
+  'contact_name',
+  'last_text',
+  'last_direction',
+  'last_at',
+  'last_inbound_at',
+  'unread_count',
+  'message_count',
+  'paused',
+  'position',
+];
+
+/** SQL greatest(): the later of two timestamps, ignoring nulls. */
+const later = (a: unknown, b: unknown): unknown => {
+  const ta = epochMs(a);
+  const tb = epochMs(b);
+  if (ta === null) return b ?? null;
+  if (tb === null) return a;
+  return tb > ta ? b : a;
+};
 
 /**
  * One row per chat (number + contact): last message, unread count (inbound messages since the last
@@ -59,6 +83,106 @@ export const chatsProjection: Projection = {
       default:
         return;
     }
+  },
+  // The same rules as `apply`, folded in memory: one select of the touched chats, one upsert.
+  async applyBatch(trx, recorded) {
+    const events = recorded.flatMap((event) => asMessagingEvent(event) ?? []);
+    const rows = new RowBatch(TABLE, 'chat_id', COLUMNS);
+    await rows.load(
+      trx,
+      events.flatMap((event) => ('chatId' in event.data ? [event.data.chatId] : [])),
+    );
+    for (const event of events) {
+      const at = event.metadata.occurredAt;
+      switch (event.type) {
+        case 'MessageReceived': {
+          const d = event.data;
+          const row = rows.get(d.chatId);
+          if (row === undefined)
+            rows.set(d.chatId, {
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              contact: d.contact,
+              contact_name: d.contactName,
+              last_text: d.text,
+              last_direction: 'in',
+              last_at: at,
+              last_inbound_at: d.sentAt,
+              unread_count: 1,
+              message_count: 1,
+              paused: false,
+              position: event.position,
+            });
+          else
+            rows.update(d.chatId, {
+              contact_name: d.contactName ?? row.contact_name,
+              last_text: d.text ?? null,
+              last_direction: 'in',
+              last_at: at,
+              last_inbound_at: later(row.last_inbound_at, d.sentAt),
+              unread_count: Number(row.unread_count) + 1,
+              message_count: Number(row.message_count) + 1,
+              position: event.position,
+            });
+          break;
+        }
+        case 'MessageQueued': {
+          const d = event.data;
+          const text = d.text ?? `[template: ${d.template?.name ?? '?'}]`;
+          const row = rows.get(d.chatId);
+          if (row === undefined)
+            rows.set(d.chatId, {
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              contact: d.to,
+              contact_name: null,
+              last_text: text,
+              last_direction: 'out',
+              last_at: at,
+              last_inbound_at: null,
+              unread_count: 0,
+              message_count: 1,
+              paused: false,
+              position: event.position,
+            });
+          else
+            rows.update(d.chatId, {
+              last_text: text,
+              last_direction: 'out',
+              last_at: at,
+              unread_count: 0,
+              message_count: Number(row.message_count) + 1,
+              position: event.position,
+            });
+          break;
+        }
+        case 'ConversationPaused':
+        case 'ConversationResumed': {
+          const d = event.data;
+          const paused = event.type === 'ConversationPaused';
+          if (rows.get(d.chatId) === undefined)
+            rows.set(d.chatId, {
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              contact: d.contact,
+              contact_name: null,
+              last_text: null,
+              last_direction: null,
+              last_at: null,
+              last_inbound_at: null,
+              unread_count: 0,
+              message_count: 0,
+              paused,
+              position: event.position,
+            });
+          else rows.update(d.chatId, { paused });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    await rows.flush(trx);
   },
 };
 

@@ -59,6 +59,8 @@ export type TestAppOptions = {
   runtime?: Runtime;
   /** liveness timings of the app's process monitor (heartbeats, crash detection, runtime request timeout) */
   processTimings?: Partial<ProcessMonitorTimings>;
+  /** events per transaction of the API's blue/green rebuilds */
+  projectionRebuildBatchSize?: number;
 };
 
 /** Both wirings production has, for tests that must hold on each: PostgreSQL and embedded PGlite. */
@@ -97,6 +99,7 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     port: 0,
     redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
     ...(options.processTimings ? { process: { timings: options.processTimings } } : {}),
+    projectionRebuildBatchSize: options.projectionRebuildBatchSize,
   });
   return {
     app,

@@ -62,7 +62,7 @@ export const whatsappStatus = async (knex: Knex, now: Date) => {
         n.status !== 'active'
           ? 'disabled'
           : n.kind === 'web'
-            ? 'not_available'
+            ? (n.webConnection?.state ?? 'not_connected')
             : worker === null
               ? 'no_worker'
               : 'connected';
