@@ -322,7 +322,14 @@ const main = async () => {
       console.log(String(count).padStart(7), text);
   if (quick) return;
   const machine = machineInfo();
-  const result = { measuredAt: new Date().toISOString(), machine, seconds, contacts, concurrency: SEND_CONCURRENCY, steps };
+  const result = {
+    measuredAt: new Date().toISOString(),
+    machine,
+    seconds,
+    contacts,
+    concurrency: SEND_CONCURRENCY,
+    steps,
+  };
   const here = fileURLToPath(new URL('.', import.meta.url));
   // The `llm` key is the --llm run's: kept as it is.
   const resultsFile = `${here}results/pipeline.json`;
