@@ -4,6 +4,7 @@ import type { MessagingEvent } from '#domain/messaging/events.js';
 import type { LlmEvent } from '#domain/llm/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
+import type { PrivacyEvent } from '#domain/privacy/events.js';
 
 /**
  * RateLimited (sampled: one per client and window, never one per refused request), stream
@@ -20,7 +21,14 @@ export type RateLimited = Event<
  * the live metrics) read `RecordedEvent<AppEvent>`, so narrowing on `type` types `data`, and every
  * type list they filter on is checked against `AppEventType`.
  */
-export type AppEvent = IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent;
+export type AppEvent =
+  | IdentityEvent
+  | RateLimited
+  | SecretEvent
+  | RuntimeEvent
+  | MessagingEvent
+  | LlmEvent
+  | PrivacyEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */
