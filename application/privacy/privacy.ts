@@ -1,4 +1,4 @@
-import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
+import { eventMetadata, handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatIdFor } from '#application/messaging/ids.js';
@@ -17,6 +17,19 @@ export class UnknownNumberError extends DomainError {
     super('number_not_found', `number ${numberId} does not exist`, { numberId });
   }
 }
+
+/** Every number ever added (removed ones too: their chats hold data), from the event store itself. */
+export const numberIdsFromStore = async (store: EventStore): Promise<string[]> => {
+  const ids = new Set<string>();
+  let after = 0;
+  for (;;) {
+    const page = await store.readAll({ after, maxCount: 1000, filter: { eventTypes: ['NumberAdded'] } });
+    for (const event of page) if (typeof event.data.numberId === 'string') ids.add(event.data.numberId);
+    if (page.length < 1000) break;
+    after = page[page.length - 1]!.position;
+  }
+  return [...ids].sort();
+};
 
 export type ForgetResult = {
   /** one per number the contact was forgotten on */
@@ -73,15 +86,7 @@ export const expireMessageContent = async (
         id: deps.runtime.newId(),
         type: 'MessageContentExpired',
         data: { before, retentionDays, keysDestroyed, by: context.actor },
-        metadata: {
-          correlationId: context.correlationId,
-          causationId: context.causationId ?? null,
-          actor: context.actor,
-          ip: context.ip ?? null,
-          userAgent: context.userAgent ?? null,
-          occurredAt: now.toISOString(),
-          schemaVersion: 1,
-        },
+        metadata: eventMetadata(context, now),
       },
     ]);
   }

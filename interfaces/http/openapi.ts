@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { eventPaths } from './events/eventsOpenApi.js';
+import { privacyPaths } from './privacy/openapi.js';
 import { messagingPaths } from './messaging/openapi.js';
 
 /**
@@ -462,6 +463,7 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...privacyPaths,
     '/metrics': {
       get: {
         summary:

@@ -45,6 +45,8 @@ import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createLlm, type Llm } from './llm.js';
+import { numberIdsFromStore } from '#application/privacy/privacy.js';
+import { privacyRoutes } from '#interfaces/http/privacy/privacyRoutes.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -244,6 +246,10 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           simulator: config.whatsapp.simulator,
         }),
         llm.routes(identity),
+        privacyRoutes({
+          auth: identity,
+          privacy: { store, keys: infra.contactKeys, runtime, numberIds: () => numberIdsFromStore(store) },
+        }),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.
       rawBodyRouters: [

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { ERASED } from '#domain/privacy/events.js';
 import { asMessagingEvent } from './messagingEvent.js';
+import { asPrivacyEvent } from './privacyEvent.js';
 
 const TABLE = 'chat_messages';
 
@@ -18,7 +20,7 @@ const RANK: Record<string, number> = {
 /** One row per message of a chat, inbound and outbound, with its delivery status as it arrives. */
 export const chatMessagesProjection: Projection = {
   name: 'messaging.chat-messages',
-  version: 1,
+  version: 2,
   tables: [TABLE],
   handles: [
     'MessageReceived',
@@ -30,8 +32,20 @@ export const chatMessagesProjection: Projection = {
     'MessageRequeued',
     'MessageDropped',
     'MessageStatusUpdated',
+    'ContactForgotten',
+    'MessageContentExpired',
   ],
   async apply(trx, recorded) {
+    const privacy = asPrivacyEvent(recorded);
+    if (privacy?.type === 'ContactForgotten') return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
+    if (privacy?.type === 'MessageContentExpired')
+      return void (await trx(TABLE)
+        .where('at', '<', privacy.data.before)
+        .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template_name'))
+        .update({
+          text: trx.raw('case when text is null then null else ? end', [ERASED]),
+          template_name: trx.raw('case when template_name is null then null else ? end', [ERASED]),
+        }));
     const event = asMessagingEvent(recorded);
     if (event === null) return;
     const at = event.metadata.occurredAt;

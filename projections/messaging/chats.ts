@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { ERASED } from '#domain/privacy/events.js';
 import { asMessagingEvent } from './messagingEvent.js';
+import { asPrivacyEvent } from './privacyEvent.js';
 
 const TABLE = 'chats';
 
@@ -10,10 +12,24 @@ const TABLE = 'chats';
  */
 export const chatsProjection: Projection = {
   name: 'messaging.chats',
-  version: 1,
+  version: 2,
   tables: [TABLE],
-  handles: ['MessageReceived', 'MessageQueued', 'ConversationPaused', 'ConversationResumed'],
+  handles: [
+    'MessageReceived',
+    'MessageQueued',
+    'ConversationPaused',
+    'ConversationResumed',
+    'ContactForgotten',
+    'MessageContentExpired',
+  ],
   async apply(trx, recorded) {
+    const privacy = asPrivacyEvent(recorded);
+    if (privacy?.type === 'ContactForgotten') return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
+    if (privacy?.type === 'MessageContentExpired')
+      return void (await trx(TABLE)
+        .whereNotNull('last_text')
+        .andWhere('last_at', '<', privacy.data.before)
+        .update({ last_text: ERASED }));
     const event = asMessagingEvent(recorded);
     if (event === null) return;
     const at = event.metadata.occurredAt;
@@ -33,7 +49,8 @@ export const chatsProjection: Projection = {
       }
       case 'MessageQueued': {
         const d = event.data;
-        const text = d.text ?? `[template: ${d.template?.name ?? '?'}]`;
+        // a template whose content key is gone reads as erased, as the text does
+        const text = d.text ?? (d.template?.name === ERASED ? ERASED : `[template: ${d.template?.name ?? '?'}]`);
         await trx.raw(
           `insert into ${TABLE} (chat_id, number_id, contact, last_text, last_direction, last_at, unread_count, message_count, paused, position)
            values (?, ?, ?, ?, 'out', ?, 0, 1, false, ?)

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { ERASED } from '#domain/privacy/events.js';
 import { asMessagingEvent } from './messagingEvent.js';
+import { asPrivacyEvent } from './privacyEvent.js';
 
 const TABLE = 'outbound_queue';
 
@@ -11,7 +13,7 @@ const TABLE = 'outbound_queue';
  */
 export const outboundQueueProjection: Projection = {
   name: 'messaging.outbound-queue',
-  version: 1,
+  version: 2,
   tables: [TABLE],
   handles: [
     'MessageQueued',
@@ -21,8 +23,27 @@ export const outboundQueueProjection: Projection = {
     'MessageDeadLettered',
     'MessageRequeued',
     'MessageDropped',
+    'ContactForgotten',
+    'MessageContentExpired',
   ],
   async apply(trx, recorded) {
+    const privacy = asPrivacyEvent(recorded);
+    if (privacy?.type === 'ContactForgotten') {
+      // a forgotten contact's pending messages are never sent (their recipient is gone)
+      const chat = trx(TABLE).where({ chat_id: privacy.data.chatId }).select('message_id');
+      await trx('outbound_claims').whereIn('message_id', chat).delete();
+      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
+    }
+    if (privacy?.type === 'MessageContentExpired')
+      return void (await trx(TABLE)
+        .where('queued_at', '<', privacy.data.before)
+        .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template'))
+        .update({
+          text: trx.raw('case when text is null then null else ? end', [ERASED]),
+          template: trx.raw('case when template is null then null else ?::jsonb end', [
+            JSON.stringify({ name: ERASED, language: ERASED }),
+          ]),
+        }));
     const event = asMessagingEvent(recorded);
     if (event === null) return;
     const at = event.metadata.occurredAt;

@@ -61,14 +61,16 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
         throw new CliError(
           'FERNET_KEYS is not set: put the new key first, then the old ones, comma-separated (e.g. FERNET_KEYS=new,old).',
         );
-      const result = await context.withInfrastructure(async (infra) => {
+      const [result, dataKeys] = await context.withInfrastructure(async (infra) => {
         const progress = progressReporter(io, 'secrets');
         try {
-          return await rotateAllSecrets(
+          const secrets = await rotateAllSecrets(
             { store: infra.store, cipher, log: quietLog, runtime: systemRuntime },
             { correlationId: newCorrelationId(), actor: 'system', userAgent: 'chatbot-cli' },
             { onProgress: (done, total) => progress.update(done, total) },
           );
+          // the contacts' data keys (crypto-shredding) are wrapped under FERNET_KEYS too
+          return [secrets, await infra.contactKeys.rewrap()] as const;
         } finally {
           progress.stop();
         }
@@ -77,8 +79,15 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
       io.err(
         `${result.checked} checked: ${result.rotated} re-encrypted, ${result.current} already under ${result.keyFingerprint}, ${result.absent} deleted, ${result.failed.length} failed`,
       );
+      io.err(
+        `contact data keys: ${dataKeys.checked} checked, ${dataKeys.rewrapped} re-wrapped, ${dataKeys.failed} failed`,
+      );
       for (const failure of result.failed)
         io.err(`  ${failure.name}: encrypted under key ${failure.keyFingerprint}, which is not in FERNET_KEYS`);
+      if (dataKeys.failed > 0)
+        throw new CliError(
+          `${plural(dataKeys.failed, 'contact data key')} could not be unwrapped with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`,
+        );
       if (result.failed.length > 0) {
         throw new CliError(
           `${plural(result.failed.length, 'secret')} could not be decrypted with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`,
