@@ -22,13 +22,7 @@ export type RateLimited = Event<
  * type list they filter on is checked against `AppEventType`.
  */
 export type AppEvent =
-  | IdentityEvent
-  | RateLimited
-  | SecretEvent
-  | RuntimeEvent
-  | MessagingEvent
-  | LlmEvent
-  | PrivacyEvent;
+  IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent | PrivacyEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

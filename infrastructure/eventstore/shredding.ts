@@ -54,7 +54,10 @@ export const decryptField = (key: Buffer, eventId: string, field: string, token:
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(aad(eventId, field));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-  const plaintext = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+  const plaintext = Buffer.concat([
+    decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)),
+    decipher.final(),
+  ]);
   return JSON.parse(plaintext.toString('utf8')) as unknown;
 };
 

@@ -154,10 +154,7 @@ export const createContactKeys = (options: {
 
     async destroyContentBefore(day) {
       const count = await knex.transaction(async (trx) =>
-        destroyed(
-          trx,
-          await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete(),
-        ),
+        destroyed(trx, await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete()),
       );
       clear();
       return count;

@@ -37,7 +37,8 @@ export const chatMessagesProjection: Projection = {
   ],
   async apply(trx, recorded) {
     const privacy = asPrivacyEvent(recorded);
-    if (privacy?.type === 'ContactForgotten') return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
+    if (privacy?.type === 'ContactForgotten')
+      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
     if (privacy?.type === 'MessageContentExpired')
       return void (await trx(TABLE)
         .where('at', '<', privacy.data.before)

@@ -24,7 +24,8 @@ export const chatsProjection: Projection = {
   ],
   async apply(trx, recorded) {
     const privacy = asPrivacyEvent(recorded);
-    if (privacy?.type === 'ContactForgotten') return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
+    if (privacy?.type === 'ContactForgotten')
+      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
     if (privacy?.type === 'MessageContentExpired')
       return void (await trx(TABLE)
         .whereNotNull('last_text')
