@@ -8,6 +8,7 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { PROCESS_NAMES, type ProcessName, type ProcessRole } from '#domain/runtime/events.js';
 import { recordProcessEvent } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
+import { retentionOf } from './retention.js';
 import { startMessagingWorker } from './messaging.js';
 
 type Role = ProcessRole;
@@ -39,7 +40,13 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     for (const name of ['app' as const, ...others])
       await recordProcessEvent(app.infra.store, runtime, 'ProcessStarted', { name, role });
     if (others.includes('scheduler')) {
-      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger, runtime });
+      const scheduler = startScheduler({
+        store: app.infra.store,
+        db: app.infra.db,
+        logger,
+        runtime,
+        retention: retentionOf(config, app.infra),
+      });
       closers.push(() => scheduler.stop());
     }
     if (others.includes('worker-web')) {
@@ -61,7 +68,13 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     await migrateLatest(infra.db);
     await recordProcessEvent(infra.store, runtime, 'ProcessStarted', { name: names[0]!, role });
     if (role === 'scheduler') {
-      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger, runtime });
+      const scheduler = startScheduler({
+        store: infra.store,
+        db: infra.db,
+        logger,
+        runtime,
+        retention: retentionOf(config, infra),
+      });
       closers.push(() => scheduler.stop());
     }
     if (role === 'worker-web') {

@@ -5,6 +5,7 @@ import { expiredLoginLocks } from '#projections/identity/loginLocks.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId, runWithContext } from '#infrastructure/logging/context.js';
 import type { Database } from '#infrastructure/sql/database.js';
+import { startRetentionJob, type RetentionSettings } from './retention.js';
 
 export type Scheduler = { stop(): Promise<void> };
 
@@ -18,6 +19,8 @@ export const startScheduler = (deps: {
   logger: Logger;
   runtime: Runtime;
   intervalMs?: number;
+  /** MESSAGE_RETENTION_DAYS set: the retention job (interfaces/process/retention.ts) */
+  retention?: RetentionSettings;
 }): Scheduler => {
   const { store, db, logger, runtime } = deps;
   let timer: NodeJS.Timeout | null = null;
@@ -43,12 +46,14 @@ export const startScheduler = (deps: {
       });
   };
   timer = setTimeout(tick, 1_000);
+  // retention: crypto-shreds message content older than MESSAGE_RETENTION_DAYS
+  const retention = deps.retention ? startRetentionJob({ store, runtime, logger, retention: deps.retention }) : null;
 
   return {
     async stop() {
       if (timer) clearTimeout(timer);
       timer = null;
-      await running;
+      await Promise.all([running, retention?.stop()]);
     },
   };
 };
