@@ -30,6 +30,14 @@ export class DataKeyUnwrapError extends Error {
   }
 }
 
+/** knex answers a count on PostgreSQL, and the driver's result object on PGlite (knex-pglite). */
+const affected = (result: unknown): number => {
+  if (typeof result === 'number') return result;
+  const counted = result as { affectedRows?: unknown; rowCount?: unknown } | null;
+  const rows = counted?.affectedRows ?? counted?.rowCount;
+  return typeof rows === 'number' ? rows : 0;
+};
+
 export const createContactKeys = (options: {
   knex: Knex;
   cipher: SecretCipher | null;
@@ -146,7 +154,7 @@ export const createContactKeys = (options: {
 
     async destroyChat(chatId) {
       const count = await knex.transaction(async (trx) =>
-        destroyed(trx, await trx('contact_keys').where({ chat_id: chatId }).delete()),
+        destroyed(trx, affected(await trx('contact_keys').where({ chat_id: chatId }).delete())),
       );
       clear();
       return count;
@@ -154,7 +162,10 @@ export const createContactKeys = (options: {
 
     async destroyContentBefore(day) {
       const count = await knex.transaction(async (trx) =>
-        destroyed(trx, await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete()),
+        destroyed(
+          trx,
+          affected(await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete()),
+        ),
       );
       clear();
       return count;
@@ -183,9 +194,9 @@ export const createContactKeys = (options: {
           try {
             const fresh = wrap(unwrap(row.wrapped_key));
             // compare-and-set: a concurrent rotation or destruction wins
-            rewrapped += await knex('contact_keys')
-              .where({ key_id: row.key_id, wrapped_key: row.wrapped_key })
-              .update(fresh);
+            rewrapped += affected(
+              await knex('contact_keys').where({ key_id: row.key_id, wrapped_key: row.wrapped_key }).update(fresh),
+            );
           } catch (error) {
             if (!(error instanceof DataKeyUnwrapError)) throw error;
             failed += 1;

@@ -54,10 +54,9 @@ describe('message retention (MESSAGE_RETENTION_DAYS) by the scheduler, with a ma
   };
   const streamData = async (streamId: string) => {
     const response = await request(t.baseUrl, 'GET', `/api/streams/${streamId}`, { token });
-    return ((response.body.events ?? []) as { type: string; data: Record<string, unknown> }[]).map((e) => ({
-      type: e.type,
-      ...e.data,
-    }));
+    return ((response.body.events ?? []) as { type: string; data: Record<string, unknown> }[]).map(
+      (e): Record<string, unknown> => ({ type: e.type, ...e.data }),
+    );
   };
 
   before(async () => {
