@@ -146,7 +146,7 @@ describe('the crypto-shredding decorator of the event store (PostgreSQL)', funct
       onEvent: (e) => void delivered.push(e),
     });
     try {
-      await waitFor(async () => delivered.some((e) => e.id === event.id), 10_000, 'the subscription');
+      await waitFor(() => delivered.some((e) => e.id === event.id), 10_000, 'the subscription');
       expect(delivered.find((e) => e.id === event.id)!.data).to.include({ text: '[erased]', contact: '[erased]' });
       expect(delivered.some((e) => e.data.text === 'retry me')).to.equal(true);
     } finally {
