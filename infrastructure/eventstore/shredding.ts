@@ -64,13 +64,15 @@ export const decryptField = (key: Buffer, eventId: string, field: string, token:
 const encryptEvent = async (keys: ContactKeys, event: NewEvent, streamId: string): Promise<NewEvent> => {
   const fields = personalFieldsOf(event.type);
   if (fields.length === 0) return event;
+  const present = fields.filter(([field]) => event.data[field] !== null && event.data[field] !== undefined);
+  if (present.length === 0) return event;
   const chatId = event.data.chatId;
   if (typeof chatId !== 'string' || chatId === '')
     throw new InvalidAppendError(`${event.type} carries personal data and needs a chatId`, streamId);
   const data: Record<string, unknown> = { ...event.data };
-  for (const [field, spec] of fields) {
+  for (const [field, spec] of present) {
     const value = data[field];
-    if (value === null || value === undefined || isEnvelope(value)) continue;
+    if (isEnvelope(value)) continue;
     const { keyId, key } = await keys.keyFor(chatId, keyPeriod(spec.class, event.metadata.occurredAt));
     data[field] = { $enc: keyId, v: encryptField(key, event.id, field, value) } satisfies Envelope;
   }
