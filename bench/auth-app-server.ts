@@ -3,7 +3,7 @@
  * interfaces/process/main.ts does, from a config that loadConfig validates out of the environment
  * the benchmark passes in. Logs go to stdout, as in production (the benchmark sends them to a file).
  *
- *   argv[2]: the Redis key prefix of this run (rate limits and lockout view), so keys can be removed afterwards
+ *   argv[2]: the Redis key prefix of this run (rate limits), so keys can be removed afterwards
  */
 import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';

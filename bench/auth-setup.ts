@@ -85,7 +85,7 @@ export const countEventTypes = async (databaseUrl: string): Promise<Record<strin
   }
 };
 
-/** Removes this run's rate-limit counters and lockout view from Redis. */
+/** Removes this run's rate-limit counters from Redis. */
 export const deleteRedisKeys = async (url: string, prefix: string): Promise<number> => {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();

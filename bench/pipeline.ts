@@ -8,6 +8,8 @@
  *   npx tsx bench/pipeline.ts            # full run: bench/results/pipeline.json and bench/README.md's pipeline section
  *   npx tsx bench/pipeline.ts --quick    # smoke run, writes nothing
  *   options: --rates=25,50,100,200 --seconds=8 --contacts=500, BENCH_PG_URL
+ *   npx tsx bench/pipeline.ts --llm      # the LLM responder's row only (its own key in pipeline.json,
+ *                                        # its own README section); see runLlm below
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -20,6 +22,7 @@ import type { ChannelAdapter } from '../application/messaging/channel.js';
 import type { ChannelFactory } from '../application/messaging/ports.js';
 import { receiveInbound } from '../application/messaging/inbound.js';
 import { replyMessageIdFor } from '../application/messaging/ids.js';
+import { messageStreamId } from '../domain/messaging/events.js';
 import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';
 import { systemRuntime } from '../infrastructure/shared/runtime.js';
@@ -41,6 +44,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '25,50,100,200' },
     seconds: { type: 'string', default: '8' },
     contacts: { type: 'string', default: '500' },
+    llm: { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -250,4 +254,224 @@ const main = async () => {
   console.log(table);
 };
 
-await main();
+// ---------- the LLM responder in the pipeline (--llm) ----------
+
+type LlmStep = Omit<Step, 'pipeline'> & {
+  pipeline: 'rules responder' | 'LLM responder';
+  /** requests the local OpenAI-compatible server answered during the step */
+  providerCalls: number;
+  /** inbound appended -> the reply's MessageQueued appended: the responder's own part of the latency */
+  responderP50Ms: number;
+  responderP99Ms: number;
+};
+
+/**
+ * The same pipeline with an LLM provider configured (LLM_PROVIDERS: one zero-latency local
+ * OpenAI-compatible server, tests/support/openaiServer.ts, through the real `openai` SDK). In the same
+ * app and run, at each rate: a text a rule matches ("hola": the rules answer first, no provider call)
+ * and a text no rule matches (the LLM turn: settings, force and turn reads, LlmCallStarted /
+ * LlmCallSucceeded through the command handler, the SDK call). The difference at the same rate is what
+ * the LLM responder adds per message.
+ */
+const runLlm = async () => {
+  const llmRates = quick ? [10] : args.rates === '25,50,100,200' ? [10, 25, 50] : rates;
+  const llmSeconds = quick ? 3 : args.seconds === '8' ? 5 : seconds;
+  const { startOpenAiServer } = await import('../tests/support/openaiServer.js');
+  const provider = await startOpenAiServer({ kind: 'ok', text: 'Gracias por escribirnos; te respondemos enseguida.' });
+  const admin = adminConnectionString();
+  const dbName = process.env.BENCH_PIPELINE_LLM_DB ?? 'bench_pipeline_llm';
+  const url = await recreateDatabase(admin, dbName);
+  const server = await startServer();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
+    ADMIN_PASSWORD: 'bench-password',
+    DATABASE_URL: url,
+    DATA_DIR: '/tmp/chatbot-bench-pipeline',
+    WHATSAPP_SEND_CONCURRENCY: '32',
+    LLM_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: provider.baseUrl, model: 'bench-model', maxRetries: 0 }]),
+  });
+  const logger = createLogger({ level: 'error', service: 'bench', stream: new PassThrough() });
+  const app = await startApp({ config, logger, port: 0, runtime: systemRuntime });
+  const worker = startMessagingWorker({
+    config,
+    logger,
+    store: app.infra.store,
+    db: app.infra.db,
+    runtime: systemRuntime,
+    channels: channelFactory(server.url),
+  });
+  const steps: LlmStep[] = [];
+  const loadBefore = os.loadavg()[0]!;
+  try {
+    while (worker.heldNumbers().length === 0) await new Promise((r) => setTimeout(r, 50));
+    let n = 0;
+    /** reply message id -> wall-clock ms when the inbound append returned */
+    const inboundAt = new Map<string, number>();
+    const inbound = (text: string) => async () => {
+      const i = n++;
+      const received = await receiveInbound(app.messaging.inbound, {
+        numberId: 'simulator',
+        providerMessageId: `bench-llm.${i}`,
+        from: `3461${String(i % contacts).padStart(7, '0')}`,
+        contactName: null,
+        kind: 'text',
+        text,
+        sentAt: new Date().toISOString(),
+      });
+      const id = replyMessageIdFor(received.eventId!);
+      inboundAt.set(id, Date.now());
+      return { id, at: performance.now() };
+    };
+    const responderLatencies = async (ids: string[]) => {
+      const latencies: number[] = [];
+      for (const id of ids) {
+        const [queued] = await app.infra.store.readStream(messageStreamId(id), { maxCount: 1 });
+        if (queued) latencies.push(Math.max(0, Date.parse(queued.metadata.occurredAt) - inboundAt.get(id)!));
+      }
+      return {
+        responderP50Ms: Math.round(percentile(latencies, 50)),
+        responderP99Ms: Math.round(percentile(latencies, 99)),
+      };
+    };
+    // Warm-up, not recorded: the first messages of a fresh process pay for compilation, pools and caches.
+    for (const text of ['hola', 'quiero un presupuesto']) await driveFor(2, 5, inbound(text), server.arrived);
+    for (const rate of llmRates) {
+      for (const [pipeline, text] of [
+        ['rules responder', 'hola'],
+        ['LLM responder', 'quiero un presupuesto para el viernes'],
+      ] as const) {
+        const callsBefore = provider.requests.length;
+        const idsBefore = new Set(inboundAt.keys());
+        const step = await driveFor(llmSeconds, rate, inbound(text), server.arrived);
+        steps.push({
+          pipeline,
+          offeredPerSecond: rate,
+          loadAverage: os.loadavg()[0]!,
+          providerCalls: provider.requests.length - callsBefore,
+          ...step,
+          ...(await responderLatencies([...inboundAt.keys()].filter((id) => !idsBefore.has(id)))),
+        });
+        console.log(JSON.stringify(steps.at(-1)));
+      }
+    }
+  } finally {
+    await worker.stop();
+    await app.close();
+    await server.close();
+    await provider.close();
+    await dropDatabase(admin, dbName);
+  }
+  const added = llmRates.map((rate) => {
+    const rules = steps.find((s) => s.offeredPerSecond === rate && s.pipeline === 'rules responder')!;
+    const llm = steps.find((s) => s.offeredPerSecond === rate && s.pipeline === 'LLM responder')!;
+    return {
+      offeredPerSecond: rate,
+      p50Ms: llm.p50Ms - rules.p50Ms,
+      p99Ms: llm.p99Ms - rules.p99Ms,
+      responderP50Ms: llm.responderP50Ms - rules.responderP50Ms,
+      responderP99Ms: llm.responderP99Ms - rules.responderP99Ms,
+    };
+  });
+  if (quick) return;
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const resultsFile = `${here}results/pipeline.json`;
+  // Only the `llm` key is written: the rest of pipeline.json is the main pipeline run's.
+  const existing = existsSync(resultsFile)
+    ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>)
+    : {};
+  const llmResult = {
+    measuredAt: new Date().toISOString(),
+    machine: machineInfo(),
+    loadAverageAtStart: loadBefore,
+    seconds: llmSeconds,
+    contacts,
+    provider: 'one zero-latency local OpenAI-compatible server (tests/support/openaiServer.ts), real openai SDK',
+    steps,
+    addedByLlm: added,
+  };
+  writeFileSync(resultsFile, `${JSON.stringify({ ...existing, llm: llmResult }, null, 2)}\n`);
+  const table = markdownTable(
+    [
+      'responder',
+      'offered msg/s',
+      'delivered',
+      'delivered msg/s',
+      'p50 ms',
+      'p99 ms',
+      'responder p50 ms',
+      'responder p99 ms',
+      'provider calls',
+      'load avg',
+    ],
+    steps.map((s) => [
+      s.pipeline,
+      String(s.offeredPerSecond),
+      `${s.delivered}/${s.sent}`,
+      String(s.deliveredPerSecond),
+      String(s.p50Ms),
+      String(s.p99Ms),
+      String(s.responderP50Ms),
+      String(s.responderP99Ms),
+      String(s.providerCalls),
+      s.loadAverage.toFixed(1),
+    ]),
+  );
+  const addedLine = added
+    .map(
+      (a) =>
+        `at ${a.offeredPerSecond} msg/s: responder p50 ${signed(a.responderP50Ms)} ms, p99 ${signed(a.responderP99Ms)} ms (end to end p50 ${signed(a.p50Ms)} ms, p99 ${signed(a.p99Ms)} ms)`,
+    )
+    .join('; ');
+  const readme = `${here}README.md`;
+  if (existsSync(readme)) {
+    const text = readFileSync(readme, 'utf8');
+    const replaced = replaceBetweenMarkers(
+      text,
+      'pipeline-llm',
+      `Measured ${llmResult.measuredAt.slice(0, 10)}, PostgreSQL, one process (app + worker-web), ${llmSeconds} s per step, load average ${loadBefore.toFixed(1)} at the start (2 cores shared with other runs).\n\n${table}\n\nAdded by the LLM responder (LLM row minus rules row at the same rate): ${addedLine}.`,
+    );
+    if (replaced) writeFileSync(readme, replaced);
+  }
+  console.log(table);
+  console.log(addedLine);
+};
+
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms}`;
+
+/** `drive` with its own step length (the LLM run is shorter than the main one). */
+const driveFor = async (
+  stepSeconds: number,
+  rate: number,
+  run: (i: number) => Promise<{ id: string; at: number }>,
+  arrived: Map<string, number>,
+) => {
+  const started: Array<{ id: string; at: number }> = [];
+  const total = Math.round(rate * stepSeconds);
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(run(i).then((s) => void started.push(s)));
+  }
+  await Promise.all(inflight);
+  const deadline = performance.now() + 60_000;
+  while (started.some((s) => !arrived.has(s.id)) && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  const done = started.filter((s) => arrived.has(s.id));
+  const latencies = done.map((s) => arrived.get(s.id)! - s.at);
+  const last = Math.max(...done.map((s) => arrived.get(s.id)!));
+  return {
+    sent: total,
+    delivered: done.length,
+    deliveredPerSecond: Math.round((done.length / (last - t0)) * 1000),
+    p50Ms: Math.round(percentile(latencies, 50)),
+    p99Ms: Math.round(percentile(latencies, 99)),
+    maxProjectionLagEvents: null,
+  };
+};
+
+if (args.llm) await runLlm();
+else await main();

@@ -4,6 +4,7 @@ import type { MessagingEvent } from '#domain/messaging/events.js';
 import type { LlmEvent } from '#domain/llm/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
+import type { SchedulingEvent } from '#domain/scheduling/events.js';
 import type { PrivacyEvent } from '#domain/privacy/events.js';
 
 /**
@@ -22,7 +23,7 @@ export type RateLimited = Event<
  * type list they filter on is checked against `AppEventType`.
  */
 export type AppEvent =
-  IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent | PrivacyEvent;
+  IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent | SchedulingEvent | PrivacyEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

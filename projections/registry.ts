@@ -10,6 +10,7 @@ import { numbersProjection } from './messaging/numbers.js';
 import { outboundQueueProjection } from './messaging/outboundQueue.js';
 import { llmControlProjection } from './llm/llmControl.js';
 import { llmProvidersProjection } from './llm/llmProviders.js';
+import { scheduledMessagesProjection } from './scheduling/scheduledMessages.js';
 import type { Projection } from './shared/projection.js';
 
 /**
@@ -29,4 +30,5 @@ export const allProjections = (): Projection[] => [
   outboundQueueProjection,
   llmProvidersProjection,
   llmControlProjection,
+  scheduledMessagesProjection,
 ];

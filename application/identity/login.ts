@@ -120,7 +120,14 @@ export const login = async (
       const state = accountResult?.state;
       if (state === undefined || state.status === 'none') throw invalidCredentials();
       deps.log.info('login succeeded', { ...logFields, accountId, sessionId });
-      return startSession(deps, { accountId, username: state.username, role: state.role, sessionId }, request);
+      // The session's events are caused by LoginSucceeded: the request's chain is one tree, not three roots.
+      const succeededAt = accountResult?.events.findIndex((event) => event.type === 'LoginSucceeded') ?? -1;
+      const causationId = succeededAt >= 0 ? (accountResult?.eventIds[succeededAt] ?? null) : null;
+      return startSession(
+        deps,
+        { accountId, username: state.username, role: state.role, sessionId },
+        { ...request, causationId: causationId ?? request.causationId ?? null },
+      );
     }
     case 'locked':
       deps.log.warn(`SECURITY_LOGIN_FAILED account locked${outcome.justLocked ? ' (lockout started)' : ''}`, {

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { rateLimitStreamId, type RateLimited } from '#domain/identity/events.js';
 import { rateLimitedDecider } from '#domain/identity/rateLimited.js';
 import { printable } from '#domain/identity/rules.js';
 import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
+import type { Runtime } from '#application/shared/runtime.js';
 
 /**
  * Records that a client was refused by a rate limit (sampled by the caller: once per client and
@@ -13,7 +13,7 @@ export const recordRateLimited = async (
   store: EventStore,
   data: RateLimited['data'],
   context: CommandContext,
-  now: Date,
+  runtime: Runtime,
 ): Promise<void> => {
   const { ip, route, limit, windowSeconds, username } = data;
   await handleCommand(
@@ -25,7 +25,6 @@ export const recordRateLimited = async (
       data: { ip, route, limit, windowSeconds, ...(username !== undefined ? { username: printable(username) } : {}) },
     }),
     context,
-    // sampled appends: the limiter's clock for the time, a random id for the event
-    { runtime: { clock: () => now, newId: randomUUID } },
+    { runtime },
   );
 };

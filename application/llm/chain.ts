@@ -1,13 +1,15 @@
-import { eventMetadata, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
-import { WrongExpectedRevisionError, type EventStore, type ExpectedRevision } from '#application/shared/eventStore.js';
+import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
+import { circuitDecider, type RecordCircuit } from '#domain/llm/circuit.js';
+import { TurnBusy } from '#domain/llm/errors.js';
 import { activeForce, forceDecider } from '#domain/llm/force.js';
+import { mayStartRun, turnDecider, type TurnCommand, type TurnSeen } from '#domain/llm/turn.js';
 import {
   isRetryable,
   LLM_FORCE_STREAM,
   llmProviderStreamId,
   llmTurnStreamId,
-  type LlmCircuitEvent,
   type LlmErrorKind,
   type LlmSettings,
   type LlmTurnEvent,
@@ -45,7 +47,11 @@ export type ChainDeps = {
   random?: () => number;
   /** a monotonic millisecond counter for latencies (default: the runtime's clock) */
   elapsed?: () => number;
-  /** a turn left unfinished this long (its process died mid-call) may be answered again (default 5 min) */
+  /**
+   * a turn quiet this long (its process died mid-call, or before it queued the reply) may be run again;
+   * default: the longest step a live run can take (the slowest provider's timeout, or the longest
+   * Retry-After waited for) plus 5 s
+   */
   staleTurnMs?: number;
 };
 
@@ -67,13 +73,21 @@ export type TurnOutcome =
 
 export type ProviderChain = {
   readonly providers: readonly LlmProvider[];
+  /** a turn quiet this long was left by a dead runner and may be run again */
+  readonly staleTurnMs: number;
   circuitState(provider: string): CircuitState;
   /** the order the next turn would try, the forced provider first while the force lasts */
   order(): Promise<LlmProvider[]>;
   run(turn: Turn): Promise<TurnOutcome>;
 };
 
-class TurnTaken extends Error {}
+/** The longest quiet spell of a live run, plus a margin: any quieter turn was left by a dead runner. */
+export const defaultStaleTurnMs = (providers: readonly LlmProvider[], retry: RetryPolicy): number =>
+  Math.max(
+    0,
+    ...providers.map((p) => p.timeoutMs),
+    ...(providers.some((p) => p.maxRetries > 0) ? [retry.maxRetryAfterMs, retry.maxDelayMs] : []),
+  ) + 5_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -97,31 +111,29 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const elapsed = deps.elapsed ?? (() => deps.runtime.clock().getTime());
-  const staleTurnMs = deps.staleTurnMs ?? 5 * 60_000;
-  // Breaker transitions happen inside cockatiel's callbacks; their appends are awaited before a turn
+  const staleTurnMs = deps.staleTurnMs ?? defaultStaleTurnMs(deps.providers, retry);
+  // Breaker transitions happen inside cockatiel's callbacks; their writes are awaited before a turn
   // goes on, so the events are in the store by the time the caller sees the outcome.
   let pending: Promise<unknown> = Promise.resolve();
   let correlation: { correlationId: string; causationId: string | null } = {
     correlationId: 'llm-circuit',
     causationId: null,
   };
-  const appendCircuit = (provider: string, event: LlmCircuitEvent) => {
+  const recordCircuit = (data: RecordCircuit['data']) => {
     const context: CommandContext = { ...correlation, actor: 'llm' };
-    const write = deps.store.append(
-      llmProviderStreamId(provider),
-      [
-        {
-          id: deps.runtime.newId(),
-          type: event.type,
-          data: { ...event.data },
-          metadata: eventMetadata(context, deps.runtime.clock()),
-        },
-      ],
-      { expectedRevision: 'any' },
+    const write = handleCommand(
+      deps.store,
+      llmProviderStreamId(data.provider),
+      circuitDecider,
+      () => ({ type: 'RecordCircuit' as const, data }),
+      context,
+      { runtime: deps.runtime },
     );
     pending = Promise.all([
       pending,
-      write.catch((error: unknown) => deps.log.warn('llm provider circuit event not stored', { provider, error })),
+      write.catch((error: unknown) =>
+        deps.log.warn('llm provider circuit event not stored', { provider: data.provider, error }),
+      ),
     ]);
   };
   const circuits = new Map<string, CircuitBreaker>(
@@ -130,18 +142,15 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
       deps.circuits(provider.name, {
         onOpen: (halfOpenAfterMs) => {
           deps.log.warn('llm provider circuit opened', { provider: provider.name, halfOpenAfterMs });
-          appendCircuit(provider.name, {
-            type: 'ProviderCircuitOpened',
-            data: { provider: provider.name, halfOpenAfterMs },
-          });
+          recordCircuit({ provider: provider.name, to: 'open', halfOpenAfterMs });
         },
         onHalfOpen: () => {
           deps.log.info('llm provider circuit half-open: probing', { provider: provider.name });
-          appendCircuit(provider.name, { type: 'ProviderCircuitHalfOpened', data: { provider: provider.name } });
+          recordCircuit({ provider: provider.name, to: 'half_open' });
         },
         onClose: () => {
           deps.log.info('llm provider circuit closed', { provider: provider.name });
-          appendCircuit(provider.name, { type: 'ProviderCircuitClosed', data: { provider: provider.name } });
+          recordCircuit({ provider: provider.name, to: 'closed' });
         },
       }),
     ]),
@@ -158,41 +167,40 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
     const streamId = llmTurnStreamId(turn.turnId);
     const existing = await deps.store.readStream<LlmTurnEvent>(streamId);
     const last = existing[existing.length - 1];
+    const seen: TurnSeen = {
+      events: existing.length,
+      lastEventAt: last?.metadata.occurredAt ?? null,
+      now: deps.runtime.clock().toISOString(),
+      staleMs: staleTurnMs,
+    };
     // Someone else is answering this turn right now (another process, or this one before a restart):
-    // only a turn that ended on the fallback text, or one abandoned mid-way long ago, is started again.
-    const ended = last === undefined || (last.type === 'FallbackUsed' && last.data.to === null);
-    const abandoned =
-      last !== undefined && deps.runtime.clock().getTime() - Date.parse(last.metadata.occurredAt) > staleTurnMs;
-    if (!ended && !abandoned) {
+    // only a turn never started, one that ended on the fallback text, or one quiet for longer than a
+    // live run can be (its runner died) is run again. The decider says so again under the write.
+    const state = existing.reduce(
+      (s, e) => turnDecider.evolve(s, { type: e.type, data: e.data } as LlmTurnEvent),
+      turnDecider.initialState(),
+    );
+    if (!mayStartRun(state, seen)) {
       deps.log.info('llm turn taken by another caller', { turnId: turn.turnId });
       return { kind: 'busy' };
     }
-    let expected: ExpectedRevision = last === undefined ? 'no_stream' : last.revision;
+    if (state.status === 'answered')
+      deps.log.warn('llm turn ended but its reply was never queued: asking the provider again', {
+        turnId: turn.turnId,
+      });
+    else if (state.status === 'calling' || state.status === 'between')
+      deps.log.warn('llm turn left unfinished (its process stopped): taking it over, asking the provider again', {
+        turnId: turn.turnId,
+      });
     const context: CommandContext = {
       correlationId: turn.correlationId,
       causationId: turn.causationId,
       actor: 'llm',
     };
-    const append = async (event: LlmTurnEvent) => {
-      try {
-        const result = await deps.store.append(
-          streamId,
-          [
-            {
-              id: deps.runtime.newId(),
-              type: event.type,
-              data: { ...event.data },
-              metadata: eventMetadata(context, deps.runtime.clock()),
-            },
-          ],
-          { expectedRevision: expected },
-        );
-        expected = result.nextExpectedRevision;
-      } catch (error) {
-        if (error instanceof WrongExpectedRevisionError) throw new TurnTaken();
-        throw error;
-      }
-    };
+    /** one decision on the turn's stream; every command of a run names the call before it */
+    const decide = (command: TurnCommand) =>
+      handleCommand(deps.store, streamId, turnDecider, () => command, context, { runtime: deps.runtime });
+    let previousCallId: string | null = null;
     const promptChars = turn.messages.reduce((sum, m) => sum + m.content.length, 0);
     const promptTokensEstimate = estimateMessageTokens(turn.messages);
     const providers = await order();
@@ -206,10 +214,15 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
         for (let attempt = 1; ; attempt++) {
           const callId = deps.runtime.newId();
           const call = { turnId: turn.turnId, callId, provider: provider.name, model, attempt };
-          await append({
-            type: 'LlmCallStarted',
-            data: { ...call, messages: turn.messages.length, promptChars, promptTokensEstimate, chatId: turn.chatId },
+          await decide({
+            type: 'StartCall',
+            data: {
+              call: { ...call, messages: turn.messages.length, promptChars, promptTokensEstimate, chatId: turn.chatId },
+              previousCallId,
+              seen: previousCallId === null ? seen : null,
+            },
           });
+          previousCallId = callId;
           const started = elapsed();
           try {
             const completion = await circuit.execute(() =>
@@ -227,8 +240,8 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
               ? (completion.tokensIn * price.inputPerMTokUsd + completion.tokensOut * price.outputPerMTokUsd) /
                 1_000_000
               : 0;
-            await append({
-              type: 'LlmCallSucceeded',
+            await decide({
+              type: 'RecordSuccess',
               data: {
                 ...call,
                 model: completion.model || model,
@@ -250,7 +263,7 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
             });
             return { kind: 'answered', provider: provider.name, text: completion.text };
           } catch (error) {
-            if (error instanceof TurnTaken) throw error;
+            if (error instanceof TurnBusy) throw error;
             await pending;
             const latencyMs = Math.max(0, Math.round(elapsed() - started));
             const { kind, status, retryAfterMs } = errorKindOf(error);
@@ -263,7 +276,10 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
               attempt <= provider.maxRetries &&
               waitMs <= retry.maxRetryAfterMs &&
               circuit.state !== 'open';
-            await append({ type: 'LlmCallFailed', data: { ...call, errorKind: kind, status, latencyMs, willRetry } });
+            await decide({
+              type: 'RecordFailure',
+              data: { ...call, errorKind: kind, status, latencyMs, willRetry },
+            });
             deps.log.warn(`llm provider call failed: ${kind}`, {
               provider: provider.name,
               model,
@@ -280,9 +296,10 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
           }
         }
         const next = providers[index + 1] ?? null;
-        await append({
-          type: 'FallbackUsed',
+        await decide({
+          type: 'RecordFallback',
           data: {
+            afterCallId: previousCallId,
             turnId: turn.turnId,
             from: provider.name,
             to: next?.name ?? null,
@@ -306,7 +323,7 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
       if (providers.length === 0) deps.log.warn('llm fallback text: no provider configured', { turnId: turn.turnId });
       return { kind: 'failed', lastError };
     } catch (error) {
-      if (error instanceof TurnTaken) {
+      if (error instanceof TurnBusy) {
         deps.log.info('llm turn taken by another caller', { turnId: turn.turnId });
         return { kind: 'busy' };
       }
@@ -316,6 +333,7 @@ export const createProviderChain = (deps: ChainDeps): ProviderChain => {
 
   return {
     providers: deps.providers,
+    staleTurnMs,
     circuitState: (provider) => circuits.get(provider)?.state ?? 'closed',
     order,
     run,

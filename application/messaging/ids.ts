@@ -23,6 +23,13 @@ export const chatIdFor = (numberId: string, contact: string): string => nameBase
 export const messageIdForKey = (actor: string, key: string): string => nameBased('idempotency', actor, key);
 /** The bot's reply to an inbound message: one per MessageReceived event, whoever computes it. */
 export const replyMessageIdFor = (inboundEventId: string): string => nameBased('reply', inboundEventId);
+/** Part 2, 3... of a reply split at the channel's text limit (part 1 is `replyMessageIdFor`). */
+export const replyPartMessageIdFor = (inboundEventId: string, index: number): string =>
+  index === 0 ? replyMessageIdFor(inboundEventId) : nameBased('reply', inboundEventId, String(index));
 /** An inbound message's id from its provider id: the same delivery twice is the same message. */
 export const inboundMessageIdFor = (numberId: string, providerMessageId: string): string =>
   nameBased('inbound', numberId, providerMessageId);
+/** The outbound message a scheduled message becomes: whoever fires it, and however often, queues this one. */
+export const scheduledMessageIdFor = (scheduleId: string): string => nameBased('scheduled', scheduleId);
+/** A scheduled message created with an Idempotency-Key (per caller, like messageIdForKey). */
+export const scheduleIdForKey = (actor: string, key: string): string => nameBased('schedule-key', actor, key);

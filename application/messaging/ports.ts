@@ -1,4 +1,4 @@
-import type { ChannelKind, MessageTemplate } from '#domain/messaging/events.js';
+import type { MessageQueued, NumberAdded } from '#domain/messaging/events.js';
 import type { ChannelAdapter, ChannelSink } from './channel.js';
 import type { ChatTurn } from './autoReply.js';
 
@@ -10,26 +10,16 @@ export type MessagingLog = {
 };
 
 /** A number as the worker needs it: enough to build its channel adapter. */
-export type NumberInfo = {
-  numberId: string;
-  name: string;
-  kind: ChannelKind;
-  status: 'active' | 'disabled';
-  credentialsSecret: string | null;
-  phoneNumberId: string | null;
-};
+export type NumberInfo = Omit<NumberAdded['data'], 'by'> & { status: 'active' | 'disabled' };
 
 /** One adapter per number, built from its kind (a new channel is one folder and one factory). */
 export type ChannelFactory = (number: NumberInfo, sink: ChannelSink) => Promise<ChannelAdapter | null>;
 
 /** A queued message as the dispatcher sees it (outbound_queue read model). */
-export type DueMessage = {
-  messageId: string;
-  numberId: string;
-  chatId: string;
-  to: string;
-  text: string | null;
-  template: MessageTemplate | null;
+export type DueMessage = Pick<
+  MessageQueued['data'],
+  'messageId' | 'numberId' | 'chatId' | 'to' | 'text' | 'template'
+> & {
   /** of the MessageQueued event: every event of the send carries them on */
   correlationId: string | null;
   queuedEventId: string | null;

@@ -1,10 +1,16 @@
 import type { CommandContext } from '#application/shared/commandHandler.js';
-import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
+import {
+  isTransientStoreError,
+  type EventStore,
+  type RecordedEvent,
+  type Subscription,
+} from '#application/shared/eventStore.js';
 import { DomainError } from '#domain/shared/event.js';
 import { messageStreamId, type MessageReceived } from '#domain/messaging/events.js';
 import type { AutoReplier } from './autoReply.js';
 import { isPaused } from './conversations.js';
-import { replyMessageIdFor } from './ids.js';
+import { splitForWhatsApp } from '#domain/llm/split.js';
+import { replyMessageIdFor, replyPartMessageIdFor } from './ids.js';
 import { loadNumber } from './numbers.js';
 import type { MessagingLog, MessagingQueries } from './ports.js';
 import { queueMessage, type SendDeps } from './send.js';
@@ -31,7 +37,8 @@ export type ResponderOutcome = 'answered' | 'already_answered' | 'paused' | 'num
  * The responder process manager, for one inbound message: skips paused chats (human takeover) and
  * inactive numbers, asks the auto-replier, and queues its answer. The reply's message id is derived from
  * the inbound event's id, so a second run (a restart, another process) lands on the same stream and
- * queues nothing new: each inbound message is answered once. Causation = the inbound event.
+ * queues nothing new: each inbound message is answered once. Causation = the inbound event. A reply
+ * longer than WhatsApp's text limit is queued as parts (ids derived the same way), in order.
  */
 export const answerInbound = async (
   deps: ResponderDeps,
@@ -63,19 +70,28 @@ export const answerInbound = async (
     causationId: event.id,
     actor: 'system',
   };
-  await queueMessage(
-    deps.send,
-    {
-      to: d.contact,
-      text: reply.text,
-      numberId: d.numberId,
-      source: 'bot',
-      messageId: replyId,
-      inReplyTo: d.messageId,
-    },
-    context,
-  );
-  deps.log.info('responder: reply queued', { chatId: d.chatId, messageId: replyId, source: reply.source });
+  // A long reply (an LLM's) goes as several messages, cut at sentence ends within WhatsApp's limit.
+  const parts = splitForWhatsApp(reply.text);
+  if (parts.length === 0) return 'no_reply';
+  for (const [index, text] of parts.entries())
+    await queueMessage(
+      deps.send,
+      {
+        to: d.contact,
+        text,
+        numberId: d.numberId,
+        source: 'bot',
+        messageId: replyPartMessageIdFor(event.id, index),
+        inReplyTo: d.messageId,
+      },
+      context,
+    );
+  deps.log.info('responder: reply queued', {
+    chatId: d.chatId,
+    messageId: replyId,
+    source: reply.source,
+    parts: parts.length,
+  });
   return 'answered';
 };
 
@@ -132,7 +148,8 @@ export const startResponder = (
           .then(
             () => undefined,
             (error: unknown) => {
-              if (!(error instanceof DomainError)) throw error;
+              // A refusal is logged and skipped; a store that said "not now" restarts from the checkpoint.
+              if (!(error instanceof DomainError) || isTransientStoreError(error)) throw error;
               deps.log.warn('responder: message not answered', { messageId: inbound.data.messageId, code: error.code });
             },
           )

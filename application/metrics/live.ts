@@ -21,6 +21,20 @@ export type ProviderMetrics = {
   circuit: 'closed' | 'open' | 'half_open';
 };
 
+export type LlmToday = {
+  /** UTC day, YYYY-MM-DD */
+  day: string;
+  /** provider calls (succeeded + failed) */
+  calls: number;
+  failed: number;
+  /** FallbackUsed: a switch to the next provider, or to the fallback text */
+  fallbacks: number;
+  tokensIn: number;
+  tokensOut: number;
+  /** estimated, USD, from the price table setting */
+  costUsd: number;
+};
+
 export type MetricsSnapshot = {
   /** ISO-8601 time the snapshot was taken */
   at: string;
@@ -36,6 +50,8 @@ export type MetricsSnapshot = {
     oldestQueuedAgeSeconds: number;
   };
   llm: ProviderMetrics[];
+  /** the LLM chain's UTC day so far (LlmCallSucceeded/Failed, FallbackUsed); sent by every server of this version */
+  llmToday?: LlmToday;
   security: {
     /** LoginFailed in the last 60 s */
     loginFailuresLastMinute: number;

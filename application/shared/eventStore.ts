@@ -176,27 +176,46 @@ export class StreamDeletedError extends DomainError {
   }
 }
 
-export class WrongExpectedRevisionError extends Error {
-  readonly code = 'wrong_expected_revision';
+/**
+ * Another writer appended to the stream since it was read. The command handler re-reads and decides
+ * again; when it gives up (a very hot stream), the API answers 409 `wrong_expected_revision` with
+ * `details.retryable: true`: the same request may simply be sent again. Nothing was written.
+ */
+export class WrongExpectedRevisionError extends DomainError {
+  readonly kind = 'conflict' as const;
+  readonly retryable = true;
   constructor(
     readonly streamId: string,
     readonly expected: ExpectedRevision,
     /** revision of the stream's last event, or -1 when the stream does not exist */
     readonly actual: number,
   ) {
-    super(`stream ${streamId}: expected revision ${String(expected)}, actual ${actual}`);
-    this.name = 'WrongExpectedRevisionError';
+    super(
+      'wrong_expected_revision',
+      `stream ${streamId}: expected revision ${String(expected)}, actual ${actual} (changed by another request at the same time; retry)`,
+      { retryable: true },
+    );
   }
 }
 
 /**
  * An event id is already stored with another type or data, in another stream, or only some of an
- * append's ids are stored: the append is refused and nothing is written.
+ * append's ids are stored: the append is refused and nothing is written. The API answers 409
+ * `duplicate_event_id` with `details.retryable: false`: sending the same request again cannot succeed.
  */
-export class DuplicateEventIdError extends Error {
-  readonly code = 'duplicate_event_id';
+export class DuplicateEventIdError extends DomainError {
+  readonly kind = 'conflict' as const;
+  readonly retryable = false;
   constructor(readonly eventId: string) {
-    super(`event id ${eventId} is already stored with different content or position`);
-    this.name = 'DuplicateEventIdError';
+    super('duplicate_event_id', `event id ${eventId} is already stored with different content or position`, {
+      retryable: false,
+    });
   }
 }
+
+/**
+ * A store refusal that says "not now" rather than "never": the same call may succeed later. A consumer
+ * that skips refused work (a domain refusal) must not skip these: it retries or restarts instead.
+ */
+export const isTransientStoreError = (error: unknown): boolean =>
+  error instanceof EventStoreUnavailableError || error instanceof WrongExpectedRevisionError;

@@ -35,3 +35,14 @@ export class UnknownLlmCommand extends DomainError {
     super('unknown_llm_command', `Unknown LLM command ${String(type)}.`);
   }
 }
+
+/**
+ * 409: another caller holds this LLM turn (it appended to the turn's stream since this caller looked,
+ * or its call is still within its time). The caller stays quiet; whoever holds the turn answers.
+ */
+export class TurnBusy extends DomainError {
+  readonly kind = 'conflict';
+  constructor(turnId: string) {
+    super('llm_turn_busy', `LLM turn ${turnId.slice(0, 60)} is being answered by another caller.`);
+  }
+}

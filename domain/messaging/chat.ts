@@ -1,6 +1,6 @@
 import type { Decider } from '#domain/shared/event.js';
 import { UnknownMessagingCommand } from './errors.js';
-import type { ChatEvent, Command, InboundKind } from './events.js';
+import type { ChatEvent, Command, ConversationPaused, ConversationResumed, MessageReceived } from './events.js';
 
 /**
  * Chat aggregate, stream `chat-<chatId>`: what a contact sent to one number, and whether the bot is
@@ -19,28 +19,10 @@ export type ChatState =
       received: ReadonlySet<string>;
     }>;
 
-export type ReceiveMessage = Command<
-  'ReceiveMessage',
-  {
-    messageId: string;
-    numberId: string;
-    chatId: string;
-    contact: string;
-    contactName: string | null;
-    providerMessageId: string;
-    kind: InboundKind;
-    text: string;
-    sentAt: string;
-  }
->;
-export type PauseConversation = Command<
-  'PauseConversation',
-  { chatId: string; numberId: string; contact: string; by: string }
->;
-export type ResumeConversation = Command<
-  'ResumeConversation',
-  { chatId: string; numberId: string; contact: string; by: string }
->;
+/** Commands carry exactly their event's data (the catalogue in events.ts is the one declaration). */
+export type ReceiveMessage = Command<'ReceiveMessage', MessageReceived['data']>;
+export type PauseConversation = Command<'PauseConversation', ConversationPaused['data']>;
+export type ResumeConversation = Command<'ResumeConversation', ConversationResumed['data']>;
 export type ChatCommand = ReceiveMessage | PauseConversation | ResumeConversation;
 
 export const initialState = (): ChatState => ({ status: 'none' });

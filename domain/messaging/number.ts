@@ -1,36 +1,23 @@
 import type { Decider } from '#domain/shared/event.js';
 import { InvalidNumberId, NumberAlreadyExists, NumberNotFound, UnknownMessagingCommand } from './errors.js';
-import type { ChannelKind, Command, NumberEvent } from './events.js';
+import type { Command, NumberAdded, NumberDisabled, NumberEnabled, NumberEvent, NumberRemoved } from './events.js';
 
 /** Number (instance) aggregate, stream `number-<numberId>`. */
 export type NumberState =
   | Readonly<{ status: 'none' }>
-  | Readonly<{
-      status: 'active' | 'disabled';
-      numberId: string;
-      name: string;
-      kind: ChannelKind;
-      credentialsSecret: string | null;
-      phoneNumberId: string | null;
-    }>
+  | Readonly<{ status: 'active' | 'disabled' } & Omit<NumberAdded['data'], 'by'>>
   | Readonly<{ status: 'removed'; numberId: string }>;
 
 export type AddNumber = Command<
   'AddNumber',
-  {
-    numberId: string;
-    name: string;
-    kind: ChannelKind;
-    credentialsSecret: string | null;
-    phoneNumberId: string | null;
-    by: string;
+  NumberAdded['data'] & {
     /** startup defaults: an existing number is left as it is instead of refused */
     ifAbsent: boolean;
   }
 >;
-export type DisableNumber = Command<'DisableNumber', { numberId: string; by: string }>;
-export type EnableNumber = Command<'EnableNumber', { numberId: string; by: string }>;
-export type RemoveNumber = Command<'RemoveNumber', { numberId: string; by: string }>;
+export type DisableNumber = Command<'DisableNumber', NumberDisabled['data']>;
+export type EnableNumber = Command<'EnableNumber', NumberEnabled['data']>;
+export type RemoveNumber = Command<'RemoveNumber', NumberRemoved['data']>;
 export type NumberCommand = AddNumber | DisableNumber | EnableNumber | RemoveNumber;
 
 export const NUMBER_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;

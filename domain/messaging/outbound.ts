@@ -1,13 +1,6 @@
 import type { Decider } from '#domain/shared/event.js';
 import { MessageNotDeadLettered, MessageNotFound, UnknownMessagingCommand } from './errors.js';
-import type {
-  Command,
-  DeliveryStatus,
-  MessageQueued,
-  MessageSource,
-  MessageTemplate,
-  OutboundEvent,
-} from './events.js';
+import type { Command, DeliveryStatus, MessageQueued, OutboundEvent } from './events.js';
 
 /**
  * Outbound message aggregate, stream `message-<messageId>`: queued -> attempts -> sent, or
@@ -33,21 +26,7 @@ type Known = {
 export type OutboundState =
   Readonly<{ status: 'none' }> | Readonly<Known & { status: 'queued' | 'sent' | 'dead' | 'dropped' }>;
 
-export type QueueMessage = Command<
-  'QueueMessage',
-  {
-    messageId: string;
-    numberId: string;
-    chatId: string;
-    to: string;
-    text: string | null;
-    template: MessageTemplate | null;
-    source: MessageSource;
-    idempotencyKey: string | null;
-    inReplyTo: string | null;
-    by: string;
-  }
->;
+export type QueueMessage = Command<'QueueMessage', MessageQueued['data']>;
 export type StartSendAttempt = Command<'StartSendAttempt', { worker: string }>;
 export type RecordSendOutcome = Command<
   'RecordSendOutcome',

@@ -33,7 +33,25 @@ export const PERSONAL_FIELDS = {
     text: content,
     template: { class: 'content', erased: { name: ERASED, language: ERASED } },
   },
+  MessageScheduled: {
+    to: identity,
+    text: content,
+    template: { class: 'content', erased: { name: ERASED, language: ERASED } },
+  },
 } as const satisfies PersonalFields;
+
+/**
+ * Content is keyed by the day it is sent or received: the event's occurredAt, or for a message
+ * scheduled ahead its `at` (retention counts from when it goes out, not from when it was planned).
+ */
+export const CONTENT_TIME_FIELD: Partial<Record<PersonalEventType, string>> = { MessageScheduled: 'at' };
+
+/** The instant whose UTC day keys an event's content. */
+export const contentTime = (type: string, data: Readonly<Record<string, unknown>>, occurredAt: string): string => {
+  const field = Object.hasOwn(CONTENT_TIME_FIELD, type) ? CONTENT_TIME_FIELD[type as PersonalEventType] : undefined;
+  const value = field === undefined ? undefined : data[field];
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : occurredAt;
+};
 
 export type PersonalEventType = keyof typeof PERSONAL_FIELDS;
 export const PERSONAL_EVENT_TYPES: readonly PersonalEventType[] = Object.keys(PERSONAL_FIELDS) as PersonalEventType[];

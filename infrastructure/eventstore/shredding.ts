@@ -6,7 +6,7 @@ import {
   type RecordedEvent,
 } from '#application/shared/eventStore.js';
 import type { Event } from '#domain/shared/event.js';
-import { keyPeriod, personalFieldsOf } from '#domain/privacy/personalData.js';
+import { contentTime, keyPeriod, personalFieldsOf } from '#domain/privacy/personalData.js';
 import type { ContactKeys } from '#infrastructure/privacy/contactKeys.js';
 
 /**
@@ -73,7 +73,8 @@ const encryptEvent = async (keys: ContactKeys, event: NewEvent, streamId: string
   for (const [field, spec] of present) {
     const value = data[field];
     if (isEnvelope(value)) continue;
-    const { keyId, key } = await keys.keyFor(chatId, keyPeriod(spec.class, event.metadata.occurredAt));
+    const time = contentTime(event.type, event.data, event.metadata.occurredAt);
+    const { keyId, key } = await keys.keyFor(chatId, keyPeriod(spec.class, time));
     data[field] = { $enc: keyId, v: encryptField(key, event.id, field, value) } satisfies Envelope;
   }
   return { ...event, data };

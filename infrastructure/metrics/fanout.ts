@@ -20,11 +20,10 @@
  * than a lease (Redis unreachable), the process relays its own local feed directly, so its clients
  * keep a live view, and goes back to the channel when the subscription returns.
  */
-import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { Subject, type Subscription } from 'rxjs';
 import type { LiveEvent, LiveFeed, MetricsSnapshot } from '#application/metrics/live.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 
 export type FanoutOptions = {
@@ -39,6 +38,9 @@ export type FanoutOptions = {
   logger?: Logger;
   /** lease time-to-live, ms; renewed every third of it. Default 5000 */
   leaseMs?: number;
+  /** time (lease expiry, degraded mode) and the default instance id */
+  runtime: Runtime;
+  /** names this process in the lease and on the wire; the entry point passes host:pid:random. Default runtime.newId() */
   instanceId?: string;
 };
 
@@ -98,11 +100,9 @@ const parseWire = (raw: string): WireMessage | null => {
 };
 
 export const createFanout = (options: FanoutOptions): Fanout => {
-  const instanceId = (options.instanceId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`).replace(
-    /\s+/g,
-    '_',
-  );
-  const { redis, local, channel, logger } = options;
+  const { redis, local, channel, logger, runtime } = options;
+  const instanceId = (options.instanceId ?? runtime.newId()).replace(/\s+/g, '_');
+  const now = () => runtime.clock().getTime();
   if (redis === null) {
     return {
       snapshots$: local.snapshots$,
@@ -122,7 +122,7 @@ export const createFanout = (options: FanoutOptions): Fanout => {
   let newestEpoch = 0;
   let lastEventPosition = -1;
   let subscribed = false;
-  let unsubscribedSince = Date.now();
+  let unsubscribedSince = now();
   let localSubscription: Subscription | null = null;
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<void> = Promise.resolve();
@@ -130,11 +130,11 @@ export const createFanout = (options: FanoutOptions): Fanout => {
   let lastWarning = 0;
 
   const warn = (message: string, error: unknown) => {
-    if (Date.now() - lastWarning < 10_000) return;
-    lastWarning = Date.now();
+    if (now() - lastWarning < 10_000) return;
+    lastWarning = now();
     logger?.warn(message, { error: error instanceof Error ? error.message : String(error), channel });
   };
-  const degraded = () => !subscribed && Date.now() - unsubscribedSince >= leaseMs;
+  const degraded = () => !subscribed && now() - unsubscribedSince >= leaseMs;
 
   const deliver = (message: Pick<WireMessage, 'kind' | 'data'>) => {
     if (message.kind === 'snapshot') return snapshots.next(message.data as MetricsSnapshot);
@@ -186,7 +186,7 @@ export const createFanout = (options: FanoutOptions): Fanout => {
       .catch((error: unknown) => warn('live metrics: subscribe failed', error));
   });
   subscriber.on('close', () => {
-    if (subscribed) unsubscribedSince = Date.now();
+    if (subscribed) unsubscribedSince = now();
     subscribed = false;
   });
   subscriber.on('message', (from: string, raw: string) => {
@@ -198,7 +198,7 @@ export const createFanout = (options: FanoutOptions): Fanout => {
   });
 
   const claim = async () => {
-    const sentAt = Date.now();
+    const sentAt = now();
     try {
       const result = await redis.eval(CLAIM, 1, leaseKey, instanceId, leaseMs);
       const claimed = typeof result === 'string' ? Number(result) : 0;
@@ -210,7 +210,7 @@ export const createFanout = (options: FanoutOptions): Fanout => {
       if (claimed > 0) leaseValidUntil = sentAt + leaseMs;
     } catch (error) {
       // Whether the lease is still ours is unknown: keep publishing until it would have expired anyway.
-      if (epoch > 0 && Date.now() >= leaseValidUntil) epoch = 0;
+      if (epoch > 0 && now() >= leaseValidUntil) epoch = 0;
       warn('live metrics: lease renewal failed', error);
     }
   };

@@ -7,6 +7,7 @@ import metricsSnapshot from './202511290701_metrics_snapshot.js';
 import sessionsAndLoginLocks from './202511290801_sessions_and_login_locks.js';
 import llm from './202511291100_llm.js';
 import messaging from './202511291201_messaging.js';
+import scheduledMessages from './202511291340_scheduled_messages.js';
 import contactKeys from './202511291500_contact_keys.js';
 
 /**
@@ -23,6 +24,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   sessionsAndLoginLocks,
   llm,
   messaging,
+  scheduledMessages,
   contactKeys,
 ]);
 

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { eventPaths } from './events/eventsOpenApi.js';
 import { privacyPaths } from './privacy/openapi.js';
 import { messagingPaths } from './messaging/openapi.js';
+import { schedulingPaths } from './scheduling/openapi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -75,6 +76,7 @@ export const openApiDocument = {
   },
   paths: {
     ...messagingPaths,
+    ...schedulingPaths,
     '/': {
       get: {
         summary: 'The admin console (HTML, Spanish and English); its files are served under /assets/',

@@ -23,6 +23,7 @@ import { openApiRoutes } from '#interfaces/http/openapi.js';
 import { webRoutes } from '#interfaces/web/webRoutes.js';
 import { attachMetricsSocket, type MetricsSocket } from '#interfaces/ws/metricsSocket.js';
 import { createFanout } from '#infrastructure/metrics/fanout.js';
+import { processInstance } from './lifecycle.js';
 import { healthRoutes, type HealthCheck } from '#interfaces/http/shared/health.js';
 import { createRateLimiting } from '#interfaces/http/shared/rateLimit.js';
 import { auditLogReader } from '#projections/audit/auditLog.js';
@@ -40,11 +41,15 @@ import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import type { AutoReplier } from '#application/messaging/autoReply.js';
 import { messagingRoutes } from '#interfaces/http/messaging/messagingRoutes.js';
 import { numbersRoutes } from '#interfaces/http/messaging/numbersRoutes.js';
+import { scheduledRoutes } from '#interfaces/http/scheduling/scheduledRoutes.js';
 import { startMessagingApp, type MessagingApp } from './messaging.js';
 import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createLlm, type Llm } from './llm.js';
+import { rulesThenLlm } from '#application/llm/composite.js';
+import { createRulesResponder } from '#application/messaging/rules.js';
+import { loadRules } from '#infrastructure/messaging/rulesFile.js';
 import { numberIdsFromStore } from '#application/privacy/privacy.js';
 import { privacyRoutes } from '#interfaces/http/privacy/privacyRoutes.js';
 
@@ -69,7 +74,7 @@ export type StartAppOptions = {
   logger: Logger;
   /** overrides config.http.port (tests pass 0) */
   port?: number;
-  /** Redis key prefix for rate limits and the lockout view (tests isolate themselves with it) */
+  /** Redis key prefix for rate limits (tests isolate themselves with it) */
   redisKeyPrefix?: string;
   /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
   runtime: Runtime;
@@ -136,9 +141,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       apiPerMinute: config.rateLimits.apiPerMinute,
       store,
       log: logger,
+      runtime,
     });
-    closers.push(() => rateLimiting.lockouts.stop());
-    await rateLimiting.lockouts.start();
 
     const tokens = createTokenService({
       secret: config.jwt.secret,
@@ -179,13 +183,34 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     });
     if (admin === 'created') logger.info('admin account created', { username: config.admin.username });
 
+    // LLM: the provider chain and the auto-replier messaging calls; its routes below.
+    const llm = createLlm({
+      providers: config.llm.providers,
+      store,
+      knex: infra.db.knex,
+      cipher: optionalSecretCipher(config.fernetKeys),
+      runtime: systemRuntime,
+      log: logger,
+    });
+
+    // The bot: the rules alone without an LLM provider (offline default); with providers, the rules first
+    // for a matching rule when the setting says so, and the LLM chain for the rest.
+    const replier =
+      options.replier ??
+      rulesThenLlm({ rules: createRulesResponder(loadRules(config.dataDir)), llm: llm.replier, store });
+    logger.info(
+      llm.replier === null
+        ? 'responder: the rules answer (no LLM provider configured)'
+        : 'responder: the LLM provider chain answers (rules first for a matching rule when the setting says so)',
+      { providers: config.llm.providers.map((p) => p.name) },
+    );
     const messaging = await startMessagingApp({
       config,
       logger,
       store,
       db: infra.db,
       runtime,
-      replier: options.replier,
+      replier,
     });
     closers.push(() => messaging.stop());
 
@@ -196,16 +221,6 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
     });
     closers.push(() => projections.stop());
-
-    // LLM: the provider chain and the auto-replier messaging calls; its routes below.
-    const llm = createLlm({
-      providers: config.llm.providers,
-      store,
-      knex: infra.db.knex,
-      cipher: optionalSecretCipher(config.fernetKeys),
-      runtime: systemRuntime,
-      log: logger,
-    });
 
     const checks: HealthCheck[] = [
       { name: 'eventStore', check: () => infra.store.ping() },
@@ -246,6 +261,11 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           simulator: config.whatsapp.simulator,
         }),
         llm.routes(identity),
+        scheduledRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          scheduling: { store, runtime, log: logger, defaultNumberId: messaging.defaultNumberId },
+        }),
         privacyRoutes({
           auth: identity,
           privacy: { store, keys: infra.contactKeys, runtime, numberIds: () => numberIdsFromStore(store) },
@@ -274,6 +294,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       channel: `${options.redisKeyPrefix ?? 'chatbot:'}live`,
       publish: true,
       logger,
+      runtime,
+      instanceId: `${processInstance()}:${runtime.newId().slice(0, 8)}`,
     });
     const socket: MetricsSocket = attachMetricsSocket(server, {
       feed: live,

@@ -4,6 +4,8 @@ import type { LlmControlDeps } from '#application/llm/control.js';
 import { createLlmAutoReplier } from '#application/llm/llmResponder.js';
 import type { LlmLog } from '#application/llm/ports.js';
 import type { AutoReplier } from '#application/messaging/autoReply.js';
+import { replyMessageIdFor } from '#application/messaging/ids.js';
+import { messageStreamId } from '#domain/messaging/events.js';
 import type { SecretCipher } from '#application/secrets/ports.js';
 import { readSecret } from '#application/secrets/secrets.js';
 import type { EventStore } from '#application/shared/eventStore.js';
@@ -88,7 +90,19 @@ export const createLlm = (deps: {
   };
   return {
     chain,
-    replier: deps.providers.length === 0 ? null : createLlmAutoReplier({ store: deps.store, chain, log: deps.log }),
+    replier:
+      deps.providers.length === 0
+        ? null
+        : createLlmAutoReplier({
+            store: deps.store,
+            chain,
+            log: deps.log,
+            // once per inbound message is the messaging context's reply stream: until it exists, a turn
+            // another process holds is waited for, and one left by a dead process is run again
+            replyQueued: async (inboundEventId) =>
+              (await deps.store.readStream(messageStreamId(replyMessageIdFor(inboundEventId)), { maxCount: 1 }))
+                .length > 0,
+          }),
     control,
     routes: (auth) =>
       llmRoutes({

@@ -8,7 +8,7 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { PROCESS_NAMES, type ProcessName, type ProcessRole } from '#domain/runtime/events.js';
 import { recordProcessEvent } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
-import { retentionOf } from './retention.js';
+import { retentionJobs } from './retention.js';
 import { startMessagingWorker } from './messaging.js';
 
 type Role = ProcessRole;
@@ -45,7 +45,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
         db: app.infra.db,
         logger,
         runtime,
-        retention: retentionOf(config, app.infra),
+        jobs: retentionJobs(config, { ...app.infra, runtime, logger }),
       });
       closers.push(() => scheduler.stop());
     }
@@ -73,7 +73,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
         db: infra.db,
         logger,
         runtime,
-        retention: retentionOf(config, infra),
+        jobs: retentionJobs(config, { ...infra, runtime, logger }),
       });
       closers.push(() => scheduler.stop());
     }

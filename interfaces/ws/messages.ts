@@ -40,6 +40,17 @@ export const MetricsSnapshotSchema = z.strictObject({
       circuit: z.enum(['closed', 'open', 'half_open']),
     }),
   ),
+  llmToday: z
+    .strictObject({
+      day: z.iso.date(),
+      calls: count,
+      failed: count,
+      fallbacks: count,
+      tokensIn: count,
+      tokensOut: count,
+      costUsd: nonNegative,
+    })
+    .optional(),
   security: z.strictObject({
     loginFailuresLastMinute: count,
     lockoutsLastMinute: count,
@@ -131,6 +142,8 @@ export const CloseCode = {
   forbidden: 4403,
   /** auth_timeout: no auth message in time */
   authTimeout: 4408,
+  /** wrong_expected_revision: the token's stream kept changing under concurrent use; retry (any other conflict kind too) */
+  conflict: 4409,
   /** too_many_connections_user, too_many_connections_ip, too_many_connections */
   tooManyConnections: 4429,
 } as const;

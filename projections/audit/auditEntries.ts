@@ -360,6 +360,20 @@ const SPECS: Specs = {
       };
     },
   },
+  // scheduling: creating and cancelling are a user's acts (recipient and text stay in the event);
+  // firing is the scheduler's, and its MessageQueued (source scheduled) is not a user's send either
+  MessageScheduled: {
+    action: 'message.scheduled',
+    target: (d) => id(d.scheduleId),
+    details: (d) => ({ numberId: text(d.numberId), at: text(d.at), by: text(d.by) }),
+  },
+  ScheduledMessageCancelled: {
+    action: 'message.schedule_cancelled',
+    target: (d) => id(d.scheduleId),
+    details: (d) => ({ numberId: text(d.numberId), by: text(d.by) }),
+  },
+  ScheduledMessageFired: null,
+  ScheduledMessageFailed: null,
   // privacy: who forgot which chat (never the phone number: the chat id), and each retention run
   ContactForgotten: {
     action: 'contact.forgotten',

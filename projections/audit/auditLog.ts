@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import {
   AUDIT_EVENT_TYPES,
+  CONTENT_COLUMNS,
   auditContentOf,
   auditFactsOf,
   type AuditContent,
@@ -11,6 +12,7 @@ import { chainHash, GENESIS_HASH, type JsonValue } from './hashChain.js';
 
 export {
   AUDIT_EVENT_TYPES,
+  CONTENT_COLUMNS,
   auditFactsOf,
   type AuditContent,
   type AuditFacts,
@@ -70,21 +72,8 @@ type AuditRow = Omit<AuditEntry, 'seq' | 'position' | 'occurred_at' | 'details'>
   details: unknown;
 };
 
-const COLUMNS = [
-  'seq',
-  'event_id',
-  'position',
-  'occurred_at',
-  'actor',
-  'action',
-  'target',
-  'ip',
-  'outcome',
-  'correlation_id',
-  'details',
-  'prev_hash',
-  'hash',
-] as const;
+/** What the hash covers, then the chain's links. */
+const COLUMNS = [...CONTENT_COLUMNS, 'prev_hash', 'hash'] as const;
 
 export const toAuditEntry = (row: AuditRow): AuditEntry => ({
   seq: Number(row.seq),

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
+import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { ERASED } from '#domain/privacy/events.js';
-import { asMessagingEvent } from './messagingEvent.js';
 import { asPrivacyEvent } from './privacyEvent.js';
 
 const TABLE = 'chat_messages';
@@ -22,19 +23,7 @@ export const chatMessagesProjection: Projection = {
   name: 'messaging.chat-messages',
   version: 2,
   tables: [TABLE],
-  handles: [
-    'MessageReceived',
-    'MessageQueued',
-    'MessageSendAttempted',
-    'MessageSent',
-    'MessageSendFailed',
-    'MessageDeadLettered',
-    'MessageRequeued',
-    'MessageDropped',
-    'MessageStatusUpdated',
-    'ContactForgotten',
-    'MessageContentExpired',
-  ],
+  handles: ['MessageReceived', ...OUTBOUND_EVENT_TYPES, 'ContactForgotten', 'MessageContentExpired'],
   async apply(trx, recorded) {
     const privacy = asPrivacyEvent(recorded);
     if (privacy?.type === 'ContactForgotten')
@@ -51,44 +40,37 @@ export const chatMessagesProjection: Projection = {
     if (event === null) return;
     const at = event.metadata.occurredAt;
     const byId = (messageId: string) => trx(TABLE).where({ message_id: messageId });
+    const insertOnce = (row: Record<string, unknown>) =>
+      trx(TABLE)
+        .insert({ ...row, position: event.position })
+        .onConflict('message_id')
+        .ignore();
     switch (event.type) {
       case 'MessageReceived': {
         const d = event.data;
-        await trx(TABLE)
-          .insert({
-            message_id: d.messageId,
-            chat_id: d.chatId,
-            number_id: d.numberId,
-            direction: 'in',
-            kind: d.kind,
-            text: d.text,
-            status: 'received',
-            provider_message_id: d.providerMessageId,
-            at: d.sentAt,
-            position: event.position,
-          })
-          .onConflict('message_id')
-          .ignore();
+        await insertOnce({
+          ...messageKey(d),
+          direction: 'in',
+          kind: d.kind,
+          text: d.text,
+          status: 'received',
+          provider_message_id: d.providerMessageId,
+          at: d.sentAt,
+        });
         return;
       }
       case 'MessageQueued': {
         const d = event.data;
-        await trx(TABLE)
-          .insert({
-            message_id: d.messageId,
-            chat_id: d.chatId,
-            number_id: d.numberId,
-            direction: 'out',
-            kind: d.template ? 'template' : 'text',
-            text: d.text,
-            template_name: d.template?.name ?? null,
-            source: d.source,
-            status: 'queued',
-            at,
-            position: event.position,
-          })
-          .onConflict('message_id')
-          .ignore();
+        await insertOnce({
+          ...messageKey(d),
+          direction: 'out',
+          kind: d.template ? 'template' : 'text',
+          text: d.text,
+          template_name: d.template?.name ?? null,
+          source: d.source,
+          status: 'queued',
+          at,
+        });
         return;
       }
       case 'MessageSendAttempted':
@@ -151,9 +133,6 @@ export type ChatMessageRow = {
   readAt: string | null;
 };
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : new Date(value as string).toISOString();
-
 export const rowOfMessage = (row: Record<string, unknown>): ChatMessageRow => ({
   messageId: row.message_id as string,
   chatId: row.chat_id as string,
@@ -165,10 +144,10 @@ export const rowOfMessage = (row: Record<string, unknown>): ChatMessageRow => ({
   source: (row.source as string | null) ?? null,
   status: row.status as string,
   errorCode: (row.error_code as string | null) ?? null,
-  at: iso(row.at)!,
-  sentAt: iso(row.sent_at),
-  deliveredAt: iso(row.delivered_at),
-  readAt: iso(row.read_at),
+  at: isoOrNull(row.at)!,
+  sentAt: isoOrNull(row.sent_at),
+  deliveredAt: isoOrNull(row.delivered_at),
+  readAt: isoOrNull(row.read_at),
 });
 
 /** Newest first, `before` a cursor from the previous page; `q` searches the text. */

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { CHAT_EVENT_TYPES } from '#domain/messaging/events.js';
+import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
 import { ERASED } from '#domain/privacy/events.js';
-import { asMessagingEvent } from './messagingEvent.js';
 import { asPrivacyEvent } from './privacyEvent.js';
 
 const TABLE = 'chats';
@@ -14,14 +15,7 @@ export const chatsProjection: Projection = {
   name: 'messaging.chats',
   version: 2,
   tables: [TABLE],
-  handles: [
-    'MessageReceived',
-    'MessageQueued',
-    'ConversationPaused',
-    'ConversationResumed',
-    'ContactForgotten',
-    'MessageContentExpired',
-  ],
+  handles: [...CHAT_EVENT_TYPES, 'MessageQueued', 'ContactForgotten', 'MessageContentExpired'],
   async apply(trx, recorded) {
     const privacy = asPrivacyEvent(recorded);
     if (privacy?.type === 'ContactForgotten')
@@ -94,11 +88,8 @@ export type ChatRow = {
   paused: boolean;
 };
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : new Date(value as string).toISOString();
-
 const rowOf = (row: Record<string, unknown>, now: Date): ChatRow => {
-  const lastInboundAt = iso(row.last_inbound_at);
+  const lastInboundAt = isoOrNull(row.last_inbound_at);
   return {
     chatId: row.chat_id as string,
     numberId: row.number_id as string,
@@ -106,7 +97,7 @@ const rowOf = (row: Record<string, unknown>, now: Date): ChatRow => {
     contactName: (row.contact_name as string | null) ?? null,
     lastText: (row.last_text as string | null) ?? null,
     lastDirection: (row.last_direction as 'in' | 'out' | null) ?? null,
-    lastAt: iso(row.last_at),
+    lastAt: isoOrNull(row.last_at),
     lastInboundAt,
     windowOpen: lastInboundAt !== null && now.getTime() - new Date(lastInboundAt).getTime() < 24 * 3600 * 1000,
     unreadCount: Number(row.unread_count),

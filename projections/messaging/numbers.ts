@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
-import { asMessagingEvent } from './messagingEvent.js';
+import { NUMBER_EVENT_TYPES } from '#domain/messaging/events.js';
+import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
 
 const TABLE = 'numbers';
 
@@ -9,7 +10,7 @@ export const numbersProjection: Projection = {
   name: 'messaging.numbers',
   version: 1,
   tables: [TABLE],
-  handles: ['NumberAdded', 'NumberDisabled', 'NumberEnabled', 'NumberRemoved', 'MessageSendFailed', 'MessageSent'],
+  handles: [...NUMBER_EVENT_TYPES, 'MessageSendFailed', 'MessageSent'],
   async apply(trx, recorded) {
     const event = asMessagingEvent(recorded);
     if (event === null) return;
@@ -65,9 +66,6 @@ export type NumberRow = {
   addedAt: string;
 };
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : new Date(value as string).toISOString();
-
 export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
   const rows = await knex(TABLE).orderBy('number_id').select<Record<string, unknown>[]>('*');
   return rows.map((row) => ({
@@ -78,7 +76,7 @@ export const listNumbers = async (knex: Knex): Promise<NumberRow[]> => {
     hasCredentials: row.credentials_secret !== null,
     phoneNumberId: (row.phone_number_id as string | null) ?? null,
     lastErrorCode: (row.last_error_code as string | null) ?? null,
-    lastErrorAt: iso(row.last_error_at),
-    addedAt: iso(row.added_at)!,
+    lastErrorAt: isoOrNull(row.last_error_at),
+    addedAt: isoOrNull(row.added_at)!,
   }));
 };

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
+import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
+import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { ERASED } from '#domain/privacy/events.js';
-import { asMessagingEvent } from './messagingEvent.js';
 import { asPrivacyEvent } from './privacyEvent.js';
 
 const TABLE = 'outbound_queue';
@@ -15,14 +16,9 @@ export const outboundQueueProjection: Projection = {
   name: 'messaging.outbound-queue',
   version: 2,
   tables: [TABLE],
+  // every outbound event but the provider's delivery statuses (a message leaves the queue once sent)
   handles: [
-    'MessageQueued',
-    'MessageSendAttempted',
-    'MessageSent',
-    'MessageSendFailed',
-    'MessageDeadLettered',
-    'MessageRequeued',
-    'MessageDropped',
+    ...OUTBOUND_EVENT_TYPES.filter((type) => type !== 'MessageStatusUpdated'),
     'ContactForgotten',
     'MessageContentExpired',
   ],
@@ -57,9 +53,7 @@ export const outboundQueueProjection: Projection = {
         const d = event.data;
         await trx(TABLE)
           .insert({
-            message_id: d.messageId,
-            number_id: d.numberId,
-            chat_id: d.chatId,
+            ...messageKey(d),
             recipient: d.to,
             text: d.text,
             template: d.template === null ? null : JSON.stringify(d.template),
@@ -120,9 +114,6 @@ export type DeadLetterRow = {
   deadAt: string | null;
 };
 
-const iso = (value: unknown): string | null =>
-  value === null || value === undefined ? null : new Date(value as string).toISOString();
-
 export const listDeadLetters = async (knex: Knex, limit = 100): Promise<DeadLetterRow[]> => {
   const rows = await knex(TABLE)
     .where({ status: 'dead' })
@@ -138,8 +129,8 @@ export const listDeadLetters = async (knex: Knex, limit = 100): Promise<DeadLett
     reason: (row.dead_reason as string | null) ?? null,
     lastErrorCode: (row.last_error_code as string | null) ?? null,
     lastError: (row.last_error as string | null) ?? null,
-    queuedAt: iso(row.queued_at)!,
-    deadAt: iso(row.dead_at),
+    queuedAt: isoOrNull(row.queued_at)!,
+    deadAt: isoOrNull(row.dead_at),
   }));
 };
 
@@ -165,7 +156,7 @@ export const queueFigures = async (knex: Knex): Promise<Map<string, QueueFigures
       {
         numberId: row.number_id as string,
         queued: Number(row.queued),
-        oldestQueuedAt: iso(row.oldest),
+        oldestQueuedAt: isoOrNull(row.oldest),
         deadLetters: Number(row.dead),
       },
     ]),

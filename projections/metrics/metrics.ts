@@ -4,6 +4,7 @@ import {
   foldMetricsAtEventTime,
   initialMetricsState,
   METRICS_EVENT_TYPES,
+  type LlmDay,
   type MetricsState,
   processKey,
   type ProcessEntry,
@@ -22,7 +23,7 @@ const TABLE = 'metrics_snapshot';
  */
 export const metricsProjection: Projection = {
   name: 'metrics',
-  version: 2,
+  version: 3,
   handles: METRICS_EVENT_TYPES,
   tables: [TABLE],
   async apply(trx, event) {
@@ -68,6 +69,8 @@ type StoredMetricsState = {
   /** entries only: the map's keys hold a NUL, which jsonb refuses; they are derived again on load */
   processes: ProcessEntry[];
   sessions: Array<[string, string | null]>;
+  /** absent in rows written before version 3 */
+  llmToday?: LlmDay;
 };
 
 const toStored = (state: MetricsState): StoredMetricsState => ({
@@ -82,6 +85,7 @@ const toStored = (state: MetricsState): StoredMetricsState => ({
   locked: [...state.locked].map(([id, until]) => [id, Number.isFinite(until) ? until : null]),
   processes: [...state.processes.values()],
   sessions: [...state.sessions],
+  llmToday: state.llmToday,
 });
 
 const window = (buckets: readonly Bucket[] | undefined): Window => buckets ?? [];
@@ -98,4 +102,5 @@ const fromStored = (stored: StoredMetricsState): MetricsState => ({
   locked: new Map(stored.locked.map(([id, until]) => [id, until ?? Number.POSITIVE_INFINITY])),
   processes: new Map(stored.processes.map((entry) => [processKey(entry.name, entry.instance), entry])),
   sessions: new Map(stored.sessions),
+  llmToday: stored.llmToday ?? initialMetricsState().llmToday,
 });

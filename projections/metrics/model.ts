@@ -1,4 +1,4 @@
-import type { LiveEvent, MetricsSnapshot, ProviderMetrics } from '#application/metrics/live.js';
+import type { LiveEvent, LlmToday, MetricsSnapshot, ProviderMetrics } from '#application/metrics/live.js';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 import { hasTypeIn } from '#application/shared/eventTypes.js';
 import type { AppEventType, EventOfType } from '#domain/events.js';
@@ -31,6 +31,7 @@ export const METRICS_EVENT_TYPES = [
   'ProcessCrashed',
   'LlmCallSucceeded',
   'LlmCallFailed',
+  'FallbackUsed',
   'ProviderCircuitOpened',
   'ProviderCircuitHalfOpened',
   'ProviderCircuitClosed',
@@ -67,7 +68,20 @@ export type MetricsState = {
   readonly processes: ReadonlyMap<string, ProcessEntry>;
   /** WhatsApp session key -> the process instance that holds it */
   readonly sessions: ReadonlyMap<string, string | null>;
+  /** the LLM chain's totals for the UTC day of the newest LLM event (day null: none yet) */
+  readonly llmToday: LlmDay;
 };
+
+export type LlmDay = Readonly<Omit<LlmToday, 'day'> & { day: string | null }>;
+const emptyLlmDay = (day: string | null): LlmDay => ({
+  day,
+  calls: 0,
+  failed: 0,
+  fallbacks: 0,
+  tokensIn: 0,
+  tokensOut: 0,
+  costUsd: 0,
+});
 
 export const initialMetricsState = (): MetricsState => ({
   position: 0,
@@ -81,6 +95,7 @@ export const initialMetricsState = (): MetricsState => ({
   locked: new Map(),
   processes: new Map(),
   sessions: new Map(),
+  llmToday: emptyLlmDay(null),
 });
 
 // ---------- reading event data ----------
@@ -131,6 +146,25 @@ const CIRCUIT_OF = {
 >;
 const providerState = (state: MetricsState, name: string): ProviderState =>
   state.providers.get(name) ?? { calls: emptyWindow, circuit: 'closed' };
+
+const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const finite = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
+/** Adds to the day's totals; an event of a later day starts a new day, one of an earlier day is past. */
+const addToDay = (current: LlmDay, at: number, add: Partial<Omit<LlmDay, 'day'>>): LlmDay => {
+  const day = utcDay(at);
+  if (current.day !== null && day < current.day) return current;
+  const base = current.day === day ? current : emptyLlmDay(day);
+  return {
+    day,
+    calls: base.calls + (add.calls ?? 0),
+    failed: base.failed + (add.failed ?? 0),
+    fallbacks: base.fallbacks + (add.fallbacks ?? 0),
+    tokensIn: base.tokensIn + (add.tokensIn ?? 0),
+    tokensOut: base.tokensOut + (add.tokensOut ?? 0),
+    costUsd: base.costUsd + (add.costUsd ?? 0),
+  };
+};
 
 const PROCESS_STATE_OF = {
   ProcessStarted: 'running',
@@ -215,8 +249,22 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
         failed,
         latencyMs: typeof latency === 'number' && Number.isFinite(latency) ? latency : null,
       });
-      return { ...state, providers: withEntry(state.providers, name, { ...current, calls }) };
+      const llmToday = addToDay(
+        state.llmToday,
+        at,
+        event.type === 'LlmCallFailed'
+          ? { calls: 1, failed: 1 }
+          : {
+              calls: 1,
+              tokensIn: finite(event.data.tokensIn),
+              tokensOut: finite(event.data.tokensOut),
+              costUsd: finite(event.data.costUsd),
+            },
+      );
+      return { ...state, providers: withEntry(state.providers, name, { ...current, calls }), llmToday };
     }
+    case 'FallbackUsed':
+      return { ...state, llmToday: addToDay(state.llmToday, at, { fallbacks: 1 }) };
     case 'ProviderCircuitOpened':
     case 'ProviderCircuitHalfOpened':
     case 'ProviderCircuitClosed': {
@@ -259,6 +307,13 @@ const providerMetrics = (name: string, state: ProviderState, nowMs: number): Pro
   };
 };
 
+/** The day's totals as of `nowMs`: zeros once the UTC day has turned since the last LLM event. */
+const llmTodayAt = (day: LlmDay, nowMs: number): LlmToday => {
+  const today = utcDay(nowMs);
+  const current = day.day === today ? day : emptyLlmDay(today);
+  return { ...current, day: today, costUsd: round(current.costUsd, 6) };
+};
+
 export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtras = {}): MetricsSnapshot => {
   const nowMs = now.getTime();
   const perSecond = (window: Window) =>
@@ -291,6 +346,7 @@ export const snapshotOf = (state: MetricsState, now: Date, extras: SnapshotExtra
     llm: [...state.providers]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, provider]) => providerMetrics(name, provider, nowMs)),
+    llmToday: llmTodayAt(state.llmToday, nowMs),
     security: {
       loginFailuresLastMinute: lastMinute(state.loginFailures),
       lockoutsLastMinute: lastMinute(state.lockouts),

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
 import { uniqueName } from '../support/events.js';
+import { startOpenAiServer, type FakeOpenAi } from '../support/openaiServer.js';
 import {
   chromiumInstalled,
   launchChromium,
@@ -23,6 +24,8 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
   let context: BrowserContext;
   let page: Page;
   let problems: Problems;
+  let llmPrimary: FakeOpenAi;
+  let llmLocal: FakeOpenAi;
   const newUser = uniqueName('e2e').replace(/_/g, '-');
   const ACCESS_TTL_SECONDS = 8;
 
@@ -31,8 +34,17 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
       console.log(SKIP_LINE);
       this.skip();
     }
+    // The LLM chain against local OpenAI-compatible servers, for the dashboard's LLM card.
+    llmPrimary = await startOpenAiServer();
+    llmLocal = await startOpenAiServer();
     // Short-lived access tokens, so the console's refresh before expiry happens during the run.
-    app = await startConsoleApp({ ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS) });
+    app = await startConsoleApp({
+      ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
+      LLM_PROVIDERS: JSON.stringify([
+        { name: 'primary', baseUrl: llmPrimary.baseUrl, model: 'gpt-test', maxRetries: 0 },
+        { name: 'local', baseUrl: llmLocal.baseUrl, model: 'llama-test', maxRetries: 0 },
+      ]),
+    });
     // Enough audit entries for more than one page (50): every login writes several.
     for (let i = 0; i < 15; i++) await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
     browser = await launchChromium();
@@ -49,6 +61,8 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     await context?.close();
     await browser?.close();
     await app?.close();
+    await llmPrimary?.close();
+    await llmLocal?.close();
   });
 
   const heading = (view: string) => page.locator(`#view-${view} h1`);
@@ -192,6 +206,28 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     expect(await event.first().locator('td').nth(2).textContent()).to.match(/^account-/);
     expect(await event.first().locator('td').nth(4).textContent(), 'actor shown by name').to.equal('admin');
     expect(await page.locator('#event-list tr').count()).to.be.at.most(100);
+  });
+
+  it("the dashboard's LLM card shows each provider and today's calls, errors, fallbacks and tokens, from the events", async () => {
+    const { access } = await loginAs(app.baseUrl, 'admin', ADMIN_PASSWORD);
+    // the primary answers 500 once: a failed call, a fallback to the local provider, which answers
+    llmPrimary.enqueue({ kind: 'status', status: 500 });
+    const sent = await request(app.baseUrl, 'POST', '/api/simulator/messages', {
+      token: access,
+      body: { from: '34600900001', text: 'Quiero un presupuesto para el viernes' },
+    });
+    expect(sent.status).to.equal(202);
+    await page.click('#nav a[data-route="dashboard"]');
+    // (snapshots come every second: the turn's events may arrive over two of them)
+    const expected = 'Hoy: 2 llamadas · 50 % errores · 1 cambios de proveedor · 49 tokens · 0 USD';
+    expect(await waitForText(page, '#llm-today', (text) => text === expected, 15_000)).to.equal(expected);
+    const primary = page.locator('#circuit-list [data-provider="primary"]');
+    await primary.waitFor();
+    expect(await primary.locator('.badge').textContent()).to.equal('cerrado');
+    expect(await primary.locator('.row-detail').textContent()).to.match(/^1 llamadas · 100 % errores/);
+    expect(await page.locator('#circuit-list [data-provider="local"] .row-detail').textContent()).to.match(
+      /^1 llamadas · 0 % errores · p95 \d+ ms$/,
+    );
   });
 
   it('refreshes the access token before it expires, and a reload keeps the session of the tab', async () => {

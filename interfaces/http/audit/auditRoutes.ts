@@ -1,11 +1,18 @@
-import { once } from 'node:events';
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { Authenticator } from '#application/identity/sessions.js';
-import { ValidationError } from '#application/shared/errors.js';
-import type { AuditEntry, AuditFilters, AuditLogReader } from '#projections/audit/auditLog.js';
+import type { AuditFilters, AuditLogReader } from '#projections/audit/auditLog.js';
 import { AUDIT_OUTCOMES } from '#projections/audit/auditEntries.js';
 import { requireAuth } from '../identity/authenticate.js';
+import {
+  CursorParam,
+  LimitParam,
+  cursorCodec,
+  exportNdjson,
+  refusePagingOnExport,
+  timeRange,
+  wantsNdjson,
+} from '../shared/paging.js';
 import { parseInput } from '../shared/validate.js';
 import { rejectOddText } from '../shared/text.js';
 import type { Clock } from '#application/shared/runtime.js';
@@ -26,47 +33,18 @@ const Query = z
     outcome: z.enum(AUDIT_OUTCOMES as [string, ...string[]]).optional(),
     from: Time.optional(),
     to: Time.optional(),
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, 'a whole number from 1 to 500')
-      .transform(Number)
-      .pipe(z.number().int().min(1, 'at least 1').max(500, 'at most 500'))
-      .optional(),
-    cursor: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,32}$/, 'the next_cursor of a previous page')
-      .optional(),
+    limit: LimitParam(500).optional(),
+    cursor: CursorParam.optional(),
     order: z.enum(['asc', 'desc']).optional(),
     format: z.enum(['json', 'ndjson']).optional(),
   })
   .strict();
 
 /** Opaque to clients: the seq of the last entry they saw. */
-export const encodeCursor = (seq: number): string => Buffer.from(String(seq), 'utf8').toString('base64url');
-export const decodeCursor = (cursor: string): number => {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const seq = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1)
-    throw new ValidationError(
-      'The cursor is not one this API gave out: pass next_cursor unchanged.',
-      undefined,
-      'invalid_cursor',
-    );
-  return seq;
-};
-
-const NDJSON = 'application/x-ndjson';
-
-const wantsNdjson = (req: Request, format: 'json' | 'ndjson' | undefined): boolean =>
-  format === undefined ? req.accepts(['application/json', NDJSON]) === NDJSON : format === 'ndjson';
+const cursors = cursorCodec({ tag: '', min: 1 });
 
 const filtersOf = (query: z.infer<typeof Query>): AuditFilters => {
-  const from = query.from === undefined ? undefined : new Date(query.from);
-  const to = query.to === undefined ? undefined : new Date(query.to);
-  if (from && to && from.getTime() > to.getTime())
-    throw new ValidationError('The query is invalid: from must not be after to.', {
-      issues: [{ path: 'from', problem: 'after to' }],
-    });
+  const { from, to } = timeRange(query);
   return {
     actor: query.actor,
     action: query.action,
@@ -76,26 +54,6 @@ const filtersOf = (query: z.infer<typeof Query>): AuditFilters => {
     from,
     to,
   };
-};
-
-/** Streams every matching entry, one JSON object per line; the first batch is read before any byte is sent, so a failing query is still a JSON 500. */
-const exportNdjson = async (res: Response, entries: AsyncIterable<AuditEntry>, now: Date): Promise<void> => {
-  const iterator = entries[Symbol.asyncIterator]();
-  let next = await iterator.next();
-  res.status(200).type(NDJSON);
-  res.set('Content-Disposition', `attachment; filename="audit-${now.toISOString().replace(/[:.]/g, '-')}.ndjson"`);
-  res.flushHeaders();
-  try {
-    while (!next.done) {
-      // the client went away: stop reading the database
-      if (res.destroyed) return;
-      if (!res.write(`${JSON.stringify(next.value)}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      next = await iterator.next();
-    }
-    res.end();
-  } finally {
-    await iterator.return?.();
-  }
 };
 
 export type AuditRoutesOptions = {
@@ -121,23 +79,17 @@ export const auditRoutes = ({ identity, auditLog, clock }: AuditRoutesOptions): 
     const order = query.order;
     res.set('Cache-Control', 'no-store');
     if (wantsNdjson(req, query.format)) {
-      if (query.cursor !== undefined || query.limit !== undefined) {
-        throw new ValidationError(
-          'The NDJSON export streams every matching entry: cursor and limit do not apply to it.',
-          undefined,
-          'export_not_paginated',
-        );
-      }
-      await exportNdjson(res, auditLog.stream(filters, { order: order ?? 'asc' }), clock());
+      refusePagingOnExport(query, 'entry');
+      await exportNdjson(res, auditLog.stream(filters, { order: order ?? 'asc' }), { name: 'audit', now: clock() });
       return;
     }
     const page = await auditLog.page({
       ...filters,
       limit: query.limit ?? 100,
-      afterSeq: query.cursor === undefined ? null : decodeCursor(query.cursor),
+      afterSeq: query.cursor === undefined ? null : cursors.decode(query.cursor),
       order: order ?? 'desc',
     });
-    res.json({ entries: page.entries, next_cursor: page.nextSeq === null ? null : encodeCursor(page.nextSeq) });
+    res.json({ entries: page.entries, next_cursor: page.nextSeq === null ? null : cursors.encode(page.nextSeq) });
   });
 
   return router;

@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import {
   buildChain,
@@ -17,10 +16,19 @@ import {
 import { stepOf } from '#application/forensics/replay.js';
 import { stateAsOf } from '#application/forensics/timeTravel.js';
 import type { Authenticator } from '#application/identity/sessions.js';
-import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
+import type { EventStore } from '#application/shared/eventStore.js';
 import { NotFoundError, ValidationError } from '#application/shared/errors.js';
 import { isValidCorrelationId } from '#infrastructure/logging/context.js';
 import { requireAuth } from '../identity/authenticate.js';
+import {
+  CursorParam,
+  LimitParam,
+  cursorCodec,
+  exportNdjson,
+  refusePagingOnExport,
+  timeRange,
+  wantsNdjson,
+} from '../shared/paging.js';
 import { parseInput } from '../shared/validate.js';
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
@@ -52,13 +60,6 @@ const checkCharacters = (input: Record<string, unknown>, what: string): void => 
 const Time = z.iso.datetime({ offset: true });
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
 const StreamText = z.string().min(1).max(200);
-const Limit = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,6}$/, `a whole number from 1 to ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'at least 1').max(max, `at most ${max}`));
-const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'the next_cursor of a previous page');
 
 const Query = z
   .object({
@@ -86,8 +87,8 @@ const Query = z
       .refine(isValidCorrelationId, 'a correlation id: a UUID or 8-64 characters of [A-Za-z0-9._-]')
       .optional(),
     direction: z.enum(['forward', 'backward', 'forwards', 'backwards']).optional(),
-    cursor: Cursor.optional(),
-    limit: Limit(500).optional(),
+    cursor: CursorParam.optional(),
+    limit: LimitParam(500).optional(),
     format: z.enum(['json', 'ndjson']).optional(),
   })
   .strict();
@@ -99,7 +100,7 @@ const StreamQuery = z
       .regex(/^\d{1,12}$/, 'a revision (0 or more)')
       .transform(Number)
       .optional(),
-    limit: Limit(1000).optional(),
+    limit: LimitParam(1000).optional(),
   })
   .strict();
 const EventQueryParams = z
@@ -129,30 +130,10 @@ export const StepQuery = z
   .strict();
 
 /** Opaque to clients: a store position. */
-export const encodeCursor = (position: number): string => Buffer.from(`p${position}`, 'utf8').toString('base64url');
-export const decodeCursor = (cursor: string): number => {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const position = /^p\d{1,15}$/.test(text) ? Number(text.slice(1)) : Number.NaN;
-  if (!Number.isSafeInteger(position) || position < 0)
-    throw new ValidationError(
-      'The cursor is not one this API gave out: pass next_cursor unchanged.',
-      undefined,
-      'invalid_cursor',
-    );
-  return position;
-};
-
-const NDJSON = 'application/x-ndjson';
-const wantsNdjson = (req: Request, format: 'json' | 'ndjson' | undefined): boolean =>
-  format === undefined ? req.accepts(['application/json', NDJSON]) === NDJSON : format === 'ndjson';
+const cursors = cursorCodec({ tag: 'p', min: 0 });
 
 const toQuery = (query: z.infer<typeof Query>): Omit<EventQuery, 'direction' | 'limit'> => {
-  const from = query.from === undefined ? undefined : new Date(query.from);
-  const to = query.to === undefined ? undefined : new Date(query.to);
-  if (from && to && from.getTime() > to.getTime())
-    throw new ValidationError('The query is invalid: from must not be after to.', {
-      issues: [{ path: 'from', problem: 'after to' }],
-    });
+  const { from, to } = timeRange(query);
   return {
     types: query.type,
     streamPrefix: query.stream,
@@ -160,30 +141,8 @@ const toQuery = (query: z.infer<typeof Query>): Omit<EventQuery, 'direction' | '
     correlationId: query.correlation_id,
     from,
     to,
-    cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    cursor: query.cursor === undefined ? undefined : cursors.decode(query.cursor),
   };
-};
-
-/** Streams events as NDJSON with backpressure; the first batch is read before any byte is sent, so a failing read is still a JSON error. */
-const exportNdjson = async (res: Response, events: AsyncGenerator<RecordedEvent>): Promise<void> => {
-  let next = await events.next();
-  res.status(200).type(NDJSON);
-  res.set(
-    'Content-Disposition',
-    `attachment; filename="events-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson"`,
-  );
-  res.flushHeaders();
-  try {
-    while (!next.done) {
-      if (res.destroyed) return;
-      if (!res.write(`${JSON.stringify(eventView(next.value))}\n`))
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      next = await events.next();
-    }
-    res.end();
-  } finally {
-    await events.return(undefined);
-  }
 };
 
 export type EventRoutesOptions = {
@@ -211,22 +170,21 @@ export const eventRoutes = ({ identity, store, scanLimits, lookupScanLimit }: Ev
     const filters = toQuery(query);
     res.set('Cache-Control', 'no-store');
     if (wantsNdjson(req, query.format)) {
-      if (query.cursor !== undefined || query.limit !== undefined)
-        throw new ValidationError(
-          'The NDJSON export streams every matching event: cursor and limit do not apply to it.',
-          undefined,
-          'export_not_paginated',
-        );
+      refusePagingOnExport(query, 'event');
       if (query.direction?.startsWith('backward'))
         throw new ValidationError('The NDJSON export is oldest first.', undefined, 'export_forward_only');
-      await exportNdjson(res, exportEvents(store, filters, limits.batchSize));
+      await exportNdjson(res, exportEvents(store, filters, limits.batchSize), {
+        name: 'events',
+        now: new Date(),
+        view: eventView,
+      });
       return;
     }
     const direction = query.direction?.startsWith('forward') ? 'forwards' : 'backwards';
     const page = await queryEvents(store, { ...filters, direction, limit: query.limit ?? 100 }, limits);
     res.json({
       events: page.events.map(eventView),
-      next_cursor: page.nextCursor === null ? null : encodeCursor(page.nextCursor),
+      next_cursor: page.nextCursor === null ? null : cursors.encode(page.nextCursor),
       scanned: page.scanned,
     });
   });

@@ -16,8 +16,8 @@ import { parseInput } from '../shared/validate.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 import { whatsappStatus } from './status.js';
 
-const Text = z.string().min(1, 'must not be empty').max(4096, 'is longer than 4096 characters');
-const Template = z
+export const Text = z.string().min(1, 'must not be empty').max(4096, 'is longer than 4096 characters');
+export const Template = z
   .object({
     name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'is a template name (lowercase letters, digits, underscore)'),
     // eslint-disable-next-line security/detect-unsafe-regex -- anchored, two bounded character classes: linear
@@ -25,7 +25,7 @@ const Template = z
     components: z.array(z.record(z.string(), z.unknown())).max(20).optional(),
   })
   .strict();
-const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is a number id');
+export const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is a number id');
 const SendBody = z.union([
   z.object({ to: z.string().max(64), text: Text, number: NumberId.optional() }).strict(),
   z.object({ to: z.string().max(64), template: Template, number: NumberId.optional() }).strict(),
@@ -38,7 +38,7 @@ const SimulatorBody = z
     number: NumberId.optional(),
   })
   .strict();
-const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'is 1-128 visible ASCII characters');
+export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'is 1-128 visible ASCII characters');
 const ChatId = z.uuid('is a chat id');
 const MessageId = z.uuid('is a message id');
 const Cursor = z

@@ -4,22 +4,22 @@ import { normaliseUsername } from '#application/identity/accountIds.js';
 import { printable } from '#domain/identity/rules.js';
 import type { Log } from '#application/identity/login.js';
 import type { EventStore } from '#application/shared/eventStore.js';
+import type { Runtime } from '#application/shared/runtime.js';
 import { RateLimitedError, UnavailableError } from '#application/shared/errors.js';
 import { createLimiter, type Limiter } from '#infrastructure/ratelimit/limiter.js';
 import { recordRateLimited } from '#application/identity/rateLimited.js';
-import { createLockoutProjection, type LockoutProjection } from '#projections/identity/lockoutView.js';
 import { commandContext } from './context.js';
 
 /**
- * Rate limits per IP (login) and per IP and endpoint (the rest of /api), and the lockout view.
+ * Rate limits per IP (login) and per IP and endpoint (the rest of /api).
  * Wiring, in the composition root (interfaces/process/):
  *
- *   const rateLimiting = createRateLimiting({ redis, keyPrefix: 'chatbot:', loginPerMinute, apiPerMinute, store, log: logger });
- *   await rateLimiting.lockouts.start();        // rateLimiting.lockouts.stop() at shutdown
+ *   const rateLimiting = createRateLimiting({ redis, keyPrefix: 'chatbot:', loginPerMinute, apiPerMinute, store, log: logger, runtime });
  *   createHttpApp({ ..., apiLimiter: rateLimiting.apiLimiter, routers: [authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }), ...] });
  *
  * `redis` is an ioredis client built with FAIL_FAST_REDIS_OPTIONS (infrastructure/ratelimit/limiter.ts),
- * or null in embedded mode (in-memory counters and lockout view, one process).
+ * or null in embedded mode (in-memory counters, one process). Lockout decisions are not made here: the
+ * account stream decides (domain/identity/lockout.ts) and GET /api/users/locks reads the login_locks projection.
  * Redis down: login fails closed (503 rate_limiter_unavailable), other /api requests go through.
  * Over the limit: 429 rate_limited with Retry-After, a `rate limit exceeded` log line (ip, username,
  * route, correlationId) and, once per client and window, a RateLimited event on `ratelimit-<ip>`.
@@ -32,7 +32,8 @@ export type RateLimitingOptions = {
   apiPerMinute: number;
   store: EventStore;
   log: Log;
-  clock?: () => Date;
+  /** time and ids of the RateLimited events */
+  runtime: Runtime;
 };
 
 export type RateLimiting = {
@@ -40,7 +41,6 @@ export type RateLimiting = {
   loginLimiter: RequestHandler;
   /** for app.use('/api', ...): every other /api request, per endpoint; fails open */
   apiLimiter: RequestHandler;
-  lockouts: LockoutProjection;
 };
 
 export const LOGIN_ROUTE = 'POST /api/auth/login';
@@ -91,8 +91,7 @@ const throttled = (log: Log) => {
 };
 
 export const createRateLimiting = (options: RateLimitingOptions): RateLimiting => {
-  const clock = options.clock ?? (() => new Date());
-  const { log, store } = options;
+  const { log, store, runtime } = options;
   const login = createLimiter({
     redis: options.redis,
     keyPrefix: `${options.keyPrefix}rl:login`,
@@ -139,7 +138,7 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
           store,
           { ip, route, limit: limiter.points, windowSeconds: limiter.windowSeconds, username },
           context,
-          clock(),
+          runtime,
         );
       } catch (error) {
         // The 429 stands without its audit event; the log line above still has the facts.
@@ -202,6 +201,5 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     next(await refuse(req, api, route, decision.retryAfterSeconds, decision.rejectedInWindow));
   };
 
-  const lockouts = createLockoutProjection({ store, redis: options.redis, keyPrefix: options.keyPrefix, log, clock });
-  return { loginLimiter, apiLimiter, lockouts };
+  return { loginLimiter, apiLimiter };
 };

@@ -12,11 +12,12 @@ import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
+import { createScheduledPage } from './scheduled.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events'];
+const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled'];
 const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
 /** admins and operators (viewers do not see the LLM figures) */
-const STAFF_VIEWS = new Set(['llm']);
+const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
 
 translateTree();
@@ -27,6 +28,7 @@ const audit = createAuditPage();
 const chats = createChatsPage();
 const llm = createLlmPage();
 const events = createEventsPage();
+const scheduled = createScheduledPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -86,6 +88,9 @@ const route = () => {
     // the Events page titles its own views; the others keep the console's title
     document.title = t('app.title');
   }
+  // (after the line above: the Scheduled page titles itself too)
+  if (name === 'scheduled') void scheduled.show();
+  else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
   else if (name === 'users') void users.show();
   else if (name === 'audit') audit.show(params);
@@ -115,6 +120,8 @@ onSessionChange((user, reason) => {
     chats.reset();
     llm.reset();
     events.reset();
+    scheduled.hide();
+    scheduled.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();

@@ -61,6 +61,16 @@ export const createDashboard = ({ canLinkAudit }) => {
         ),
       ),
     );
+    const today = s.llmToday;
+    $('#llm-today').textContent = today
+      ? t('card.llmToday', {
+          calls: formatNumber(today.calls),
+          errors: `${formatNumber(today.calls === 0 ? 0 : (today.failed / today.calls) * 100, 1)} %`,
+          fallbacks: formatNumber(today.fallbacks),
+          tokens: formatNumber(today.tokensIn + today.tokensOut),
+          cost: formatNumber(today.costUsd, 4),
+        })
+      : '';
     const providers = $('#circuit-list');
     clear(providers);
     if (s.llm.length === 0) providers.append(h('li', { class: 'muted empty' }, t('card.noProviders')));
@@ -180,7 +190,7 @@ export const createDashboard = ({ canLinkAudit }) => {
       for (const chart of Object.values(charts)) chart.clear();
       for (const id of ['#queue-depth', '#wa-sessions', '#locked-accounts', '#projection-position'])
         $(id).textContent = '—';
-      for (const id of ['#queue-oldest', '#rate-limited', '#projection-lag']) $(id).textContent = '';
+      for (const id of ['#queue-oldest', '#rate-limited', '#projection-lag', '#llm-today']) $(id).textContent = '';
       clear($('#process-list'));
       clear($('#circuit-list'));
       renderLegends();

@@ -1,6 +1,7 @@
 // Spanish (default) and English strings, and the language switch (remembered in localStorage: it is a
 // preference, not a secret). Static text is marked in index.html with data-i18n; code calls t().
 import { LLM_STRINGS } from './llm-i18n.js';
+import { SCHEDULED_STRINGS } from './scheduled-i18n.js';
 import { EVENTS_STRINGS } from './events-i18n.js';
 
 const STORAGE_KEY = 'chatbot.lang';
@@ -9,6 +10,7 @@ export const LANGUAGES = ['es', 'en'];
 const strings = {
   es: {
     ...LLM_STRINGS.es,
+    ...SCHEDULED_STRINGS.es,
     ...EVENTS_STRINGS.es,
     'app.title': 'Consola del chatbot',
     'app.noscript': 'La consola necesita JavaScript.',
@@ -80,6 +82,8 @@ const strings = {
     'card.rateLimited': 'limitados (último minuto): {n}',
     'card.maxLag': 'retraso máximo: {age}',
     'card.calls': '{calls} llamadas · {errors} errores · p95 {p95}',
+    'card.llmToday':
+      'Hoy: {calls} llamadas · {errors} errores · {fallbacks} cambios de proveedor · {tokens} tokens · {cost} USD',
     'state.running': 'en marcha',
     'state.stopped': 'parado',
     'state.crashed': 'caído',
@@ -200,6 +204,7 @@ const strings = {
   },
   en: {
     ...LLM_STRINGS.en,
+    ...SCHEDULED_STRINGS.en,
     ...EVENTS_STRINGS.en,
     'app.title': 'Chatbot console',
     'app.noscript': 'The console needs JavaScript.',
@@ -271,6 +276,7 @@ const strings = {
     'card.rateLimited': 'rate limited (last minute): {n}',
     'card.maxLag': 'max lag: {age}',
     'card.calls': '{calls} calls · {errors} errors · p95 {p95}',
+    'card.llmToday': 'Today: {calls} calls · {errors} errors · {fallbacks} fallbacks · {tokens} tokens · {cost} USD',
     'state.running': 'running',
     'state.stopped': 'stopped',
     'state.crashed': 'crashed',

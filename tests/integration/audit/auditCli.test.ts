@@ -3,49 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { loadConfig } from '#infrastructure/config/config.js';
-import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
-import { runCli } from '#interfaces/cli/main.js';
-import { openInfrastructure, type Infrastructure } from '#interfaces/process/infrastructure.js';
+import type { Infrastructure } from '#interfaces/process/infrastructure.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { AUDIT_TABLE, auditLogProjection } from '#projections/audit/auditLog.js';
 import { rebuildProjection } from '#projections/runner.js';
 import { newEvent } from '../../support/events.js';
-import { ADMIN_PASSWORD, TEST_JWT_SECRET, createTestSchema } from '../../support/app.js';
+import { createTestSchema } from '../../support/app.js';
+import { cliTestEnv, runCliLines, withInfrastructure } from '../../support/cli.js';
 
 describe('chatbot audit (CLI, real Postgres)', function () {
   this.timeout(60_000);
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
   let cwd: string;
-  const env = () => ({
-    NODE_ENV: 'test',
-    DATABASE_URL: schema.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    ADMIN_PASSWORD,
-    LOG_LEVEL: 'error',
-  });
-
+  const env = () => cliTestEnv(schema.url);
   /** `chatbot <args>` through the real entry point: output lines and the exit code. */
-  const cli = async (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      interactive: false,
-      errStream: process.stderr,
-    };
-    const code = await runCli(args, createCliContext({ io, env: env(), cwd }));
-    return { out, err, code };
-  };
-  const withInfra = async <T>(fn: (infra: Infrastructure) => Promise<T>): Promise<T> => {
-    const infra = await openInfrastructure(loadConfig(env()), { applicationName: 'audit-cli-test' });
-    try {
-      return await fn(infra);
-    } finally {
-      await infra.close();
-    }
-  };
+  const cli = (...args: string[]) => runCliLines({ env: env(), cwd }, args);
+  const withInfra = <T>(fn: (infra: Infrastructure) => Promise<T>) => withInfrastructure(env(), 'audit-cli-test', fn);
 
   const ALICE = randomUUID();
   beforeEach(async () => {

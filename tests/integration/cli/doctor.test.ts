@@ -4,13 +4,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
-import { runCli } from '#interfaces/cli/main.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { recordProcessEvent } from '#interfaces/process/lifecycle.js';
 import { allProjections } from '#projections/registry.js';
 import { newEvent } from '../../support/events.js';
 import { ADMIN_PASSWORD, TEST_JWT_SECRET, TEST_REDIS_URL, startTestApp, type TestApp } from '../../support/app.js';
+import { runCliIn } from '../../support/cli.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
 
 // Secrets the configuration holds; none may reach the bundle, in any file.
@@ -49,24 +48,13 @@ describe('chatbot doctor (runbook sections 0 and 15)', function () {
     ...overrides,
   });
 
-  const doctor = async (environment: NodeJS.ProcessEnv, ...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      interactive: false,
-      errStream: process.stderr,
-    };
-    const context = createCliContext({
-      io,
-      env: environment,
-      cwd: work,
-      projections: () => allProjections(),
-    });
-    const code = await runCli(['doctor', '--out', path.join(work, 'out'), ...argv], context);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const doctor = (environment: NodeJS.ProcessEnv, ...argv: string[]) =>
+    runCliIn({ env: environment, cwd: work, projections: () => allProjections() }, [
+      'doctor',
+      '--out',
+      path.join(work, 'out'),
+      ...argv,
+    ]);
 
   /** Extracts the one bundle with the system's tar; returns every file's path and text. */
   const extract = (): Map<string, string> => {

@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { NewEvent } from '#application/shared/eventStore.js';
-import { loadConfig } from '#infrastructure/config/config.js';
-import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
-import { runCli } from '#interfaces/cli/main.js';
-import { openInfrastructure, type Infrastructure } from '#interfaces/process/infrastructure.js';
+import type { Infrastructure } from '#interfaces/process/infrastructure.js';
 import { newEvent, waitFor } from '../../support/events.js';
-import { ADMIN_PASSWORD, TEST_JWT_SECRET, createTestSchema } from '../../support/app.js';
+import { createTestSchema } from '../../support/app.js';
+import { cliTestEnv, runCliLines, startCliIn, withInfrastructure } from '../../support/cli.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -19,40 +17,11 @@ describe('chatbot events (CLI, real Postgres)', function () {
   this.timeout(60_000);
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
   let cwd: string;
-  const env = () => ({
-    NODE_ENV: 'test',
-    DATABASE_URL: schema.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    ADMIN_PASSWORD,
-    LOG_LEVEL: 'error',
-  });
-
+  const env = () => cliTestEnv(schema.url);
   /** `chatbot <args>` through the real entry point; out and err fill while it runs. */
-  const start = (...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      interactive: false,
-      errStream: process.stderr,
-    };
-    const done = runCli(args, createCliContext({ io, env: env(), cwd }));
-    return { out, err, done };
-  };
-  const cli = async (...args: string[]) => {
-    const run = start(...args);
-    const code = await run.done;
-    return { out: run.out, err: run.err, code };
-  };
-  const withInfra = async <T>(fn: (infra: Infrastructure) => Promise<T>): Promise<T> => {
-    const infra = await openInfrastructure(loadConfig(env()), { applicationName: 'events-cli-test' });
-    try {
-      return await fn(infra);
-    } finally {
-      await infra.close();
-    }
-  };
+  const start = (...args: string[]) => startCliIn({ env: env(), cwd }, args);
+  const cli = (...args: string[]) => runCliLines({ env: env(), cwd }, args);
+  const withInfra = <T>(fn: (infra: Infrastructure) => Promise<T>) => withInfrastructure(env(), 'events-cli-test', fn);
 
   const ROOT = randomUUID();
   const CHILD = randomUUID();
@@ -81,7 +50,9 @@ describe('chatbot events (CLI, real Postgres)', function () {
         chained(GRANDCHILD, 'LlmCallSucceeded', 61_620, CHILD),
         chained(SIBLING, 'MessageQueued', 60_300, ROOT),
       ]);
-      await store.append('chat-sim-1', [newEvent('MessageReceived', { text: 'late' }, { occurredAt: at(3_600_000) })]);
+      await store.append('chat-sim-1', [
+        newEvent('MessageReceived', { chatId: randomUUID(), text: 'late' }, { occurredAt: at(3_600_000) }),
+      ]);
     });
   });
   afterEach(async () => {
@@ -146,7 +117,7 @@ describe('chatbot events (CLI, real Postgres)', function () {
     const tail = start('events', 'tail', '--type', 'MessageSent,MessageFailed', '--stream', 'chat-', '--max', '2');
     await waitFor(() => tail.err.some((line) => line.startsWith('following events')), 20_000, 'tail to start');
     await withInfra(async ({ store }) => {
-      await store.append('chat-sim-2', [newEvent('MessageReceived', { text: 'not followed' })]);
+      await store.append('chat-sim-2', [newEvent('MessageReceived', { chatId: randomUUID(), text: 'not followed' })]);
       await store.append('process-x', [newEvent('MessageSent', { n: 0 })]);
       await store.append('chat-sim-2', [newEvent('MessageSent', { n: 1 })]);
       await store.append('chat-sim-3', [newEvent('MessageFailed', { n: 2 })]);

@@ -1,15 +1,9 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { NewEvent } from '#application/shared/eventStore.js';
-import { createTokenService } from '#infrastructure/identity/jwt.js';
-import { createLogger } from '#infrastructure/logging/logger.js';
-import { createHttpApp } from '#interfaces/http/app.js';
 import { eventRoutes } from '#interfaces/http/events/eventRoutes.js';
 import { newEvent, uniqueName } from '../../support/events.js';
-import { fixedSessions } from '../../support/sessions.js';
+import { startRouterApp, type RouterTestApp } from '../../support/routerApp.js';
 import { dropSchema, openTestSchema, type TestSchema } from '../../support/projections.js';
 
 const ALICE = randomUUID();
@@ -40,7 +34,7 @@ type View = {
 describe('GET /api/events, /api/events/chain, /api/events/{id}, /api/streams/{id}', function () {
   this.timeout(60_000);
   let t: TestSchema;
-  let server: http.Server;
+  let served: RouterTestApp;
   let base: string;
   let adminToken: string;
   let operatorToken: string;
@@ -109,45 +103,26 @@ describe('GET /api/events, /api/events/chain, /api/events/{id}, /api/streams/{id
     await append('process-chain', withId(chain.a1, 'LlmCallSucceeded', 1120, chain.a));
     await append('process-chain', withId(chain.orphan, 'MessageSent', 2000, randomUUID()));
 
-    const tokens = createTokenService({
-      secret: 'events-api-test-secret-0123456789-abcdefghijklmnop',
-      issuer: 'chatbot',
-      audience: 'chatbot-console',
-      accessTtlSeconds: 900,
-      refreshTtlSeconds: 3600,
-      wsTtlSeconds: 30,
-    });
     const roles = ['admin', 'operator', 'viewer'] as const;
     const sessionOf = Object.fromEntries(roles.map((role) => [role, randomUUID()])) as Record<
       (typeof roles)[number],
       string
     >;
-    const identity = {
-      tokens,
-      sessions: fixedSessions(
-        roles.map((role) => ({ accountId: ALICE, sessionId: sessionOf[role], username: 'alice', role })),
-      ),
-    };
+    served = await startRouterApp({
+      sessions: roles.map((role) => ({ accountId: ALICE, sessionId: sessionOf[role], username: 'alice', role })),
+      // Small bounds, so paging and the scan bound are exercised with few events.
+      routers: (identity) => [eventRoutes({ identity, store: t.store, scanLimits: { maxScanned: 12, batchSize: 4 } })],
+    });
+    base = served.base;
     const tokenFor = (role: 'admin' | 'operator' | 'viewer') =>
-      tokens.issueAccessToken({ accountId: ALICE, sessionId: sessionOf[role] }).token;
+      served.tokenFor({ accountId: ALICE, sessionId: sessionOf[role] });
     adminToken = tokenFor('admin');
     operatorToken = tokenFor('operator');
     viewerToken = tokenFor('viewer');
-    const logger = createLogger({ level: 'error', service: 'test', stream: new PassThrough() });
-    const app = createHttpApp({
-      logger,
-      corsOrigins: [],
-      bodyLimit: '10kb',
-      // Small bounds, so paging and the scan bound are exercised with few events.
-      routers: [eventRoutes({ identity, store: t.store, scanLimits: { maxScanned: 12, batchSize: 4 } })],
-    });
-    server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await served.close();
     await t.close();
     await dropSchema(t.schema);
   });

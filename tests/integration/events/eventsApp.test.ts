@@ -45,6 +45,10 @@ for (const backend of backends) {
       expect(chain.body.correlationId).to.equal(correlationId);
       expect(typesOf(chain.body.roots as Node[])).to.include('LoginSucceeded');
       expect(chain.body.count).to.equal(typesOf(chain.body.roots as Node[]).length);
+      // one tree: the session's events hang under the LoginSucceeded that caused them
+      const roots = chain.body.roots as Node[];
+      expect(roots.map((node) => node.type)).to.deep.equal(['LoginSucceeded']);
+      expect(typesOf(roots[0]!.children)).to.include.members(['SessionStarted', 'AccessTokenIssued']);
       expect(JSON.stringify(chain.body)).not.to.include(login.body.access_token as string);
     });
 

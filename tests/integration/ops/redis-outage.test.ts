@@ -45,7 +45,7 @@ describe('Redis stops and comes back', function () {
     expect(console.status).to.equal(200);
     expect(await console.text()).to.include('<html');
 
-    await redis.restart(); // empty: the rate-limit counters and the lockout view are gone
+    await redis.restart(); // empty: the rate-limit counters are gone
     await waitFor(async () => (await login('admin', ADMIN_PASSWORD)).status === 200, 30_000, 'login 200 again');
     // The lock was decided from the account's stream: it holds with an empty Redis.
     const still = await login('locked-before', 'right-password-1');

@@ -7,6 +7,7 @@ import { expireMessageContent } from '#application/privacy/privacy.js';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
+import { retentionJob } from '#interfaces/process/retention.js';
 import { startScheduler, type Scheduler } from '#interfaces/process/scheduler.js';
 import {
   ADMIN_PASSWORD,
@@ -86,12 +87,14 @@ describe('message retention (MESSAGE_RETENTION_DAYS) by the scheduler, with a ma
     await inbound('NEW-CONTENT-FEBRUARY');
     await waitFor(async () => (await messages()).filter((m) => m.direction === 'in').length === 2, 20_000, 'both');
 
+    const logger = createLogger({ level: 'error', service: 'scheduler' });
+    const { store, contactKeys } = t.app.infra;
     scheduler = startScheduler({
-      store: t.app.infra.store,
+      store,
       db: t.app.infra.db,
-      logger: createLogger({ level: 'error', service: 'scheduler' }),
+      logger,
       runtime,
-      retention: { keys: t.app.infra.contactKeys, days: 30, intervalMs: 50 },
+      jobs: [retentionJob({ store, keys: contactKeys, runtime, logger, days: 30, intervalMs: 50 })],
     });
     await waitFor(
       async () => (await streamData('privacy-retention')).length === 1,

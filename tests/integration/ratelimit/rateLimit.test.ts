@@ -8,6 +8,7 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { createLogger, type Logger } from '#infrastructure/logging/logger.js';
 import { FAIL_FAST_REDIS_OPTIONS } from '#infrastructure/ratelimit/limiter.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { createRateLimiting, type RateLimiting } from '#interfaces/http/shared/rateLimit.js';
@@ -115,6 +116,7 @@ describe('rate limits on Redis (HTTP)', function () {
       apiPerMinute: limits.api,
       store,
       log: logger,
+      runtime: systemRuntime,
     });
     const server = await startServer(rateLimiting, logger);
     running.push(() => new Promise<void>((resolve) => server.server.close(() => resolve())));

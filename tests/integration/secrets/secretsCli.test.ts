@@ -9,13 +9,13 @@ import { Fernet } from '#infrastructure/secrets/fernet.js';
 import { createSecretCipher, keyFingerprint } from '#infrastructure/secrets/secretCipher.js';
 import { openPostgresDatabase } from '#infrastructure/sql/database.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
-import { createCliContext, CliError, type CliIo } from '#interfaces/cli/context.js';
+import { createCliContext, CliError } from '#interfaces/cli/context.js';
 import { secretsCommand } from '#interfaces/cli/commands/secrets.js';
-import { openInfrastructure } from '#interfaces/process/infrastructure.js';
-import { loadConfig } from '#infrastructure/config/config.js';
+import type { Infrastructure } from '#interfaces/process/infrastructure.js';
 import { rebuildProjection } from '#projections/runner.js';
 import { secretRows, secretsProjection } from '#projections/secrets/secrets.js';
-import { ADMIN_PASSWORD, TEST_JWT_SECRET, createTestSchema } from '../../support/app.js';
+import { createTestSchema } from '../../support/app.js';
+import { capturingIo, cliTestEnv, withInfrastructure } from '../../support/cli.js';
 import { manualRuntime } from '../../support/runtime.js';
 
 // One runtime per file: its ids count up, so two use cases never mint the same event id.
@@ -28,41 +28,19 @@ describe('chatbot secrets (CLI, real Postgres)', function () {
   this.timeout(60_000);
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
   let cwd: string;
-  const env = (fernetKeys: string) => ({
-    NODE_ENV: 'test',
-    DATABASE_URL: schema.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    ADMIN_PASSWORD,
-    FERNET_KEYS: fernetKeys,
-    LOG_LEVEL: 'error',
-  });
+  const env = (fernetKeys: string) => cliTestEnv(schema.url, { FERNET_KEYS: fernetKeys });
 
   /** Runs `chatbot <args>` in this process; returns what went to stdout and stderr, and the error if any. */
   const cli = async (fernetKeys: string, ...args: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      interactive: false,
-      errStream: process.stderr,
-    };
+    const { io, out, err } = capturingIo();
     const program = new Command('chatbot').exitOverride();
     secretsCommand(program, createCliContext({ io, env: env(fernetKeys), cwd }));
     let error: unknown = null;
     await program.parseAsync(['node', 'chatbot', ...args]).catch((e: unknown) => (error = e));
     return { out, err, error };
   };
-  const withInfra = async <T>(
-    fn: (infra: Awaited<ReturnType<typeof openInfrastructure>>) => Promise<T>,
-  ): Promise<T> => {
-    const infra = await openInfrastructure(loadConfig(env(KEY_A)), { applicationName: 'secrets-cli-test' });
-    try {
-      return await fn(infra);
-    } finally {
-      await infra.close();
-    }
-  };
+  const withInfra = <T>(fn: (infra: Infrastructure) => Promise<T>) =>
+    withInfrastructure(env(KEY_A), 'secrets-cli-test', fn);
 
   beforeEach(async () => {
     schema = await createTestSchema();

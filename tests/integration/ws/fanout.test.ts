@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import type { LiveEvent, MetricsSnapshot } from '#application/metrics/live.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createFanout, type Fanout } from '#infrastructure/metrics/fanout.js';
 import { TEST_REDIS_URL } from '../../support/app.js';
 import { uniqueName } from '../../support/events.js';
@@ -25,7 +26,14 @@ describe('live metrics fan-out over Redis pub/sub (real Redis)', function () {
     const redis = new Redis(options.url ?? TEST_REDIS_URL, redisOptions);
     redis.on('error', () => undefined);
     const local = subjectFeed();
-    const fanout = createFanout({ redis, local, channel, publish: options.publish ?? true, leaseMs: LEASE_MS });
+    const fanout = createFanout({
+      redis,
+      local,
+      channel,
+      publish: options.publish ?? true,
+      leaseMs: LEASE_MS,
+      runtime: systemRuntime,
+    });
     const m: Member = { redis, local, fanout, events: [], snapshots: [] };
     fanout.events$.subscribe((e) => m.events.push(e));
     fanout.snapshots$.subscribe((s) => m.snapshots.push(s));
@@ -44,7 +52,7 @@ describe('live metrics fan-out over Redis pub/sub (real Redis)', function () {
 
   it('without Redis, the local feed is the feed', async () => {
     const local = subjectFeed();
-    const fanout = createFanout({ redis: null, local, channel: 'unused', publish: true });
+    const fanout = createFanout({ redis: null, local, channel: 'unused', publish: true, runtime: systemRuntime });
     const seen: LiveEvent[] = [];
     fanout.events$.subscribe((e) => seen.push(e));
     local.events.next(sampleEvent(1));

@@ -6,6 +6,7 @@ import { Observable, interval, map, share } from 'rxjs';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { LiveEvent, LiveFeed } from '#application/metrics/live.js';
 import { accountIdFor } from '#application/identity/accountIds.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createFanout, type Fanout } from '#infrastructure/metrics/fanout.js';
 import {
   ADMIN_PASSWORD,
@@ -117,6 +118,7 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
         channel,
         publish: true,
         leaseMs: 1_000,
+        runtime: systemRuntime,
       });
       closers.push(() => fanA.close());
       await waitFor(() => fanA.isLeader() && fanA.mode() === 'redis', 5_000, 'A leads');
@@ -126,6 +128,7 @@ describe('live metrics across two app processes (same Postgres and Redis)', func
         channel,
         publish: true,
         leaseMs: 1_000,
+        runtime: systemRuntime,
       });
       closers.push(() => fanB.close());
       await waitFor(() => fanB.mode() === 'redis', 5_000, 'B subscribed');

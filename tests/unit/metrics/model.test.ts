@@ -172,6 +172,7 @@ describe('live metrics model', () => {
         'position',
         'messages',
         'llm',
+        'llmToday',
         'security',
         'projections',
         'processes',

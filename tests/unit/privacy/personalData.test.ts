@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { keyPeriod, PERSONAL_EVENT_TYPES, personalFieldsOf, retentionCutoff } from '#domain/privacy/personalData.js';
+import {
+  contentTime,
+  keyPeriod,
+  PERSONAL_EVENT_TYPES,
+  personalFieldsOf,
+  retentionCutoff,
+} from '#domain/privacy/personalData.js';
 import { decryptField, encryptField } from '#infrastructure/eventstore/shredding.js';
 
 /** Field names that hold a phone number, a name or a text wherever they appear (domain/messaging/events.ts). */
@@ -58,6 +64,7 @@ describe('the personal data catalogue (domain/privacy/personalData.ts)', () => {
       'ConversationPaused',
       'ConversationResumed',
       'MessageQueued',
+      'MessageScheduled',
     ]);
     expect(personalFieldsOf('MessageQueued').map(([name, spec]) => `${name}:${spec.class}`)).to.deep.equal([
       'to:identity',
@@ -65,6 +72,15 @@ describe('the personal data catalogue (domain/privacy/personalData.ts)', () => {
       'template:content',
     ]);
     expect(personalFieldsOf('LoginSucceeded')).to.deep.equal([]);
+  });
+
+  it("a scheduled message's content is keyed by the day it goes out, not the day it was planned", () => {
+    expect(contentTime('MessageScheduled', { at: '2026-05-01T09:00:00.000Z' }, '2026-03-01T10:00:00.000Z')).to.equal(
+      '2026-05-01T09:00:00.000Z',
+    );
+    expect(contentTime('MessageQueued', { at: '2026-05-01T09:00:00.000Z' }, '2026-03-01T10:00:00.000Z')).to.equal(
+      '2026-03-01T10:00:00.000Z',
+    );
   });
 
   it('content keys are per UTC day; retention keeps exactly the last N days', () => {

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { createLimiter } from '#infrastructure/ratelimit/limiter.js';
 import { rateLimitStreamId } from '#domain/identity/events.js';
 import { endpointOf, shouldLogRejection } from '#interfaces/http/shared/rateLimit.js';
-import { lockChangeOf } from '#projections/identity/lockoutView.js';
 
 describe('rate limiting (embedded, in-memory)', () => {
   it('allows the limit, refuses the next one with a Retry-After within the window, and counts refusals', async () => {
@@ -46,30 +45,5 @@ describe('rate limit endpoints and sampling', () => {
   it('names RateLimited streams after the IP with : and . replaced', () => {
     expect(rateLimitStreamId('203.0.113.7')).to.equal('ratelimit-203-0-113-7');
     expect(rateLimitStreamId('::ffff:127.0.0.1')).to.equal('ratelimit---ffff-127-0-0-1');
-  });
-});
-
-describe('lockout view fold', () => {
-  const accountId = '7b0c4a52-5d1e-5f7a-9c3b-0a1b2c3d4e5f';
-
-  it('turns AccountLocked into a lock until its instant, and unlock or success into a clear', () => {
-    const until = '2030-01-01T00:00:00.000Z';
-    expect(
-      lockChangeOf({ type: 'AccountLocked', data: { accountId, until, lockoutCount: 1, failures: 5 } }),
-    ).to.deep.equal({ kind: 'lock', accountId, until: Date.parse(until) });
-    expect(lockChangeOf({ type: 'AccountUnlocked', data: { accountId, by: 'system' } })).to.deep.equal({
-      kind: 'clear',
-      accountId,
-    });
-    expect(lockChangeOf({ type: 'LoginSucceeded', data: { accountId, username: 'ana' } })).to.deep.equal({
-      kind: 'clear',
-      accountId,
-    });
-  });
-
-  it('ignores other events and malformed data instead of failing the projection', () => {
-    expect(lockChangeOf({ type: 'LoginFailed', data: { accountId } })).to.equal(null);
-    expect(lockChangeOf({ type: 'AccountLocked', data: { accountId, until: 'not a date' } })).to.equal(null);
-    expect(lockChangeOf({ type: 'AccountUnlocked', data: {} })).to.equal(null);
   });
 });

@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import {
+  DuplicateEventIdError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from '#application/shared/eventStore.js';
 import { InvalidSecretName } from '#domain/secrets/errors.js';
 import { closeCodeOf, STATUS_BY_KIND } from '#interfaces/http/shared/errors.js';
 import { CloseCode } from '#interfaces/ws/messages.js';
@@ -24,5 +29,19 @@ describe('WebSocket close codes come from the one error map', () => {
       message: new InvalidSecretName('Bad').message,
     });
     expect(tokenRejection(new Error('boom'))).to.equal(null);
+  });
+
+  it('the event store refusals close by their kind too, never as internal errors', () => {
+    const conflict = tokenRejection(new WrongExpectedRevisionError('wstoken-1', 0, 1));
+    expect(conflict).to.include({ closeCode: CloseCode.conflict, reason: 'wrong_expected_revision' });
+    expect(CloseCode.conflict).to.equal(4000 + STATUS_BY_KIND.conflict);
+    expect(tokenRejection(new DuplicateEventIdError('5f0c2a52-5d1e-4f7a-9c3b-0a1b2c3d4e5f'))).to.include({
+      closeCode: 4409,
+      reason: 'duplicate_event_id',
+    });
+    expect(tokenRejection(new EventStoreUnavailableError('lock not granted'))).to.include({
+      closeCode: CloseCode.tryAgainLater,
+      reason: 'event_store_unavailable',
+    });
   });
 });
