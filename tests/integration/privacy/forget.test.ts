@@ -11,7 +11,7 @@ import { TEST_DATABASE_URL, waitFor } from '../../support/events.js';
 
 // Two contacts of the simulator number; everything personal of ANA must vanish, BRUNO's must stay.
 const ANA = '34611111111';
-const ANA_STRINGS = [ANA, 'Ana Olvidada', 'ANA-SECRET-INBOUND', 'ANA-SECRET-OUTBOUND'];
+const ANA_STRINGS = [ANA, 'Ana Olvidada', 'ANA-SECRET-INBOUND', 'ANA-SECRET-OUTBOUND', 'ANA-SECRET-SCHEDULED'];
 const BRUNO = '34622222222';
 const BRUNO_STRINGS = [BRUNO, 'Bruno Sigue', 'BRUNO-KEEP-INBOUND'];
 const ANA_CHAT = chatIdFor('simulator', ANA);
@@ -86,6 +86,16 @@ describe('forgetting a contact (crypto-shredding), PostgreSQL', function () {
       body: { to: `+${ANA}`, text: 'ANA-SECRET-OUTBOUND', number: 'simulator' },
     });
     expect(sent.status, JSON.stringify(sent.body)).to.equal(202);
+    const scheduled = await request(t.baseUrl, 'POST', '/api/scheduled-messages', {
+      token,
+      body: {
+        to: ANA,
+        text: 'ANA-SECRET-SCHEDULED',
+        at: new Date(Date.now() + 86_400_000).toISOString(),
+        number: 'simulator',
+      },
+    });
+    expect(scheduled.status, JSON.stringify(scheduled.body)).to.be.within(200, 299);
     await waitFor(
       async () => {
         const chats = await request(t.baseUrl, 'GET', '/api/chats', { token });
@@ -153,8 +163,8 @@ describe('forgetting a contact (crypto-shredding), PostgreSQL', function () {
     expect(forgot.status, JSON.stringify(forgot.body)).to.equal(200);
     expect(forgot.body.forgotten).to.have.length(1);
     expect(forgot.body.forgotten[0]).to.include({ chatId: ANA_CHAT, numberId: 'simulator' });
-    // identity key + one content key (one day)
-    expect(forgot.body.forgotten[0].keysDestroyed).to.equal(2);
+    // identity key + content keys of today and of the scheduled message's day
+    expect(forgot.body.forgotten[0].keysDestroyed).to.equal(3);
     expect(JSON.stringify(forgot.body)).to.not.include(ANA);
 
     const views = {
@@ -185,6 +195,14 @@ describe('forgetting a contact (crypto-shredding), PostgreSQL', function () {
       20_000,
       'the chat gone from the read model',
     );
+    await waitFor(
+      async () => {
+        const list = await request(t.baseUrl, 'GET', '/api/scheduled-messages', { token });
+        return list.status === 200 && !JSON.stringify(list.body).includes(ANA_CHAT);
+      },
+      20_000,
+      'the pending schedule gone (it never fires)',
+    );
     const messages = await request(t.baseUrl, 'GET', `/api/chats/${BRUNO_CHAT}/messages`, { token });
     expect(JSON.stringify(messages.body)).to.include('BRUNO-KEEP-INBOUND');
     await waitFor(
@@ -199,7 +217,7 @@ describe('forgetting a contact (crypto-shredding), PostgreSQL', function () {
     const [entry] = audit.body.entries as { actor: string; target: string; details: Record<string, unknown> }[];
     expect(entry!.target).to.equal(ANA_CHAT);
     expect(entry!.actor).to.not.equal('system');
-    expect(entry!.details).to.include({ numberId: 'simulator', keysDestroyed: 2 });
+    expect(entry!.details).to.include({ numberId: 'simulator', keysDestroyed: 3 });
     expect(containsAny(JSON.stringify(audit.body), ANA_STRINGS)).to.deep.equal([]);
   });
 
