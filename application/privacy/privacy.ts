@@ -1,9 +1,9 @@
-import { eventMetadata, handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
+import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatIdFor } from '#application/messaging/ids.js';
 import { normaliseRecipient } from '#domain/messaging/recipient.js';
-import { contactDecider } from '#domain/privacy/contact.js';
+import { contactDecider, retentionDecider } from '#domain/privacy/contact.js';
 import { contactStreamId, RETENTION_STREAM } from '#domain/privacy/events.js';
 import { retentionCutoff } from '#domain/privacy/personalData.js';
 import { DomainError } from '#domain/shared/event.js';
@@ -79,16 +79,16 @@ export const expireMessageContent = async (
 ): Promise<{ before: string; keysDestroyed: number }> => {
   const before = retentionCutoff(deps.runtime.clock(), retentionDays);
   const keysDestroyed = await deps.keys.destroyContentBefore(before);
-  if (keysDestroyed > 0) {
-    const now = deps.runtime.clock();
-    await deps.store.append(RETENTION_STREAM, [
-      {
-        id: deps.runtime.newId(),
-        type: 'MessageContentExpired',
-        data: { before, retentionDays, keysDestroyed, by: context.actor },
-        metadata: eventMetadata(context, now),
-      },
-    ]);
-  }
+  await handleCommand(
+    deps.store,
+    RETENTION_STREAM,
+    retentionDecider,
+    () => ({
+      type: 'RecordContentExpiry' as const,
+      data: { before, retentionDays, keysDestroyed, by: context.actor },
+    }),
+    context,
+    { runtime: deps.runtime },
+  );
   return { before, keysDestroyed };
 };

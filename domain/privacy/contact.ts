@@ -1,5 +1,5 @@
 import type { Decider } from '#domain/shared/event.js';
-import type { ContactForgotten } from './events.js';
+import type { ContactForgotten, MessageContentExpired } from './events.js';
 
 /**
  * Contact aggregate, stream `contact-<chatId>`: forgetting. Forgetting is always allowed, again too (a
@@ -17,4 +17,21 @@ export const contactDecider: Decider<ContactState, ForgetContact, ContactForgott
   initialState: () => ({ forgottenTimes: 0 }),
   decide: (command) => [{ type: 'ContactForgotten', data: { ...command.data } }],
   evolve: (state, event) => (event.type === 'ContactForgotten' ? { forgottenTimes: state.forgottenTimes + 1 } : state),
+};
+
+/**
+ * Retention runs, stream `privacy-retention`: each run that destroyed content keys is recorded (the keys
+ * are destroyed first, as for forgetting).
+ */
+export type RetentionState = Readonly<{ runs: number }>;
+export type RecordContentExpiry = Readonly<{
+  type: 'RecordContentExpiry';
+  data: Readonly<{ before: string; retentionDays: number; keysDestroyed: number; by: string }>;
+}>;
+
+export const retentionDecider: Decider<RetentionState, RecordContentExpiry, MessageContentExpired> = {
+  initialState: () => ({ runs: 0 }),
+  decide: (command) =>
+    command.data.keysDestroyed > 0 ? [{ type: 'MessageContentExpired', data: { ...command.data } }] : [],
+  evolve: (state, event) => (event.type === 'MessageContentExpired' ? { runs: state.runs + 1 } : state),
 };
