@@ -128,6 +128,9 @@ const ALLOWED = {
       'jsonwebtoken',
       'zod',
       'dotenv',
+      // the WhatsApp Web channel (infrastructure/channels/web): the client and its QR rendering
+      'baileys',
+      'qrcode',
     ],
   },
 };

@@ -5,6 +5,8 @@ import type { LlmEvent } from '#domain/llm/events.js';
 import type { RuntimeEvent } from '#domain/runtime/events.js';
 import type { SecretEvent } from '#domain/secrets/events.js';
 import type { SchedulingEvent } from '#domain/scheduling/events.js';
+import type { OperationsEvent } from '#domain/operations/events.js';
+import type { WhatsAppEvent } from '#domain/whatsapp/events.js';
 import type { PrivacyEvent } from '#domain/privacy/events.js';
 
 /**
@@ -23,7 +25,16 @@ export type RateLimited = Event<
  * type list they filter on is checked against `AppEventType`.
  */
 export type AppEvent =
-  IdentityEvent | RateLimited | SecretEvent | RuntimeEvent | MessagingEvent | LlmEvent | SchedulingEvent | PrivacyEvent;
+  | IdentityEvent
+  | RateLimited
+  | SecretEvent
+  | RuntimeEvent
+  | MessagingEvent
+  | LlmEvent
+  | SchedulingEvent
+  | OperationsEvent
+  | WhatsAppEvent
+  | PrivacyEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

@@ -11,6 +11,8 @@ import { outboundQueueProjection } from './messaging/outboundQueue.js';
 import { llmControlProjection } from './llm/llmControl.js';
 import { llmProvidersProjection } from './llm/llmProviders.js';
 import { scheduledMessagesProjection } from './scheduling/scheduledMessages.js';
+import { whatsappConnectionsProjection } from './whatsapp/connections.js';
+import { numberRuntimeProjection } from './runtime/numberRuntime.js';
 import type { Projection } from './shared/projection.js';
 
 /**
@@ -31,4 +33,6 @@ export const allProjections = (): Projection[] => [
   llmProvidersProjection,
   llmControlProjection,
   scheduledMessagesProjection,
+  whatsappConnectionsProjection,
+  numberRuntimeProjection,
 ];

@@ -22,7 +22,14 @@ export {
   findProjection,
 } from './shared/projection.js';
 export { projectionStatus, type ProjectionStatus } from './shared/status.js';
-export { rebuildProjection, type RebuildOptions, type RebuildResult } from './shared/rebuild.js';
+export {
+  rebuildProjection,
+  rebuildProjections,
+  RebuildFailedError,
+  RebuildInProgressError,
+  type RebuildOptions,
+  type RebuildResult,
+} from './shared/rebuild.js';
 export { CHECKPOINTS_TABLE } from './shared/checkpoints.js';
 
 export type ProjectionRunnerOptions = {
@@ -30,7 +37,7 @@ export type ProjectionRunnerOptions = {
   store: EventStore;
   projections: readonly Projection[];
   logger?: ProjectionLogger;
-  /** most events applied in one transaction (default 200) */
+  /** most events applied in one transaction (default 1,000: a projection's batch path writes them with a few statements) */
   batchSize?: number;
   /** how often a process waiting for another one's lock tries again (default 3 s) */
   lockRetryMs?: number;
@@ -73,7 +80,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
   const { db, store, projections } = options;
   validateProjections(projections);
   const logger = options.logger ?? consoleProjectionLogger;
-  const batchSize = options.batchSize ?? 200;
+  const batchSize = options.batchSize ?? 1_000;
   const lockRetryMs = options.lockRetryMs ?? 3_000;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;

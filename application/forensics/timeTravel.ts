@@ -17,7 +17,13 @@ import {
 } from '#domain/messaging/events.js';
 import { numberDecider } from '#domain/messaging/number.js';
 import { outboundDecider } from '#domain/messaging/outbound.js';
-import { PROCESS_STREAM_PREFIX, type RuntimeEvent } from '#domain/runtime/events.js';
+import {
+  PROCESS_STREAM_PREFIX,
+  RUNTIME_STREAM_PREFIX,
+  type NumberRuntimeEvent,
+  type ProcessEvent,
+} from '#domain/runtime/events.js';
+import { numberRuntimeDecider } from '#domain/runtime/numberRuntime.js';
 import { processDecider } from '#domain/runtime/process.js';
 import { SECRET_STREAM_PREFIX, type SecretEvent } from '#domain/secrets/events.js';
 import { secretDecider } from '#domain/secrets/secret.js';
@@ -140,10 +146,19 @@ const OUTBOUND_TYPES: Readonly<Record<OutboundEvent['type'], true>> = {
   MessageDropped: true,
   MessageStatusUpdated: true,
 };
-const PROCESS_TYPES: Readonly<Record<RuntimeEvent['type'], true>> = {
+const PROCESS_TYPES: Readonly<Record<ProcessEvent['type'], true>> = {
   ProcessStarted: true,
   ProcessStopped: true,
   ProcessCrashed: true,
+};
+const NUMBER_RUNTIME_TYPES: Readonly<Record<NumberRuntimeEvent['type'], true>> = {
+  RuntimeStartRequested: true,
+  RuntimeStopRequested: true,
+  RuntimeRestartRequested: true,
+  RuntimeLogoutRequested: true,
+  RuntimeRequestCompleted: true,
+  RuntimeRequestFailed: true,
+  RuntimeRequestTimedOut: true,
 };
 const FORCE_TYPES: Readonly<Record<LlmForceEvent['type'], true>> = { ProviderForced: true, ProviderForceEnded: true };
 const SETTINGS_TYPES: Readonly<Record<LlmSettingsChanged['type'], true>> = { LlmSettingsChanged: true };
@@ -204,6 +219,11 @@ const families: readonly StreamFamily[] = [
   ),
   family('process', PROCESS_STREAM_PREFIX, PROCESS_TYPES, processDecider, (state) => ({
     running: [...state.running].sort(),
+  })),
+  family('runtime', RUNTIME_STREAM_PREFIX, NUMBER_RUNTIME_TYPES, numberRuntimeDecider, (state) => ({
+    desired: state.desired,
+    openRequests: state.open.map((r) => ({ requestId: r.requestId, action: r.action, status: r.status })),
+    lastRequest: state.last,
   })),
   family('secret', SECRET_STREAM_PREFIX, SECRET_TYPES, secretDecider, (state) => ({ status: state.status })),
   family(

@@ -1,8 +1,16 @@
 import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
-import type { EventStore } from '#application/shared/eventStore.js';
+import type { EventStore, Subscription } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { messageStreamId } from '#domain/messaging/events.js';
 import { outboundDecider } from '#domain/messaging/outbound.js';
+import {
+  RUNTIME_REQUEST_TYPES,
+  RUNTIME_STREAM_PREFIX,
+  runtimeStreamId,
+  type NumberRuntimeEvent,
+  type RuntimeOutcome,
+} from '#domain/runtime/events.js';
+import { numberRuntimeDecider, type RuntimeRequestState } from '#domain/runtime/numberRuntime.js';
 import type { ChannelAdapter, ChannelSink, OutboundContent, SendOutcome } from './channel.js';
 import { backoffDelayMs, createPacer } from './pacing.js';
 import type {
@@ -44,10 +52,14 @@ export type DispatcherOptions = {
 export type Dispatcher = {
   /** numbers this worker holds now */
   heldNumbers(): string[];
+  /** held numbers whose runtime runs (channel open, queue drained); a stopped number's queue waits */
+  runningNumbers(): string[];
   /** sends in flight now */
   inFlight(): number;
   stop(): Promise<void>;
 };
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set(Object.values(RUNTIME_REQUEST_TYPES));
 
 const contentOf = (message: DueMessage): OutboundContent =>
   message.template !== null
@@ -61,6 +73,13 @@ const contentOf = (message: DueMessage): OutboundContent =>
  * the last attempt or a permanent error the message is dead-lettered. At least once: a worker killed
  * between the call and the outcome leaves an attempt in doubt, which the next attempt resolves from a
  * provider status echoing our message id, or sends again.
+ *
+ * Runtime control: the worker holding a number runs its channel (the port's optional lifecycle). It
+ * opens it when it takes the number (unless an admin stopped the number's runtime), obeys the number's
+ * start/stop/restart/logout requests (`runtime-<numberId>`, followed by a store subscription) and
+ * records each outcome through the runtime decider, and closes it when it loses the lease or shuts
+ * down. Lifecycle steps of one number run one after the other; a stopped number's queue is not drained
+ * (its messages wait, nothing is lost).
  */
 export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   const { store, runtime, log, queue, leases, worker } = options;
@@ -74,6 +93,12 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   const pacer = createPacer();
   const adapters = new Map<string, ChannelAdapter>();
   const sending = new Map<string, Promise<void>>();
+  const sendingNumber = new Map<string, string>();
+  const running = new Set<string>();
+  const lifecycle = new Map<string, Promise<void>>();
+  /** held numbers whose channel failed to open on take-over, opened again on the next lease round */
+  const reopen = new Set<string>();
+  let subscription: Subscription | null = null;
   let held: string[] = [];
   let stopped = false;
   let wake: (() => void) | null = null;
@@ -103,6 +128,131 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       };
     });
 
+  // ---- runtime: the channel's lifecycle per number, one step after the other ---------------------
+  const serially = (numberId: string, step: () => Promise<void>): Promise<void> => {
+    const next = (lifecycle.get(numberId) ?? Promise.resolve()).then(step).catch((error: unknown) => {
+      log.error('number runtime step failed', { numberId, error });
+    });
+    lifecycle.set(numberId, next);
+    void next.finally(() => {
+      if (lifecycle.get(numberId) === next) lifecycle.delete(numberId);
+    });
+    return next;
+  };
+  /** the number's sends in flight, finished (a stop or restart waits for them before closing) */
+  const settle = async (numberId: string) => {
+    const mine = [...sending].filter(([messageId]) => sendingNumber.get(messageId) === numberId).map(([, p]) => p);
+    await Promise.all(mine);
+  };
+  const openChannel = async (numberId: string, adapter: ChannelAdapter) => {
+    await adapter.open?.();
+    running.add(numberId);
+    nudge();
+  };
+  const closeChannel = async (numberId: string, adapter: ChannelAdapter) => {
+    running.delete(numberId);
+    await settle(numberId);
+    await adapter.close?.();
+  };
+  /** the outcome carries the request's correlation id and names the request event as its cause */
+  const obey = async (
+    numberId: string,
+    request: RuntimeRequestState,
+    cause: { eventId: string; correlationId: string } | undefined,
+  ) => {
+    const adapter = adapters.get(numberId);
+    if (!adapter) return; // no longer ours: the new holder obeys
+    const context: CommandContext = {
+      correlationId: cause?.correlationId ?? options.newCorrelationId(),
+      causationId: cause?.eventId ?? null,
+      actor: 'system',
+    };
+    let result: { ok: true; outcome: RuntimeOutcome } | { ok: false; error: string };
+    try {
+      switch (request.action) {
+        case 'start':
+          await openChannel(numberId, adapter);
+          result = { ok: true, outcome: 'running' };
+          break;
+        case 'stop':
+          await closeChannel(numberId, adapter);
+          result = { ok: true, outcome: 'stopped' };
+          break;
+        case 'restart':
+          await closeChannel(numberId, adapter);
+          await openChannel(numberId, adapter);
+          result = { ok: true, outcome: 'running' };
+          break;
+        case 'logout':
+          running.delete(numberId);
+          await settle(numberId);
+          // A channel without a session (simulator, Cloud API) has nothing to end: logging out stops it.
+          if (adapter.logout) await adapter.logout();
+          else await adapter.close?.();
+          result = { ok: true, outcome: adapter.logout ? 'logged_out' : 'stopped' };
+          break;
+      }
+    } catch (error) {
+      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    const recorded = await handleCommand(
+      store,
+      runtimeStreamId(numberId),
+      numberRuntimeDecider,
+      () => ({
+        type: 'RecordRuntimeOutcome' as const,
+        data: { requestId: request.requestId, numberId, workerId: worker.workerId, ...result },
+      }),
+      context,
+      { runtime },
+    );
+    if (recorded.events.length === 0) return;
+    if (result.ok)
+      log.info('runtime request done', {
+        numberId,
+        requestId: request.requestId,
+        action: request.action,
+        outcome: result.outcome,
+      });
+    else
+      log.warn('runtime request failed', {
+        numberId,
+        requestId: request.requestId,
+        action: request.action,
+        error: result.error,
+      });
+  };
+  /** obeys the number's open requests, oldest first; on taking the number, opens it unless it is stopped */
+  const reconcile = async (numberId: string, takingOver: boolean) => {
+    if (!adapters.has(numberId)) return;
+    const recorded = await store.readStream<NumberRuntimeEvent>(runtimeStreamId(numberId));
+    const state = recorded.reduce(
+      (s, e) => numberRuntimeDecider.evolve(s, { type: e.type, data: e.data } as NumberRuntimeEvent),
+      numberRuntimeDecider.initialState(),
+    );
+    const causes = new Map(
+      recorded
+        .filter((e) => REQUEST_TYPES.has(e.type))
+        .map((e) => [
+          (e.data as { requestId: string }).requestId,
+          { eventId: e.id, correlationId: e.metadata.correlationId },
+        ]),
+    );
+    if (takingOver && state.open.length === 0) {
+      const adapter = adapters.get(numberId)!;
+      if (state.desired === 'running')
+        try {
+          await openChannel(numberId, adapter);
+        } catch (error) {
+          // No request to answer: try again on the next lease round (a request in between decides instead).
+          reopen.add(numberId);
+          log.warn('number runtime open failed, will retry', { numberId, error });
+        }
+      else log.info('number runtime stopped: its queue waits', { numberId });
+    }
+    for (const request of state.open) await obey(numberId, request, causes.get(request.requestId));
+  };
+
   // ---- numbers: who serves which -----------------------------------------------------------------
   const balance = async () => {
     const now = runtime.clock();
@@ -130,11 +280,24 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       if (!held.includes(number.numberId)) log.info('number lease taken', { numberId: number.numberId });
       if (!adapters.has(number.numberId)) {
         const adapter = await options.channels(number, options.sink);
-        if (adapter) adapters.set(number.numberId, adapter);
+        if (adapter) {
+          adapters.set(number.numberId, adapter);
+          void serially(number.numberId, () => reconcile(number.numberId, true));
+        }
       }
     }
-    for (const id of [...adapters.keys()]) if (!ids.includes(id)) adapters.delete(id);
+    for (const [id, adapter] of [...adapters]) {
+      if (ids.includes(id)) continue;
+      // Lost the lease: stop draining at once, close the channel (the session is kept for the next holder).
+      adapters.delete(id);
+      running.delete(id);
+      void serially(id, () => closeChannel(id, adapter));
+    }
     held = ids.filter((id) => adapters.has(id));
+    for (const id of [...reopen]) {
+      reopen.delete(id);
+      if (adapters.has(id) && !running.has(id)) void serially(id, () => reconcile(id, true));
+    }
   };
 
   // ---- one message -------------------------------------------------------------------------------
@@ -241,18 +404,22 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
         nudge();
       });
     sending.set(message.messageId, run);
+    sendingNumber.set(message.messageId, message.numberId);
+    void run.finally(() => sendingNumber.delete(message.messageId));
   };
 
   const drain = async (): Promise<boolean> => {
     if (held.length === 0 || sending.size >= concurrency) return false;
     const now = runtime.clock();
-    const due = await queue.due(held, now, concurrency * 4);
+    const serving = held.filter((id) => running.has(id));
+    if (serving.length === 0) return false;
+    const due = await queue.due(serving, now, concurrency * 4);
     const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter }> = [];
     for (const message of due) {
       if (stopped || sending.size + chosen.length >= concurrency) break;
       if (sending.has(message.messageId)) continue;
       const adapter = adapters.get(message.numberId);
-      if (!adapter) continue;
+      if (!adapter || !running.has(message.numberId)) continue;
       if (!pacer.tryAcquire(message.numberId, message.to, adapter.limits, now.getTime())) continue;
       chosen.push({ message, adapter });
     }
@@ -277,7 +444,35 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     return launched;
   };
 
+  // Requests appended from now on arrive through the subscription; older open ones are found when the
+  // number is taken (reconcile folds its stream), so the head is read before the first lease round.
+  const ready = (async () => {
+    while (!stopped) {
+      try {
+        const after = await store.headPosition();
+        if (stopped) return;
+        subscription = store.subscribeToAll({
+          after,
+          filter: { streamPrefixes: [RUNTIME_STREAM_PREFIX] },
+          onEvent: (event) => {
+            if (!REQUEST_TYPES.has(event.type)) return;
+            const numberId = (event.data as { numberId?: unknown }).numberId;
+            if (typeof numberId === 'string' && adapters.has(numberId))
+              void serially(numberId, () => reconcile(numberId, false));
+          },
+          onError: (error) => log.error('runtime request subscription failed', { error }),
+        });
+        return;
+      } catch (error) {
+        // The store is not answering yet: nothing can be leased either, so wait and try again.
+        log.warn('runtime request subscription failed, will retry', { error });
+        await sleep(1_000);
+      }
+    }
+  })();
+
   const leaseLoop = (async () => {
+    await ready;
     while (!stopped) {
       try {
         await balance();
@@ -301,6 +496,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
 
   return {
     heldNumbers: () => [...held],
+    runningNumbers: () => held.filter((id) => running.has(id)),
     inFlight: () => sending.size,
     async stop() {
       if (stopped) return;
@@ -308,6 +504,11 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       nudge();
       for (const wakeUp of [...sleepers]) wakeUp();
       await Promise.all([leaseLoop, drainLoop, ...sending.values()]);
+      await subscription?.stop();
+      // Close every channel (sessions are kept: the next holder resumes them), after any step under way.
+      for (const [id, adapter] of [...adapters]) void serially(id, () => closeChannel(id, adapter));
+      adapters.clear();
+      await Promise.all([...lifecycle.values()]);
       // Hand the numbers over at once instead of letting their leases run out.
       for (const id of held) await leases.release(id, worker.workerId).catch(() => undefined);
       await leases.stopWorker(worker.workerId).catch(() => undefined);

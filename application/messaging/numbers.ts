@@ -109,10 +109,13 @@ export const removeNumber = change('RemoveNumber', 'number removed');
 export type DefaultNumbers = {
   simulator: boolean;
   cloud: { phoneNumberId: string; accessToken: string | null } | null;
+  /** WHATSAPP_WEB_NUMBER with WHATSAPP_MODE web or both: a number of kind `web`, paired from the console */
+  web?: boolean;
 };
 
 export const SIMULATOR_NUMBER_ID = 'simulator';
 export const CLOUD_NUMBER_ID = 'cloud';
+export const WEB_NUMBER_ID = 'web';
 
 /**
  * Creates the configured default numbers when they do not exist yet (idempotent across restarts and
@@ -145,7 +148,10 @@ export const ensureDefaultNumbers = async (
         context,
         { ifAbsent: true },
       );
-    return CLOUD_NUMBER_ID;
   }
+  if (defaults.web)
+    await addNumber(deps, { numberId: WEB_NUMBER_ID, name: 'WhatsApp Web', kind: 'web' }, context, { ifAbsent: true });
+  if (defaults.cloud) return CLOUD_NUMBER_ID;
+  if (defaults.web) return WEB_NUMBER_ID;
   return defaults.simulator ? SIMULATOR_NUMBER_ID : null;
 };

@@ -99,6 +99,14 @@ export type ReadAllOptions = {
   filter?: AllFilter;
 };
 
+export type CountAllOptions = {
+  /** exclusive */
+  after?: number;
+  /** inclusive */
+  upTo?: number;
+  filter?: AllFilter;
+};
+
 export type SubscribeOptions = {
   /** exclusive checkpoint: the first event delivered has a greater position */
   after?: number;
@@ -137,6 +145,8 @@ export interface EventStore {
    * matching event up to this head: a reader may checkpoint there (projections/shared/checkpoints.ts).
    */
   headPosition(): Promise<number>;
+  /** Optional: how many events match, counted by the store (a projection's lag, a rebuild's total); else readers page through readAll. */
+  countAll?(options?: CountAllOptions): Promise<number>;
   /** cheap round trip for /healthz; adapters keep at most one in flight */
   ping(): Promise<void>;
   close(): Promise<void>;

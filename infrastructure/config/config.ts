@@ -155,6 +155,14 @@ const graphUrl = envVar((value, report) => {
   return value.trim().replace(/\/+$/, '');
 });
 
+/** WhatsApp Web's socket URL: unset for WhatsApp itself; tests point it at a local peer. */
+const webSocketUrl = envVar((value, report) => {
+  if (value === undefined) return null;
+  if (parseUrl(value, ['ws:', 'wss:']) === undefined)
+    report(`${shown(value)} is not a ws(s) URL`, 'Unset it (WhatsApp Web itself), or set a ws:// or wss:// URL.');
+  return value.trim();
+});
+
 const graphApiVersion = envVar((value, report) => {
   if (value === undefined) return 'v21.0';
   if (!GRAPH_VERSION.test(value.trim()))
@@ -284,6 +292,9 @@ const buildSchema = (env: Env) => {
     WHATSAPP_RETRY_BASE_MS: integer({ fallback: 1000, min: 1, max: 3_600_000 }),
     WHATSAPP_NUMBER_LEASE_SECONDS: seconds(10, 3600),
     WHATSAPP_SEND_CLAIM_SECONDS: seconds(30, 3600),
+    WHATSAPP_WEB_URL: webSocketUrl,
+    WHATSAPP_WEB_NUMBER: boolean(false),
+    WHATSAPP_WEB_QR_MAX: integer({ fallback: 5, min: 1, max: 20 }),
     EVENT_STORE: eventStoreKind(env.EVENTSTORE_URL !== undefined),
     EVENTSTORE_URL: eventStoreUrl(eventStore === 'eventstoredb' ? 'EVENT_STORE=eventstoredb' : null),
     DATABASE_URL: connectionUrl(
@@ -380,6 +391,11 @@ const toConfig = (e: Parsed) => {
       retryBaseMs: e.WHATSAPP_RETRY_BASE_MS,
       numberLeaseSeconds: e.WHATSAPP_NUMBER_LEASE_SECONDS,
       sendClaimSeconds: e.WHATSAPP_SEND_CLAIM_SECONDS,
+      web: {
+        socketUrl: e.WHATSAPP_WEB_URL,
+        defaultNumber: e.WHATSAPP_WEB_NUMBER,
+        maxQrAttempts: e.WHATSAPP_WEB_QR_MAX,
+      },
     },
     eventStore,
     database,

@@ -63,6 +63,10 @@ export const redactedConfigSummary = (config: Config): Record<string, SummaryVal
   WHATSAPP_RETRY_BASE_MS: config.whatsapp.retryBaseMs,
   WHATSAPP_NUMBER_LEASE_SECONDS: config.whatsapp.numberLeaseSeconds,
   WHATSAPP_SEND_CLAIM_SECONDS: config.whatsapp.sendClaimSeconds,
+  WHATSAPP_WEB_URL:
+    config.whatsapp.web.socketUrl === null ? 'not set' : withoutCredentials(config.whatsapp.web.socketUrl),
+  WHATSAPP_WEB_NUMBER: config.whatsapp.web.defaultNumber,
+  WHATSAPP_WEB_QR_MAX: config.whatsapp.web.maxQrAttempts,
   FERNET_KEYS: presence(config.fernetKeys),
   fernetKeyCount: config.fernetKeys.length,
   LOGIN_MAX_FAILURES: config.login.maxFailures,

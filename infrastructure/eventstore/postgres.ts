@@ -5,6 +5,7 @@ import {
   WrongExpectedRevisionError,
   type AllFilter,
   type AppendResult,
+  type CountAllOptions,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -223,6 +224,20 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
           return { events: rows.map(toEvent), scannedTo: head };
         },
       });
+    },
+
+    async countAll(countOptions: CountAllOptions = {}) {
+      const params: unknown[] = [countOptions.after ?? 0];
+      const where = ['position > $1', ...filterClauses(countOptions.filter, params)];
+      if (countOptions.upTo !== undefined) {
+        params.push(countOptions.upTo);
+        where.push(`position <= $${params.length}`);
+      }
+      const { rows } = await executor.query<{ count: string | number }>(
+        `select count(*) as count from ${tables.events} where ${where.join(' and ')}`,
+        params,
+      );
+      return Number(rows[0]?.count ?? 0);
     },
 
     async headPosition() {

@@ -8,7 +8,10 @@ import sessionsAndLoginLocks from './202511290801_sessions_and_login_locks.js';
 import llm from './202511291100_llm.js';
 import messaging from './202511291201_messaging.js';
 import scheduledMessages from './202511291340_scheduled_messages.js';
-import contactKeys from './202511291500_contact_keys.js';
+import whatsappWeb from './202511291341_whatsapp_web.js';
+import runtimeControl from './202511291501_runtime_control.js';
+import projectionRebuilds from './202511291801_projection_rebuilds.js';
+import contactKeys from './202511291802_contact_keys.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -25,6 +28,9 @@ export const migrations: readonly Migration[] = checkMigrationList([
   llm,
   messaging,
   scheduledMessages,
+  whatsappWeb,
+  runtimeControl,
+  projectionRebuilds,
   contactKeys,
 ]);
 

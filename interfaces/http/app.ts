@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Logger } from 'winston';
 import { isValidCorrelationId, newCorrelationId, runWithContext } from '#infrastructure/logging/context.js';
 import { errorHandler, notFoundHandler } from './shared/errors.js';
+import { rejectOddText } from './shared/text.js';
 
 export type HttpAppOptions = {
   logger: Logger;
@@ -90,6 +91,9 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
   if (options.apiLimiter) app.use('/api', options.apiLimiter);
   for (const router of options.rawBodyRouters ?? []) app.use(router);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
+  // Every API route refuses NUL, lone surrogates and control characters in its body and query (400
+  // invalid_text), whichever router serves it; the login records odd credentials itself.
+  app.use('/api', rejectOddText({ 'POST /auth/login': ['username', 'password'] }));
   for (const router of options.routers) app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

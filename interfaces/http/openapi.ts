@@ -3,6 +3,8 @@ import { eventPaths } from './events/eventsOpenApi.js';
 import { privacyPaths } from './privacy/openapi.js';
 import { messagingPaths } from './messaging/openapi.js';
 import { schedulingPaths } from './scheduling/openapi.js';
+import { runtimePaths } from './runtime/openapi.js';
+import { projectionPaths } from './projections/projectionsOpenApi.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API, served at GET /api/openapi.json.
@@ -89,7 +91,18 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'All checks ok',
-            content: json({ type: 'object', properties: { status: { const: 'ok' }, checks: { type: 'object' } } }),
+            content: json({
+              type: 'object',
+              properties: {
+                status: { const: 'ok' },
+                checks: { type: 'object' },
+                detail: {
+                  type: 'object',
+                  description:
+                    'processes: running/crashed/stopped/notReporting per process name; never changes the status',
+                },
+              },
+            }),
           },
           503: {
             description: 'A dependency failed; checks names it',
@@ -465,6 +478,8 @@ export const openApiDocument = {
       },
     },
     ...eventPaths,
+    ...runtimePaths,
+    ...projectionPaths,
     ...privacyPaths,
     '/metrics': {
       get: {

@@ -33,6 +33,8 @@ import { sessionsReader } from '#projections/identity/sessions.js';
 import { listSecretMetadata } from '#projections/secrets/secrets.js';
 import { allProjections } from '#projections/registry.js';
 import { projectionStatus, startProjections, type ProjectionRunner } from '#projections/runner.js';
+import { createProjectionAdmin } from '#projections/shared/rebuildService.js';
+import { projectionRoutes } from '#interfaces/http/projections/projectionRoutes.js';
 import { createPrometheus } from '#infrastructure/metrics/prometheus.js';
 import { metricsRoutes, startMetricsServer } from '#interfaces/http/metrics/metricsRoutes.js';
 import { createLiveFeed } from '#projections/metrics/liveFeed.js';
@@ -47,6 +49,11 @@ import { cloudWebhook } from '#interfaces/http/messaging/cloudWiring.js';
 import { sqlMessagingQueries } from '#infrastructure/messaging/sqlQueue.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { createLlm, type Llm } from './llm.js';
+import type { ProcessName, ProcessRole } from '#domain/runtime/events.js';
+import { sqlProcessHeartbeats } from '#infrastructure/runtime/sqlHeartbeats.js';
+import { runtimeRoutes } from '#interfaces/http/runtime/runtimeRoutes.js';
+import { processSummary } from '#interfaces/http/runtime/processes.js';
+import { monitorTimings, startProcessReporting, type ProcessMonitorTimings } from './runtime.js';
 import { rulesThenLlm } from '#application/llm/composite.js';
 import { createRulesResponder } from '#application/messaging/rules.js';
 import { loadRules } from '#infrastructure/messaging/rulesFile.js';
@@ -76,10 +83,14 @@ export type StartAppOptions = {
   port?: number;
   /** Redis key prefix for rate limits (tests isolate themselves with it) */
   redisKeyPrefix?: string;
+  /** events per transaction of the API's blue/green rebuilds (default 5,000; tests make them slow to watch them) */
+  projectionRebuildBatchSize?: number;
   /** time and ids for everything the app writes (systemRuntime; tests may pass a manual one) */
   runtime: Runtime;
   /** the bot (default: the rules responder); the LLM responder plugs in here */
   replier?: AutoReplier;
+  /** liveness: the process names this process beats for (embedded: all three; default app) and timings */
+  process?: { names?: readonly ProcessName[]; role?: ProcessRole; timings?: Partial<ProcessMonitorTimings> };
 };
 
 export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
@@ -121,7 +132,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       store: infra.store,
       clock: runtime.clock,
       storedState: () => readMetricsState(infra.db.knex),
-      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList),
+      projectionStatus: () => projectionStatus(infra.db, infra.store, projectionList, { lagEventsCap: 1_000 }),
       expectedProcesses: ['app', 'worker-web', 'scheduler'],
       logger,
     });
@@ -221,6 +232,29 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
     });
     closers.push(() => projections.stop());
+    // Blue/green rebuilds asked for through the API run here, in the background.
+    const projectionAdmin = createProjectionAdmin({
+      db: infra.db,
+      store: infra.store,
+      projections: projectionList,
+      logger,
+      batchSize: options.projectionRebuildBatchSize,
+    });
+    closers.push(() => projectionAdmin.stop());
+
+    // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
+    const timings = monitorTimings(options.process?.timings);
+    const heartbeats = sqlProcessHeartbeats(infra.db.knex);
+    const monitor = startProcessReporting({
+      store,
+      db: infra.db,
+      runtime,
+      logger,
+      names: options.process?.names ?? ['app'],
+      role: options.process?.role ?? 'app',
+      timings,
+    });
+    closers.push(() => monitor.stop());
 
     const checks: HealthCheck[] = [
       { name: 'eventStore', check: () => infra.store.ping() },
@@ -234,7 +268,9 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       trustProxy: config.http.trustProxy,
       routers: [
         webRoutes(),
-        healthRoutes(checks),
+        healthRoutes(checks, [
+          { name: 'processes', read: () => processSummary(heartbeats, runtime.clock(), timings.crashAfterMs) },
+        ]),
         openApiRoutes(),
         metricsRoutes({ registry: prometheus.registry, token: config.metrics.token }),
         authRoutes({ identity, loginLimiter: rateLimiting.loginLimiter }),
@@ -245,12 +281,18 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         }),
         auditRoutes({ identity, auditLog: auditLogReader(infra.db.knex), clock: runtime.clock }),
         eventRoutes({ identity, store: infra.store }),
+        projectionRoutes({ auth: identity, admin: projectionAdmin, store, runtime }),
         secretsRoutes({
           auth: identity,
           secrets: { store, cipher: optionalSecretCipher(config.fernetKeys), log: logger, runtime },
           listSecrets: () => listSecretMetadata(infra.db.knex),
         }),
-        numbersRoutes({ auth: identity, knex: infra.db.knex, numbers: messaging.numbers }),
+        numbersRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          numbers: messaging.numbers,
+          maxQrAttempts: config.whatsapp.web.maxQrAttempts,
+        }),
         messagingRoutes({
           auth: identity,
           knex: infra.db.knex,
@@ -265,6 +307,14 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           auth: identity,
           knex: infra.db.knex,
           scheduling: { store, runtime, log: logger, defaultNumberId: messaging.defaultNumberId },
+        }),
+        runtimeRoutes({
+          auth: identity,
+          knex: infra.db.knex,
+          runtime,
+          control: { store, runtime },
+          heartbeats,
+          crashAfterMs: timings.crashAfterMs,
         }),
         privacyRoutes({
           auth: identity,

@@ -10,6 +10,7 @@ import { recordProcessEvent } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
 import { retentionJobs } from './retention.js';
 import { startMessagingWorker } from './messaging.js';
+import { startProcessReporting } from './runtime.js';
 
 type Role = ProcessRole;
 const ROLES: readonly Role[] = ['embedded', ...PROCESS_NAMES];
@@ -34,7 +35,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
   const closers: Array<() => Promise<void>> = [];
   const names: ProcessName[] = role === 'embedded' ? [...PROCESS_NAMES] : [role];
   if (names.includes('app')) {
-    const app = await startApp({ config, logger, runtime });
+    const app = await startApp({ config, logger, runtime, process: { names, role } });
     closers.push(() => app.close());
     const others = names.filter((n) => n !== 'app');
     for (const name of ['app' as const, ...others])
@@ -67,6 +68,8 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     closers.push(() => infra.close());
     await migrateLatest(infra.db);
     await recordProcessEvent(infra.store, runtime, 'ProcessStarted', { name: names[0]!, role });
+    const monitor = startProcessReporting({ store: infra.store, db: infra.db, runtime, logger, names, role });
+    closers.push(() => monitor.stop());
     if (role === 'scheduler') {
       const scheduler = startScheduler({
         store: infra.store,

@@ -13,6 +13,9 @@ import { createCloudAdapter, type CloudCredentials } from '#infrastructure/chann
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { createChannelFactory, type KindFactory } from '#infrastructure/channels/registry.js';
+import { createWebChannels } from '#infrastructure/channels/web/factory.js';
+import { qrTerminal } from '#infrastructure/channels/web/qr.js';
+import { DEFAULT_WEB_SETTINGS, type WebChannel, type WebSettings } from '#infrastructure/channels/web/webChannel.js';
 import type { Config } from '#infrastructure/config/config.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
@@ -68,7 +71,11 @@ export const startMessagingApp = async (deps: {
       : null;
   const defaultNumberId = await ensureDefaultNumbers(
     numbers,
-    { simulator: config.whatsapp.simulator, cloud },
+    {
+      simulator: config.whatsapp.simulator,
+      cloud,
+      web: config.whatsapp.web.defaultNumber && (config.whatsapp.mode === 'web' || config.whatsapp.mode === 'both'),
+    },
     { correlationId: newCorrelationId(), actor: 'system' },
   );
   const send: SendDeps = { store, runtime, log: logger, defaultNumberId };
@@ -96,10 +103,16 @@ export type WorkerOptions = {
   factories?: Partial<Record<'simulator' | 'cloud' | 'web', KindFactory>>;
   /** replaces the whole factory (tests: a channel double over HTTP) */
   channels?: ChannelFactory;
+  /** the Web channel's QR in the terminal (default: printed on stdout) */
+  printQr?: ((qr: string) => void) | null;
+  /** Web channel settings beyond the configuration's (tests: short QR lifetimes, fast backoff) */
+  webSettings?: Partial<WebSettings>;
 };
 
 /** The worker-web role: drains the outbound queue of the numbers it holds by lease. */
-export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
+export const startMessagingWorker = (
+  options: WorkerOptions,
+): Dispatcher & { webChannels(): ReadonlyMap<string, WebChannel> } => {
   const { config, logger, store, db, runtime } = options;
   const queries = sqlMessagingQueries(db.knex);
   const inbound: InboundDeps = { store, runtime, log: logger, queries, newCorrelationId };
@@ -125,18 +138,43 @@ export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
         clock: runtime.clock,
       }),
     );
+  const workerId = `${os.hostname()}:${process.pid}:${runtime.newId().slice(0, 8)}`;
+  // One baileys socket per number of kind `web`, its session Fernet-encrypted in PostgreSQL.
+  const web = createWebChannels({
+    knex: db.knex,
+    cipher,
+    store,
+    runtime,
+    log: logger,
+    queries,
+    workerId,
+    newCorrelationId,
+    settings: {
+      ...DEFAULT_WEB_SETTINGS,
+      socketUrl: config.whatsapp.web.socketUrl,
+      maxQrAttempts: config.whatsapp.web.maxQrAttempts,
+      ...options.webSettings,
+    },
+    printQr:
+      options.printQr === null
+        ? undefined
+        : (options.printQr ??
+          ((qr) =>
+            void qrTerminal(qr).then((art) =>
+              process.stdout.write(`Scan this QR with WhatsApp (Linked devices > Link a device):\n${art}\n`),
+            ))),
+  });
   const channels =
     options.channels ??
     createChannelFactory(
-      { cloud, ...options.factories },
+      { cloud, web: web.factory, ...options.factories },
       {
         onError: (error) => logger.warn('simulator status failed', { error }),
         clock: runtime.clock,
       },
     );
-  const workerId = `${os.hostname()}:${process.pid}:${runtime.newId().slice(0, 8)}`;
   logger.info('worker-web: draining the outbound queue', { workerId, concurrency: config.whatsapp.sendConcurrency });
-  return startDispatcher({
+  const dispatcher = startDispatcher({
     store,
     runtime,
     log: logger,
@@ -153,4 +191,13 @@ export const startMessagingWorker = (options: WorkerOptions): Dispatcher => {
     numberLeaseMs: config.whatsapp.numberLeaseSeconds * 1000,
     backoff: { baseMs: config.whatsapp.retryBaseMs, maxMs: 300_000 },
   });
+  // The Web sockets close with the worker (their sessions stay stored: the next start resumes them).
+  return {
+    ...dispatcher,
+    webChannels: () => web.channels(),
+    stop: async () => {
+      await dispatcher.stop();
+      await web.closeAll();
+    },
+  };
 };

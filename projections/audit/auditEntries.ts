@@ -138,6 +138,10 @@ const processName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | 
 const secretName = (d: { name: string }, e: RecordedEvent<AppEvent>): string | null =>
   id(d.name) ?? streamSuffix(SECRET_STREAM_PREFIX, e);
 const by = (d: { by: string }): Details => ({ by: text(d.by) });
+const runtimeRequest = (d: { requestId: string; scope: string }): Details => ({
+  requestId: text(d.requestId),
+  scope: text(d.scope),
+});
 const processDetails = (d: { instance: string; role: string }): Details => ({
   instance: text(d.instance),
   role: text(d.role),
@@ -270,6 +274,50 @@ const SPECS: Specs = {
     outcome: () => 'failure',
     details: (d) => ({ instance: text(d.instance), reason: text(d.reason) }),
   },
+  // runtime control of a number: the admin's request, then what the worker did (or that nobody did)
+  RuntimeStartRequested: { action: 'runtime.start_requested', target: (d) => id(d.numberId), details: runtimeRequest },
+  RuntimeStopRequested: { action: 'runtime.stop_requested', target: (d) => id(d.numberId), details: runtimeRequest },
+  RuntimeRestartRequested: {
+    action: 'runtime.restart_requested',
+    target: (d) => id(d.numberId),
+    details: runtimeRequest,
+  },
+  RuntimeLogoutRequested: {
+    action: 'runtime.logout_requested',
+    target: (d) => id(d.numberId),
+    details: runtimeRequest,
+  },
+  RuntimeRequestCompleted: {
+    action: 'runtime.completed',
+    target: (d) => id(d.numberId),
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      workerId: text(d.workerId),
+      result: text(d.outcome),
+    }),
+  },
+  RuntimeRequestFailed: {
+    action: 'runtime.failed',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      workerId: text(d.workerId),
+      error: text(d.error),
+    }),
+  },
+  RuntimeRequestTimedOut: {
+    action: 'runtime.timed_out',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({
+      requestId: text(d.requestId),
+      runtimeAction: text(d.action),
+      timeoutSeconds: int(d.timeoutSeconds),
+    }),
+  },
   // messaging: numbers, human takeover, manual sends and dead-letter decisions (people's actions);
   // never a text. Inbound messages, the bot's replies and the worker's attempts are not admin actions.
   NumberAdded: {
@@ -313,6 +361,50 @@ const SPECS: Specs = {
   MessageSendFailed: null,
   MessageDeadLettered: null,
   MessageStatusUpdated: null,
+  // whatsapp web: the connection's changes; never a QR's content nor a pairing code (either pairs a phone)
+  WhatsAppConnecting: null,
+  WhatsAppQrIssued: {
+    action: 'whatsapp.qr_issued',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ attempt: int(d.attempt), maxAttempts: int(d.maxAttempts), expiresAt: text(d.expiresAt) }),
+  },
+  WhatsAppPairingCodeRequested: {
+    action: 'whatsapp.pairing_code_requested',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ requestId: text(d.requestId), by: text(d.by) }),
+  },
+  WhatsAppPairingCodeIssued: {
+    action: 'whatsapp.pairing_code_issued',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ requestId: textOrNull(d.requestId), expiresAt: text(d.expiresAt) }),
+  },
+  WhatsAppPairingExpired: {
+    action: 'whatsapp.pairing_expired',
+    target: (d) => id(d.numberId),
+    outcome: () => 'failure',
+    details: (d) => ({ attempts: int(d.attempts), maxAttempts: int(d.maxAttempts), reason: text(d.reason) }),
+  },
+  WhatsAppConnected: {
+    action: 'whatsapp.connected',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ newLogin: typeof d.newLogin === 'boolean' ? d.newLogin : undefined, worker: text(d.worker) }),
+  },
+  WhatsAppDisconnected: {
+    action: 'whatsapp.disconnected',
+    target: (d) => id(d.numberId),
+    outcome: (d) => (d.next === 'closed' ? 'success' : 'failure'),
+    details: (d) => ({
+      reason: text(d.reason),
+      statusCode: int(d.statusCode),
+      next: text(d.next),
+      retryInMs: int(d.retryInMs),
+    }),
+  },
+  WhatsAppLoggedOut: {
+    action: 'whatsapp.logged_out',
+    target: (d) => id(d.numberId),
+    details: (d) => ({ by: text(d.by), statusCode: int(d.statusCode) }),
+  },
   // llm: the admin's levers are audited; calls and circuit changes are not admin actions
   LlmCallStarted: null,
   LlmCallSucceeded: null,
@@ -374,6 +466,12 @@ const SPECS: Specs = {
   },
   ScheduledMessageFired: null,
   ScheduledMessageFailed: null,
+  // operations: an admin's rebuild of a read model
+  ProjectionRebuildRequested: {
+    action: 'projection.rebuild_requested',
+    target: (d) => id(d.projection),
+    details: (d) => ({ by: text(d.by) }),
+  },
   // privacy: who forgot which chat (never the phone number: the chat id), and each retention run
   ContactForgotten: {
     action: 'contact.forgotten',

@@ -4,8 +4,10 @@ import { isRole } from '#domain/identity/events.js';
 import type { SessionReadModel } from '#application/identity/allowlist.js';
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 import type { Projection } from '#projections/shared/projection.js';
+import { RowBatch } from '#projections/shared/batchRows.js';
 
 const TABLE = 'sessions';
+const COLUMNS = ['id', 'account_id', 'status', 'expires_at', 'started_at', 'ended_at', 'end_reason', 'position'];
 
 /**
  * The session allowlist: one row per session, `active` until a SessionRevoked ends it. A token is
@@ -59,6 +61,62 @@ export const sessionsProjection: Projection = {
         return;
       }
     }
+  },
+  // The same rules as `apply`, folded in memory: one select of the touched sessions, one upsert.
+  async applyBatch(trx, recorded) {
+    const events = recorded as readonly RecordedEvent<SessionEvent>[];
+    const rows = new RowBatch(TABLE, 'id', COLUMNS);
+    await rows.load(
+      trx,
+      events.map((event) => event.data.sessionId),
+    );
+    for (const event of events) {
+      const id = event.data.sessionId;
+      const at = event.metadata.occurredAt;
+      const row = rows.get(id);
+      switch (event.type) {
+        case 'SessionStarted':
+          if (row === undefined)
+            rows.set(id, {
+              id,
+              account_id: event.data.accountId,
+              status: 'active',
+              expires_at: event.data.expiresAt,
+              started_at: at,
+              ended_at: null,
+              end_reason: null,
+              position: event.position,
+            });
+          break;
+        case 'RefreshTokenRotated':
+          if (row?.status === 'active') rows.update(id, { expires_at: event.data.expiresAt, position: event.position });
+          break;
+        case 'SessionRevoked':
+          if (row === undefined)
+            rows.set(id, {
+              id,
+              account_id: event.data.accountId,
+              status: 'revoked',
+              expires_at: null,
+              started_at: null,
+              ended_at: at,
+              end_reason: event.data.reason,
+              position: event.position,
+            });
+          else
+            rows.update(id, {
+              status: 'revoked',
+              ended_at: at,
+              end_reason: event.data.reason,
+              position: event.position,
+            });
+          break;
+        default: {
+          const _exhaustive: never = event;
+        }
+      }
+    }
+    await rows.flush(trx);
   },
 };
 

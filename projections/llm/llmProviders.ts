@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { CircuitState } from '#application/llm/ports.js';
 import type { Projection } from '#projections/runner.js';
+import type { RecordedEvent } from '#application/shared/eventStore.js';
+import { insertRows, type Row } from '#projections/shared/batchRows.js';
 
 const CALLS = 'llm_calls';
 const CIRCUITS = 'llm_circuits';
@@ -28,45 +30,91 @@ export const llmProvidersProjection: Projection = {
     'ProviderCircuitClosed',
   ],
   async apply(trx, event) {
-    const d = event.data as Record<string, unknown>;
-    const num = (key: string) => (typeof d[key] === 'number' && Number.isFinite(d[key]) ? d[key] : 0);
-    const str = (key: string) => (typeof d[key] === 'string' ? d[key] : 'unknown');
-    switch (event.type) {
-      case 'LlmCallSucceeded':
-      case 'LlmCallFailed': {
-        const ok = event.type === 'LlmCallSucceeded';
-        await trx(CALLS)
-          .insert({
-            event_id: event.id,
-            turn_id: str('turnId'),
-            provider: str('provider'),
-            model: str('model'),
-            at: event.metadata.occurredAt,
-            ok,
-            error_kind: ok ? null : str('errorKind'),
-            latency_ms: Math.round(num('latencyMs')),
-            tokens_in: ok ? Math.round(num('tokensIn')) : 0,
-            tokens_out: ok ? Math.round(num('tokensOut')) : 0,
-            cost_usd: ok ? num('costUsd') : 0,
-          })
-          .onConflict('event_id')
-          .ignore();
-        return;
-      }
-      case 'ProviderCircuitOpened':
-      case 'ProviderCircuitHalfOpened':
-      case 'ProviderCircuitClosed':
-        await trx.raw(
-          `insert into ${CIRCUITS} (provider, state, changed_at, position) values (?, ?, ?, ?)
-           on conflict (provider) do update set state = excluded.state, changed_at = excluded.changed_at, position = excluded.position
-           where ${CIRCUITS}.position < excluded.position`,
-          [str('provider'), CIRCUIT_OF[event.type] ?? 'closed', event.metadata.occurredAt, event.position],
-        );
-        return;
-      default:
-        return;
-    }
+    const row = rowOf(event);
+    if (row === null) return;
+    if (row.table === CALLS) await trx(CALLS).insert(row.row).onConflict('event_id').ignore();
+    else
+      await trx.raw(
+        `insert into ${CIRCUITS} (provider, state, changed_at, position) values (?, ?, ?, ?)
+         on conflict (provider) do update set state = excluded.state, changed_at = excluded.changed_at, position = excluded.position
+         where ${CIRCUITS}.position < excluded.position`,
+        [row.row.provider, row.row.state, row.row.changed_at, row.row.position] as Knex.RawBinding[],
+      );
   },
+  // One insert of the calls, one upsert of each provider's last circuit change in the batch.
+  async applyBatch(trx, events) {
+    const calls: Row[] = [];
+    const circuits = new Map<string, Row>();
+    for (const event of events) {
+      const row = rowOf(event);
+      if (row === null) continue;
+      if (row.table === CALLS) calls.push(row.row);
+      else circuits.set(row.row.provider as string, row.row);
+    }
+    await insertRows(trx, CALLS, CALL_COLUMNS, calls, { onConflict: ['event_id'] });
+    await insertRows(trx, CIRCUITS, ['provider', 'state', 'changed_at', 'position'], [...circuits.values()], {
+      onConflict: ['provider'],
+      update: ['state', 'changed_at', 'position'],
+      updateWhere: `${CIRCUITS}.position < excluded.position`,
+    });
+  },
+};
+
+const CALL_COLUMNS = [
+  'event_id',
+  'turn_id',
+  'provider',
+  'model',
+  'at',
+  'ok',
+  'error_kind',
+  'latency_ms',
+  'tokens_in',
+  'tokens_out',
+  'cost_usd',
+];
+
+/** The row an event writes: a call, or a circuit change. */
+const rowOf = (event: RecordedEvent): { table: typeof CALLS | typeof CIRCUITS; row: Row } | null => {
+  const d = event.data as Record<string, unknown>;
+  const num = (key: string) => (typeof d[key] === 'number' && Number.isFinite(d[key]) ? d[key] : 0);
+  const str = (key: string) => (typeof d[key] === 'string' ? d[key] : 'unknown');
+  switch (event.type) {
+    case 'LlmCallSucceeded':
+    case 'LlmCallFailed': {
+      const ok = event.type === 'LlmCallSucceeded';
+      return {
+        table: CALLS,
+        row: {
+          event_id: event.id,
+          turn_id: str('turnId'),
+          provider: str('provider'),
+          model: str('model'),
+          at: event.metadata.occurredAt,
+          ok,
+          error_kind: ok ? null : str('errorKind'),
+          latency_ms: Math.round(num('latencyMs')),
+          tokens_in: ok ? Math.round(num('tokensIn')) : 0,
+          tokens_out: ok ? Math.round(num('tokensOut')) : 0,
+          cost_usd: ok ? num('costUsd') : 0,
+        },
+      };
+    }
+    case 'ProviderCircuitOpened':
+    case 'ProviderCircuitHalfOpened':
+    case 'ProviderCircuitClosed':
+      return {
+        table: CIRCUITS,
+        row: {
+          provider: str('provider'),
+          state: CIRCUIT_OF[event.type] ?? 'closed',
+          changed_at: event.metadata.occurredAt,
+          position: event.position,
+        },
+      };
+    default:
+      return null;
+  }
 };
 
 export type ProviderFigures = {

@@ -1,11 +1,30 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
-import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { ERASED } from '#domain/privacy/events.js';
-import { asPrivacyEvent } from './privacyEvent.js';
+import { withPrivacy } from './privacyEvent.js';
+import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
+import { RowBatch } from '../shared/batchRows.js';
 
 const TABLE = 'chat_messages';
+const COLUMNS = [
+  'message_id',
+  'chat_id',
+  'number_id',
+  'direction',
+  'kind',
+  'text',
+  'template_name',
+  'source',
+  'status',
+  'provider_message_id',
+  'error_code',
+  'at',
+  'sent_at',
+  'delivered_at',
+  'read_at',
+  'position',
+];
 
 // A later status never moves a message back (a 'delivered' that arrives after 'read' changes nothing).
 const RANK: Record<string, number> = {
@@ -19,23 +38,12 @@ const RANK: Record<string, number> = {
 };
 
 /** One row per message of a chat, inbound and outbound, with its delivery status as it arrives. */
-export const chatMessagesProjection: Projection = {
+const chatMessagesFold: Projection = {
   name: 'messaging.chat-messages',
-  version: 2,
+  version: 1,
   tables: [TABLE],
-  handles: ['MessageReceived', ...OUTBOUND_EVENT_TYPES, 'ContactForgotten', 'MessageContentExpired'],
+  handles: ['MessageReceived', ...OUTBOUND_EVENT_TYPES],
   async apply(trx, recorded) {
-    const privacy = asPrivacyEvent(recorded);
-    if (privacy?.type === 'ContactForgotten')
-      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
-    if (privacy?.type === 'MessageContentExpired')
-      return void (await trx(TABLE)
-        .where('at', '<', privacy.data.before)
-        .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template_name'))
-        .update({
-          text: trx.raw('case when text is null then null else ? end', [ERASED]),
-          template_name: trx.raw('case when template_name is null then null else ? end', [ERASED]),
-        }));
     const event = asMessagingEvent(recorded);
     if (event === null) return;
     const at = event.metadata.occurredAt;
@@ -114,7 +122,125 @@ export const chatMessagesProjection: Projection = {
         return;
     }
   },
+  // The same rules as `apply`, folded in memory: one select of the touched messages, one upsert.
+  async applyBatch(trx, recorded) {
+    const events = recorded.flatMap((event) => asMessagingEvent(event) ?? []);
+    const rows = new RowBatch(TABLE, 'message_id', COLUMNS);
+    await rows.load(
+      trx,
+      events.flatMap((event) => ('messageId' in event.data ? [event.data.messageId] : [])),
+    );
+    const fresh = { template_name: null, source: null, provider_message_id: null, error_code: null };
+    const none = { sent_at: null, delivered_at: null, read_at: null };
+    for (const event of events) {
+      const at = event.metadata.occurredAt;
+      switch (event.type) {
+        case 'MessageReceived': {
+          const d = event.data;
+          if (rows.get(d.messageId) === undefined)
+            rows.set(d.messageId, {
+              ...fresh,
+              ...none,
+              message_id: d.messageId,
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              direction: 'in',
+              kind: d.kind,
+              text: d.text,
+              status: 'received',
+              provider_message_id: d.providerMessageId,
+              at: d.sentAt,
+              position: event.position,
+            });
+          break;
+        }
+        case 'MessageQueued': {
+          const d = event.data;
+          if (rows.get(d.messageId) === undefined)
+            rows.set(d.messageId, {
+              ...fresh,
+              ...none,
+              message_id: d.messageId,
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              direction: 'out',
+              kind: d.template ? 'template' : 'text',
+              text: d.text,
+              template_name: d.template?.name ?? null,
+              source: d.source,
+              status: 'queued',
+              at,
+              position: event.position,
+            });
+          break;
+        }
+        case 'MessageSendAttempted': {
+          const status = rows.get(event.data.messageId)?.status;
+          if (status === 'queued' || status === 'retrying') rows.update(event.data.messageId, { status: 'sending' });
+          break;
+        }
+        case 'MessageSent': {
+          const status = rows.get(event.data.messageId)?.status;
+          rows.update(event.data.messageId, {
+            status: status === 'delivered' || status === 'read' ? status : 'sent',
+            provider_message_id: event.data.providerMessageId,
+            sent_at: at,
+            error_code: null,
+          });
+          break;
+        }
+        case 'MessageSendFailed':
+          rows.update(event.data.messageId, {
+            status: event.data.nextAttemptAt === null ? 'failed' : 'retrying',
+            error_code: event.data.code,
+          });
+          break;
+        case 'MessageDeadLettered':
+          rows.update(event.data.messageId, { status: 'dead' });
+          break;
+        case 'MessageRequeued':
+          rows.update(event.data.messageId, { status: 'queued' });
+          break;
+        case 'MessageDropped':
+          rows.update(event.data.messageId, { status: 'dropped' });
+          break;
+        case 'MessageStatusUpdated': {
+          const d = event.data;
+          const changes: Record<string, unknown> = { provider_message_id: d.providerMessageId };
+          if (d.status === 'delivered') changes.delivered_at = d.at;
+          if (d.status === 'read') changes.read_at = d.at;
+          if (d.status === 'failed') {
+            changes.status = 'failed';
+            changes.error_code = d.errorCode;
+          } else {
+            const current = rows.get(d.messageId)?.status;
+            const rank = RANK[d.status] ?? 0;
+            if (typeof current === 'string' && Object.hasOwn(RANK, current) && (RANK[current] ?? 0) < rank)
+              changes.status = d.status;
+          }
+          rows.update(d.messageId, changes);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    await rows.flush(trx);
+  },
 };
+
+/** The messages read model, with the privacy events: a forgotten chat's rows leave; expired content is erased. */
+export const chatMessagesProjection: Projection = withPrivacy(chatMessagesFold, 2, {
+  forget: async (trx, chatId) => void (await trx(TABLE).where({ chat_id: chatId }).delete()),
+  expire: async (trx, before) =>
+    void (await trx(TABLE)
+      .where('at', '<', before)
+      .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template_name'))
+      .update({
+        text: trx.raw('case when text is null then null else ? end', [ERASED]),
+        template_name: trx.raw('case when template_name is null then null else ? end', [ERASED]),
+      })),
+});
 
 export type ChatMessageRow = {
   messageId: string;

@@ -1,30 +1,46 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { CHAT_EVENT_TYPES } from '#domain/messaging/events.js';
-import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
 import { ERASED } from '#domain/privacy/events.js';
-import { asPrivacyEvent } from './privacyEvent.js';
+import { withPrivacy } from './privacyEvent.js';
+import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
+import { epochMs, RowBatch } from '../shared/batchRows.js';
 
 const TABLE = 'chats';
+const COLUMNS = [
+  'chat_id',
+  'number_id',
+  'contact',
+  'contact_name',
+  'last_text',
+  'last_direction',
+  'last_at',
+  'last_inbound_at',
+  'unread_count',
+  'message_count',
+  'paused',
+  'position',
+];
+
+/** SQL greatest(): the later of two timestamps, ignoring nulls. */
+const later = (a: unknown, b: unknown): unknown => {
+  const ta = epochMs(a);
+  const tb = epochMs(b);
+  if (ta === null) return b ?? null;
+  if (tb === null) return a;
+  return tb > ta ? b : a;
+};
 
 /**
  * One row per chat (number + contact): last message, unread count (inbound messages since the last
  * outbound one), the time of the last inbound message (the 24-hour window) and the paused flag.
  */
-export const chatsProjection: Projection = {
+const chatsFold: Projection = {
   name: 'messaging.chats',
-  version: 2,
+  version: 1,
   tables: [TABLE],
-  handles: [...CHAT_EVENT_TYPES, 'MessageQueued', 'ContactForgotten', 'MessageContentExpired'],
+  handles: [...CHAT_EVENT_TYPES, 'MessageQueued'],
   async apply(trx, recorded) {
-    const privacy = asPrivacyEvent(recorded);
-    if (privacy?.type === 'ContactForgotten')
-      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
-    if (privacy?.type === 'MessageContentExpired')
-      return void (await trx(TABLE)
-        .whereNotNull('last_text')
-        .andWhere('last_at', '<', privacy.data.before)
-        .update({ last_text: ERASED }));
     const event = asMessagingEvent(recorded);
     if (event === null) return;
     const at = event.metadata.occurredAt;
@@ -44,8 +60,7 @@ export const chatsProjection: Projection = {
       }
       case 'MessageQueued': {
         const d = event.data;
-        // a template whose content key is gone reads as erased, as the text does
-        const text = d.text ?? (d.template?.name === ERASED ? ERASED : `[template: ${d.template?.name ?? '?'}]`);
+        const text = d.text ?? `[template: ${d.template?.name ?? '?'}]`;
         await trx.raw(
           `insert into ${TABLE} (chat_id, number_id, contact, last_text, last_direction, last_at, unread_count, message_count, paused, position)
            values (?, ?, ?, ?, 'out', ?, 0, 1, false, ?)
@@ -71,7 +86,114 @@ export const chatsProjection: Projection = {
         return;
     }
   },
+  // The same rules as `apply`, folded in memory: one select of the touched chats, one upsert.
+  async applyBatch(trx, recorded) {
+    const events = recorded.flatMap((event) => asMessagingEvent(event) ?? []);
+    const rows = new RowBatch(TABLE, 'chat_id', COLUMNS);
+    await rows.load(
+      trx,
+      events.flatMap((event) => ('chatId' in event.data ? [event.data.chatId] : [])),
+    );
+    for (const event of events) {
+      const at = event.metadata.occurredAt;
+      switch (event.type) {
+        case 'MessageReceived': {
+          const d = event.data;
+          const row = rows.get(d.chatId);
+          if (row === undefined)
+            rows.set(d.chatId, {
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              contact: d.contact,
+              contact_name: d.contactName,
+              last_text: d.text,
+              last_direction: 'in',
+              last_at: at,
+              last_inbound_at: d.sentAt,
+              unread_count: 1,
+              message_count: 1,
+              paused: false,
+              position: event.position,
+            });
+          else
+            rows.update(d.chatId, {
+              contact_name: d.contactName ?? row.contact_name,
+              last_text: d.text ?? null,
+              last_direction: 'in',
+              last_at: at,
+              last_inbound_at: later(row.last_inbound_at, d.sentAt),
+              unread_count: Number(row.unread_count) + 1,
+              message_count: Number(row.message_count) + 1,
+              position: event.position,
+            });
+          break;
+        }
+        case 'MessageQueued': {
+          const d = event.data;
+          const text = d.text ?? `[template: ${d.template?.name ?? '?'}]`;
+          const row = rows.get(d.chatId);
+          if (row === undefined)
+            rows.set(d.chatId, {
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              contact: d.to,
+              contact_name: null,
+              last_text: text,
+              last_direction: 'out',
+              last_at: at,
+              last_inbound_at: null,
+              unread_count: 0,
+              message_count: 1,
+              paused: false,
+              position: event.position,
+            });
+          else
+            rows.update(d.chatId, {
+              last_text: text,
+              last_direction: 'out',
+              last_at: at,
+              unread_count: 0,
+              message_count: Number(row.message_count) + 1,
+              position: event.position,
+            });
+          break;
+        }
+        case 'ConversationPaused':
+        case 'ConversationResumed': {
+          const d = event.data;
+          const paused = event.type === 'ConversationPaused';
+          if (rows.get(d.chatId) === undefined)
+            rows.set(d.chatId, {
+              chat_id: d.chatId,
+              number_id: d.numberId,
+              contact: d.contact,
+              contact_name: null,
+              last_text: null,
+              last_direction: null,
+              last_at: null,
+              last_inbound_at: null,
+              unread_count: 0,
+              message_count: 0,
+              paused,
+              position: event.position,
+            });
+          else rows.update(d.chatId, { paused });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    await rows.flush(trx);
+  },
 };
+
+/** The chats read model, with the privacy events: a forgotten chat's row leaves; expired content is erased. */
+export const chatsProjection: Projection = withPrivacy(chatsFold, 2, {
+  forget: async (trx, chatId) => void (await trx(TABLE).where({ chat_id: chatId }).delete()),
+  expire: async (trx, before) =>
+    void (await trx(TABLE).whereNotNull('last_text').andWhere('last_at', '<', before).update({ last_text: ERASED })),
+});
 
 export type ChatRow = {
   chatId: string;

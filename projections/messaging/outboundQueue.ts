@@ -1,45 +1,44 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
-import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { ERASED } from '#domain/privacy/events.js';
-import { asPrivacyEvent } from './privacyEvent.js';
+import { withPrivacy } from './privacyEvent.js';
+import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
+import { deleteByKeys, RowBatch } from '../shared/batchRows.js';
 
 const TABLE = 'outbound_queue';
+const COLUMNS = [
+  'message_id',
+  'number_id',
+  'chat_id',
+  'recipient',
+  'text',
+  'template',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'queued_at',
+  'last_error_code',
+  'last_error',
+  'dead_reason',
+  'correlation_id',
+  'queued_event_id',
+  'dead_at',
+  'position',
+];
 
 /**
  * The outbound queue as a read model: queued and retrying messages with their next attempt time, and
  * dead letters until an admin requeues or drops them. Sent and dropped messages leave it (and so do
  * their claims). The worker claims rows of this table; the message's own stream stays the authority.
  */
-export const outboundQueueProjection: Projection = {
+const outboundQueueFold: Projection = {
   name: 'messaging.outbound-queue',
-  version: 2,
+  version: 1,
   tables: [TABLE],
   // every outbound event but the provider's delivery statuses (a message leaves the queue once sent)
-  handles: [
-    ...OUTBOUND_EVENT_TYPES.filter((type) => type !== 'MessageStatusUpdated'),
-    'ContactForgotten',
-    'MessageContentExpired',
-  ],
+  handles: OUTBOUND_EVENT_TYPES.filter((type) => type !== 'MessageStatusUpdated'),
   async apply(trx, recorded) {
-    const privacy = asPrivacyEvent(recorded);
-    if (privacy?.type === 'ContactForgotten') {
-      // a forgotten contact's pending messages are never sent (their recipient is gone)
-      const chat = trx(TABLE).where({ chat_id: privacy.data.chatId }).select('message_id');
-      await trx('outbound_claims').whereIn('message_id', chat).delete();
-      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
-    }
-    if (privacy?.type === 'MessageContentExpired')
-      return void (await trx(TABLE)
-        .where('queued_at', '<', privacy.data.before)
-        .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template'))
-        .update({
-          text: trx.raw('case when text is null then null else ? end', [ERASED]),
-          template: trx.raw('case when template is null then null else ?::jsonb end', [
-            JSON.stringify({ name: ERASED, language: ERASED }),
-          ]),
-        }));
     const event = asMessagingEvent(recorded);
     if (event === null) return;
     const at = event.metadata.occurredAt;
@@ -99,7 +98,104 @@ export const outboundQueueProjection: Projection = {
         return;
     }
   },
+  // The same rules as `apply`, folded in memory: one select of the touched messages, one upsert, one
+  // delete, and one delete of the claims of the messages that left the queue.
+  async applyBatch(trx, recorded) {
+    const events = recorded.flatMap((event) => asMessagingEvent(event) ?? []);
+    const rows = new RowBatch(TABLE, 'message_id', COLUMNS, ['template']);
+    await rows.load(
+      trx,
+      events.flatMap((event) => ('messageId' in event.data ? [event.data.messageId] : [])),
+    );
+    const unclaimed = new Set<string>();
+    for (const event of events) {
+      const at = event.metadata.occurredAt;
+      switch (event.type) {
+        case 'MessageQueued': {
+          const d = event.data;
+          if (rows.get(d.messageId) === undefined)
+            rows.set(d.messageId, {
+              message_id: d.messageId,
+              number_id: d.numberId,
+              chat_id: d.chatId,
+              recipient: d.to,
+              text: d.text,
+              template: d.template ?? null,
+              status: 'queued',
+              attempts: 0,
+              next_attempt_at: at,
+              queued_at: at,
+              last_error_code: null,
+              last_error: null,
+              dead_reason: null,
+              correlation_id: event.metadata.correlationId,
+              queued_event_id: event.id,
+              dead_at: null,
+              position: event.position,
+            });
+          break;
+        }
+        case 'MessageSendAttempted': {
+          const row = rows.get(event.data.messageId);
+          if (row !== undefined) rows.update(event.data.messageId, { attempts: Number(row.attempts) + 1 });
+          break;
+        }
+        case 'MessageSent':
+        case 'MessageDropped':
+          rows.delete(event.data.messageId);
+          unclaimed.add(event.data.messageId);
+          break;
+        case 'MessageSendFailed':
+          rows.update(event.data.messageId, {
+            last_error_code: event.data.code,
+            last_error: event.data.error,
+            ...(event.data.nextAttemptAt === null ? {} : { next_attempt_at: event.data.nextAttemptAt }),
+          });
+          break;
+        case 'MessageDeadLettered':
+          rows.update(event.data.messageId, { status: 'dead', dead_reason: event.data.reason, dead_at: at });
+          break;
+        case 'MessageRequeued':
+          unclaimed.add(event.data.messageId);
+          rows.update(event.data.messageId, {
+            status: 'queued',
+            attempts: 0,
+            next_attempt_at: at,
+            dead_reason: null,
+            dead_at: null,
+          });
+          break;
+        default:
+          break;
+      }
+    }
+    await rows.flush(trx);
+    await deleteByKeys(trx, 'outbound_claims', 'message_id', [...unclaimed]);
+  },
 };
+
+/**
+ * The outbound queue, with the privacy events: a forgotten contact's pending messages leave (they are never
+ * sent: their recipient is gone); expired content is erased.
+ */
+export const outboundQueueProjection: Projection = withPrivacy(outboundQueueFold, 2, {
+  forget: async (trx, chatId) => {
+    await trx('outbound_claims')
+      .whereIn('message_id', trx(TABLE).where({ chat_id: chatId }).select('message_id'))
+      .delete();
+    await trx(TABLE).where({ chat_id: chatId }).delete();
+  },
+  expire: async (trx, before) =>
+    void (await trx(TABLE)
+      .where('queued_at', '<', before)
+      .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template'))
+      .update({
+        text: trx.raw('case when text is null then null else ? end', [ERASED]),
+        template: trx.raw('case when template is null then null else ?::jsonb end', [
+          JSON.stringify({ name: ERASED, language: ERASED }),
+        ]),
+      })),
+});
 
 export type DeadLetterRow = {
   messageId: string;

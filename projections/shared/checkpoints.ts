@@ -211,14 +211,7 @@ export const applyBatch = (
       .first();
     const stored = row === undefined ? -1 : Number(row.position);
     if (stored !== from) throw new CheckpointMovedError(projection.name, from, stored);
-    for (const event of events) {
-      try {
-        await projection.apply(trx, event);
-      } catch (error) {
-        throw new ProjectionApplyError(projection.name, event, error);
-      }
-    }
-    if (events.length > 0) await projection.afterBatch?.(trx);
+    await applyEvents(trx, projection, events);
     const last = events[events.length - 1];
     const position = Math.max(from, scannedTo, last?.position ?? 0);
     if (position === from) return from;
@@ -233,6 +226,34 @@ export const applyBatch = (
       });
     return position;
   });
+
+/**
+ * Folds `events` into the projection's tables inside `trx`: the batch path when the projection has one,
+ * else `apply` event by event; then `afterBatch`. The caller owns the transaction and the checkpoint.
+ */
+export const applyEvents = async (
+  trx: Knex.Transaction,
+  projection: Projection,
+  events: readonly RecordedEvent[],
+): Promise<void> => {
+  if (events.length === 0) return;
+  if (projection.applyBatch) {
+    try {
+      await projection.applyBatch(trx, events);
+    } catch (error) {
+      throw new ProjectionApplyError(projection.name, events[0]!, error, events.length);
+    }
+  } else {
+    for (const event of events) {
+      try {
+        await projection.apply(trx, event);
+      } catch (error) {
+        throw new ProjectionApplyError(projection.name, event, error);
+      }
+    }
+  }
+  await projection.afterBatch?.(trx);
+};
 
 /** After the failed batch rolled back, so the error survives it. */
 export const recordError = async (knex: Knex, name: string, error: unknown): Promise<void> => {

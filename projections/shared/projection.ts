@@ -17,6 +17,13 @@ export type Projection = {
   readonly tables: readonly string[];
   apply(trx: Knex.Transaction, event: RecordedEvent): Promise<void>;
   /**
+   * Optional, used instead of `apply` when present: folds a whole batch (matching events, position
+   * order) in memory and writes it with a few multi-row statements, in the runner's transaction. Must
+   * leave exactly the rows that applying the events one by one with `apply` leaves (the per-event path
+   * stays the reference: tests/integration/projections/batchApply.test.ts compares the two).
+   */
+  applyBatch?(trx: Knex.Transaction, events: readonly RecordedEvent[]): Promise<void>;
+  /**
    * Optional: runs once after the last `apply` of a batch, in the same transaction (a read model kept
    * as one value, such as the metrics state, is written once per batch instead of once per event).
    */
@@ -97,9 +104,11 @@ export class ProjectionApplyError extends Error {
     readonly projection: string,
     readonly event: Pick<RecordedEvent, 'position' | 'type' | 'id'>,
     readonly cause: unknown,
+    /** more than 1: the batch path failed on a batch of this many events starting at `event` */
+    readonly batchOf = 1,
   ) {
     super(
-      `projection ${projection} failed on event ${event.type} at position ${event.position} (${event.id}): ${cause instanceof Error ? cause.message : String(cause)}`,
+      `projection ${projection} failed on ${batchOf > 1 ? `a batch of ${batchOf} events from ` : ''}event ${event.type} at position ${event.position} (${event.id}): ${cause instanceof Error ? cause.message : String(cause)}`,
     );
     this.name = 'ProjectionApplyError';
   }

@@ -190,6 +190,9 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
   it('a user created in the UI appears in the list and as an AccountCreated event in the live list', async () => {
     await page.click('#nav a[data-route="users"]');
     await heading('users').waitFor();
+    // the view titles the document and moves focus to its heading
+    expect(await page.title()).to.match(/^Usuarios · /);
+    expect(await page.locator('#view-users h1:focus').count(), 'focus on the heading').to.equal(1);
     await page.locator('#user-list tr[data-username="admin"]').waitFor();
     await page.fill('#user-form [name="username"]', newUser);
     await page.fill('#user-form [name="password"]', 'another-good-password');
@@ -276,6 +279,7 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
   it('the audit page filters, loads more with next_cursor, and downloads the NDJSON export', async () => {
     await page.click('#nav a[data-route="audit"]');
     await page.locator('#audit-list tr').first().waitFor();
+    expect(await page.title()).to.match(/^Auditoría · /);
     expect(await page.locator('#audit-list tr').count()).to.equal(50);
     expect(await page.isVisible('#audit-more')).to.equal(true);
     await page.click('#audit-more');

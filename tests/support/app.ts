@@ -6,6 +6,7 @@ import pg from 'pg';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
 import { startApp, type AppProcess } from '#interfaces/process/app.js';
+import type { ProcessMonitorTimings } from '#interfaces/process/runtime.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { TEST_DATABASE_URL, uniqueName } from './events.js';
@@ -56,6 +57,10 @@ export type TestAppOptions = {
   embedded?: boolean;
   /** clock and ids of the app (tests/support/runtime.ts manualRuntime moves time without sleeping); default systemRuntime */
   runtime?: Runtime;
+  /** liveness timings of the app's process monitor (heartbeats, crash detection, runtime request timeout) */
+  processTimings?: Partial<ProcessMonitorTimings>;
+  /** events per transaction of the API's blue/green rebuilds */
+  projectionRebuildBatchSize?: number;
 };
 
 /** Both wirings production has, for tests that must hold on each: PostgreSQL and embedded PGlite. */
@@ -93,6 +98,8 @@ export const startTestApp = async (options: TestAppOptions = {}): Promise<TestAp
     runtime: options.runtime ?? systemRuntime,
     port: 0,
     redisKeyPrefix: options.redisKeyPrefix ?? `${uniqueName('t')}:`,
+    ...(options.processTimings ? { process: { timings: options.processTimings } } : {}),
+    projectionRebuildBatchSize: options.projectionRebuildBatchSize,
   });
   return {
     app,

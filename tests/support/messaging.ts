@@ -87,7 +87,16 @@ export const spawnWorker = async (databaseUrl: string, channelUrl: string, extra
     }
     return [];
   };
-  return { child, held };
+  /** held numbers whose runtime runs (a stopped number is held but not drained) */
+  const running = (): string[] => {
+    const lines = output.trim().split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const parsed = JSON.parse(lines[i]!) as { running?: string[] };
+      if (parsed.running) return parsed.running;
+    }
+    return [];
+  };
+  return { child, held, running };
 };
 
 export const killHard = async (child: ChildProcess) => {

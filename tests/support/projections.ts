@@ -119,7 +119,14 @@ export const adminQuery = async <R extends pg.QueryResultRow = Record<string, un
   }
 };
 
-export const dropSchema = (schema: string) => adminQuery(`drop schema if exists "${schema}" cascade`);
+export const dropSchema = async (schema: string) => {
+  // and the shadow schemas a blue/green rebuild left behind (projections/shared/shadow.ts)
+  const shadows = await adminQuery<{ nspname: string }>(`select nspname from pg_namespace where nspname like $1`, [
+    `${schema.slice(0, 40).replace(/[\\%_]/g, (c) => `\\${c}`)}\\_\\_rb\\_%`,
+  ]);
+  for (const { nspname } of shadows) await adminQuery(`drop schema if exists "${nspname}" cascade`);
+  return adminQuery(`drop schema if exists "${schema}" cascade`);
+};
 
 export type SampleRow = {
   event_id: string;
@@ -158,4 +165,12 @@ export const checkpointOf = async (knex: Knex, name = 'sample'): Promise<Checkpo
   return row === undefined
     ? null
     : { ...row, position: Number(row.position), events_applied: Number(row.events_applied) };
+};
+
+/** Every row of every table of the projection, in key order (first two columns). */
+export const dumpTables = async (knex: Knex, projection: Projection): Promise<Record<string, unknown[]>> => {
+  const out: Record<string, unknown[]> = {};
+  for (const table of projection.tables)
+    out[table] = (await knex.raw<{ rows: unknown[] }>(`select * from ?? order by 1, 2`, [table])).rows;
+  return out;
 };

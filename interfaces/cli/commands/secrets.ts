@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { rotateAllSecrets, type SecretsLog } from '#application/secrets/secrets.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
+import { rotateWebAuthState, type AuthRotation } from '#infrastructure/channels/web/authState.js';
 import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { listSecretMetadata, secretsProjection } from '#projections/secrets/secrets.js';
@@ -61,16 +62,21 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
         throw new CliError(
           'FERNET_KEYS is not set: put the new key first, then the old ones, comma-separated (e.g. FERNET_KEYS=new,old).',
         );
-      const [result, dataKeys] = await context.withInfrastructure(async (infra) => {
+      let web: AuthRotation = { checked: 0, rotated: 0, current: 0, failed: 0 };
+      let dataKeys = { checked: 0, rewrapped: 0, failed: 0 };
+      const result = await context.withInfrastructure(async (infra) => {
         const progress = progressReporter(io, 'secrets');
         try {
-          const secrets = await rotateAllSecrets(
+          const rotated = await rotateAllSecrets(
             { store: infra.store, cipher, log: quietLog, runtime: systemRuntime },
             { correlationId: newCorrelationId(), actor: 'system', userAgent: 'chatbot-cli' },
             { onProgress: (done, total) => progress.update(done, total) },
           );
+          // WhatsApp Web sessions (creds and signal keys): state, not secrets events, same keys
+          web = await rotateWebAuthState(infra.db.knex, cipher);
           // the contacts' data keys (crypto-shredding) are wrapped under FERNET_KEYS too
-          return [secrets, await infra.contactKeys.rewrap()] as const;
+          dataKeys = await infra.contactKeys.rewrap();
+          return rotated;
         } finally {
           progress.stop();
         }
@@ -79,14 +85,23 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
       io.err(
         `${result.checked} checked: ${result.rotated} re-encrypted, ${result.current} already under ${result.keyFingerprint}, ${result.absent} deleted, ${result.failed.length} failed`,
       );
-      io.err(
-        `contact data keys: ${dataKeys.checked} checked, ${dataKeys.rewrapped} re-wrapped, ${dataKeys.failed} failed`,
-      );
       for (const failure of result.failed)
         io.err(`  ${failure.name}: encrypted under key ${failure.keyFingerprint}, which is not in FERNET_KEYS`);
+      if (web.checked > 0)
+        io.err(
+          `WhatsApp Web session keys: ${web.checked} checked: ${web.rotated} re-encrypted, ${web.current} already under ${result.keyFingerprint}, ${web.failed} failed`,
+        );
+      if (dataKeys.checked > 0)
+        io.err(
+          `contact data keys: ${dataKeys.checked} checked: ${dataKeys.rewrapped} re-wrapped, ${dataKeys.failed} failed`,
+        );
       if (dataKeys.failed > 0)
         throw new CliError(
           `${plural(dataKeys.failed, 'contact data key')} could not be unwrapped with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`,
+        );
+      if (web.failed > 0)
+        throw new CliError(
+          `${plural(web.failed, 'WhatsApp Web session key')} could not be decrypted with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`,
         );
       if (result.failed.length > 0) {
         throw new CliError(

@@ -12,6 +12,7 @@ import type { Authenticator } from '#application/identity/sessions.js';
 import { listNumbers } from '#projections/messaging/numbers.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
+import { webPairingRoutes } from './webPairingRoutes.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 
 const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is 1-32 characters of a-z, 0-9 or dash');
@@ -33,11 +34,14 @@ export type NumbersRoutesOptions = {
   auth: Authenticator;
   knex: Knex;
   numbers: NumbersDeps;
+  /** WHATSAPP_WEB_QR_MAX: what the pairing view says before a Web number's first QR */
+  maxQrAttempts?: number;
 };
 
 /** /api/numbers: admins add, disable, enable and remove numbers (audited); credentials become Fernet secrets. */
-export const numbersRoutes = ({ auth, knex, numbers }: NumbersRoutesOptions): Router => {
+export const numbersRoutes = ({ auth, knex, numbers, maxQrAttempts }: NumbersRoutesOptions): Router => {
   const router = Router();
+  router.use(webPairingRoutes({ auth, knex, numbers, maxQrAttempts: maxQrAttempts ?? 5 }));
   const admin = requireAuth(auth, 'admin');
   const anyRole = requireAuth(auth);
 

@@ -1,4 +1,5 @@
 import { cloudWebhookOpenApiPaths } from '../channels/cloudWebhookRoutes.js';
+import { webPairingOpenApiPaths } from './webPairingRoutes.js';
 
 /** OpenAPI paths of the messaging API (spread into interfaces/http/openapi.ts). */
 const error = (description: string) => ({
@@ -34,6 +35,7 @@ const template = {
 
 export const messagingPaths = {
   ...cloudWebhookOpenApiPaths,
+  ...webPairingOpenApiPaths,
   '/api/numbers': {
     get: {
       summary: 'Numbers (instances): kind, state, last error',

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { listNumbers } from '#projections/messaging/numbers.js';
 import { queueFigures } from '#projections/messaging/outboundQueue.js';
+import { runtimeByNumber, type NumberRuntimeRow } from '#projections/runtime/numberRuntime.js';
 
 /** The fields of GET /api/whatsapp/status that runbook sections 8 and 9 read (tests keep them in step). */
 export const STATUS_WORKER_FIELDS = ['heartbeatAgeSeconds', 'instances'] as const;
@@ -16,6 +17,7 @@ export const STATUS_NUMBER_FIELDS = [
   'deadLetters',
   'sentLastMinute',
   'lastError',
+  'runtime',
 ] as const;
 
 /**
@@ -24,7 +26,7 @@ export const STATUS_NUMBER_FIELDS = [
  * it; and the age of the freshest worker heartbeat (no live worker: nothing drains).
  */
 export const whatsappStatus = async (knex: Knex, now: Date) => {
-  const [numbers, figures, sentRows, leases, workers] = await Promise.all([
+  const [numbers, figures, sentRows, leases, workers, runtimes] = await Promise.all([
     listNumbers(knex),
     queueFigures(knex),
     knex('chat_messages')
@@ -36,6 +38,7 @@ export const whatsappStatus = async (knex: Knex, now: Date) => {
       .where('lease_until', '>=', now)
       .select<{ number_id: string; worker_id: string }[]>('number_id', 'worker_id'),
     knex('worker_heartbeats').orderBy('heartbeat_at', 'desc').select<Record<string, unknown>[]>('*'),
+    runtimeByNumber(knex),
   ]);
   const sent = new Map(sentRows.map((r) => [r.number_id, Number(r.n)]));
   const servedBy = new Map(leases.map((l) => [l.number_id, l.worker_id]));
@@ -59,7 +62,7 @@ export const whatsappStatus = async (knex: Knex, now: Date) => {
         n.status !== 'active'
           ? 'disabled'
           : n.kind === 'web'
-            ? 'not_available'
+            ? (n.webConnection?.state ?? 'not_connected')
             : worker === null
               ? 'no_worker'
               : 'connected';
@@ -75,7 +78,31 @@ export const whatsappStatus = async (knex: Knex, now: Date) => {
         deadLetters: f?.deadLetters ?? 0,
         sentLastMinute: sent.get(n.numberId) ?? 0,
         lastError: n.lastErrorCode === null ? null : { code: n.lastErrorCode, at: n.lastErrorAt },
+        runtime: runtimeOf(runtimes.get(n.numberId), n.status === 'active' && worker !== null),
       };
     }),
   };
 };
+
+/**
+ * A number's runtime: `state` is what runs now (running only while a live worker holds the number and
+ * the worker last reported it running; a number never controlled runs), `desired` what the last
+ * request asked, and that request with its status (pending, completed, failed, timed_out).
+ */
+const runtimeOf = (row: NumberRuntimeRow | undefined, served: boolean) => ({
+  state: served && (row?.applied ?? 'running') === 'running' ? ('running' as const) : ('stopped' as const),
+  desired: row?.desired ?? 'running',
+  lastRequest:
+    row?.lastRequest === null || row === undefined
+      ? null
+      : {
+          requestId: row.lastRequest.requestId,
+          action: row.lastRequest.action,
+          status: row.lastRequest.status,
+          outcome: row.lastRequest.outcome,
+          error: row.lastRequest.error,
+          workerId: row.lastRequest.workerId,
+          requestedAt: row.lastRequest.requestedAt,
+          resolvedAt: row.lastRequest.resolvedAt,
+        },
+});

@@ -44,15 +44,35 @@ const describe = (error: unknown): string => {
   return text.replace(/\b[a-z]+:\/\/[^\s]+/gi, '[url]').slice(0, 200);
 };
 
-/** GET /healthz: 200 when every dependency answers, 503 naming the failing one otherwise. */
-export const healthRoutes = (checks: readonly HealthCheck[]): Router => {
+/** Information shown in /healthz that never makes it fail (e.g. the other processes' liveness). */
+export type HealthDetail = { name: string; read: () => Promise<unknown> };
+
+/** Each detail bounded by `timeoutMs`; one that fails shows its error instead of its value. */
+const readDetails = async (details: readonly HealthDetail[], timeoutMs = 2_000) =>
+  Object.fromEntries(
+    await Promise.all(
+      details.map(async ({ name, read }): Promise<[string, unknown]> => {
+        try {
+          return [name, await withTimeout(read(), timeoutMs)];
+        } catch (error) {
+          return [name, { error: describe(error) }];
+        }
+      }),
+    ),
+  );
+
+/**
+ * GET /healthz: 200 when every dependency answers, 503 naming the failing one otherwise. `details`
+ * (processes' liveness) are shown under `detail` and never change the status.
+ */
+export const healthRoutes = (checks: readonly HealthCheck[], details: readonly HealthDetail[] = []): Router => {
   const router = Router();
   router.get('/healthz', async (_req, res) => {
-    const { healthy, body } = await runHealthChecks(checks);
+    const [{ healthy, body }, detail] = await Promise.all([runHealthChecks(checks), readDetails(details)]);
     res
       .status(healthy ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .json(body);
+      .json(details.length > 0 ? { ...body, detail } : body);
   });
   return router;
 };

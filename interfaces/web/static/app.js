@@ -10,12 +10,25 @@ import { describeError } from './errors.js';
 import { getLang, onLangChange, setLang, t, translateTree } from './i18n.js';
 import { createLive } from './live.js';
 import { createLlmPage } from './llm.js';
+import { createProjectionsPage } from './projections.js';
 import { forgetNames } from './people.js';
 import { createUsersPage } from './users.js';
 import { createScheduledPage } from './scheduled.js';
+import { createWhatsAppPage } from './whatsapp.js';
 
-const VIEWS = ['login', 'dashboard', 'chats', 'users', 'audit', 'llm', 'events', 'scheduled'];
-const ADMIN_VIEWS = new Set(['users', 'audit', 'events']);
+const VIEWS = [
+  'login',
+  'dashboard',
+  'chats',
+  'users',
+  'audit',
+  'llm',
+  'events',
+  'scheduled',
+  'whatsapp',
+  'projections',
+];
+const ADMIN_VIEWS = new Set(['users', 'audit', 'events', 'projections']);
 /** admins and operators (viewers do not see the LLM figures) */
 const STAFF_VIEWS = new Set(['llm', 'scheduled']);
 const isStaff = () => isAdmin() || currentUser()?.role === 'operator';
@@ -29,6 +42,8 @@ const chats = createChatsPage();
 const llm = createLlmPage();
 const events = createEventsPage();
 const scheduled = createScheduledPage();
+const whatsapp = createWhatsAppPage();
+const projectionsPage = createProjectionsPage();
 const live = createLive({
   getToken: wsToken,
   onStatus: (status) => dashboard.status(status),
@@ -64,6 +79,17 @@ const show = (name) => {
   }
 };
 
+/** Pages that title themselves (and focus their heading when ready); the others are titled here. */
+const SELF_TITLED = new Set(['events', 'scheduled', 'whatsapp']);
+const titleView = (name, { focus = true } = {}) => {
+  if (SELF_TITLED.has(name)) return;
+  const heading = $(`#view-${name} h1`);
+  if (!heading) return;
+  document.title = `${heading.textContent} · ${t('app.title')}`;
+  // the LLM page focuses its heading itself once its figures are in
+  if (focus && name !== 'llm' && name !== 'login' && document.activeElement !== heading) heading.focus();
+};
+
 const route = () => {
   if (!currentUser()) {
     show('login');
@@ -83,12 +109,8 @@ const route = () => {
   show(name);
   if (name === 'chats') chats.show();
   else chats.hide();
-  if (name !== 'events') {
-    events.hide();
-    // the Events page titles its own views; the others keep the console's title
-    document.title = t('app.title');
-  }
-  // (after the line above: the Scheduled page titles itself too)
+  if (name !== 'events') events.hide();
+  titleView(name);
   if (name === 'scheduled') void scheduled.show();
   else scheduled.hide();
   if (name === 'dashboard') dashboard.shown();
@@ -96,6 +118,10 @@ const route = () => {
   else if (name === 'audit') audit.show(params);
   else if (name === 'llm') void llm.show();
   else if (name === 'events') void events.show(segments, params);
+  if (name === 'whatsapp') void whatsapp.show();
+  else whatsapp.hide();
+  if (name === 'projections') void projectionsPage.show();
+  else projectionsPage.hide();
 };
 
 const renderChrome = () => {
@@ -122,6 +148,8 @@ onSessionChange((user, reason) => {
     events.reset();
     scheduled.hide();
     scheduled.reset();
+    whatsapp.hide();
+    whatsapp.reset();
     forgetNames();
     loginProblem = reason === 'expired' ? { key: 'auth.expired', kind: 'info' } : null;
     showLoginProblem();
@@ -163,6 +191,7 @@ window.addEventListener('hashchange', route);
 onLangChange(() => {
   renderChrome();
   showLoginProblem();
+  if (currentUser()) titleView(parseHash().name, { focus: false });
 });
 
 renderChrome();

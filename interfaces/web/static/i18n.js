@@ -3,6 +3,8 @@
 import { LLM_STRINGS } from './llm-i18n.js';
 import { SCHEDULED_STRINGS } from './scheduled-i18n.js';
 import { EVENTS_STRINGS } from './events-i18n.js';
+import { WHATSAPP_STRINGS } from './whatsapp-i18n.js';
+import { PROJECTIONS_STRINGS } from './projections-i18n.js';
 
 const STORAGE_KEY = 'chatbot.lang';
 export const LANGUAGES = ['es', 'en'];
@@ -12,6 +14,8 @@ const strings = {
     ...LLM_STRINGS.es,
     ...SCHEDULED_STRINGS.es,
     ...EVENTS_STRINGS.es,
+    ...WHATSAPP_STRINGS.es,
+    ...PROJECTIONS_STRINGS.es,
     'app.title': 'Consola del chatbot',
     'app.noscript': 'La consola necesita JavaScript.',
     'lang.label': 'Idioma',
@@ -206,6 +210,8 @@ const strings = {
     ...LLM_STRINGS.en,
     ...SCHEDULED_STRINGS.en,
     ...EVENTS_STRINGS.en,
+    ...WHATSAPP_STRINGS.en,
+    ...PROJECTIONS_STRINGS.en,
     'app.title': 'Chatbot console',
     'app.noscript': 'The console needs JavaScript.',
     'lang.label': 'Language',

@@ -82,15 +82,15 @@ describe('chatbot CLI', function () {
       const before = await run('projections', 'status');
       expect(before.code).to.equal(0);
       expect(before.out.split('\n')[0]).to.match(
-        /^NAME +VERSION +POSITION +HEAD +LAG EVENTS +LAG +APPLIED +RUNNING +LAST ERROR$/,
+        /^NAME +STATE +VERSION +POSITION +HEAD +LAG EVENTS +LAG +APPLIED +RUNNING +LAST ERROR$/,
       );
-      expect(before.out.split('\n')[1]).to.match(/^sample +1 +0 +31 +30 +\S+( ms| s) +0 +no +-$/);
+      expect(before.out.split('\n')[1]).to.match(/^sample +live +1 +0 +31 +30 +\S+( ms| s) +0 +no +-$/);
 
       const rebuild = await run('projections', 'rebuild', 'sample');
       expect(rebuild.code).to.equal(0, rebuild.err);
-      expect(rebuild.err).to.contain('sample: 0/30 events (0%)').and.contain('sample: 30/30 events (100%)');
+      expect(rebuild.err).to.contain('sample: 0/30 events (0%), 0 events/s').and.contain('sample: 30/30 events (100%)');
       // The checkpoint records how far the replay scanned: past the trailing Ignored event, to the head (31).
-      expect(rebuild.out).to.match(/^rebuilt sample: 30 events replayed by this process in .+ \(checkpoint 31\)$/);
+      expect(rebuild.out).to.match(/^rebuilt sample: 30 events in .+, swapped in at checkpoint 31$/);
       expect(
         Number((await infra.db.knex('sample_rows').count<Array<{ count: string }>>('* as count'))[0]!.count),
       ).to.equal(30);

@@ -67,6 +67,14 @@ describe('odd text in every body field and query parameter of every route (fast-
     ]);
   });
 
+  it('a NUL in a search query is a 400 invalid_text on every router (was a 500 on GET /api/chats)', async () => {
+    for (const url of ['/api/chats?q=%00', '/api/events?type=%00', '/api/scheduled-messages?state=%00']) {
+      const answer = await request(t.baseUrl, 'GET', url, { token: access });
+      expect(answer.status, `${url} ${JSON.stringify(answer.body)}`).to.equal(400);
+      expect(answer.body.error.code).to.equal('invalid_text');
+    }
+  });
+
   for (const { path, method, op } of withText) {
     it(`${method} ${path}: no 5xx, and nothing appended when refused`, async () => {
       const fields = Object.keys(op.requestBody?.content?.['application/json']?.schema?.properties ?? {});

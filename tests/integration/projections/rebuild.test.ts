@@ -13,6 +13,7 @@ import {
   dropSchema,
   openTestSchema,
   sampleProjection,
+  sampleRows,
   type TestSchema,
 } from '../../support/projections.js';
 
@@ -51,7 +52,7 @@ const rebuildScenarios = (
     });
     beforeEach(async () => {
       await env.db.knex.raw(
-        'truncate table es_events, es_streams, sample_rows, sample_counters, projection_checkpoints restart identity',
+        'truncate table es_events, es_streams, sample_rows, sample_counters, projection_checkpoints, projection_rebuilds restart identity',
       );
     });
     afterEach(async () => {
@@ -105,6 +106,26 @@ const rebuildScenarios = (
       expect((await checkpointOf(env.db.knex))!.events_applied).to.equal(handled);
     });
 
+    it('status counts the lag with no cap (more than 1,000 events behind), and shows a killed rebuild as interrupted', async () => {
+      const handled = await appendMixed(env.store, 1_600);
+      expect(handled).to.be.greaterThan(1_000);
+      const [status] = await projectionStatus(env.db, env.store, [sampleProjection()]);
+      expect(status).to.include({ lagEvents: handled, lagEventsCapped: false, state: 'live', rebuild: null });
+      const interrupted = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection(),
+        batchSize: 100,
+        afterBatch: () => {
+          throw new Error('killed');
+        },
+      }).catch((error: unknown) => error);
+      expect((interrupted as Error).message).to.equal('killed');
+      const [after] = await projectionStatus(env.db, env.store, [sampleProjection()]);
+      expect(after!.rebuild).to.include({ active: false, done: 100, total: handled, lastError: 'killed' });
+      expect(after).to.include({ state: 'failed', error: 'killed' });
+    });
+
     it('refuses to rebuild with code older than the version that built the read model, and changes nothing', async () => {
       await env.store.append('old', [newEvent('Counted', { n: 1 })]);
       await rebuildProjection({ db: env.db, store: env.store, projection: sampleProjection({ version: 3 }) });
@@ -119,27 +140,68 @@ const rebuildScenarios = (
       expect(await snapshot(env.db.knex)).to.deep.equal(before);
     });
 
-    it('while the application runs the projection, the running process replays after the reset and the tables come back identical', async () => {
+    it('while the application runs the projection, it builds shadow tables, the live ones keep their rows until the swap, and the result is identical', async () => {
       const handled = await appendMixed(env.store, 300);
       const runner = await runUntilCaughtUp();
       const before = await snapshot(env.db.knex);
 
-      let handedOff = false;
+      const seenMidway: number[] = [];
       const result = await rebuildProjection({
         db: env.db,
         store: env.store,
         projection: sampleProjection(),
-        pollMs: 20,
-        onHandOff: () => (handedOff = true),
+        batchSize: 40,
+        afterBatch: async () => {
+          seenMidway.push(Number((await env.db.knex('sample_rows').count({ n: '*' }))[0]!.n));
+        },
       });
 
-      expect(handedOff).to.equal(true);
-      expect(result).to.include({ replayedBy: 'running_process', eventsApplied: handled });
+      expect(result).to.include({ replayedBy: 'this_process', eventsApplied: handled, resumedFrom: null });
+      expect(seenMidway.length).to.be.greaterThan(3);
+      expect(seenMidway.every((n) => n === handled)).to.equal(true, 'the live table kept every row throughout');
       expect(await snapshot(env.db.knex)).to.deep.equal(before);
-      expect(runner.status()[0]!.eventsApplied).to.equal(
-        2 * handled,
-        'the runner applied everything twice: live, then the replay',
-      );
+      // the runner goes on from the swapped-in checkpoint without replaying anything
+      await env.store.append('after', [newEvent('Counted', { n: 9999 })]);
+      await waitFor(async () => (await sampleRows(env.db.knex)).some((row) => row.n === 9999), 20_000, 'the runner');
+      expect(runner.status()[0]!.eventsApplied).to.equal(handled + 1);
+      expect((await sampleRows(env.db.knex)).filter((row) => row.n === 9999)).to.have.length(1);
+    });
+
+    it('an interrupted rebuild resumes from its shadow checkpoint and ends identical to a build from scratch', async () => {
+      const handled = await appendMixed(env.store, 400);
+      const runner = await runUntilCaughtUp();
+      await runner.stop();
+      const before = await snapshot(env.db.knex);
+
+      let batches = 0;
+      const failed = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection(),
+        batchSize: 50,
+        afterBatch: () => {
+          if (++batches === 3) throw new Error('interrupted');
+        },
+      }).catch((error: unknown) => error);
+      expect((failed as Error).message).to.equal('interrupted');
+      expect(await snapshot(env.db.knex)).to.deep.equal(before, 'the live read model is untouched');
+
+      const resumed: Array<[string, number, number]> = [];
+      const progress: number[] = [];
+      const result = await rebuildProjection({
+        db: env.db,
+        store: env.store,
+        projection: sampleProjection(),
+        batchSize: 50,
+        onResume: (name, position, applied) => resumed.push([name, position, applied]),
+        onProgress: (done) => progress.push(done),
+      });
+      expect(resumed).to.have.length(1);
+      expect(resumed[0]![2]).to.equal(150, 'three batches of 50 were in the shadow');
+      expect(result.resumedFrom).to.equal(resumed[0]![1]);
+      expect(progress[0]).to.equal(150, 'progress starts where it was, not at 0');
+      expect(result.eventsApplied).to.equal(handled);
+      expect(await snapshot(env.db.knex)).to.deep.equal(before);
     });
   });
 };

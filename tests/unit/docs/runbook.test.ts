@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '#infrastructure/config/config.js';
 import { buildProgram } from '#interfaces/cli/main.js';
 import type { CliContext } from '#interfaces/cli/context.js';
 import { STATUS_NUMBER_FIELDS, STATUS_WORKER_FIELDS } from '#interfaces/http/messaging/status.js';
+import { runtimePaths } from '#interfaces/http/runtime/openapi.js';
 
 const read = (path: string) => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 const RUNBOOKS = ['docs/runbook.es.md', 'docs/runbook.en.md'] as const;
@@ -134,6 +135,7 @@ describe('runbook sections 8, 9 and 14 (messaging)', () => {
     'application/messaging/dispatcher.ts',
     'interfaces/process/messaging.ts',
     'application/messaging/responder.ts',
+    'application/runtime/processMonitor.ts',
   ]
     .map(read)
     .join('\n');
@@ -177,6 +179,25 @@ describe('runbook sections 8, 9 and 14 (messaging)', () => {
         expect(errorSources, code).to.include(`'${code}'`);
       }
       for (const route of ['/api/whatsapp/send', '/api/whatsapp/status', '/api/chats/']) expect(text).to.include(route);
+    });
+
+    it(`${path}: sections 8 and 9 use the runtime control and process routes the API serves`, () => {
+      const eight = section(read(path), 8);
+      const nine = section(read(path), 9);
+      for (const route of [
+        '/api/admin/processes',
+        '/api/numbers/{id}/runtime/restart',
+        '/api/numbers/{id}/runtime/logout',
+      ])
+        expect(runtimePaths, route).to.have.property(route);
+      expect(eight).to.include('localhost:8003/api/admin/processes');
+      expect(eight).to.include('/runtime/restart');
+      expect(eight).to.include('/runtime/logout');
+      expect(nine).to.include('localhost:8003/api/admin/runtime/start');
+      expect(nine).to.include('localhost:8003/api/admin/runtime/requests/<requestId>');
+      expect(runtimePaths).to.have.property('/api/admin/runtime/start');
+      expect(runtimePaths).to.have.property('/api/admin/runtime/requests/{requestId}');
+      for (const status of ['pending', 'completed', 'failed', 'timed_out']) expect(eight, status).to.include(status);
     });
 
     it(`${path}: section 14 quotes the messaging variables' errors as the app prints them`, () => {

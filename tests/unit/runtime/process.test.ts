@@ -42,3 +42,27 @@ describe('process lifecycle decider', () => {
       .thenNothing();
   });
 });
+
+describe('process lifecycle decider: crashes seen by another process', () => {
+  const crash = (data = { name: 'worker-web' as const, instance: 'host:1', reason: 'no heartbeat for 31 s' }) =>
+    ({ type: 'RecordProcessCrashed', data }) as const;
+  it('records a running instance as crashed, once (a second detector finds nothing to do)', () => {
+    spec
+      .given([started()])
+      .when(crash())
+      .then([
+        { type: 'ProcessCrashed', data: { name: 'worker-web', instance: 'host:1', reason: 'no heartbeat for 31 s' } },
+      ]);
+    spec
+      .given([started(), { type: 'ProcessCrashed', data: { name: 'worker-web', instance: 'host:1', reason: 'x' } }])
+      .when(crash())
+      .thenNothing();
+  });
+  it('an instance that stopped cleanly, or never started, is not recorded as crashed', () => {
+    spec.given([started(), stopped()]).when(crash()).thenNothing();
+    spec
+      .given([started(other)])
+      .when(crash())
+      .thenNothing();
+  });
+});

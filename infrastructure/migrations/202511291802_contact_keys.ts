@@ -6,7 +6,7 @@ import type { Migration } from './migration.js';
  * encrypted. `contact_keys_epoch` moves on every destruction, so each process drops its cache of keys.
  */
 const migration: Migration = {
-  name: '202511291500_contact_keys',
+  name: '202511291802_contact_keys',
   async up(knex) {
     await knex.schema.createTable('contact_keys', (table) => {
       table.text('key_id').primary();
