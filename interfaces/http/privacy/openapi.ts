@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { jsonRequestBody } from '../shared/openapiSchema.js';
 import { ForgetBody } from './privacyRoutes.js';
 
 const error = (description: string) => ({
@@ -22,10 +22,7 @@ export const privacyPaths = {
           description: 'the contact: E.164 digits (a leading + and spaces are accepted) or a WhatsApp JID',
         },
       ],
-      requestBody: {
-        required: false,
-        content: { 'application/json': { schema: z.toJSONSchema(ForgetBody, { io: 'input' }) } },
-      },
+      requestBody: jsonRequestBody(ForgetBody),
       responses: {
         200: {
           description: '{forgotten: [{chatId, numberId, keysDestroyed}]}: one entry per number it was forgotten on',
