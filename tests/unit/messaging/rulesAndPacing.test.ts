@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { ChannelLimits } from '#application/messaging/channel.js';
 import { backoffDelayMs, createPacer } from '#application/messaging/pacing.js';
 import { DEFAULT_RULES, compileRules } from '#application/messaging/rules.js';
 
@@ -84,10 +85,11 @@ describe('pacing', () => {
         return 1;
       },
     });
-    for (const channel of [
+    const channels: ChannelLimits[] = [
       { ...limits, messagesPerSecond: 1000 },
       { ...limits, messagesPerSecond: 1000, jitterMs: 0 },
-    ]) {
+    ];
+    for (const channel of channels) {
       const numberId = `n-${channel.jitterMs ?? 'none'}`;
       expect(pacer.tryAcquire(numberId, 'a', channel, 0)).to.equal(true);
       pacer.done(numberId, 'a', 0);
