@@ -9,7 +9,7 @@ import { loadConfig } from '../infrastructure/config/config.js';
 import { createLogger } from '../infrastructure/logging/logger.js';
 import { startApp } from '../interfaces/process/app.js';
 import { onStop, tellParent } from './auth-children.js';
-import { systemRuntime } from '#infrastructure/shared/runtime.js';
+import { systemRuntime } from '../infrastructure/shared/runtime.js';
 
 const redisKeyPrefix = process.argv[2];
 if (!redisKeyPrefix) throw new Error('usage: auth-app-server.ts <redis key prefix>');

@@ -175,7 +175,9 @@ const main = async () => {
     const authorization = `Bearer ${accessToken}`;
     const me = await getJson(`${appUrl}/api/auth/me`, { authorization });
 
-    const bare = forkChild('./auth-bare-server.ts', [JSON.stringify(me)]);
+    const bare = forkChild('./auth-bare-server.ts', [JSON.stringify(me)], {
+      execArgv: cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.join(path.resolve(cpuProf), 'bare')],
+    });
     children.push(bare);
     const bareUrl = `http://127.0.0.1:${(await bare.next('ready', 60_000)).port}`;
     const bareMe = await getJson(`${bareUrl}/api/auth/me`, {});

@@ -1,6 +1,14 @@
 import { Router } from 'express';
+import { WEB_STATIC_DIR } from '#interfaces/web/webRoutes.js';
 import { eventPaths } from './events/eventsOpenApi.js';
+import { privacyPaths } from './privacy/openapi.js';
 import { messagingPaths } from './messaging/openapi.js';
+import { Query as AuditQuery } from './audit/auditRoutes.js';
+import { LoginBody, RefreshBody } from './identity/authRoutes.js';
+import { CreateBody, ResetBody, RoleBody, UnlockBody } from './identity/usersRoutes.js';
+import { ForceBody, SettingsPatch } from './llm/llmRoutes.js';
+import { PutBody } from './secrets/secretsRoutes.js';
+import { jsonRequestBody, queryParameters } from './shared/openapiSchema.js';
 import { schedulingPaths } from './scheduling/openapi.js';
 import { runtimePaths } from './runtime/openapi.js';
 import { projectionPaths } from './projections/projectionsOpenApi.js';
@@ -114,18 +122,17 @@ export const openApiDocument = {
       },
     },
     '/api/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/api/docs': {
+      get: {
+        summary:
+          'This document as a page to read and filter (HTML, Spanish and English, under the same CSP as the console)',
+        responses: { 200: { description: 'HTML page' } },
+      },
+    },
     '/api/auth/login': {
       post: {
         summary: 'Log in; every attempt is a LoginSucceeded/LoginFailed event',
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            additionalProperties: false,
-            required: ['username', 'password'],
-            properties: { username: { type: 'string' }, password: { type: 'string' } },
-          }),
-        },
+        requestBody: jsonRequestBody(LoginBody),
         responses: {
           200: { description: 'Tokens', content: json(tokenPair) },
           400: errorResponse('Malformed JSON or wrong fields'),
@@ -144,14 +151,7 @@ export const openApiDocument = {
     '/api/auth/refresh': {
       post: {
         summary: 'Rotate the refresh token; reusing a rotated one revokes the whole session',
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            required: ['refresh_token'],
-            properties: { refresh_token: { type: 'string' } },
-          }),
-        },
+        requestBody: jsonRequestBody(RefreshBody),
         responses: {
           200: { description: 'New tokens', content: json(tokenPair) },
           400: errorResponse('Bad body'),
@@ -219,18 +219,7 @@ export const openApiDocument = {
       post: {
         summary: 'Create an account',
         security: bearer,
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            required: ['username', 'password', 'role'],
-            properties: {
-              username: { type: 'string' },
-              password: { type: 'string', minLength: 8 },
-              role: { enum: ['admin', 'operator', 'viewer'] },
-            },
-          }),
-        },
+        requestBody: jsonRequestBody(CreateBody),
         responses: {
           201: { description: 'Created' },
           400: errorResponse('Bad input'),
@@ -278,14 +267,7 @@ export const openApiDocument = {
         summary: "Change the role (ends the account's sessions)",
         security: bearer,
         parameters: [idParam],
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            required: ['role'],
-            properties: { role: { enum: ['admin', 'operator', 'viewer'] } },
-          }),
-        },
+        requestBody: jsonRequestBody(RoleBody),
         responses: {
           ...changed,
           404: errorResponse('account_not_found'),
@@ -321,14 +303,10 @@ export const openApiDocument = {
           "Lift login locks of a name (AccountUnlocked / SourceUnlocked, audited): every lock, or only one address's",
         security: bearer,
         parameters: [idParam],
-        requestBody: {
-          required: false,
-          content: json({
-            type: 'object',
-            additionalProperties: false,
-            properties: { source: { type: 'string', description: 'only the lock of this client address' } },
-          }),
-        },
+        requestBody: jsonRequestBody(
+          UnlockBody,
+          'no body, or {}: every lock of the name; source: only the lock of this client address',
+        ),
         responses: { ...changed, 404: errorResponse('account_not_found'), ...adminOnly },
       },
     },
@@ -337,14 +315,7 @@ export const openApiDocument = {
         summary: 'Set a new password',
         security: bearer,
         parameters: [idParam],
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            required: ['password'],
-            properties: { password: { type: 'string', minLength: 8 } },
-          }),
-        },
+        requestBody: jsonRequestBody(ResetBody),
         responses: {
           ...changed,
           400: errorResponse('weak_password'),
@@ -365,14 +336,7 @@ export const openApiDocument = {
         summary: 'Store a secret (Fernet ciphertext only, in events and read models)',
         security: bearer,
         parameters: [nameParam],
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            required: ['value', 'kind'],
-            properties: { value: { type: 'string' }, kind: { type: 'string' } },
-          }),
-        },
+        requestBody: jsonRequestBody(PutBody),
         responses: {
           204: { description: 'Stored' },
           400: errorResponse('Bad input'),
@@ -403,14 +367,7 @@ export const openApiDocument = {
       post: {
         summary: 'Put one provider first in the chain for 1-1440 minutes (admin, audited); it expires by itself',
         security: bearer,
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            required: ['provider', 'minutes'],
-            properties: { provider: { type: 'string' }, minutes: { type: 'integer', minimum: 1, maximum: 1440 } },
-          }),
-        },
+        requestBody: jsonRequestBody(ForceBody),
         responses: {
           200: { description: '{provider, until}' },
           400: errorResponse('Unknown provider or bad duration (unknown_provider, validation_failed)'),
@@ -432,22 +389,7 @@ export const openApiDocument = {
       put: {
         summary: 'Change some or all LLM settings (admin, audited: LlmSettingsChanged)',
         security: bearer,
-        requestBody: {
-          required: true,
-          content: json({
-            type: 'object',
-            properties: {
-              systemPrompt: { type: 'string', maxLength: 8000 },
-              model: { type: ['string', 'null'] },
-              temperature: { type: 'number', minimum: 0, maximum: 2 },
-              maxPromptTokens: { type: 'integer', minimum: 256, maximum: 128000 },
-              maxReplyTokens: { type: 'integer', minimum: 16, maximum: 16384 },
-              fallbackText: { type: 'string', minLength: 1, maxLength: 1000 },
-              rulesFirst: { type: 'boolean' },
-              prices: { type: 'object', description: 'model -> {inputPerMTokUsd, outputPerMTokUsd}' },
-            },
-          }),
-        },
+        requestBody: jsonRequestBody(SettingsPatch),
         responses: { 200: { description: '{settings, changed}' }, 400: errorResponse('Bad input'), ...adminOnly },
       },
     },
@@ -456,19 +398,7 @@ export const openApiDocument = {
         summary:
           'The tamper-evident audit trail; JSON pages or NDJSON export (format=ndjson or Accept: application/x-ndjson)',
         security: bearer,
-        parameters: [
-          'actor',
-          'action',
-          'target',
-          'outcome',
-          'correlation_id',
-          'from',
-          'to',
-          'limit',
-          'cursor',
-          'order',
-          'format',
-        ].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+        parameters: queryParameters(AuditQuery),
         responses: {
           200: { description: '{entries, next_cursor} or NDJSON lines' },
           400: errorResponse('Bad query'),
@@ -479,6 +409,7 @@ export const openApiDocument = {
     ...eventPaths,
     ...runtimePaths,
     ...projectionPaths,
+    ...privacyPaths,
     '/metrics': {
       get: {
         summary:
@@ -504,6 +435,14 @@ export const openApiRoutes = (): Router => {
   const router = Router();
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openApiDocument);
+  });
+  // A page of our own (interfaces/web/static/api-docs.*) that renders the document: no inline script,
+  // so it works under the strict CSP, and nothing to keep in step with a third-party UI.
+  router.get('/api/docs', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile('api-docs.html', { root: WEB_STATIC_DIR, dotfiles: 'deny', lastModified: true }, (error) => {
+      if (error) next(error);
+    });
   });
   return router;
 };

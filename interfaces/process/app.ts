@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
 import { createSessionAllowlist } from '#application/identity/allowlist.js';
+import { coalescedSessionReads } from '#application/identity/coalescedSessions.js';
 import type { IdentityDeps } from '#application/identity/login.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { validateLockoutPolicy } from '#domain/identity/lockout.js';
@@ -57,6 +58,8 @@ import { monitorTimings, startProcessReporting, type ProcessMonitorTimings } fro
 import { rulesThenLlm } from '#application/llm/composite.js';
 import { createRulesResponder } from '#application/messaging/rules.js';
 import { loadRules } from '#infrastructure/messaging/rulesFile.js';
+import { numberIdsFromStore } from '#application/privacy/privacy.js';
+import { privacyRoutes } from '#interfaces/http/privacy/privacyRoutes.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -176,7 +179,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
         multiplier: config.login.lockoutMultiplier,
       }),
       sessions: createSessionAllowlist({
-        readModel: sessionsReader(infra.db.knex),
+        readModel: coalescedSessionReads(sessionsReader(infra.db.knex)),
         store,
         clock: runtime.clock,
       }),
@@ -313,6 +316,10 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           control: { store, runtime },
           heartbeats,
           crashAfterMs: timings.crashAfterMs,
+        }),
+        privacyRoutes({
+          auth: identity,
+          privacy: { store, keys: infra.contactKeys, runtime, numberIds: () => numberIdsFromStore(store) },
         }),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.

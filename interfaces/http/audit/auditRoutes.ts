@@ -19,7 +19,7 @@ import type { Clock } from '#application/shared/runtime.js';
 
 const Text = z.string().min(1).max(256);
 const Time = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
-const Query = z
+export const Query = z
   .object({
     actor: Text.optional(),
     action: z

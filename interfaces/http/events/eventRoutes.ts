@@ -61,7 +61,7 @@ const Time = z.iso.datetime({ offset: true });
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
 const StreamText = z.string().min(1).max(200);
 
-const Query = z
+export const Query = z
   .object({
     from: Time.optional(),
     to: Time.optional(),
@@ -93,7 +93,7 @@ const Query = z
   })
   .strict();
 
-const StreamQuery = z
+export const StreamQuery = z
   .object({
     from_revision: z
       .string()
@@ -103,7 +103,7 @@ const StreamQuery = z
     limit: LimitParam(1000).optional(),
   })
   .strict();
-const EventQueryParams = z
+export const EventQueryParams = z
   .object({
     include: z
       .string()
@@ -112,7 +112,7 @@ const EventQueryParams = z
   })
   .strict();
 const EventId = z.uuid('an event id (UUID)');
-const StateQuery = z.object({ at: Time }).strict();
+export const StateQuery = z.object({ at: Time }).strict();
 /** The replay stepper's query (the OpenAPI document is generated from this very schema). */
 export const StepQuery = z
   .object({

@@ -1,24 +1,7 @@
 /** The event explorer's part of the OpenAPI document (interfaces/http/openapi.ts spreads it into paths). */
-import { z } from 'zod';
-import { StepQuery } from './eventRoutes.js';
+import { queryParameters } from '../shared/openapiSchema.js';
+import { EventQueryParams, Query, StateQuery, StepQuery, StreamQuery } from './eventRoutes.js';
 
-/** Query parameters generated from the zod schema the route validates with (never re-typed by hand). */
-const queryParametersOf = (schema: z.ZodType) => {
-  const json = z.toJSONSchema(schema, { io: 'input' }) as {
-    properties?: Record<string, Record<string, unknown>>;
-    required?: string[];
-  };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => {
-    const { description, ...rest } = property;
-    return {
-      name,
-      in: 'query',
-      required: json.required?.includes(name) ?? false,
-      ...(typeof description === 'string' ? { description } : {}),
-      schema: rest,
-    };
-  });
-};
 const error = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
@@ -28,13 +11,6 @@ const adminOnly = {
   401: error('No, malformed, expired, forged or revoked access token'),
   403: error('Not an admin'),
 };
-const query = (name: string, description: string) => ({
-  name,
-  in: 'query',
-  required: false,
-  description,
-  schema: { type: 'string' },
-});
 const path = (name: string, description: string) => ({
   name,
   in: 'path',
@@ -52,18 +28,18 @@ export const eventPaths = {
       summary:
         'Every event in the store, newest first by default, filtered; JSON pages (bounded scan per request: keep following next_cursor) or an NDJSON export (format=ndjson or Accept: application/x-ndjson), oldest first',
       security: bearer,
-      parameters: [
-        query('from', 'ISO time with offset, inclusive, on metadata.occurredAt'),
-        query('to', 'ISO time with offset, exclusive'),
-        query('type', 'event type; repeat it or use a comma list'),
-        query('stream', 'stream id prefix, e.g. account-'),
-        query('actor', 'metadata.actor (a user id or system)'),
-        query('correlation_id', 'metadata.correlationId'),
-        query('direction', 'backward (default) or forward'),
-        query('cursor', 'next_cursor of the previous page'),
-        query('limit', '1-500, default 100'),
-        query('format', 'json or ndjson'),
-      ],
+      parameters: queryParameters(Query, {
+        from: 'ISO time with offset, inclusive, on metadata.occurredAt',
+        to: 'ISO time with offset, exclusive',
+        type: 'event type; repeat it or use a comma list',
+        stream: 'stream id prefix, e.g. account-',
+        actor: 'metadata.actor (a user id or system)',
+        correlation_id: 'metadata.correlationId',
+        direction: 'backward (default) or forward',
+        cursor: 'next_cursor of the previous page',
+        limit: '1-500, default 100',
+        format: 'json or ndjson',
+      }),
       responses: {
         200: {
           description:
@@ -92,7 +68,10 @@ export const eventPaths = {
     get: {
       summary: 'One event with its metadata and links (causation, chain, stream); include=ancestors,descendants',
       security: bearer,
-      parameters: [path('eventId', 'UUID'), query('include', 'ancestors, descendants or both (comma list)')],
+      parameters: [
+        path('eventId', 'UUID'),
+        ...queryParameters(EventQueryParams, { include: 'ancestors, descendants or both (comma list)' }),
+      ],
       responses: {
         200: { description: 'The event, links and the relatives asked for' },
         400: badInput,
@@ -107,8 +86,7 @@ export const eventPaths = {
       security: bearer,
       parameters: [
         path('streamId', 'e.g. account-<id>'),
-        query('from_revision', '0 or more, default 0'),
-        query('limit', '1-1000, default 100'),
+        ...queryParameters(StreamQuery, { from_revision: '0 or more, default 0', limit: '1-1000, default 100' }),
       ],
       responses: {
         200: { description: '{streamId, events, next_revision}' },
@@ -123,7 +101,10 @@ export const eventPaths = {
       summary:
         'Time travel: the state of an account-<id>, chat-<id>, number-<id>, message-<id>, process-<name>, secret-<name>, llm-provider-<name>, llm-force or llm-settings stream as of `at`, folded by the live decider over the events that occurred at or before it, with those events (secrets redacted) and a summary (for an account: was a lock in force, which AccountLocked event)',
       security: bearer,
-      parameters: [path('streamId', 'e.g. account-<id>'), { ...query('at', 'ISO time with offset'), required: true }],
+      parameters: [
+        path('streamId', 'e.g. account-<id>'),
+        ...queryParameters(StateQuery, { at: 'ISO time with offset' }),
+      ],
       responses: {
         200: { description: '{streamId, at, kind, state, summary, events, laterEvents}' },
         400: error('Bad parameter, or a stream family time travel does not fold (unsupported_stream)'),
@@ -139,7 +120,7 @@ export const eventPaths = {
       security: bearer,
       parameters: [
         path('streamId', 'e.g. account-<id>, chat-<id>, number-<id>, llm-provider-<name>'),
-        ...queryParametersOf(StepQuery),
+        ...queryParameters(StepQuery),
       ],
       responses: {
         200: {

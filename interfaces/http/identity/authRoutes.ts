@@ -13,10 +13,10 @@ import { rejectOddText } from '../shared/text.js';
  * Any name up to a bound: a name that cannot exist is still a login attempt, recorded (escaped) and
  * answered like an unknown one. The password bound is the one every password rule uses.
  */
-const LoginBody = z
+export const LoginBody = z
   .object({ username: z.string().min(1).max(1024), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) })
   .strict();
-const RefreshBody = z.object({ refresh_token: z.string().min(1).max(4096) }).strict();
+export const RefreshBody = z.object({ refresh_token: z.string().min(1).max(4096) }).strict();
 
 const tokenResponse = (pair: TokenPair) => ({
   access_token: pair.access.token,

@@ -11,17 +11,17 @@ import { rejectOddText } from '../shared/text.js';
 
 // Shape only: the rules themselves (length, characters, roles) are domain/identity/rules.ts's.
 const Role = z.enum(ROLES);
-const CreateBody = z
+export const CreateBody = z
   .object({
     username: z.string().min(1).max(USERNAME_MAX_LENGTH),
     password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
     role: Role,
   })
   .strict();
-const ResetBody = z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }).strict();
-const RoleBody = z.object({ role: Role }).strict();
+export const ResetBody = z.object({ password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }).strict();
+export const RoleBody = z.object({ role: Role }).strict();
 /** no body (or {}): every lock of the name; `source`: only that address's */
-const UnlockBody = z
+export const UnlockBody = z
   .object({ source: z.string().min(1).max(64).optional() })
   .strict()
   .optional();

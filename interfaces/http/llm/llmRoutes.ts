@@ -40,7 +40,7 @@ export type LlmRoutesOptions = {
 export const apiKeySecretName = (provider: string): string => `llm-${provider}-api-key`;
 
 const L = SETTINGS_LIMITS;
-const SettingsPatch = z
+export const SettingsPatch = z
   .object({
     systemPrompt: z.string().max(L.systemPromptMaxChars),
     model: z.string().trim().min(1).max(200).nullable(),
@@ -58,7 +58,7 @@ const SettingsPatch = z
   })
   .partial()
   .strict();
-const ForceBody = z
+export const ForceBody = z
   .object({ provider: z.string().min(1).max(100), minutes: z.number().int().min(1).max(MAX_FORCE_MINUTES) })
   .strict();
 

@@ -26,11 +26,11 @@ export const Template = z
   })
   .strict();
 export const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is a number id');
-const SendBody = z.union([
+export const SendBody = z.union([
   z.object({ to: z.string().max(64), text: Text, number: NumberId.optional() }).strict(),
   z.object({ to: z.string().max(64), template: Template, number: NumberId.optional() }).strict(),
 ]);
-const SimulatorBody = z
+export const SimulatorBody = z
   .object({
     from: z.string().max(64),
     text: Text,
@@ -46,13 +46,13 @@ const Cursor = z
   .regex(/^\d{1,18}$/, 'is a cursor from a previous page')
   .transform(Number)
   .optional();
-const ChatsQuery = z.object({
+export const ChatsQuery = z.object({
   number: NumberId.optional(),
   q: z.string().max(200).optional(),
   cursor: Cursor,
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-const MessagesQuery = z.object({
+export const MessagesQuery = z.object({
   q: z.string().max(200).optional(),
   cursor: Cursor,
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -16,7 +16,7 @@ import { webPairingRoutes } from './webPairingRoutes.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 
 const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is 1-32 characters of a-z, 0-9 or dash');
-const AddBody = z.discriminatedUnion('kind', [
+export const AddBody = z.discriminatedUnion('kind', [
   z.object({ id: NumberId, name: z.string().min(1).max(100), kind: z.literal('simulator') }).strict(),
   z
     .object({

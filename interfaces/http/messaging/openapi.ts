@@ -1,12 +1,14 @@
 import { cloudWebhookOpenApiPaths } from '../channels/cloudWebhookRoutes.js';
 import { webPairingOpenApiPaths } from './webPairingRoutes.js';
+import { jsonRequestBody, queryParameters } from '../shared/openapiSchema.js';
+import { ChatsQuery, MessagesQuery, SendBody, SimulatorBody } from './messagingRoutes.js';
+import { AddBody } from './numbersRoutes.js';
 
 /** OpenAPI paths of the messaging API (spread into interfaces/http/openapi.ts). */
 const error = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
-const json = (schema: Record<string, unknown>) => ({ 'application/json': { schema } });
 const security = [{ bearer: [] }];
 const auth = { 401: error('No or bad access token') };
 const staff = { ...auth, 403: error('Needs the role admin or operator') };
@@ -19,19 +21,7 @@ const numberId = {
   required: true,
   schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
 };
-const cursor = {
-  name: 'cursor',
-  in: 'query',
-  schema: { type: 'string' },
-  description: 'nextCursor of the previous page',
-};
-const limit = { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } };
-const q = { name: 'q', in: 'query', schema: { type: 'string', maxLength: 200 }, description: 'text search' };
-const template = {
-  type: 'object',
-  required: ['name', 'language'],
-  properties: { name: { type: 'string' }, language: { type: 'string' }, components: { type: 'array' } },
-};
+const pageDescriptions = { cursor: 'nextCursor of the previous page', q: 'text search' };
 
 export const messagingPaths = {
   ...cloudWebhookOpenApiPaths,
@@ -45,20 +35,7 @@ export const messagingPaths = {
     post: {
       summary: 'Add a number (admin, audited); a Cloud API access token becomes a Fernet secret',
       security,
-      requestBody: {
-        required: true,
-        content: json({
-          type: 'object',
-          required: ['id', 'name', 'kind'],
-          properties: {
-            id: { type: 'string' },
-            name: { type: 'string' },
-            kind: { enum: ['simulator', 'cloud', 'web'] },
-            phoneNumberId: { type: 'string' },
-            accessToken: { type: 'string', writeOnly: true },
-          },
-        }),
-      },
+      requestBody: jsonRequestBody(AddBody),
       responses: {
         201: { description: 'Added' },
         400: error('Bad input'),
@@ -96,19 +73,7 @@ export const messagingPaths = {
     post: {
       summary: 'A contact of the simulator number says something (MessageReceived); the answer names the chatId',
       security,
-      requestBody: {
-        required: true,
-        content: json({
-          type: 'object',
-          required: ['from', 'text'],
-          properties: {
-            from: { type: 'string' },
-            text: { type: 'string' },
-            name: { type: 'string' },
-            number: { type: 'string' },
-          },
-        }),
-      },
+      requestBody: jsonRequestBody(SimulatorBody),
       responses: {
         202: { description: '{messageId, chatId}' },
         400: error('Bad input'),
@@ -123,23 +88,7 @@ export const messagingPaths = {
         'Queue a message (MessageQueued); worker-web sends it. Idempotency-Key: the same key answers the first message id',
       security,
       parameters: [{ name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 128 } }],
-      requestBody: {
-        required: true,
-        content: json({
-          oneOf: [
-            {
-              type: 'object',
-              required: ['to', 'text'],
-              properties: { to: { type: 'string' }, text: { type: 'string' }, number: { type: 'string' } },
-            },
-            {
-              type: 'object',
-              required: ['to', 'template'],
-              properties: { to: { type: 'string' }, template, number: { type: 'string' } },
-            },
-          ],
-        }),
-      },
+      requestBody: jsonRequestBody(SendBody),
       responses: {
         202: { description: '{messageId, chatId, number, status: queued, duplicate}' },
         400: error('Bad recipient (E.164 or JID) or body'),
@@ -191,7 +140,7 @@ export const messagingPaths = {
     get: {
       summary: 'Chats, most recent first: last message, unread count, 24-hour window, paused flag',
       security,
-      parameters: [{ name: 'number', in: 'query', schema: { type: 'string' } }, q, cursor, limit],
+      parameters: queryParameters(ChatsQuery, pageDescriptions),
       responses: { 200: { description: '{chats, nextCursor}' }, 400: error('Bad query'), ...auth },
     },
   },
@@ -207,7 +156,7 @@ export const messagingPaths = {
     get: {
       summary: 'Messages of a chat, newest first, with delivery statuses',
       security,
-      parameters: [chatId, q, cursor, limit],
+      parameters: [chatId, ...queryParameters(MessagesQuery, pageDescriptions)],
       responses: { 200: { description: '{chat, messages, nextCursor}' }, 404: error('Unknown chat'), ...auth },
     },
   },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { jsonRequestBody, queryParameters } from '../shared/openapiSchema.js';
 import { ScheduleBody, ScheduleListQuery } from './scheduledRoutes.js';
 
 /** OpenAPI paths of the scheduled-messages API (spread into interfaces/http/openapi.ts). */
@@ -10,18 +10,7 @@ const security = [{ bearer: [] }];
 const auth = { 401: error('No or bad access token') };
 const staff = { ...auth, 403: error('Needs the role admin or operator') };
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-/** Request schemas come from the very zod schemas the routes validate with. */
-const inputSchema = (schema: z.ZodType) => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  return rest;
-};
-const queryParameters = (schema: z.ZodObject) =>
-  Object.entries(schema.shape).map(([name, field]) => ({
-    name,
-    in: 'query',
-    required: false,
-    schema: inputSchema(field as z.ZodType),
-  }));
+// Request schemas come from the very zod schemas the routes validate with (../shared/openapiSchema.ts).
 const row = {
   type: 'object',
   properties: {
@@ -48,7 +37,7 @@ export const schedulingPaths = {
         'Schedule a message (MessageScheduled, audited) to be queued at `at` by the scheduler process (within a second). Idempotency-Key: the same key answers the first schedule',
       security,
       parameters: [{ name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 128 } }],
-      requestBody: { required: true, content: { 'application/json': { schema: inputSchema(ScheduleBody) } } },
+      requestBody: jsonRequestBody(ScheduleBody),
       responses: {
         201: { description: '{id, number, chatId, at, state: pending, duplicate: false}' },
         200: { description: 'The same Idempotency-Key again: the first schedule (duplicate: true)' },

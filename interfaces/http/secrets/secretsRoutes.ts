@@ -15,7 +15,7 @@ import { rejectOddText } from '../shared/text.js';
 const Name = z.string().refine(isValidSecretName, SECRET_NAME_RULE);
 const Kind = z.enum(SECRET_KINDS as [SecretKind, ...SecretKind[]]);
 // The value's size is checked by storeSecret (413, in UTF-8 bytes); zod only insists on a string.
-const PutBody = z.object({ value: z.string().min(1), kind: Kind }).strict();
+export const PutBody = z.object({ value: z.string().min(1), kind: Kind }).strict();
 
 export type SecretsRoutesOptions = {
   auth: Authenticator;

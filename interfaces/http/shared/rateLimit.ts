@@ -8,6 +8,7 @@ import type { Runtime } from '#application/shared/runtime.js';
 import { RateLimitedError, UnavailableError } from '#application/shared/errors.js';
 import { createLimiter, type Limiter } from '#infrastructure/ratelimit/limiter.js';
 import { recordRateLimited } from '#application/identity/rateLimited.js';
+import { currentContext } from '#infrastructure/logging/context.js';
 import { commandContext } from './context.js';
 
 /**
@@ -48,6 +49,7 @@ const WINDOW_SECONDS = 60;
 const WARN_EVERY_MS = 10_000;
 /** The API limiter fails open, so it may lease points from Redis (infrastructure/ratelimit/limiter.ts); login never does. */
 const API_MAX_LEASE = 32;
+const MAX_REMEMBERED_ENDPOINTS = 1_000;
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{20,})$/i;
 
@@ -181,10 +183,27 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     next(await refuse(req, login, LOGIN_ROUTE, decision.retryAfterSeconds, decision.rejectedInWindow));
   };
 
+  // endpointOf folds every segment with a regular expression; the same paths come back all the time.
+  const endpoints = new Map<string, string>();
+  const endpointFor = (req: Request): string => {
+    const pattern = routePatternOf(req);
+    if (pattern !== undefined) return endpointOf(req.method, '', pattern);
+    const raw = `${req.method} ${req.baseUrl}${req.path}`;
+    let endpoint = endpoints.get(raw);
+    if (endpoint === undefined) {
+      endpoint = endpointOf(req.method, `${req.baseUrl}${req.path}`);
+      // Bounded: random paths (ids) fill it at most to the bound, then it starts over.
+      if (endpoints.size >= MAX_REMEMBERED_ENDPOINTS) endpoints.clear();
+      if (raw.length <= 256) endpoints.set(raw, endpoint);
+    }
+    return endpoint;
+  };
+
   const apiLimiter: RequestHandler = async (req, _res, next: NextFunction) => {
-    const route = endpointOf(req.method, `${req.baseUrl}${req.path}`, routePatternOf(req));
+    const route = endpointFor(req);
     if (route === LOGIN_ROUTE) return next(); // it has its own, stricter, fail-closed limiter
-    const ip = req.ip ?? 'unknown';
+    // The request context has req.ip already (interfaces/http/app.ts reads it once per request).
+    const ip = currentContext()?.ip ?? req.ip ?? 'unknown';
     let decision;
     try {
       decision = await api.consume(`${ip}|${route}`);
