@@ -91,7 +91,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   const backoff = options.backoff ?? { baseMs: 1_000, maxMs: 300_000 };
   const pollMs = options.pollMs ?? 100;
   const random = options.random ?? Math.random;
-  const pacer = createPacer();
+  const pacer = createPacer({ random });
   const adapters = new Map<string, ChannelAdapter>();
   const sending = new Map<string, Promise<void>>();
   const sendingNumber = new Map<string, string>();

@@ -11,6 +11,7 @@ import { connectionOf } from '#projections/whatsapp/connections.js';
 import { authOf, requireAuth } from '../identity/authenticate.js';
 import { commandContext } from '../shared/context.js';
 import { parseInput } from '../shared/validate.js';
+import { jsonRequestBody } from '../shared/openapiSchema.js';
 
 const NumberId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'is 1-32 characters of a-z, 0-9 or dash');
 /** The phone of the WhatsApp account to link, in E.164 (the code is typed on that phone). */
@@ -146,10 +147,7 @@ export const webPairingOpenApiPaths = {
       summary: 'Pair a Web number by phone-number code instead of a QR (admin, audited); the worker obeys',
       security,
       parameters: [numberIdParameter],
-      requestBody: {
-        required: true,
-        content: { 'application/json': { schema: z.toJSONSchema(PairingCodeBody, { io: 'input' }) } },
-      },
+      requestBody: jsonRequestBody(PairingCodeBody),
       responses: {
         202: { description: 'Requested: the code appears in GET /api/numbers/{id}/pairing' },
         400: error('Bad input'),

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ProjectionName, RebuildBody } from './projectionRoutes.js';
+import { inputJsonSchema, jsonRequestBody } from '../shared/openapiSchema.js';
 
 /** The read models' part of the OpenAPI document (interfaces/http/openapi.ts spreads it into paths). */
 const error = (description: string) => ({
@@ -38,13 +38,10 @@ export const projectionPaths = {
           in: 'path',
           required: true,
           description: 'projection name (GET /api/projections)',
-          schema: z.toJSONSchema(ProjectionName, { io: 'input' }),
+          schema: inputJsonSchema(ProjectionName),
         },
       ],
-      requestBody: {
-        required: false,
-        content: { 'application/json': { schema: z.toJSONSchema(RebuildBody, { io: 'input' }) } },
-      },
+      requestBody: jsonRequestBody(RebuildBody),
       responses: {
         202: { description: '{projection, state: "rebuilding", eventId}: follow it with GET /api/projections' },
         400: error('validation_failed: a malformed name or a non-empty body'),
