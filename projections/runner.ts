@@ -85,7 +85,14 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
 
-  const wake = new Signal();
+  // One wake-up per projection, fired by the events it handles: an event wakes only the projections that
+  // fold it (the others move their checkpoint past it on their next wake-up or poll), so each message
+  // does not cost every projection a scan and a checkpoint write.
+  const wakes = new Map(projections.map((p) => [p.name, new Signal()]));
+  const wakesByType = new Map<string, Signal[]>();
+  for (const p of projections)
+    for (const type of p.handles) wakesByType.set(type, [...(wakesByType.get(type) ?? []), wakes.get(p.name)!]);
+  const wake = { fire: () => wakes.forEach((signal) => signal.fire()) };
   const stopping = new Signal();
   let stopped = false;
   const sleep = (ms: number) => stopping.wait(stopping.generation, ms);
@@ -126,6 +133,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
     status: ProjectionRunStatus,
     held: ProjectionLocks,
   ): Promise<'stopped' | 'lost' | 'stepped_aside'> => {
+    const signal = wakes.get(projection.name)!;
     let position: number | null = null;
     while (!stopped && held.isHeld(projection.name)) {
       try {
@@ -142,7 +150,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
           position = prepared.position;
           status.position = position;
         }
-        const since = wake.generation;
+        const since = signal.generation;
         const { events, scannedTo } = await scanAfter(store, position, projection.handles, batchSize);
         if (events.length === 0) {
           if (scannedTo > position) {
@@ -165,7 +173,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
           }
           status.state = 'live';
           status.failures = 0;
-          await wake.wait(since, pollIntervalMs);
+          await signal.wait(since, pollIntervalMs);
           continue;
         }
         status.state = status.failures > 0 ? 'failing' : 'catching_up';
@@ -264,7 +272,7 @@ export const startProjections = (options: ProjectionRunnerOptions): ProjectionRu
       filter: { eventTypes: handled },
       onEvent: (event) => {
         seen = event.position;
-        wake.fire();
+        for (const signal of wakesByType.get(event.type) ?? []) signal.fire();
       },
       onError: (error) => {
         logger.warn('projections: wake-up subscription failed; polling until it is back', { error: error.message });

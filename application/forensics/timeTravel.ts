@@ -206,7 +206,7 @@ const families: readonly StreamFamily[] = [
           exists: true,
           paused: state.paused,
           lastInboundAt: state.lastInboundAt,
-          messagesReceived: state.received.size,
+          messagesReceived: state.receivedCount,
         },
   ),
   family('number', NUMBER_STREAM_PREFIX, NUMBER_TYPES, numberDecider, (state) =>

@@ -29,6 +29,8 @@ export type AutoReply = {
 };
 
 export interface AutoReplier {
+  /** false: the replier ignores `history`, so the responder does not read it (default: it is read) */
+  readonly usesHistory?: boolean;
   /** null: nothing to say (the message is stored, no reply is queued) */
   reply(request: AutoReplyRequest): Promise<AutoReply | null>;
 }

@@ -73,6 +73,11 @@ export type ChannelLimits = {
   messagesPerSecond: number;
   /** per recipient, so a burst to one user does not trip the pair rate limit */
   minGapPerRecipientMs: number;
+  /**
+   * up to this much more, drawn at random per message, on top of minGapPerRecipientMs (ban care for the
+   * Web channel: no machine-regular rhythm); absent or 0 for the API channels
+   */
+  jitterMs?: number;
   /** longest text one message may carry */
   maxTextLength: number;
 };

@@ -1,4 +1,5 @@
 import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import { loadAggregateCached } from '#application/shared/aggregateCache.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatDecider } from '#domain/messaging/chat.js';
@@ -32,9 +33,12 @@ export const setPaused = async (
   return { changed };
 };
 
-/** Is the bot paused on this chat? From the chat's own stream, not the read model. */
+/**
+ * Is the bot paused on this chat? From the chat's own stream, not the read model: the process's cached
+ * fold plus the events after it (a long chat is not re-read on every message).
+ */
 export const isPaused = async (store: EventStore, chatId: string): Promise<boolean> => {
-  const { state } = await loadAggregate(store, chatStreamId(chatId), chatDecider);
+  const { state } = await loadAggregateCached(store, chatStreamId(chatId), chatDecider);
   return state.status === 'open' && state.paused;
 };
 

@@ -1,7 +1,7 @@
 import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
-import type { EventStore, Subscription } from '#application/shared/eventStore.js';
+import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
-import { messageStreamId } from '#domain/messaging/events.js';
+import { messageStreamId, type MessageQueued } from '#domain/messaging/events.js';
 import { outboundDecider } from '#domain/messaging/outbound.js';
 import {
   RUNTIME_REQUEST_TYPES,
@@ -12,6 +12,7 @@ import {
 } from '#domain/runtime/events.js';
 import { numberRuntimeDecider, type RuntimeRequestState } from '#domain/runtime/numberRuntime.js';
 import type { ChannelAdapter, ChannelSink, OutboundContent, SendOutcome } from './channel.js';
+import { startFreshQueue } from './freshQueue.js';
 import { backoffDelayMs, createPacer } from './pacing.js';
 import type {
   ChannelFactory,
@@ -90,7 +91,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   const backoff = options.backoff ?? { baseMs: 1_000, maxMs: 300_000 };
   const pollMs = options.pollMs ?? 100;
   const random = options.random ?? Math.random;
-  const pacer = createPacer();
+  const pacer = createPacer({ random });
   const adapters = new Map<string, ChannelAdapter>();
   const sending = new Map<string, Promise<void>>();
   const sendingNumber = new Map<string, string>();
@@ -301,7 +302,16 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   };
 
   // ---- one message -------------------------------------------------------------------------------
-  const send = async (message: DueMessage, adapter: ChannelAdapter): Promise<void> => {
+  /**
+   * `queued`: the MessageQueued the fast path saw. A message just queued has that one event (revision
+   * 0), so the attempt decides on it without reading the stream; anything written since (another
+   * worker's attempt, a drop) makes the append conflict and the attempt re-read and decide again.
+   */
+  const send = async (
+    message: DueMessage,
+    adapter: ChannelAdapter,
+    queued?: RecordedEvent<MessageQueued>,
+  ): Promise<void> => {
     const context: CommandContext = {
       correlationId: message.correlationId ?? options.newCorrelationId(),
       causationId: message.queuedEventId,
@@ -314,7 +324,20 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       outboundDecider,
       () => ({ type: 'StartSendAttempt' as const, data: { worker: worker.workerId } }),
       context,
-      { runtime },
+      {
+        runtime,
+        ...(queued === undefined
+          ? {}
+          : {
+              known: {
+                state: outboundDecider.evolve(outboundDecider.initialState(), {
+                  type: queued.type,
+                  data: queued.data,
+                }),
+                revision: queued.revision,
+              },
+            }),
+      },
     );
     const first = started.events[0];
     if (first?.type !== 'MessageSendAttempted') {
@@ -371,7 +394,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
         },
       }),
       context,
-      { runtime },
+      { runtime, known: { state: started.state, revision: started.nextExpectedRevision } },
     );
     const types = recorded.events.map((e) => e.type);
     if (outcome.status === 'sent') log.info('message sent', { messageId: message.messageId, attempt });
@@ -392,8 +415,8 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     );
   };
 
-  const launch = (message: DueMessage, adapter: ChannelAdapter) => {
-    const run = send(message, adapter)
+  const launch = (message: DueMessage, adapter: ChannelAdapter, queued?: RecordedEvent<MessageQueued>) => {
+    const run = send(message, adapter, queued)
       .catch((error: unknown) => {
         // The store or the database failed mid-send: the claim runs out and the message is retried.
         log.error('send step failed', { messageId: message.messageId, error });
@@ -408,21 +431,53 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
     void run.finally(() => sendingNumber.delete(message.messageId));
   };
 
+  // New messages straight from the store (freshQueue.ts), so a send need not wait for the queue
+  // projection and the next poll; the poll of the queue read model stays for everything else.
+  let arrived = false;
+  const fresh = startFreshQueue({
+    store,
+    log,
+    holds: (numberId) => held.includes(numberId),
+    onArrival: () => {
+      arrived = true;
+      nudge();
+    },
+  });
+  let lastPoll = Number.NEGATIVE_INFINITY;
+
   const drain = async (): Promise<boolean> => {
+    arrived = false;
     if (held.length === 0 || sending.size >= concurrency) return false;
     const now = runtime.clock();
     const serving = held.filter((id) => running.has(id));
     if (serving.length === 0) return false;
-    const due = await queue.due(serving, now, concurrency * 4);
-    const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter }> = [];
+    const room = concurrency * 4;
+    // The fast path first; the read model when it has nothing, and at least every pollMs (retries,
+    // requeues, what was queued before this worker started or while its feed was down).
+    let due = fresh.peek(room);
+    if (due.length === 0 || now.getTime() - lastPoll >= pollMs) {
+      lastPoll = now.getTime();
+      const seen = new Set(due.map((m) => m.messageId));
+      due = [...due, ...(await queue.due(serving, now, room)).filter((m) => !seen.has(m.messageId))];
+    }
+    const chosen: Array<{ message: DueMessage; adapter: ChannelAdapter; queued?: RecordedEvent<MessageQueued> }> = [];
     for (const message of due) {
       if (stopped || sending.size + chosen.length >= concurrency) break;
-      if (sending.has(message.messageId)) continue;
+      if (sending.has(message.messageId)) {
+        fresh.remove(message.messageId);
+        continue;
+      }
       const adapter = adapters.get(message.numberId);
-      if (!adapter || !running.has(message.numberId)) continue;
+      if (!adapter || !running.has(message.numberId)) {
+        // not ours or stopped: the poll finds it when it may go
+        fresh.remove(message.messageId);
+        continue;
+      }
       if (!pacer.tryAcquire(message.numberId, message.to, adapter.limits, now.getTime())) continue;
-      chosen.push({ message, adapter });
+      chosen.push({ message, adapter, queued: fresh.queuedEvent(message.messageId) });
     }
+    // Claimed here or by another worker: either way the fast path is done with it.
+    for (const { message } of chosen) fresh.remove(message.messageId);
     const claimed = new Set(
       await queue.claim(
         chosen.map((c) => c.message.messageId),
@@ -432,13 +487,13 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       ),
     );
     let launched = false;
-    for (const { message, adapter } of chosen) {
+    for (const { message, adapter, queued } of chosen) {
       if (!claimed.has(message.messageId)) {
         // someone else holds it: give the pacing slot back
         pacer.done(message.numberId, message.to, Number.NEGATIVE_INFINITY);
         continue;
       }
-      launch(message, adapter);
+      launch(message, adapter, queued);
       launched = true;
     }
     return launched;
@@ -490,7 +545,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       } catch (error) {
         log.warn('queue poll failed', { error });
       }
-      if (!stopped) await pause(launched ? 5 : pollMs);
+      if (!stopped && !arrived) await pause(launched ? 5 : pollMs);
     }
   })();
 
@@ -505,6 +560,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       for (const wakeUp of [...sleepers]) wakeUp();
       await Promise.all([leaseLoop, drainLoop, ...sending.values()]);
       await subscription?.stop();
+      await fresh.stop();
       // Close every channel (sessions are kept: the next holder resumes them), after any step under way.
       for (const [id, adapter] of [...adapters]) void serially(id, () => closeChannel(id, adapter));
       adapters.clear();

@@ -33,3 +33,9 @@ export const inboundMessageIdFor = (numberId: string, providerMessageId: string)
 export const scheduledMessageIdFor = (scheduleId: string): string => nameBased('scheduled', scheduleId);
 /** A scheduled message created with an Idempotency-Key (per caller, like messageIdForKey). */
 export const scheduleIdForKey = (actor: string, key: string): string => nameBased('schedule-key', actor, key);
+/**
+ * The MessageReceived event's id for one provider delivery: a webhook retried by Meta lands on the same
+ * event id, which the store's idempotent append writes once (the chat decider keeps no set of ids).
+ */
+export const inboundEventIdFor = (numberId: string, providerMessageId: string): string =>
+  nameBased('inbound-event', numberId, providerMessageId);

@@ -1,12 +1,12 @@
-import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
-import type { EventStore } from '#application/shared/eventStore.js';
+import { handleCommand, handleCommandWithoutRead, type CommandContext } from '#application/shared/commandHandler.js';
+import { DuplicateEventIdError, type EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatDecider } from '#domain/messaging/chat.js';
 import { chatStreamId, messageStreamId } from '#domain/messaging/events.js';
 import { outboundDecider } from '#domain/messaging/outbound.js';
 import { normaliseRecipient } from '#domain/messaging/recipient.js';
 import type { ChannelSink, InboundMessage, StatusUpdate } from './channel.js';
-import { chatIdFor, inboundMessageIdFor } from './ids.js';
+import { chatIdFor, inboundEventIdFor, inboundMessageIdFor } from './ids.js';
 import { activeNumber } from './numbers.js';
 import type { MessagingLog, MessagingQueries } from './ports.js';
 
@@ -31,35 +31,46 @@ export const receiveInbound = async (
   const contact = normaliseRecipient(message.from);
   const chatId = chatIdFor(message.numberId, contact);
   const messageId = inboundMessageIdFor(message.numberId, message.providerMessageId);
-  const result = await handleCommand(
-    deps.store,
-    chatStreamId(chatId),
-    chatDecider,
-    () => ({
-      type: 'ReceiveMessage' as const,
-      data: {
-        messageId,
-        numberId: message.numberId,
-        chatId,
-        contact,
-        contactName: message.contactName,
-        providerMessageId: message.providerMessageId,
-        kind: message.kind,
-        text: message.text,
-        sentAt: message.sentAt,
+  const eventId = inboundEventIdFor(message.numberId, message.providerMessageId);
+  // No read of the chat's history: the decision does not depend on it, and the derived event id makes a
+  // retried delivery the store's idempotent append (domain/messaging/chat.ts).
+  let duplicate: boolean;
+  try {
+    const result = await handleCommandWithoutRead(
+      deps.store,
+      chatStreamId(chatId),
+      chatDecider,
+      {
+        type: 'ReceiveMessage' as const,
+        data: {
+          messageId,
+          numberId: message.numberId,
+          chatId,
+          contact,
+          contactName: message.contactName,
+          providerMessageId: message.providerMessageId,
+          kind: message.kind,
+          text: message.text,
+          sentAt: message.sentAt,
+        },
       },
-    }),
-    context ?? { correlationId: deps.newCorrelationId(), actor: 'system' },
-    { runtime: deps.runtime },
-  );
-  const duplicate = result.events.length === 0;
+      context ?? { correlationId: deps.newCorrelationId(), actor: 'system' },
+      { runtime: deps.runtime, eventIds: () => [eventId] },
+    );
+    duplicate = result.idempotent;
+  } catch (error) {
+    // The same provider message id already recorded with other details (a redelivery whose profile
+    // name changed): the message is the one recorded first.
+    if (!(error instanceof DuplicateEventIdError) || error.eventId !== eventId) throw error;
+    duplicate = true;
+  }
   deps.log.info(duplicate ? 'inbound message already recorded' : 'inbound message received', {
     numberId: message.numberId,
     chatId,
     messageId,
     kind: message.kind,
   });
-  return { messageId, chatId, duplicate, eventId: result.eventIds[0] ?? null };
+  return { messageId, chatId, duplicate, eventId: duplicate ? null : eventId };
 };
 
 /** MessageStatusUpdated on our message: by the id the provider echoes, else by its own id. */

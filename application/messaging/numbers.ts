@@ -1,4 +1,5 @@
-import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
+import { loadAggregateCached } from '#application/shared/aggregateCache.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { NumberAlreadyExists, NumberDisabledError, NumberNotFound } from '#domain/messaging/errors.js';
@@ -35,9 +36,9 @@ const infoOf = (state: NumberState): NumberInfo | null =>
       }
     : null;
 
-/** The number from its own stream (not the read model): right after it was added, too. */
+/** The number from its own stream (not the read model): right after it was added, too (cached fold + tail). */
 export const loadNumber = async (store: EventStore, numberId: string): Promise<NumberInfo | null> =>
-  infoOf((await loadAggregate(store, numberStreamId(numberId), numberDecider)).state);
+  infoOf((await loadAggregateCached(store, numberStreamId(numberId), numberDecider)).state);
 
 /** An active number, or a 404/409 that says why not. */
 export const activeNumber = async (store: EventStore, numberId: string): Promise<NumberInfo> => {

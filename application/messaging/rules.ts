@@ -45,7 +45,7 @@ export const compileRules = (set: RuleSet): ((text: string) => AutoReply | null)
 
 export const createRulesResponder = (set: RuleSet): AutoReplier => {
   const match = compileRules(set);
-  return { reply: (request) => Promise.resolve(match(request.text)) };
+  return { usesHistory: false, reply: (request) => Promise.resolve(match(request.text)) };
 };
 
 /** Shipped defaults (Spanish): written to the data directory on first start, where they can be edited. */

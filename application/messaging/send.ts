@@ -1,4 +1,5 @@
-import { handleCommand, loadAggregate, type CommandContext } from '#application/shared/commandHandler.js';
+import { handleCommand, type CommandContext } from '#application/shared/commandHandler.js';
+import { loadAggregateCached } from '#application/shared/aggregateCache.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatDecider } from '#domain/messaging/chat.js';
@@ -8,7 +9,7 @@ import { outboundDecider } from '#domain/messaging/outbound.js';
 import { normaliseRecipient, windowOpen } from '#domain/messaging/recipient.js';
 import { chatIdFor, messageIdForKey } from './ids.js';
 import { activeNumber } from './numbers.js';
-import type { MessagingLog } from './ports.js';
+import type { MessagingLog, NumberInfo } from './ports.js';
 import { ValidationError } from '#application/shared/errors.js';
 
 export type SendDeps = {
@@ -29,6 +30,8 @@ export type SendInput = {
   /** a fixed message id (bot replies derive it from the inbound event) */
   messageId?: string;
   inReplyTo?: string | null;
+  /** the number as the caller has just read it from its stream, active (the responder): not read again */
+  number?: NumberInfo;
 };
 
 export type SendResult = { messageId: string; chatId: string; numberId: string; duplicate: boolean };
@@ -43,12 +46,15 @@ export const queueMessage = async (deps: SendDeps, input: SendInput, context: Co
   const numberId = input.numberId ?? deps.defaultNumberId;
   if (numberId === null)
     throw new ValidationError('No number is configured: name one with "number".', undefined, 'number_required');
-  const number = await activeNumber(deps.store, numberId);
+  const number =
+    input.number?.numberId === numberId && input.number.status === 'active'
+      ? input.number
+      : await activeNumber(deps.store, numberId);
   const chatId = chatIdFor(number.numberId, to);
   const text = input.text ?? null;
   const template = input.template ?? null;
   if (template === null && number.kind === 'cloud') {
-    const { state } = await loadAggregate(deps.store, chatStreamId(chatId), chatDecider);
+    const { state } = await loadAggregateCached(deps.store, chatStreamId(chatId), chatDecider);
     const lastInboundAt = state.status === 'open' ? state.lastInboundAt : null;
     if (!windowOpen(lastInboundAt, deps.runtime.clock()))
       throw new OutsideCustomerServiceWindow(numberId, lastInboundAt);

@@ -66,12 +66,22 @@ export const handleCommand = async <State, Command, E extends Event>(
   decider: Decider<State, Command, E>,
   command: (state: State) => Command | Promise<Command>,
   context: CommandContext,
-  options: { runtime: Runtime; maxAttempts?: number },
+  options: {
+    runtime: Runtime;
+    maxAttempts?: number;
+    /**
+     * The stream's state and revision as this caller just left them (a previous handleCommand's `state`
+     * and `nextExpectedRevision`): the first attempt decides on it without reading. Safe: the append
+     * expects that revision, so if anyone wrote since, it conflicts and the retry reads the stream.
+     */
+    known?: { state: State; revision: number };
+  },
 ): Promise<HandleResult<State, E>> => {
   const { clock, newId } = options.runtime;
   const maxAttempts = options.maxAttempts ?? 100;
   for (let attempt = 1; ; attempt++) {
-    const { state, revision } = await loadAggregate(store, streamId, decider);
+    const { state, revision } =
+      attempt === 1 && options.known !== undefined ? options.known : await loadAggregate(store, streamId, decider);
     const events = decider.decide(await command(state), state);
     const newState = events.reduce(decider.evolve, state);
     if (events.length === 0)
@@ -95,4 +105,31 @@ export const handleCommand = async <State, Command, E extends Event>(
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)));
     }
   }
+};
+
+/**
+ * For a command whose decision does not depend on the stream (the decider answers the same on any
+ * state): decide on the initial state and append with expectedRevision 'any', without reading the
+ * stream. Idempotence then rests on `eventIds`, which must be derived from the command (a retry gets the
+ * same ids): the store's idempotent append writes a repeat once and answers `idempotent: true`
+ * (EventStoreDB only recognises a repeat among the stream's last events: see the contract suite).
+ */
+export const handleCommandWithoutRead = async <State, Command, E extends Event>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, E>,
+  command: Command,
+  context: CommandContext,
+  options: { runtime: Runtime; eventIds: (events: readonly E[]) => string[] },
+): Promise<{ events: E[]; eventIds: string[]; position: number; idempotent: boolean }> => {
+  const events = decider.decide(command, decider.initialState());
+  if (events.length === 0) return { events, eventIds: [], position: 0, idempotent: false };
+  const ids = options.eventIds(events);
+  const metadata = eventMetadata(context, options.runtime.clock());
+  const result = await store.append(
+    streamId,
+    events.map((e, i) => ({ id: ids[i]!, type: e.type, data: { ...e.data }, metadata })),
+    { expectedRevision: 'any' },
+  );
+  return { events, eventIds: ids, position: result.position, idempotent: result.idempotent };
 };

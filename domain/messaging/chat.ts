@@ -4,7 +4,20 @@ import type { ChatEvent, Command, ConversationPaused, ConversationResumed, Messa
 
 /**
  * Chat aggregate, stream `chat-<chatId>`: what a contact sent to one number, and whether the bot is
- * paused (human takeover). Inbound messages are idempotent on the provider's message id.
+ * paused (human takeover).
+ *
+ * Inbound messages are idempotent on the provider's message id, but not through this state: the state
+ * stays constant-size (no set of every id ever received, which made each fold quadratic and each inbound
+ * message a read of the whole history). `ReceiveMessage` decides the same whatever the state, so the
+ * application appends its `MessageReceived` without reading the stream, under an event id derived from
+ * (number, provider message id) (application/messaging/ids.ts `inboundEventIdFor`): the same delivery
+ * twice is the same event id, which the store's idempotent append writes once.
+ *
+ * The trade-off, per store (tests/contract/eventStore.contract.ts): PostgreSQL and PGlite index every
+ * event id forever, so a redelivery is recognised however late it comes. EventStoreDB recognises a
+ * repeat only among the stream's last events (its adapter's `idempotenceWindow`, 32 by default): a
+ * delivery repeated after 32 newer events on the same chat would be recorded twice there. Meta retries
+ * a webhook within minutes, so that takes a very busy chat; raise the window if it matters.
  */
 export type ChatState =
   | Readonly<{ status: 'none' }>
@@ -15,8 +28,8 @@ export type ChatState =
       contact: string;
       paused: boolean;
       lastInboundAt: string | null;
-      /** provider message ids already recorded */
-      received: ReadonlySet<string>;
+      /** MessageReceived events in the stream */
+      receivedCount: number;
     }>;
 
 /** Commands carry exactly their event's data (the catalogue in events.ts is the one declaration). */
@@ -32,8 +45,8 @@ const isPaused = (state: ChatState): boolean => state.status === 'open' && state
 export const decide = (command: ChatCommand, state: ChatState): ChatEvent[] => {
   switch (command.type) {
     case 'ReceiveMessage':
-      // Meta retries webhooks; the same delivery twice appends once.
-      if (state.status === 'open' && state.received.has(command.data.providerMessageId)) return [];
+      // Independent of the state on purpose (see above): Meta's retries of a webhook are absorbed by the
+      // event id, so the application need not fold the chat's history to take a message.
       return [{ type: 'MessageReceived', data: { ...command.data } }];
     case 'PauseConversation':
       return isPaused(state) ? [] : [{ type: 'ConversationPaused', data: { ...command.data } }];
@@ -56,7 +69,7 @@ const opened = (state: ChatState, chatId: string, numberId: string, contact: str
         contact,
         paused: false,
         lastInboundAt: null,
-        received: new Set<string>(),
+        receivedCount: 0,
       };
 
 export const evolve = (state: ChatState, event: ChatEvent): ChatState => {
@@ -69,7 +82,7 @@ export const evolve = (state: ChatState, event: ChatEvent): ChatState => {
           base.lastInboundAt !== null && base.lastInboundAt > event.data.sentAt
             ? base.lastInboundAt
             : event.data.sentAt,
-        received: new Set([...base.received, event.data.providerMessageId]),
+        receivedCount: base.receivedCount + 1,
       };
     case 'ConversationPaused':
       return { ...base, paused: true };

@@ -306,6 +306,18 @@ const buildSchema = (env: Env) => {
     REDIS_PASSWORD: optionalText(),
     CORS_ORIGINS: corsOrigins,
     FERNET_KEYS: fernetKeys(production),
+    // unset: message content is kept; N: content of days older than N days is crypto-shredded by the scheduler
+    MESSAGE_RETENTION_DAYS: envVar((value, report): number | null => {
+      if (value === undefined) return null;
+      const trimmed = value.trim();
+      const days = /^\d{1,5}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+      if (days >= 1 && days <= 36_500) return days;
+      report(
+        `${shown(value)} is not a whole number of days from 1 to 36500`,
+        'Set it to the number of days message content is kept (e.g. 365), or leave it unset to keep it.',
+      );
+      return null;
+    }),
     LOGIN_MAX_FAILURES: integer({ fallback: 5, min: 1, max: 1000 }),
     LOGIN_ACCOUNT_MAX_FAILURES: integer({ fallback: 50, min: 1, max: 100000 }),
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 7 * 86400),
@@ -389,6 +401,7 @@ const toConfig = (e: Parsed) => {
     database,
     redis: e.REDIS_URL === null ? null : withPassword(e.REDIS_URL, e.REDIS_PASSWORD),
     fernetKeys: e.FERNET_KEYS,
+    privacy: { messageRetentionDays: e.MESSAGE_RETENTION_DAYS },
     login: {
       maxFailures: e.LOGIN_MAX_FAILURES,
       accountMaxFailures: Math.max(e.LOGIN_ACCOUNT_MAX_FAILURES, e.LOGIN_MAX_FAILURES),

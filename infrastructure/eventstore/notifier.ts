@@ -11,9 +11,42 @@ export class Wakeup extends Signal {
   private listener: pg.Client | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /**
+   * What each recent wake-up was about: the event types of a local append, or null (a NOTIFY from
+   * another process, a reconnect, a close: anything may have been committed). Lets a subscription that
+   * filters by type sleep on through local appends of other types instead of reading for nothing.
+   */
+  private recent: Array<{ generation: number; types: ReadonlySet<string> | null }> = [];
+  /** last positions of our own recent commits: their NOTIFY echo wakes nobody a second time */
+  private ownPositions = new Set<string>();
 
-  signal(): void {
+  signal(types: ReadonlySet<string> | null = null): void {
     this.fire();
+    this.recent.push({ generation: this.generation, types });
+    if (this.recent.length > 1_000) this.recent.splice(0, this.recent.length - 500);
+  }
+
+  /** a local commit that ended at `lastPosition` with events of these types */
+  signalAppended(lastPosition: number, types: ReadonlySet<string>): void {
+    this.ownPositions.add(String(lastPosition));
+    if (this.ownPositions.size > 1_000) this.ownPositions.delete(this.ownPositions.values().next().value!);
+    this.signal(types);
+  }
+
+  /**
+   * May a wake-up after `since` concern a reader of these types (undefined: every type)? True when
+   * unsure (the record of what happened does not reach back to `since`).
+   */
+  mayConcern(since: number, eventTypes: readonly string[] | undefined): boolean {
+    if (eventTypes === undefined) return true;
+    const first = this.recent[0];
+    if (first === undefined || first.generation > since + 1) return this.generation > since;
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const entry = this.recent[i]!;
+      if (entry.generation <= since) break;
+      if (entry.types === null || eventTypes.some((type) => entry.types!.has(type))) return true;
+    }
+    return false;
   }
 
   /** Relays NOTIFY on `channel` (PostgreSQL only); reconnects with backoff when the server goes away. */
@@ -35,7 +68,11 @@ export class Wakeup extends Signal {
     };
     client.on('error', retry);
     client.on('end', retry);
-    client.on('notification', () => this.signal());
+    client.on('notification', (message) => {
+      // Our own commit's echo: the local wake-up already went out, with its types.
+      if (message.payload !== undefined && this.ownPositions.delete(message.payload)) return;
+      this.signal();
+    });
     try {
       await client.connect();
       await client.query(`LISTEN "${channel}"`);

@@ -160,7 +160,13 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
       try {
         const outcomes = await commit(batch);
         outcomes.forEach((outcome, i) => settle(batch[i]!, outcome));
-        wakeup.signal();
+        const written = outcomes.filter((o): o is AppendResult => !(o instanceof Error) && !o.idempotent);
+        if (written.length === 0) wakeup.signal();
+        else
+          wakeup.signalAppended(
+            Math.max(...written.map((o) => o.position)),
+            new Set(batch.flatMap((p) => p.events.map((e) => e.type))),
+          );
       } catch (error) {
         if (batch.length > 1 && isDataError(error)) {
           // Something validation could not foresee: find the culprit, let the others through.

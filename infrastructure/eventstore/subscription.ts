@@ -52,7 +52,18 @@ export const pollingSubscription = (options: PollingSubscriptionOptions): Subscr
           caughtUp = true;
           options.onCaughtUp?.(position);
         }
-        if (!stopped) await options.wakeup.wait(generation, options.pollIntervalMs);
+        // Sleep through local appends of types this subscription does not read (no read for nothing);
+        // the poll interval still bounds the wait.
+        const deadline = Date.now() + options.pollIntervalMs;
+        let since = generation;
+        while (!stopped) {
+          const left = deadline - Date.now();
+          if (left <= 0) break;
+          await options.wakeup.wait(since, left);
+          if (options.wakeup.generation === since) break;
+          if (options.wakeup.mayConcern(since, options.filter?.eventTypes)) break;
+          since = options.wakeup.generation;
+        }
       }
     }
   };

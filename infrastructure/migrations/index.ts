@@ -11,6 +11,7 @@ import scheduledMessages from './202511291340_scheduled_messages.js';
 import whatsappWeb from './202511291341_whatsapp_web.js';
 import runtimeControl from './202511291501_runtime_control.js';
 import projectionRebuilds from './202511291801_projection_rebuilds.js';
+import contactKeys from './202511291802_contact_keys.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -30,6 +31,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   whatsappWeb,
   runtimeControl,
   projectionRebuilds,
+  contactKeys,
 ]);
 
 export type { Migration } from './migration.js';

@@ -9,6 +9,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { projectionsCommand } from './commands/projections.js';
 import { secretsCommand } from './commands/secrets.js';
 import { usersCommand } from './commands/users.js';
+import { contactsCommand } from './commands/contacts.js';
 import { CliError, createCliContext, type CliCommand, type CliContext } from './context.js';
 
 /** Every command module, one file each in commands/: add yours here. */
@@ -20,6 +21,7 @@ const commands: readonly CliCommand[] = [
   auditCommand,
   eventsCommand,
   doctorCommand,
+  contactsCommand,
 ];
 
 export const buildProgram = (context: CliContext): Command => {

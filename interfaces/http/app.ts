@@ -70,7 +70,8 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
       if (logger.isLevelEnabled('http'))
         logger.http('request', {
           method: req.method,
-          path: req.path,
+          // a contact's phone number is in these paths: log the route pattern instead
+          path: req.path.startsWith('/api/contacts/') ? route : req.path,
           route,
           status: res.statusCode,
           durationMs: Math.round(durationSeconds * 1e5) / 100,

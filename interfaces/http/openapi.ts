@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { WEB_STATIC_DIR } from '#interfaces/web/webRoutes.js';
 import { eventPaths } from './events/eventsOpenApi.js';
+import { privacyPaths } from './privacy/openapi.js';
 import { messagingPaths } from './messaging/openapi.js';
 import { Query as AuditQuery } from './audit/auditRoutes.js';
 import { LoginBody, RefreshBody } from './identity/authRoutes.js';
@@ -401,6 +402,7 @@ export const openApiDocument = {
     ...eventPaths,
     ...runtimePaths,
     ...projectionPaths,
+    ...privacyPaths,
     '/metrics': {
       get: {
         summary:

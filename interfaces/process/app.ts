@@ -58,6 +58,8 @@ import { monitorTimings, startProcessReporting, type ProcessMonitorTimings } fro
 import { rulesThenLlm } from '#application/llm/composite.js';
 import { createRulesResponder } from '#application/messaging/rules.js';
 import { loadRules } from '#infrastructure/messaging/rulesFile.js';
+import { numberIdsFromStore } from '#application/privacy/privacy.js';
+import { privacyRoutes } from '#interfaces/http/privacy/privacyRoutes.js';
 
 export type AppProcess = {
   server: http.Server;
@@ -314,6 +316,10 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
           control: { store, runtime },
           heartbeats,
           crashAfterMs: timings.crashAfterMs,
+        }),
+        privacyRoutes({
+          auth: identity,
+          privacy: { store, keys: infra.contactKeys, runtime, numberIds: () => numberIdsFromStore(store) },
         }),
       ],
       // Cloud API webhooks read their raw body (signature), so they go before the JSON parser.

@@ -1,5 +1,8 @@
 import type { EventStore, Upcaster } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
+import { withShredding } from '#infrastructure/eventstore/shredding.js';
+import { createContactKeys, type ContactKeys } from '#infrastructure/privacy/contactKeys.js';
+import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
 import { openPgliteDatabase, openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
 
 export type EventStoreSettings =
@@ -8,7 +11,10 @@ export type DatabaseSettings = { kind: 'postgres'; url: string } | { kind: 'pgli
 
 export type Infrastructure = {
   db: Database;
+  /** the configured store behind the crypto-shredding decorator: personal data encrypted per contact */
   store: EventStore;
+  /** the contacts' data keys (in `db`): forgetting and retention destroy them */
+  contactKeys: ContactKeys;
   close(): Promise<void>;
 };
 
@@ -18,7 +24,7 @@ export type Infrastructure = {
  * the read-model database unless EventStoreDB is configured.
  */
 export const openInfrastructure = async (
-  settings: { eventStore: EventStoreSettings; database: DatabaseSettings },
+  settings: { eventStore: EventStoreSettings; database: DatabaseSettings; fernetKeys?: readonly string[] },
   options: { applicationName?: string; upcaster?: Upcaster } = {},
 ): Promise<Infrastructure> => {
   const db =
@@ -26,8 +32,10 @@ export const openInfrastructure = async (
       ? openPostgresDatabase(settings.database.url, { applicationName: options.applicationName })
       : openPgliteDatabase(settings.database.dataDir);
   let store: EventStore;
+  let contactKeys: ContactKeys;
   try {
-    store = await openEventStore(settings.eventStore, db, options.upcaster);
+    contactKeys = createContactKeys({ knex: db.knex, cipher: optionalSecretCipher(settings.fernetKeys ?? []) });
+    store = withShredding(await openEventStore(settings.eventStore, db, options.upcaster), contactKeys);
   } catch (error) {
     await db.close();
     throw error;
@@ -35,6 +43,7 @@ export const openInfrastructure = async (
   return {
     db,
     store,
+    contactKeys,
     close: async () => {
       await store.close();
       await db.close();

@@ -8,6 +8,7 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { PROCESS_NAMES, type ProcessName, type ProcessRole } from '#domain/runtime/events.js';
 import { recordProcessEvent } from './lifecycle.js';
 import { startScheduler } from './scheduler.js';
+import { retentionJobs } from './retention.js';
 import { startMessagingWorker } from './messaging.js';
 import { startProcessReporting } from './runtime.js';
 
@@ -40,7 +41,13 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     for (const name of ['app' as const, ...others])
       await recordProcessEvent(app.infra.store, runtime, 'ProcessStarted', { name, role });
     if (others.includes('scheduler')) {
-      const scheduler = startScheduler({ store: app.infra.store, db: app.infra.db, logger, runtime });
+      const scheduler = startScheduler({
+        store: app.infra.store,
+        db: app.infra.db,
+        logger,
+        runtime,
+        jobs: retentionJobs(config, { ...app.infra, runtime, logger }),
+      });
       closers.push(() => scheduler.stop());
     }
     if (others.includes('worker-web')) {
@@ -64,7 +71,13 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     const monitor = startProcessReporting({ store: infra.store, db: infra.db, runtime, logger, names, role });
     closers.push(() => monitor.stop());
     if (role === 'scheduler') {
-      const scheduler = startScheduler({ store: infra.store, db: infra.db, logger, runtime });
+      const scheduler = startScheduler({
+        store: infra.store,
+        db: infra.db,
+        logger,
+        runtime,
+        jobs: retentionJobs(config, { ...infra, runtime, logger }),
+      });
       closers.push(() => scheduler.stop());
     }
     if (role === 'worker-web') {

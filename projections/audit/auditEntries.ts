@@ -340,7 +340,8 @@ const SPECS: Specs = {
   },
   MessageQueued: {
     action: 'message.queued',
-    target: (d) => id(d.to),
+    // the chat, never the phone number: the trail is hash-chained and cannot forget a contact
+    target: (d) => id(d.chatId),
     include: (e) => e.data.source === 'manual',
     details: (d) => ({ messageId: text(d.messageId), numberId: text(d.numberId), source: text(d.source) }),
   },
@@ -470,6 +471,22 @@ const SPECS: Specs = {
     action: 'projection.rebuild_requested',
     target: (d) => id(d.projection),
     details: (d) => ({ by: text(d.by) }),
+  },
+  // privacy: who forgot which chat (never the phone number: the chat id), and each retention run
+  ContactForgotten: {
+    action: 'contact.forgotten',
+    target: (d) => id(d.chatId),
+    details: (d) => ({ numberId: text(d.numberId), keysDestroyed: int(d.keysDestroyed), by: text(d.by) }),
+  },
+  MessageContentExpired: {
+    action: 'messages.content_expired',
+    target: () => 'retention',
+    details: (d) => ({
+      before: text(d.before),
+      retentionDays: int(d.retentionDays),
+      keysDestroyed: int(d.keysDestroyed),
+      by: text(d.by),
+    }),
   },
 };
 

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
+import { ERASED } from '#domain/privacy/events.js';
+import { withPrivacy } from './privacyEvent.js';
 import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { RowBatch } from '../shared/batchRows.js';
 
@@ -36,7 +38,7 @@ const RANK: Record<string, number> = {
 };
 
 /** One row per message of a chat, inbound and outbound, with its delivery status as it arrives. */
-export const chatMessagesProjection: Projection = {
+const chatMessagesFold: Projection = {
   name: 'messaging.chat-messages',
   version: 1,
   tables: [TABLE],
@@ -226,6 +228,19 @@ export const chatMessagesProjection: Projection = {
     await rows.flush(trx);
   },
 };
+
+/** The messages read model, with the privacy events: a forgotten chat's rows leave; expired content is erased. */
+export const chatMessagesProjection: Projection = withPrivacy(chatMessagesFold, 2, {
+  forget: async (trx, chatId) => void (await trx(TABLE).where({ chat_id: chatId }).delete()),
+  expire: async (trx, before) =>
+    void (await trx(TABLE)
+      .where('at', '<', before)
+      .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template_name'))
+      .update({
+        text: trx.raw('case when text is null then null else ? end', [ERASED]),
+        template_name: trx.raw('case when template_name is null then null else ? end', [ERASED]),
+      })),
+});
 
 export type ChatMessageRow = {
   messageId: string;

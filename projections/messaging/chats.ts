@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { CHAT_EVENT_TYPES } from '#domain/messaging/events.js';
+import { ERASED } from '#domain/privacy/events.js';
+import { withPrivacy } from './privacyEvent.js';
 import { asMessagingEvent, isoOrNull } from './messagingEvent.js';
 import { epochMs, RowBatch } from '../shared/batchRows.js';
 
@@ -33,7 +35,7 @@ const later = (a: unknown, b: unknown): unknown => {
  * One row per chat (number + contact): last message, unread count (inbound messages since the last
  * outbound one), the time of the last inbound message (the 24-hour window) and the paused flag.
  */
-export const chatsProjection: Projection = {
+const chatsFold: Projection = {
   name: 'messaging.chats',
   version: 1,
   tables: [TABLE],
@@ -185,6 +187,13 @@ export const chatsProjection: Projection = {
     await rows.flush(trx);
   },
 };
+
+/** The chats read model, with the privacy events: a forgotten chat's row leaves; expired content is erased. */
+export const chatsProjection: Projection = withPrivacy(chatsFold, 2, {
+  forget: async (trx, chatId) => void (await trx(TABLE).where({ chat_id: chatId }).delete()),
+  expire: async (trx, before) =>
+    void (await trx(TABLE).whereNotNull('last_text').andWhere('last_at', '<', before).update({ last_text: ERASED })),
+});
 
 export type ChatRow = {
   chatId: string;

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
+import { ERASED } from '#domain/privacy/events.js';
+import { withPrivacy } from './privacyEvent.js';
 import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { deleteByKeys, RowBatch } from '../shared/batchRows.js';
 
@@ -30,7 +32,7 @@ const COLUMNS = [
  * dead letters until an admin requeues or drops them. Sent and dropped messages leave it (and so do
  * their claims). The worker claims rows of this table; the message's own stream stays the authority.
  */
-export const outboundQueueProjection: Projection = {
+const outboundQueueFold: Projection = {
   name: 'messaging.outbound-queue',
   version: 1,
   tables: [TABLE],
@@ -171,6 +173,29 @@ export const outboundQueueProjection: Projection = {
     await deleteByKeys(trx, 'outbound_claims', 'message_id', [...unclaimed]);
   },
 };
+
+/**
+ * The outbound queue, with the privacy events: a forgotten contact's pending messages leave (they are never
+ * sent: their recipient is gone); expired content is erased.
+ */
+export const outboundQueueProjection: Projection = withPrivacy(outboundQueueFold, 2, {
+  forget: async (trx, chatId) => {
+    await trx('outbound_claims')
+      .whereIn('message_id', trx(TABLE).where({ chat_id: chatId }).select('message_id'))
+      .delete();
+    await trx(TABLE).where({ chat_id: chatId }).delete();
+  },
+  expire: async (trx, before) =>
+    void (await trx(TABLE)
+      .where('queued_at', '<', before)
+      .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template'))
+      .update({
+        text: trx.raw('case when text is null then null else ? end', [ERASED]),
+        template: trx.raw('case when template is null then null else ?::jsonb end', [
+          JSON.stringify({ name: ERASED, language: ERASED }),
+        ]),
+      })),
+});
 
 export type DeadLetterRow = {
   messageId: string;

@@ -23,7 +23,7 @@ const TABLE = 'metrics_snapshot';
  */
 export const metricsProjection: Projection = {
   name: 'metrics',
-  version: 3,
+  version: 4,
   handles: METRICS_EVENT_TYPES,
   tables: [TABLE],
   async apply(trx, event) {

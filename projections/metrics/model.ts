@@ -35,6 +35,12 @@ export const METRICS_EVENT_TYPES = [
   'ProviderCircuitOpened',
   'ProviderCircuitHalfOpened',
   'ProviderCircuitClosed',
+  'MessageReceived',
+  'MessageQueued',
+  'MessageRequeued',
+  'MessageSent',
+  'MessageDeadLettered',
+  'MessageDropped',
 ] as const satisfies readonly AppEventType[];
 type MetricsEventType = (typeof METRICS_EVENT_TYPES)[number];
 const isMetricsEvent = hasTypeIn(METRICS_EVENT_TYPES);
@@ -120,6 +126,9 @@ const occurredAtMs = (event: Envelope, nowMs: number): number => {
 
 const accountOf = (event: FoldedEvent<'AccountLocked' | 'AccountUnlocked'>): string =>
   text(event.data.accountId) ?? withoutPrefix(event.streamId, 'account-');
+const messageKey = (
+  event: FoldedEvent<'MessageQueued' | 'MessageRequeued' | 'MessageSent' | 'MessageDeadLettered' | 'MessageDropped'>,
+): string => text(event.data.messageId) ?? withoutPrefix(event.streamId, 'message-');
 export const processKey = (name: string, instance: string | null): string => `${name}\u0000${instance ?? ''}`;
 
 const withEntry = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> => new Map(map).set(key, value);
@@ -274,6 +283,23 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
         providers: withEntry(state.providers, name, { ...providerState(state, name), circuit: CIRCUIT_OF[event.type] }),
       };
     }
+    // Messages: received and sent per second; the queue holds what is queued and neither sent nor
+    // failed for good (a failed attempt that will be retried stays queued; a dead letter leaves it
+    // until an admin requeues it).
+    case 'MessageReceived':
+      return { ...state, inbound: windowAdd(state.inbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS) };
+    case 'MessageQueued':
+    case 'MessageRequeued':
+      return { ...state, queue: withEntry(state.queue, messageKey(event), state.queue.get(messageKey(event)) ?? at) };
+    case 'MessageSent':
+      return {
+        ...state,
+        outbound: windowAdd(state.outbound, at, nowMs, MESSAGE_RATE_WINDOW_SECONDS),
+        queue: withoutEntry(state.queue, messageKey(event)),
+      };
+    case 'MessageDeadLettered':
+    case 'MessageDropped':
+      return { ...state, queue: withoutEntry(state.queue, messageKey(event)) };
     default: {
       const _exhaustive: never = event;
       return state;

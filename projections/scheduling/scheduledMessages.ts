@@ -3,6 +3,8 @@ import type { RecordedEvent } from '#application/shared/eventStore.js';
 import type { MessageQueued } from '#domain/messaging/events.js';
 import { SCHEDULING_EVENT_TYPES, type SchedulingEvent } from '#domain/scheduling/events.js';
 import type { Projection } from '#projections/shared/projection.js';
+import { ERASED } from '#domain/privacy/events.js';
+import { asPrivacyEvent } from '#projections/messaging/privacyEvent.js';
 
 const TABLE = 'scheduled_messages';
 const TYPES: ReadonlySet<string> = new Set(SCHEDULING_EVENT_TYPES);
@@ -17,10 +19,24 @@ export const SCHEDULE_STATES: readonly ScheduleState[] = ['pending', 'fired', 'c
  */
 export const scheduledMessagesProjection: Projection = {
   name: 'scheduling.scheduled-messages',
-  version: 1,
+  version: 2,
   tables: [TABLE],
-  handles: [...SCHEDULING_EVENT_TYPES, 'MessageQueued'],
+  handles: [...SCHEDULING_EVENT_TYPES, 'MessageQueued', 'ContactForgotten', 'MessageContentExpired'],
   async apply(trx, recorded) {
+    // privacy: a forgotten contact's schedules leave (pending ones never fire); expired content is erased
+    const privacy = asPrivacyEvent(recorded);
+    if (privacy?.type === 'ContactForgotten')
+      return void (await trx(TABLE).where({ chat_id: privacy.data.chatId }).delete());
+    if (privacy?.type === 'MessageContentExpired')
+      return void (await trx(TABLE)
+        .where('at', '<', privacy.data.before)
+        .andWhere((w) => w.whereNotNull('text').orWhereNotNull('template'))
+        .update({
+          text: trx.raw('case when text is null then null else ? end', [ERASED]),
+          template: trx.raw('case when template is null then null else ?::jsonb end', [
+            JSON.stringify({ name: ERASED, language: ERASED }),
+          ]),
+        }));
     const at = recorded.metadata.occurredAt;
     if (recorded.type === 'MessageQueued') {
       const queued = recorded as RecordedEvent<MessageQueued>;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { createCliContext, type CliIo } from '#interfaces/cli/context.js';
 import { runCli } from '#interfaces/cli/main.js';
 import { loadConfig } from '#infrastructure/config/config.js';
@@ -68,6 +69,8 @@ export const withInfrastructure = async <T>(
 ): Promise<T> => {
   const infra = await openInfrastructure(loadConfig(env), { applicationName });
   try {
+    // as the CLI does: the tables it writes (the contacts' data keys among them) exist first
+    await migrateLatest(infra.db);
     return await fn(infra);
   } finally {
     await infra.close();

@@ -80,9 +80,11 @@ export type WebChannel = ChannelAdapter & {
 };
 
 const WEB_LIMITS: ChannelLimits = {
-  // Web is not an API: keep well under what a person could type (per-number pacing adds jitter on top).
+  // Web is not an API: keep well under what a person could type, with no machine-regular rhythm
+  // (the pacer adds 0..jitterMs at random to each gap between two messages to one person).
   messagesPerSecond: 1,
   minGapPerRecipientMs: 1_500,
+  jitterMs: 2_000,
   maxTextLength: 4_096,
 };
 

@@ -63,6 +63,7 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
           'FERNET_KEYS is not set: put the new key first, then the old ones, comma-separated (e.g. FERNET_KEYS=new,old).',
         );
       let web: AuthRotation = { checked: 0, rotated: 0, current: 0, failed: 0 };
+      let dataKeys = { checked: 0, rewrapped: 0, failed: 0 };
       const result = await context.withInfrastructure(async (infra) => {
         const progress = progressReporter(io, 'secrets');
         try {
@@ -73,6 +74,8 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
           );
           // WhatsApp Web sessions (creds and signal keys): state, not secrets events, same keys
           web = await rotateWebAuthState(infra.db.knex, cipher);
+          // the contacts' data keys (crypto-shredding) are wrapped under FERNET_KEYS too
+          dataKeys = await infra.contactKeys.rewrap();
           return rotated;
         } finally {
           progress.stop();
@@ -87,6 +90,14 @@ export const secretsCommand: CliCommand = (program: Command, context) => {
       if (web.checked > 0)
         io.err(
           `WhatsApp Web session keys: ${web.checked} checked: ${web.rotated} re-encrypted, ${web.current} already under ${result.keyFingerprint}, ${web.failed} failed`,
+        );
+      if (dataKeys.checked > 0)
+        io.err(
+          `contact data keys: ${dataKeys.checked} checked: ${dataKeys.rewrapped} re-wrapped, ${dataKeys.failed} failed`,
+        );
+      if (dataKeys.failed > 0)
+        throw new CliError(
+          `${plural(dataKeys.failed, 'contact data key')} could not be unwrapped with any key of FERNET_KEYS: add the missing key back (after the newest) and run again.`,
         );
       if (web.failed > 0)
         throw new CliError(

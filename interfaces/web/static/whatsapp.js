@@ -209,7 +209,10 @@ export const createWhatsAppPage = () => {
     }
     if (pairing !== current) return;
     renderPairing();
-    const live = current.data && (current.data.state === 'qr' || current.data.state === 'code');
+    // keep asking while the panel is open and the pairing is not settled: after a scan the number goes
+    // through idle (baileys restarts and logs in) before it is connected, and an idle number that is
+    // started gets its QR without a reload
+    const live = current.data && current.data.state !== 'connected' && current.data.state !== 'expired';
     if (live && visible && !current.unavailable) current.timer = setTimeout(() => void pollPairing(), PAIRING_POLL_MS);
   };
 

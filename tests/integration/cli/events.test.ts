@@ -50,7 +50,9 @@ describe('chatbot events (CLI, real Postgres)', function () {
         chained(GRANDCHILD, 'LlmCallSucceeded', 61_620, CHILD),
         chained(SIBLING, 'MessageQueued', 60_300, ROOT),
       ]);
-      await store.append('chat-sim-1', [newEvent('MessageReceived', { text: 'late' }, { occurredAt: at(3_600_000) })]);
+      await store.append('chat-sim-1', [
+        newEvent('MessageReceived', { chatId: randomUUID(), text: 'late' }, { occurredAt: at(3_600_000) }),
+      ]);
     });
   });
   afterEach(async () => {
@@ -115,7 +117,7 @@ describe('chatbot events (CLI, real Postgres)', function () {
     const tail = start('events', 'tail', '--type', 'MessageSent,MessageFailed', '--stream', 'chat-', '--max', '2');
     await waitFor(() => tail.err.some((line) => line.startsWith('following events')), 20_000, 'tail to start');
     await withInfra(async ({ store }) => {
-      await store.append('chat-sim-2', [newEvent('MessageReceived', { text: 'not followed' })]);
+      await store.append('chat-sim-2', [newEvent('MessageReceived', { chatId: randomUUID(), text: 'not followed' })]);
       await store.append('process-x', [newEvent('MessageSent', { n: 0 })]);
       await store.append('chat-sim-2', [newEvent('MessageSent', { n: 1 })]);
       await store.append('chat-sim-3', [newEvent('MessageFailed', { n: 2 })]);

@@ -97,19 +97,40 @@ const received = (providerMessageId: string, sentAt?: string): ChatEvent => ({
 const who = { chatId: 'c1', numberId: 'sales', contact: '34600000001', by: 'op-1' };
 
 describe('chat aggregate', () => {
-  it('records an inbound message once per provider message id (webhook retries append nothing)', () => {
+  it('records every inbound message whatever the history: its decision reads no state', () => {
     chats
       .given([])
       .when(receive('wamid.1'))
       .then([received('wamid.1')]);
     chats
       .given([received('wamid.1')])
-      .when(receive('wamid.1'))
-      .thenNothing();
-    chats
-      .given([received('wamid.1')])
       .when(receive('wamid.2'))
       .then([received('wamid.2')]);
+    // A redelivery decides the same event again: the application appends it under an id derived from
+    // (number, provider message id), so the store writes it once (tests/integration/messaging/bigChat.test.ts).
+    chats
+      .given([received('wamid.1')])
+      .when(receive('wamid.1'))
+      .then([received('wamid.1')]);
+  });
+
+  it('keeps a constant-size state however long the chat is (no set of every provider id)', () => {
+    const history = Array.from({ length: 10_000 }, (_, i) => received(`wamid.${i}`));
+    chats
+      .given(history)
+      .when(receive('wamid.new'))
+      .thenState((state) => {
+        expect(state.status === 'open' && state.receivedCount).to.equal(10_001);
+        expect(Object.keys(state)).to.have.members([
+          'status',
+          'chatId',
+          'numberId',
+          'contact',
+          'paused',
+          'lastInboundAt',
+          'receivedCount',
+        ]);
+      });
   });
 
   it('keeps the time of the last inbound message for the 24-hour window', () => {

@@ -97,6 +97,40 @@ describe('live metrics model', () => {
     });
   });
 
+  describe('messages (the dashboard WhatsApp card and charts)', () => {
+    const ids = (messageId: string) => ({ messageId, numberId: 'sales', chatId: 'c1' });
+    it('counts received and sent per second over 10 s, and the queue until sent, dead-lettered or dropped', () => {
+      const events = [
+        ...times(20, (i) => event('MessageReceived', { ...ids(`in-${i}`) }, { at: ago(1_000) })),
+        event('MessageQueued', ids('m1'), { at: ago(30_000) }),
+        event('MessageQueued', ids('m2'), { at: ago(20_000) }),
+        event('MessageQueued', ids('m3'), { at: ago(5_000) }),
+        event('MessageQueued', ids('m4'), { at: ago(4_000) }),
+        // a failed attempt that will be retried keeps the message queued (not folded)
+        event('MessageSendFailed', { ...ids('m2'), attempt: 1, retryable: true, nextAttemptAt: ago(0) }),
+        event('MessageSent', ids('m1'), { at: ago(2_000) }),
+        event('MessageDeadLettered', ids('m3'), { at: ago(1_000) }),
+        event('MessageDropped', ids('m4'), { at: ago(1_000) }),
+      ];
+      const s = snapshot(events);
+      expect(s.messages.inPerSecond).to.equal(2);
+      expect(s.messages.outPerSecond).to.equal(0.1);
+      expect(s.messages.queueDepth).to.equal(1);
+      expect(s.messages.oldestQueuedAgeSeconds).to.equal(20);
+      // an admin requeues the dead letter: queued again; the windows empty out as time passes
+      const later = new Date(NOW + 11_000);
+      const again = snapshotOf(foldMetrics(given(events), event('MessageRequeued', ids('m3')), now), later);
+      expect(again.messages.queueDepth).to.equal(2);
+      expect([again.messages.inPerSecond, again.messages.outPerSecond]).to.deep.equal([0, 0]);
+    });
+
+    it('a redelivered MessageQueued keeps the first queued time', () => {
+      const queued = event('MessageQueued', ids('m1'), { at: ago(9_000) });
+      const state = given([queued, event('MessageQueued', ids('m1'), { at: ago(1_000) })]);
+      expect(snapshotOf(state, now).messages.oldestQueuedAgeSeconds).to.equal(9);
+    });
+  });
+
   describe('processes', () => {
     it('shows each process instance as running, stopped or crashed since its last event, and expected ones as unknown', () => {
       const s = snapshot(
