@@ -1,10 +1,6 @@
+import { adminOnly, bearer, errorResponse, pathParameter } from '../shared/openapiParts.js';
 import { jsonRequestBody } from '../shared/openapiSchema.js';
 import { ForgetBody } from './privacyRoutes.js';
-
-const error = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
 
 /** OpenAPI paths of the privacy API (spread into interfaces/http/openapi.ts). */
 export const privacyPaths = {
@@ -12,25 +8,21 @@ export const privacyPaths = {
     post: {
       summary:
         "Forget a contact (admin, audited): destroys its data keys, so its phone number, name and messages read as '[erased]' everywhere",
-      security: [{ bearer: [] }],
+      security: bearer,
       parameters: [
-        {
-          name: 'number',
-          in: 'path',
-          required: true,
+        pathParameter('number', {
           schema: { type: 'string', maxLength: 64 },
           description: 'the contact: E.164 digits (a leading + and spaces are accepted) or a WhatsApp JID',
-        },
+        }),
       ],
       requestBody: jsonRequestBody(ForgetBody),
       responses: {
         200: {
           description: '{forgotten: [{chatId, numberId, keysDestroyed}]}: one entry per number it was forgotten on',
         },
-        400: error('Not a phone number or JID, or a bad body'),
-        401: error('No or bad access token'),
-        403: error('Needs the role admin'),
-        404: error('Unknown number (numberId)'),
+        400: errorResponse('Not a phone number or JID, or a bad body'),
+        404: errorResponse('Unknown number (numberId)'),
+        ...adminOnly,
       },
     },
   },
