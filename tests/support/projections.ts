@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Knex } from 'knex';
 import type { EventStore, RecordedEvent } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
-import { openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
+import { openPgliteDatabase, openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
 import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import type { Projection } from '#projections/runner.js';
 import { TEST_DATABASE_URL, uniqueName } from './events.js';
@@ -173,4 +173,35 @@ export const dumpTables = async (knex: Knex, projection: Projection): Promise<Re
   for (const table of projection.tables)
     out[table] = (await knex.raw<{ rows: unknown[] }>(`select * from ?? order by 1, 2`, [table])).rows;
   return out;
+};
+
+/** A database and event store for a scenario, and how to close (and drop) them. */
+export type ScenarioStore = { db: Database; store: EventStore; close: () => Promise<void> };
+
+/** A fresh PostgreSQL schema (named from `prefix`), migrated, dropped on close. */
+export const openSchemaScenario = async (prefix: string): Promise<ScenarioStore> => {
+  const t = await openTestSchema(uniqueName(prefix), { create: true });
+  return {
+    db: t.db,
+    store: t.store,
+    close: async () => {
+      await t.close();
+      await dropSchema(t.schema);
+    },
+  };
+};
+
+/** An in-memory embedded PGlite database, migrated, with its event store. */
+export const openPgliteScenario = async (): Promise<ScenarioStore> => {
+  const db = openPgliteDatabase(null);
+  const store = await createPostgresEventStore({ executor: db.executor, pollIntervalMs: 200 });
+  await migrateLatest(db);
+  return {
+    db,
+    store,
+    close: async () => {
+      await store.close();
+      await db.close();
+    },
+  };
 };

@@ -8,8 +8,8 @@ import { AUDIT_TABLE, auditLogProjection, readAuditRows, type AuditEntry } from 
 import { chainHash } from '#projections/audit/hashChain.js';
 import { verifyAuditTrail } from '#projections/audit/verify.js';
 import { projectionStatus, rebuildProjection, startProjections, type ProjectionRunner } from '#projections/runner.js';
-import { newEvent, uniqueName, waitFor } from '../../support/events.js';
-import { dropSchema, openTestSchema } from '../../support/projections.js';
+import { newEvent, waitFor } from '../../support/events.js';
+import { openSchemaScenario } from '../../support/projections.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const ADMIN = randomUUID();
@@ -294,17 +294,7 @@ const scenarios = (label: string, open: () => Promise<Env>) => {
   });
 };
 
-scenarios('PostgreSQL', async () => {
-  const t = await openTestSchema(uniqueName('audit'), { create: true });
-  return {
-    db: t.db,
-    store: t.store,
-    close: async () => {
-      await t.close();
-      await dropSchema(t.schema);
-    },
-  };
-});
+scenarios('PostgreSQL', () => openSchemaScenario('audit'));
 
 // Opening PGlite takes seconds: one database, one story from projection to tampering.
 describe('the tamper-evident audit trail (embedded PGlite)', function () {

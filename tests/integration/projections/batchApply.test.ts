@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { EventStore } from '#application/shared/eventStore.js';
-import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
-import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
-import { migrateLatest } from '#infrastructure/sql/migrate.js';
+import { type Database } from '#infrastructure/sql/database.js';
 import { allProjections } from '#projections/registry.js';
 import type { Projection } from '#projections/runner.js';
 import { applyBatch, resetProjection, scanAfter } from '#projections/shared/checkpoints.js';
-import { newEvent, uniqueName } from '../../support/events.js';
-import { dropSchema, dumpTables, openTestSchema } from '../../support/projections.js';
+import { newEvent } from '../../support/events.js';
+import { dumpTables, openPgliteScenario, openSchemaScenario } from '../../support/projections.js';
 import { appendWorkload } from '../../support/replayWorkload.js';
 
 /** Empties the projection and replays every matching event, `batchSize` at a time. */
@@ -176,28 +174,6 @@ const scenarios = (label: string, open: () => Promise<{ db: Database; store: Eve
   });
 };
 
-scenarios('PostgreSQL', async () => {
-  const t = await openTestSchema(uniqueName('proj_batch'), { create: true });
-  return {
-    db: t.db,
-    store: t.store,
-    close: async () => {
-      await t.close();
-      await dropSchema(t.schema);
-    },
-  };
-});
+scenarios('PostgreSQL', () => openSchemaScenario('proj_batch'));
 
-scenarios('embedded PGlite', async () => {
-  const db = openPgliteDatabase(null);
-  const store = await createPostgresEventStore({ executor: db.executor, pollIntervalMs: 200 });
-  await migrateLatest(db);
-  return {
-    db,
-    store,
-    close: async () => {
-      await store.close();
-      await db.close();
-    },
-  };
-});
+scenarios('embedded PGlite', openPgliteScenario);

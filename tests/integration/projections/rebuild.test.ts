@@ -1,20 +1,17 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import type { EventStore } from '#application/shared/eventStore.js';
-import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
-import { openPgliteDatabase, type Database } from '#infrastructure/sql/database.js';
-import { migrateLatest } from '#infrastructure/sql/migrate.js';
+import { type Database } from '#infrastructure/sql/database.js';
 import { projectionStatus, rebuildProjection, startProjections, type ProjectionRunner } from '#projections/runner.js';
 import { RebuildFailedError } from '#projections/shared/rebuild.js';
-import { newEvent, uniqueName, waitFor } from '../../support/events.js';
+import { newEvent, waitFor } from '../../support/events.js';
 import {
   checkpointOf,
   createSampleTables,
-  dropSchema,
-  openTestSchema,
+  openPgliteScenario,
+  openSchemaScenario,
   sampleProjection,
   sampleRows,
-  type TestSchema,
 } from '../../support/projections.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -206,29 +203,10 @@ const rebuildScenarios = (
   });
 };
 
-rebuildScenarios('PostgreSQL', async () => {
-  const t: TestSchema = await openTestSchema(uniqueName('proj_rebuild'), { create: true });
-  return {
-    db: t.db,
-    store: t.store,
-    close: async () => {
-      await t.close();
-      await dropSchema(t.schema);
-    },
-  };
-});
+rebuildScenarios('PostgreSQL', () => openSchemaScenario('proj_rebuild'));
 
 rebuildScenarios('embedded PGlite', async () => {
-  const db = openPgliteDatabase(null);
-  const store = await createPostgresEventStore({ executor: db.executor, pollIntervalMs: 200 });
-  await migrateLatest(db);
-  await createSampleTables(db.knex);
-  return {
-    db,
-    store,
-    close: async () => {
-      await store.close();
-      await db.close();
-    },
-  };
+  const scenario = await openPgliteScenario();
+  await createSampleTables(scenario.db.knex);
+  return scenario;
 });
