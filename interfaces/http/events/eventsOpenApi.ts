@@ -19,7 +19,7 @@ const path = (name: string, description: string) => ({
   schema: { type: 'string' },
 });
 const badInput = error(
-  'Bad parameter: validation_failed, invalid_cursor, nul_character, control_character or invalid_utf8',
+  'Bad parameter: validation_failed, invalid_cursor, invalid_text (a NUL, control or unpaired surrogate in a query), nul_character (in a path), control_character or invalid_utf8',
 );
 
 export const eventPaths = {
