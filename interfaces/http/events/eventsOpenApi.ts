@@ -4,7 +4,7 @@ import { adminOnly, bearer, errorResponse, pathParameter } from '../shared/opena
 import { EventQueryParams, Query, StateQuery, StepQuery, StreamQuery } from './eventRoutes.js';
 
 const badInput = errorResponse(
-  'Bad parameter: validation_failed, invalid_cursor, nul_character, control_character or invalid_utf8',
+  'Bad parameter: validation_failed, invalid_cursor, invalid_text (a NUL, control or unpaired surrogate in a query), nul_character (in a path), control_character or invalid_utf8',
 );
 
 export const eventPaths = {

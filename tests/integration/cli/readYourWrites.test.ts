@@ -140,8 +140,10 @@ describe('chatbot CLI reads its own writes', function () {
 
     it('a read model whose projection keeps failing is shown as it is, with a warning naming the error, without hanging', async () => {
       expect((await run('users', 'create', 'maria')).code).to.equal(0);
+      // without its batch path, so that the failing `apply` is what runs
       const broken = {
         ...accountsProjection,
+        applyBatch: undefined,
         apply: () => Promise.reject(new Error('boom: cannot apply')),
       };
       const began = Date.now();

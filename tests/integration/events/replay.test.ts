@@ -133,7 +133,7 @@ describe('replay stepper: GET /api/streams/{streamId}/steps (real Postgres, real
     expect(received.body).to.include({ kind: 'chat', folded: true });
     expect(received.body.event.type).to.equal('MessageReceived');
     expect(received.body.state).to.include({ status: 'open', paused: false });
-    expect(received.body.state!.received).to.have.length(1);
+    expect(received.body.state!.receivedCount).to.equal(1);
     expect(received.body.summary).to.include({ exists: true, paused: false, messagesReceived: 1 });
     const chatNow = await request(
       t.baseUrl,
@@ -182,7 +182,7 @@ describe('replay stepper: GET /api/streams/{streamId}/steps (real Postgres, real
       ['/api/streams/account-x/steps?revision=-1', 400, 'validation_failed'],
       ['/api/streams/account-x/steps?revision=first', 400, 'validation_failed'],
       ['/api/streams/account-x/steps?revision=1&extra=1', 400, 'validation_failed'],
-      ['/api/streams/account-x/steps?revision=1%00', 400, 'nul_character'],
+      ['/api/streams/account-x/steps?revision=1%00', 400, 'invalid_text'],
       ['/api/streams/account-nobody/steps', 404, 'stream_not_found'],
       ['/api/streams/number-replay-num/steps?revision=99', 404, 'revision_not_found'],
     ];

@@ -73,7 +73,7 @@ describe('time travel: GET /api/streams/{streamId}/state?at= (real Postgres)', f
       ['/api/streams/account-x/state', 400, 'validation_failed'],
       ['/api/streams/account-x/state?at=yesterday', 400, 'validation_failed'],
       ['/api/streams/account-x/state?at=2026-01-01T00:00:00Z&extra=1', 400, 'validation_failed'],
-      ['/api/streams/account-x/state?at=2026-01-01T00:00:00Z%00', 400, 'nul_character'],
+      ['/api/streams/account-x/state?at=2026-01-01T00:00:00Z%00', 400, 'invalid_text'],
       ['/api/streams/session-x/state?at=2026-01-01T00:00:00Z', 400, 'unsupported_stream'],
       ['/api/streams/chat-nobody/state?at=2026-01-01T00:00:00Z', 404, 'stream_not_found'],
       ['/api/streams/account-nobody/state?at=2026-01-01T00:00:00Z', 404, 'stream_not_found'],
