@@ -23,8 +23,9 @@ describe('console translations (Spanish and English)', () => {
       expect(placeholders(catalogue.en[key]!), key).to.deep.equal(placeholders(text));
   });
 
-  it('has every key the page and the scripts name', async () => {
-    const files = (await readdir(WEB_STATIC_DIR)).filter((name) => /\.(html|js)$/.test(name) && name !== 'i18n.js');
+  /** Every key the static files name (data-i18n attributes and t('...') calls), per page. */
+  const keysUsedBy = async (isPageFile: (name: string) => boolean): Promise<Set<string>> => {
+    const files = (await readdir(WEB_STATIC_DIR)).filter((name) => /\.(html|js)$/.test(name) && isPageFile(name));
     const used = new Set<string>();
     for (const name of files) {
       const source = await readFile(join(WEB_STATIC_DIR, name), 'utf8');
@@ -32,8 +33,23 @@ describe('console translations (Spanish and English)', () => {
       for (const m of source.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) used.add(m[1]!);
       for (const m of source.matchAll(/\bt\('([a-zA-Z_.]+)'/g)) used.add(m[1]!);
     }
+    return used;
+  };
+  // /api/docs is a page of its own with its own catalogue (api-docs-i18n.js)
+  const isApiDocs = (name: string) => name.startsWith('api-docs');
+
+  it('has every key the page and the scripts name', async () => {
+    const used = await keysUsedBy((name) => name !== 'i18n.js' && !isApiDocs(name));
     expect(used.size).to.be.above(50);
     expect([...used].filter((key) => !(key in catalogue.es))).to.deep.equal([]);
+  });
+
+  it('the API reference page (/api/docs) has every key it names, in both languages', async () => {
+    const { DOCS_STRINGS } = (await import(join(WEB_STATIC_DIR, 'api-docs-i18n.js'))) as { DOCS_STRINGS: Catalogue };
+    expect(Object.keys(DOCS_STRINGS.en).sort()).to.deep.equal(Object.keys(DOCS_STRINGS.es).sort());
+    const used = await keysUsedBy((name) => isApiDocs(name) && name !== 'api-docs-i18n.js');
+    expect(used.size).to.be.above(5);
+    expect([...used].filter((key) => !(key in DOCS_STRINGS.es))).to.deep.equal([]);
   });
 
   it('names every role, account status, audit outcome, process state and circuit state the API can send', () => {
