@@ -227,6 +227,16 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
       timeout: ACCESS_TTL_SECONDS * 1000,
     });
     expect(refreshed.status()).to.equal(200);
+    // Reload only once the tab has stored the rotated refresh token: a reload between the response and
+    // the store would present the old one, which the server rightly treats as reuse and revokes.
+    const rotated = ((await refreshed.json()) as { refresh_token: string }).refresh_token;
+    await page.waitForFunction(
+      (token) =>
+        (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem(
+          'chatbot.refresh',
+        ) === token,
+      rotated,
+    );
     await page.reload();
     await waitForText(page, '#live-state', (t) => t === 'En vivo');
     expect(await page.textContent('#whoami')).to.equal('admin (administrador)');
