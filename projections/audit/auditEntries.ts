@@ -90,15 +90,29 @@ const SENSITIVE_NAME =
  * correct row differ from its recomputation, so they are normalised before hashing.
  */
 const clean = (text: string, max: number): string =>
-  text
-    .replaceAll('\u0000', '')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
-    .slice(0, max)
-    // slicing may split a surrogate pair
-    .replace(/[\uD800-\uDBFF]$/, '');
+  // the common case (no NUL, no surrogate at all) needs only the cut; the result is the same
+  !text.includes('\u0000') && !SURROGATE.test(text)
+    ? text.length > max
+      ? text.slice(0, max)
+      : text
+    : text
+        .replaceAll('\u0000', '')
+        .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+        .slice(0, max)
+        // slicing may split a surrogate pair
+        .replace(/[\uD800-\uDBFF]$/, '');
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Each shape needs one of these to match (a JWT `eyJ`, `bearer`/`basic`, `sk-`, a Fernet token `gAAAAA`,
+ * a URL's `://`): a text with none of them is left as it is without running the five replacements.
+ */
+const MAY_HOLD_CREDENTIAL = /eyJ|bearer|basic|sk-|gAAAAA|:\/\//i;
 
 const scrub = (text: string): string =>
-  CREDENTIAL_SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text);
+  MAY_HOLD_CREDENTIAL.test(text)
+    ? CREDENTIAL_SHAPES.reduce((result, [shape, replacement]) => result.replace(shape, replacement), text)
+    : text;
 
 // Event data is typed by the catalogue, but an older or newer version of an event may lack a field or
 // carry another type: every reader takes `unknown` and keeps only what is safe to hash and show.

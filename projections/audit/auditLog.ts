@@ -8,7 +8,7 @@ import {
   type AuditContent,
   type AuditOutcome,
 } from './auditEntries.js';
-import { chainHash, GENESIS_HASH, type JsonValue } from './hashChain.js';
+import { auditChainHash, GENESIS_HASH, type JsonValue } from './hashChain.js';
 import { insertRows, type Row } from '../shared/batchRows.js';
 
 export {
@@ -53,7 +53,7 @@ export const auditLogProjection: Projection = {
     if (facts === null) return;
     const previous = await lastLink(trx);
     const content = auditContentOf(facts, previous.seq + 1);
-    const hash = chainHash(previous.hash, content);
+    const hash = auditChainHash(previous.hash, content);
     // An event already in the trail must not fork the chain (the checkpoints make this a no-op in practice).
     const inserted = await trx(AUDIT_TABLE)
       .insert({ ...content, details: JSON.stringify(content.details), prev_hash: previous.hash, hash })
@@ -84,7 +84,7 @@ export const auditLogProjection: Projection = {
       if (present.has(facts.event_id)) continue;
       present.add(facts.event_id);
       const content = auditContentOf(facts, previous.seq + 1);
-      const hash = chainHash(previous.hash, content);
+      const hash = auditChainHash(previous.hash, content);
       rows.push({ ...content, prev_hash: previous.hash, hash });
       previous = { seq: content.seq, hash };
     }

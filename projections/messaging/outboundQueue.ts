@@ -5,6 +5,7 @@ import { ERASED } from '#domain/privacy/events.js';
 import { withPrivacy } from './privacyEvent.js';
 import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
 import { deleteByKeys, RowBatch } from '../shared/batchRows.js';
+import { isShadowTransaction } from '../shared/shadow.js';
 
 const TABLE = 'outbound_queue';
 const COLUMNS = [
@@ -28,6 +29,16 @@ const COLUMNS = [
 ];
 
 /**
+ * The worker's claims (live worker state, not part of this read model) of messages that left the queue
+ * or were requeued. Not in a blue/green rebuild's batch: there the events are old, the live runner
+ * released those claims when it applied them, and a claim a worker holds now must stay.
+ */
+const releaseClaims = async (trx: Knex.Transaction, messageIds: readonly string[]): Promise<void> => {
+  if (messageIds.length === 0 || isShadowTransaction(trx)) return;
+  await deleteByKeys(trx, 'outbound_claims', 'message_id', messageIds);
+};
+
+/**
  * The outbound queue as a read model: queued and retrying messages with their next attempt time, and
  * dead letters until an admin requeues or drops them. Sent and dropped messages leave it (and so do
  * their claims). The worker claims rows of this table; the message's own stream stays the authority.
@@ -45,7 +56,7 @@ const outboundQueueFold: Projection = {
     const byId = (messageId: string) => trx(TABLE).where({ message_id: messageId });
     const leave = async (messageId: string) => {
       await byId(messageId).delete();
-      await trx('outbound_claims').where({ message_id: messageId }).delete();
+      await releaseClaims(trx, [messageId]);
     };
     switch (event.type) {
       case 'MessageQueued': {
@@ -86,7 +97,7 @@ const outboundQueueFold: Projection = {
           dead_at: at,
         }));
       case 'MessageRequeued':
-        await trx('outbound_claims').where({ message_id: event.data.messageId }).delete();
+        await releaseClaims(trx, [event.data.messageId]);
         return void (await byId(event.data.messageId).update({
           status: 'queued',
           attempts: 0,
@@ -170,7 +181,7 @@ const outboundQueueFold: Projection = {
       }
     }
     await rows.flush(trx);
-    await deleteByKeys(trx, 'outbound_claims', 'message_id', [...unclaimed]);
+    await releaseClaims(trx, [...unclaimed]);
   },
 };
 
@@ -180,9 +191,10 @@ const outboundQueueFold: Projection = {
  */
 export const outboundQueueProjection: Projection = withPrivacy(outboundQueueFold, 2, {
   forget: async (trx, chatId) => {
-    await trx('outbound_claims')
-      .whereIn('message_id', trx(TABLE).where({ chat_id: chatId }).select('message_id'))
-      .delete();
+    if (!isShadowTransaction(trx))
+      await trx('outbound_claims')
+        .whereIn('message_id', trx(TABLE).where({ chat_id: chatId }).select('message_id'))
+        .delete();
     await trx(TABLE).where({ chat_id: chatId }).delete();
   },
   expire: async (trx, before) =>

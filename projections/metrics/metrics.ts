@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Projection } from '#projections/shared/projection.js';
 import {
   foldMetricsAtEventTime,
+  foldMetricsAtEventTimeInPlace,
   initialMetricsState,
   METRICS_EVENT_TYPES,
   type LlmDay,
@@ -28,6 +29,13 @@ export const metricsProjection: Projection = {
   tables: [TABLE],
   async apply(trx, event) {
     states.set(trx, foldMetricsAtEventTime(states.get(trx) ?? (await readState(trx)) ?? initialMetricsState(), event));
+  },
+  // The same fold over a whole batch, on a state this transaction owns (read from the row or new), so
+  // its maps change in place instead of being copied per event.
+  async applyBatch(trx, events) {
+    let state = states.get(trx) ?? (await readState(trx)) ?? initialMetricsState();
+    for (const event of events) state = foldMetricsAtEventTimeInPlace(state, event);
+    states.set(trx, state);
   },
   // One row, written once per batch, in the transaction that moves the checkpoint.
   async afterBatch(trx) {

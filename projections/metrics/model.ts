@@ -131,16 +131,37 @@ const messageKey = (
 ): string => text(event.data.messageId) ?? withoutPrefix(event.streamId, 'message-');
 export const processKey = (name: string, instance: string | null): string => `${name}\u0000${instance ?? ''}`;
 
-const withEntry = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> => new Map(map).set(key, value);
-const withoutEntry = <K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> => {
-  if (!map.has(key)) return map;
-  const copy = new Map(map);
-  copy.delete(key);
-  return copy;
+/** How the fold changes a map: into a copy (the default: states are shared values), or in place. */
+type MapOps = {
+  withEntry: <K, V>(map: ReadonlyMap<K, V>, key: K, value: V) => ReadonlyMap<K, V>;
+  withoutEntry: <K, V>(map: ReadonlyMap<K, V>, key: K) => ReadonlyMap<K, V>;
+  withoutMatching: <K, V>(map: ReadonlyMap<K, V>, drop: (value: V, key: K) => boolean) => ReadonlyMap<K, V>;
 };
-const withoutMatching = <K, V>(map: ReadonlyMap<K, V>, drop: (value: V, key: K) => boolean): ReadonlyMap<K, V> => {
-  const kept = [...map].filter(([key, value]) => !drop(value, key));
-  return kept.length === map.size ? map : new Map(kept);
+const copying: MapOps = {
+  withEntry: (map, key, value) => new Map(map).set(key, value),
+  withoutEntry: (map, key) => {
+    if (!map.has(key)) return map;
+    const copy = new Map(map);
+    copy.delete(key);
+    return copy;
+  },
+  withoutMatching: (map, drop) => {
+    const kept = [...map].filter(([key, value]) => !drop(value, key));
+    return kept.length === map.size ? map : new Map(kept);
+  },
+};
+// The same changes on the map itself (same entries, same order): copying the queue map on every message
+// makes a long replay quadratic. Only for a state nobody else holds (a projection batch's own).
+const inPlace: MapOps = {
+  withEntry: (map, key, value) => (map as Map<typeof key, typeof value>).set(key, value),
+  withoutEntry: (map, key) => {
+    (map as Map<typeof key, unknown>).delete(key);
+    return map;
+  },
+  withoutMatching: (map, drop) => {
+    for (const [key, value] of map) if (drop(value, key)) (map as Map<typeof key, typeof value>).delete(key);
+    return map;
+  },
 };
 
 // ---------- the fold ----------
@@ -185,6 +206,7 @@ const foldProcess = (
   state: MetricsState,
   event: FoldedEvent<'ProcessStarted' | 'ProcessStopped' | 'ProcessCrashed'>,
   at: number,
+  { withEntry, withoutMatching }: MapOps,
 ): MetricsState => {
   const processState: ProcessEntry['state'] = PROCESS_STATE_OF[event.type];
   const name = text(event.data.name) ?? withoutPrefix(event.streamId, 'process-');
@@ -210,12 +232,15 @@ const foldProcess = (
  * Folds one event. Never throws and never mutates `state`; types outside METRICS_EVENT_TYPES leave it
  * as it is, and an event at or before `state.position` (a redelivery after a resubscription) is ignored.
  */
-export const foldMetrics = (state: MetricsState, event: RecordedEvent, now: Date): MetricsState => {
+export const foldMetrics = (state: MetricsState, event: RecordedEvent, now: Date): MetricsState =>
+  foldWith(state, event, now, copying);
+
+const foldWith = (state: MetricsState, event: RecordedEvent, now: Date, ops: MapOps): MetricsState => {
   if (event.position <= state.position) return state;
   const moved = { ...state, position: event.position };
   if (!isMetricsEvent(event)) return moved;
   const nowMs = now.getTime();
-  return foldEvent(moved, event, occurredAtMs(event, nowMs), nowMs);
+  return foldEvent(moved, event, occurredAtMs(event, nowMs), nowMs, ops);
 };
 
 /**
@@ -225,7 +250,15 @@ export const foldMetrics = (state: MetricsState, event: RecordedEvent, now: Date
 export const foldMetricsAtEventTime = (state: MetricsState, event: RecordedEvent): MetricsState =>
   foldMetrics(state, event, new Date(occurredAtMs(event, Date.parse(event.recordedAt))));
 
-const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: number): MetricsState => {
+/**
+ * foldMetricsAtEventTime for a state its caller owns alone (a projection batch's): the same result, but
+ * the maps of `state` are changed in place instead of copied, so `state` must not be used afterwards.
+ */
+export const foldMetricsAtEventTimeInPlace = (state: MetricsState, event: RecordedEvent): MetricsState =>
+  foldWith(state, event, new Date(occurredAtMs(event, Date.parse(event.recordedAt))), inPlace);
+
+const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: number, ops: MapOps): MetricsState => {
+  const { withEntry, withoutEntry, withoutMatching } = ops;
   switch (event.type) {
     case 'LoginFailed':
       return { ...state, loginFailures: windowAdd(state.loginFailures, at, nowMs, MINUTE_WINDOW_SECONDS) };
@@ -246,7 +279,7 @@ const foldEvent = (state: MetricsState, event: FoldedEvent, at: number, nowMs: n
     case 'ProcessStarted':
     case 'ProcessStopped':
     case 'ProcessCrashed':
-      return foldProcess(state, event, at);
+      return foldProcess(state, event, at, ops);
     case 'LlmCallSucceeded':
     case 'LlmCallFailed': {
       const name = text(event.data.provider) ?? 'unknown';

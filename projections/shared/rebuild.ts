@@ -16,10 +16,11 @@ import {
   createShadowTables,
   currentSearchPath,
   liveSchemaOf,
+  markShadowTransaction,
   shadowSchemaName,
   shadowTablesExist,
   swapShadowTables,
-  useShadowSchema,
+  shadowSearchPath,
 } from './shadow.js';
 import { countMatching } from './status.js';
 
@@ -203,7 +204,7 @@ export const rebuildProjections = async (options: RebuildOptions): Promise<Rebui
       if (batch.events.length === 0 && batch.scannedTo <= from) break;
       const caughtUp = batch.events.length < batchSize;
       if (!caughtUp && db.kind === 'postgres') next = read(batch.scannedTo);
-      await applyToShadows(db.knex, targets, batch, livePath);
+      await applyToShadows(db, targets, batch, livePath);
       from = batch.scannedTo;
       done += batch.events.length;
       total = Math.max(total, done);
@@ -310,42 +311,90 @@ const prepareShadow = async (knex: Knex, projection: Projection, options: Rebuil
   };
 };
 
-/** One transaction: each projection's share of the batch into its shadow tables, and its shadow checkpoint. */
-const applyToShadows = async (knex: Knex, targets: Target[], batch: ScannedBatch, livePath: string): Promise<void> => {
-  const moved = await knex.transaction(async (trx) => {
+/**
+ * Each projection's share of the batch into its shadow tables, with its shadow checkpoint, in a
+ * transaction of its own: on PostgreSQL the projections' transactions run at the same time on separate
+ * connections (they touch disjoint tables and checkpoint rows), so the server writes one projection's
+ * rows while this process folds the next one's. A projection whose transaction failed keeps its
+ * checkpoint where it was; a resumed rebuild replays from each projection's own checkpoint.
+ */
+const applyToShadows = async (
+  db: Database,
+  targets: Target[],
+  batch: ScannedBatch,
+  livePath: string,
+): Promise<void> => {
+  const work: Array<[Target, RecordedEvent[]]> = [];
+  const idle: Target[] = [];
+  for (const target of targets) {
+    if (batch.scannedTo <= target.position) continue;
+    const events = batch.events.filter((event) => event.position > target.position && target.handles.has(event.type));
+    if (events.length > 0) work.push([target, events]);
+    else idle.push(target);
+  }
+  const jobs = [
+    ...work.map(
+      ([target, events]) =>
+        () =>
+          applyToShadow(db.knex, target, events, batch.scannedTo, livePath),
+    ),
+    ...(idle.length > 0 ? [() => moveIdle(db.knex, idle, batch.scannedTo)] : []),
+  ];
+  if (db.kind !== 'postgres') {
+    for (const job of jobs) await job();
+    return;
+  }
+  const results = await Promise.allSettled(jobs.map((job) => job()));
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+};
+
+/** The projections with nothing in this batch: their shadow checkpoints move in one statement. */
+const moveIdle = async (knex: Knex, targets: Target[], scannedTo: number): Promise<void> => {
+  await knex(REBUILDS_TABLE)
+    .whereIn(
+      'name',
+      targets.map((target) => target.projection.name),
+    )
+    .andWhere('position', '<', scannedTo)
+    .update({ position: scannedTo, updated_at: knex.fn.now() });
+  for (const target of targets) target.position = scannedTo;
+};
+
+const applyToShadow = async (
+  knex: Knex,
+  target: Target,
+  events: RecordedEvent[],
+  scannedTo: number,
+  livePath: string,
+): Promise<void> => {
+  const applied = target.eventsApplied + events.length;
+  const lastEventAt = events[events.length - 1]?.recordedAt ?? target.lastEventAt;
+  await knex.transaction(async (trx) => {
     // A shadow batch lost in a server crash is replayed from the shadow checkpoint, which it carries:
-    // no need to wait for the WAL flush (the live read model's batches keep the default).
-    await trx.raw('set local synchronous_commit = off');
-    const moved: Array<[Target, number, number, string | null]> = [];
-    for (const target of targets) {
-      if (batch.scannedTo <= target.position) continue;
-      const events: RecordedEvent[] = batch.events.filter(
-        (event) => event.position > target.position && target.handles.has(event.type),
-      );
-      await useShadowSchema(trx, target.shadow, livePath);
-      await applyEvents(trx, target.projection, events);
-      await trx.raw(`select set_config('search_path', ?, true)`, [livePath]);
-      const lastEventAt = events[events.length - 1]?.recordedAt ?? target.lastEventAt;
-      const updated = await trx(REBUILDS_TABLE)
-        .where({ name: target.projection.name, position: target.position })
-        .update({
-          position: batch.scannedTo,
-          events_applied: target.eventsApplied + events.length,
-          last_event_at: lastEventAt,
-          updated_at: trx.fn.now(),
-        });
-      if (updated !== 1)
-        throw new RebuildFailedError(target.projection.name, 'its shadow checkpoint was moved by someone else');
-      moved.push([target, batch.scannedTo, target.eventsApplied + events.length, lastEventAt]);
-    }
-    return moved;
+    // no need to wait for the WAL flush (the live read model's batches keep the default). The shadow
+    // schema goes first in the search path for this transaction (projection_rebuilds, which has no
+    // shadow, still resolves to the live one).
+    await trx.raw(`select set_config('synchronous_commit', 'off', true), set_config('search_path', ?, true)`, [
+      shadowSearchPath(target.shadow, livePath),
+    ]);
+    markShadowTransaction(trx);
+    await applyEvents(trx, target.projection, events);
+    const updated = await trx(REBUILDS_TABLE)
+      .where({ name: target.projection.name, position: target.position })
+      .update({
+        position: scannedTo,
+        events_applied: applied,
+        last_event_at: lastEventAt,
+        updated_at: trx.fn.now(),
+      });
+    if (updated !== 1)
+      throw new RebuildFailedError(target.projection.name, 'its shadow checkpoint was moved by someone else');
   });
   // in memory only once the transaction committed
-  for (const [target, position, applied, at] of moved) {
-    target.position = position;
-    target.eventsApplied = applied;
-    target.lastEventAt = at;
-  }
+  target.position = scannedTo;
+  target.eventsApplied = applied;
+  target.lastEventAt = lastEventAt;
 };
 
 /**

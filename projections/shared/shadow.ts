@@ -161,10 +161,22 @@ export const dropShadowSchema = async (knex: Knex, shadow: string): Promise<void
   await knex.raw(`drop schema if exists ${q(shadow)} cascade`);
 };
 
-/** Puts the shadow schema first in this transaction's search path (reset at commit or rollback). */
-export const useShadowSchema = async (trx: Knex.Transaction, shadow: string, livePath: string): Promise<void> => {
-  await trx.raw(`select set_config('search_path', ?, true)`, [`${q(shadow)}, ${livePath}`]);
-};
+const shadowTransactions = new WeakSet<Knex.Transaction>();
+
+/** The rebuild marks the transactions that fill shadow tables (see isShadowTransaction). */
+export const markShadowTransaction = (trx: Knex.Transaction): void => void shadowTransactions.add(trx);
+
+/**
+ * True inside a blue/green rebuild's batch: the projection is writing shadow tables while the live read
+ * model and the live worker state (claims, leases) stay in use. A projection that also changes tables it
+ * does not own (e.g. the outbound queue releasing the worker's claims) must leave them alone then: the
+ * live runner already did it when it applied those events, and a replayed old event would otherwise undo
+ * a live worker's current claim.
+ */
+export const isShadowTransaction = (trx: Knex.Transaction): boolean => shadowTransactions.has(trx);
+
+/** The search path of a shadow batch (set local to its transaction: reset at commit or rollback). */
+export const shadowSearchPath = (shadow: string, livePath: string): string => `${q(shadow)}, ${livePath}`;
 
 /** The connection's search path as it is outside any shadow batch. */
 export const currentSearchPath = async (knex: Knex | Knex.Transaction): Promise<string> =>

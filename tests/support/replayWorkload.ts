@@ -35,9 +35,16 @@ export const appendWorkload = async (
   options: WorkloadOptions & { concurrency?: number },
 ): Promise<number> => {
   let total = 0;
-  const inFlight = new Set<Promise<void>>();
   const limit = options.concurrency ?? 8;
+  // a slot per append in flight; a finished append hands its slot to the next (no Promise.race over
+  // every pending append: with hundreds in flight that costs more than the appends)
+  let active = 0;
+  let failure: Error | null = null;
+  const waiting: Array<() => void> = [];
+  const pendingByStream = new Map<string, Promise<void>>();
+  const pending = new Set<Promise<void>>();
   for (const batch of workload(options)) {
+    if (failure !== null) break;
     // Appends of one stream stay in order: a stream's steps come out one after another, and each step
     // waits for the previous append of the same stream (tracked below).
     const previous = pendingByStream.get(batch.streamId);
@@ -46,19 +53,27 @@ export const appendWorkload = async (
       await store.append(batch.streamId, batch.events);
     })();
     pendingByStream.set(batch.streamId, run);
-    const tracked = run.finally(() => {
-      inFlight.delete(tracked);
-      if (pendingByStream.get(batch.streamId) === run) pendingByStream.delete(batch.streamId);
-    });
-    inFlight.add(tracked);
+    active += 1;
+    const tracked = run
+      .catch((error: unknown) => {
+        failure ??= error instanceof Error ? error : new Error(String(error));
+      })
+      .finally(() => {
+        pending.delete(tracked);
+        if (pendingByStream.get(batch.streamId) === run) pendingByStream.delete(batch.streamId);
+        active -= 1;
+        waiting.shift()?.();
+      });
+    pending.add(tracked);
     total += batch.events.length;
-    if (inFlight.size >= limit) await Promise.race(inFlight);
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
   }
-  await Promise.all(inFlight);
+  await Promise.all(pending);
+  // set by the appends' callbacks, which TypeScript does not follow
+  const failed = failure as Error | null;
+  if (failed !== null) throw failed;
   return total;
 };
-const pendingByStream = new Map<string, Promise<void>>();
-
 /** The workload as appends, in the order they must be stored per stream. */
 export function* workload(options: WorkloadOptions): Generator<Append> {
   const accountsCount = options.accounts ?? 200;

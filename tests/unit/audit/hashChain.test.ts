@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import {
+  auditChainHash,
+  canonicalAuditJson,
   canonicalJson,
   chain,
   chainHash,
@@ -79,6 +81,43 @@ describe('audit hash chain', () => {
     it('finds a removed entry as a broken link', () => {
       const linked = chain([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
       expect(findChainBreak([linked[0]!, linked[2]!])).to.deep.equal({ index: 1, kind: 'broken_link' });
+    });
+  });
+
+  describe('canonical JSON of an audit entry (the fast path)', () => {
+    const entry = {
+      seq: 7,
+      event_id: '0b6f1c1e-6a51-4c52-9e0f-1d2c3b4a5f60',
+      position: 123456,
+      occurred_at: '2026-01-05T08:00:00.007Z',
+      actor: 'user-ñ-\u00e9-"quoted"\\',
+      action: 'login.failed',
+      target: null,
+      ip: '10.0.0.1',
+      outcome: 'failure',
+      correlation_id: null,
+      details: { username: 'ada', failureCount: 3, lockedUntil: null, nested: { b: [1, 'x'], a: true } },
+    };
+
+    it('gives the same bytes, and so the same hash, as canonicalJson', () => {
+      const variants: Array<Record<string, unknown>> = [
+        entry,
+        { ...entry, target: 'acc-1', correlation_id: 'c-1', details: {} },
+        { ...entry, actor: '\u{1F600} emoji \u2028 line sep \n', position: 0, seq: 1 },
+        // other shapes fall back to the generic serialiser
+        { ...entry, extra: 1 },
+        { ...entry, target: 5 },
+        (({ ip: _ip, ...rest }) => rest)(entry),
+      ];
+      for (const content of variants) {
+        expect(canonicalAuditJson(content)).to.equal(canonicalJson(content));
+        expect(auditChainHash(GENESIS_HASH, content)).to.equal(chainHash(GENESIS_HASH, content));
+      }
+    });
+
+    it('refuses what canonicalJson refuses', () => {
+      expect(() => canonicalAuditJson({ ...entry, position: Number.NaN })).to.throw(NotCanonicalisableError);
+      expect(() => canonicalAuditJson({ ...entry, details: { x: undefined } })).to.throw(NotCanonicalisableError);
     });
   });
 });
