@@ -7,7 +7,7 @@
  * (bench/replay-child.ts) so its peak RSS is its own.
  *
  *   npm run bench:replay -- [--sizes=100000,300000,1000000] [--backends=postgres,pglite] [--batch-size=5000]
- *     [--tasks=rebuild-all,rebuild-all-per-event,rebuild-each,export] [--label=ab]
+ *     [--tasks=rebuild-all,rebuild-all-per-event,rebuild-each,export] [--label=ab] [--out=FILE]
  *
  * Writes bench/results/replay.json (with the load average around each measurement: the machine is shared).
  */
@@ -71,7 +71,8 @@ const results: Record<string, unknown> = {
   sizes,
   runs: [] as unknown[],
 };
-const file = path.join(here, 'results', 'replay.json');
+// --out=FILE: another results file (two backends measured at once, merged afterwards)
+const file = flag('out') ?? path.join(here, 'results', 'replay.json');
 // A run of some backends keeps the recorded runs of the others (their own date and load are in them).
 
 const previous = existsSync(file)
@@ -119,4 +120,4 @@ for (const backend of backends) {
   }
 }
 save();
-process.stderr.write(`written bench/results/replay.json\n`);
+process.stderr.write(`written ${file}\n`);
