@@ -68,7 +68,12 @@ if (args['count-queries']) {
   pg.Client.prototype.query = function (this: unknown, ...rest: unknown[]) {
     queries += 1;
     const first = rest[0] as string | { text?: string } | undefined;
-    const text = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 70);
+    const full = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ');
+    let text = full.slice(0, 70);
+    // stream reads by the kind of stream they read (message-, chat-, number-...)
+    const params = rest[1];
+    if (full.startsWith('select position, id,') && full.includes('where stream_id = $1') && Array.isArray(params))
+      text = `read stream ${String(params[0]).split('-')[0]}-*${params.length > 1 ? ' (tail)' : ''}`;
     queryKinds.set(text, (queryKinds.get(text) ?? 0) + 1);
     return original.apply(this, rest);
   };

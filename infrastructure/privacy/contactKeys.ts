@@ -103,6 +103,29 @@ export const createContactKeys = (options: {
     return count;
   };
 
+  /** a chat's key being fetched or created: the messages of one chat that arrive meanwhile share it */
+  const fetching = new Map<string, Promise<{ keyId: string; key: Buffer }>>();
+  const fetchKey = async (chatId: string, period: string, chatPeriod: string) => {
+    let row = await knex('contact_keys')
+      .where({ chat_id: chatId, period })
+      .first<{ key_id: string; wrapped_key: string } | undefined>('key_id', 'wrapped_key');
+    if (row === undefined) {
+      const key = randomBytes(KEY_BYTES);
+      const keyId = randomBytes(12).toString('base64url');
+      await knex('contact_keys')
+        .insert({ key_id: keyId, chat_id: chatId, period, ...wrap(key) })
+        .onConflict(['chat_id', 'period'])
+        .ignore();
+      // another process may have won the race: everyone uses the stored one
+      row = await knex('contact_keys')
+        .where({ chat_id: chatId, period })
+        .first<{ key_id: string; wrapped_key: string }>('key_id', 'wrapped_key');
+    }
+    const key = unwrap(row.wrapped_key);
+    remember(row.key_id, key, chatPeriod);
+    return { keyId: row.key_id, key };
+  };
+
   return {
     async keyFor(chatId, period) {
       await checkEpoch();
@@ -110,24 +133,12 @@ export const createContactKeys = (options: {
       const cachedId = idByPeriod.get(chatPeriod);
       const cached = cachedId === undefined ? undefined : byId.get(cachedId);
       if (cachedId !== undefined && cached !== undefined) return { keyId: cachedId, key: cached };
-      let row = await knex('contact_keys')
-        .where({ chat_id: chatId, period })
-        .first<{ key_id: string; wrapped_key: string } | undefined>('key_id', 'wrapped_key');
-      if (row === undefined) {
-        const key = randomBytes(KEY_BYTES);
-        const keyId = randomBytes(12).toString('base64url');
-        await knex('contact_keys')
-          .insert({ key_id: keyId, chat_id: chatId, period, ...wrap(key) })
-          .onConflict(['chat_id', 'period'])
-          .ignore();
-        // another process may have won the race: everyone uses the stored one
-        row = await knex('contact_keys')
-          .where({ chat_id: chatId, period })
-          .first<{ key_id: string; wrapped_key: string }>('key_id', 'wrapped_key');
+      let pending = fetching.get(chatPeriod);
+      if (pending === undefined) {
+        pending = fetchKey(chatId, period, chatPeriod).finally(() => fetching.delete(chatPeriod));
+        fetching.set(chatPeriod, pending);
       }
-      const key = unwrap(row.wrapped_key);
-      remember(row.key_id, key, chatPeriod);
-      return { keyId: row.key_id, key };
+      return pending;
     },
 
     async load(keyIds) {
