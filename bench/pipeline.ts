@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/pipeline.ts            # full run: bench/results/pipeline.json and bench/README.md's pipeline section
  *   npx tsx bench/pipeline.ts --quick    # smoke run, writes nothing
- *   options: --rates=50,100,200,400,800,1000 --seconds=8 --contacts=500 --stores=postgres,pglite, BENCH_PG_URL
+ *   options: --rates=50,100,200,400,800,1000 --seconds=8 --contacts=500 --stores=postgres,pglite --concurrency=64, BENCH_PG_URL
  *   --count-queries: counts the SQL statements sent to PostgreSQL per delivered message (pg's Client.query)
  *   npx tsx bench/pipeline.ts --llm      # the LLM responder's row only (its own key in pipeline.json,
  *                                        # its own README section); see runLlm below
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '50,100,200,400,800,1000' },
     seconds: { type: 'string', default: '8' },
     contacts: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '64' },
     stores: { type: 'string', default: 'postgres,pglite' },
     'count-queries': { type: 'boolean', default: false },
     llm: { type: 'boolean', default: false },
@@ -80,7 +81,7 @@ if (args['count-queries']) {
 }
 const seconds = quick ? 3 : Number(args.seconds);
 /** worker-web's sends in flight (WHATSAPP_SEND_CONCURRENCY) in the event-sourced pipeline */
-const SEND_CONCURRENCY = 64;
+const SEND_CONCURRENCY = Number(args.concurrency);
 const contacts = Number(args.contacts);
 
 /** The local "provider": records when each message id arrives. */
