@@ -24,6 +24,8 @@ import type { ContactKeys } from '#infrastructure/privacy/contactKeys.js';
 export type Envelope = { $enc: string; v: string };
 
 const IV_BYTES = 12;
+/** decrypted fields kept per process (see PlaintextCache) */
+const PLAINTEXT_CACHE_SIZE = 20_000;
 const TAG_BYTES = 16;
 
 const isEnvelope = (value: unknown): value is Envelope =>
@@ -90,7 +92,39 @@ const keyIdsOf = (events: readonly RecordedEvent[]): string[] => {
   return ids;
 };
 
-const decryptEvent = <R extends RecordedEvent>(event: R, keys: ReadonlyMap<string, Buffer>): R => {
+/**
+ * Fields this process decrypted lately, by everything the decryption depends on (event id, field, key id,
+ * ciphertext): every subscriber of the process (projections, the responder, the worker's feed) reads the
+ * same new events, and AES-GCM per field per reader was a large share of the pipeline's CPU. Only used
+ * while the key still exists (each read asks `load`, so a destroyed key reads as erased at once), only
+ * for primitive values (no shared objects), bounded, and dropped whenever the key cache is.
+ */
+class PlaintextCache {
+  private readonly values = new Map<string, unknown>();
+  private generation = -1;
+  constructor(private readonly limit: number) {}
+  sync(generation: number) {
+    if (generation === this.generation) return;
+    this.generation = generation;
+    this.values.clear();
+  }
+  decrypt(key: Buffer, eventId: string, field: string, envelope: Envelope): unknown {
+    const id = `${eventId}\u0000${field}\u0000${envelope.$enc}\u0000${envelope.v}`;
+    if (this.values.has(id)) return this.values.get(id);
+    const value = decryptField(key, eventId, field, envelope.v);
+    if (value === null || typeof value !== 'object') {
+      if (this.values.size >= this.limit) this.values.delete(this.values.keys().next().value!);
+      this.values.set(id, value);
+    }
+    return value;
+  }
+}
+
+const decryptEvent = <R extends RecordedEvent>(
+  event: R,
+  keys: ReadonlyMap<string, Buffer>,
+  cache: PlaintextCache,
+): R => {
   const fields = personalFieldsOf(event.type);
   if (fields.length === 0) return event;
   let data: Record<string, unknown> | null = null;
@@ -99,17 +133,19 @@ const decryptEvent = <R extends RecordedEvent>(event: R, keys: ReadonlyMap<strin
     if (!isEnvelope(value)) continue;
     data ??= { ...(event.data as Record<string, unknown>) };
     const key = keys.get(value.$enc);
-    data[field] = key === undefined ? spec.erased : decryptField(key, event.id, field, value.v);
+    data[field] = key === undefined ? spec.erased : cache.decrypt(key, event.id, field, value);
   }
   return data === null ? event : { ...event, data };
 };
 
 export const withShredding = (inner: EventStore, keys: ContactKeys): EventStore => {
+  const cache = new PlaintextCache(PLAINTEXT_CACHE_SIZE);
   const decryptAll = async <R extends RecordedEvent>(events: R[]): Promise<R[]> => {
     const ids = keyIdsOf(events);
     if (ids.length === 0) return events;
     const found = await keys.load(ids);
-    return events.map((event) => decryptEvent(event, found));
+    cache.sync(keys.generation());
+    return events.map((event) => decryptEvent(event, found, cache));
   };
   return {
     kind: inner.kind,

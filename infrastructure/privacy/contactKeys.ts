@@ -17,6 +17,11 @@ export type ContactKeys = ContactKeyStore & {
   keyFor(chatId: string, period: string): Promise<DataKey>;
   /** the keys that still exist among `keyIds` */
   load(keyIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
+   * Moves whenever this process drops its cached keys (a destruction here, one seen through the epoch,
+   * a full cache): whoever keeps what those keys opened drops it too.
+   */
+  generation(): number;
 };
 
 const PLAIN = 'plain:';
@@ -57,7 +62,9 @@ export const createContactKeys = (options: {
   let checkedAt = -Infinity;
   let checking: Promise<void> | null = null;
 
+  let generation = 0;
   const clear = () => {
+    generation += 1;
     byId.clear();
     idByPeriod.clear();
   };
@@ -127,6 +134,7 @@ export const createContactKeys = (options: {
   };
 
   return {
+    generation: () => generation,
     async keyFor(chatId, period) {
       await checkEpoch();
       const chatPeriod = `${chatId}|${period}`;
