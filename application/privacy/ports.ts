@@ -14,3 +14,27 @@ export interface ContactKeyStore {
 
 /** The numbers known to the system (a contact is forgotten on each of them unless one is named). */
 export type NumberIds = () => Promise<readonly string[]>;
+
+/** What one run of the legacy encryption did (recorded in LegacyPersonalDataEncrypted). */
+export type LegacyEncryptionCounts = {
+  /** events of the catalogued personal types read */
+  eventsScanned: number;
+  /** events whose plaintext personal fields were rewritten in place */
+  eventsRewritten: number;
+  /** fields encrypted under their contact's live key (they read back unchanged) */
+  fieldsEncrypted: number;
+  /** fields whose key was already destroyed (chat forgotten, day past retention): now read as "[erased]" */
+  fieldsShredded: number;
+  /** events that changed between the read and the rewrite, left as they were (run again) */
+  eventsChangedMeanwhile: number;
+  /** keys destroyed again for chats forgotten, or days expired, while the run re-created keys */
+  keysDestroyedAgain: number;
+};
+
+/**
+ * The personal data of events appended before crypto-shredding existed, in clear in the log: encrypts it
+ * in place (the only rewrite of the log). Adapter: infrastructure/privacy/legacyEncryption.ts.
+ */
+export interface LegacyPersonalData {
+  encryptAll(): Promise<LegacyEncryptionCounts>;
+}

@@ -3,11 +3,11 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatIdFor } from '#application/messaging/ids.js';
 import { normaliseRecipient } from '#domain/messaging/recipient.js';
-import { contactDecider, retentionDecider } from '#domain/privacy/contact.js';
-import { contactStreamId, RETENTION_STREAM } from '#domain/privacy/events.js';
+import { contactDecider, legacyEncryptionDecider, retentionDecider } from '#domain/privacy/contact.js';
+import { contactStreamId, LEGACY_STREAM, RETENTION_STREAM } from '#domain/privacy/events.js';
 import { retentionCutoff } from '#domain/privacy/personalData.js';
 import { DomainError } from '#domain/shared/event.js';
-import type { ContactKeyStore, NumberIds } from './ports.js';
+import type { ContactKeyStore, LegacyEncryptionCounts, LegacyPersonalData, NumberIds } from './ports.js';
 
 export type PrivacyDeps = { store: EventStore; keys: ContactKeyStore; runtime: Runtime };
 
@@ -91,4 +91,25 @@ export const expireMessageContent = async (
     { runtime: deps.runtime },
   );
   return { before, keysDestroyed };
+};
+
+/**
+ * Encrypts in place the personal data of the events appended before crypto-shredding existed (once, after
+ * upgrading; again is harmless), then records the run with its counts, audited (LegacyPersonalDataEncrypted).
+ * Until it has run, forgetting a contact leaves its legacy events readable.
+ */
+export const encryptLegacyPersonalData = async (
+  deps: Omit<PrivacyDeps, 'keys'> & { legacy: LegacyPersonalData },
+  context: CommandContext,
+): Promise<LegacyEncryptionCounts & { eventId: string }> => {
+  const counts = await deps.legacy.encryptAll();
+  const result = await handleCommand(
+    deps.store,
+    LEGACY_STREAM,
+    legacyEncryptionDecider,
+    () => ({ type: 'RecordLegacyEncryption' as const, data: { ...counts, by: context.actor } }),
+    context,
+    { runtime: deps.runtime },
+  );
+  return { ...counts, eventId: result.eventIds[0]! };
 };

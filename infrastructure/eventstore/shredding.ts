@@ -23,10 +23,19 @@ import type { ContactKeys } from '#infrastructure/privacy/contactKeys.js';
  */
 export type Envelope = { $enc: string; v: string };
 
+/**
+ * The key id of a field shredded without ever being readable under a key: what `chatbot contacts
+ * encrypt-legacy` writes in place of a legacy plaintext field whose contact was already forgotten (or whose
+ * day was already past retention). No key has this id (real ids are 16 base64url characters), so it reads as
+ * the field's erased value.
+ */
+export const SHREDDED_KEY_ID = 'shredded';
+export const shreddedEnvelope = (): Envelope => ({ $enc: SHREDDED_KEY_ID, v: '' });
+
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-const isEnvelope = (value: unknown): value is Envelope =>
+export const isEnvelope = (value: unknown): value is Envelope =>
   typeof value === 'object' &&
   value !== null &&
   typeof (value as Envelope).$enc === 'string' &&
@@ -85,7 +94,7 @@ const keyIdsOf = (events: readonly RecordedEvent[]): string[] => {
   for (const event of events)
     for (const [field] of personalFieldsOf(event.type)) {
       const value = (event.data as Record<string, unknown>)[field];
-      if (isEnvelope(value)) ids.push(value.$enc);
+      if (isEnvelope(value) && value.$enc !== SHREDDED_KEY_ID) ids.push(value.$enc);
     }
   return ids;
 };

@@ -44,6 +44,10 @@ describe('Forgetting a contact from the console (Conversations, admins only)', f
     await ui?.close();
   });
 
+  const focused = () =>
+    page.evaluate(
+      () => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
+    );
   const logout = async () => {
     await page.click('#logout');
     await page.locator('#login-form').waitFor();
@@ -90,12 +94,12 @@ describe('Forgetting a contact from the console (Conversations, admins only)', f
       .to.include('[erased]')
       .and.to.include('No se puede deshacer');
     // the safe choice has the focus
-    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('forget-cancel');
+    expect(await focused()).to.equal('forget-cancel');
     await expectAxeClean(page, 'forget dialog, es');
     // modal: the page behind is inert; Escape closes it and the focus goes back to the button
     await page.keyboard.press('Escape');
     await page.locator('#forget-dialog').waitFor({ state: 'hidden' });
-    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('chat-forget');
+    expect(await focused()).to.equal('chat-forget');
     await page.click('[data-lang="en"]');
     await page.getByRole('button', { name: `Forget ${CONTACT}` }).click();
     await page.getByRole('dialog', { name: `Forget ${CONTACT}?` }).waitFor();
@@ -103,7 +107,7 @@ describe('Forgetting a contact from the console (Conversations, admins only)', f
     await expectAxeClean(page, 'forget dialog, en');
     await page.click('#forget-cancel');
     await page.locator('#forget-dialog').waitFor({ state: 'hidden' });
-    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('chat-forget');
+    expect(await focused()).to.equal('chat-forget');
     // nothing was forgotten
     const forgotten = await app.test.app.infra.store.readAll({ filter: { eventTypes: ['ContactForgotten'] } });
     expect(forgotten).to.have.length(0);
@@ -119,7 +123,7 @@ describe('Forgetting a contact from the console (Conversations, admins only)', f
     const result = await waitForText(page, '#chats-message', (text) => text.includes('olvidado'));
     expect(result).to.match(new RegExp(`${CONTACT} olvidado en 1 número\\(s\\): \\d+ claves destruidas`));
     expect(await page.textContent('#chat-title')).to.equal('Contacto olvidado');
-    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('chat-title');
+    expect(await focused()).to.equal('chat-title');
     const texts = await page.locator('#chat-log .msg-text').allTextContents();
     expect(texts.length).to.be.at.least(2); // the contact's message and the bot's reply
     expect(
