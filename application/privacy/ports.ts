@@ -6,8 +6,12 @@
 export interface ContactKeyStore {
   /** destroys every key of the chat (identity and every day of content); how many there were */
   destroyChat(chatId: string): Promise<number>;
-  /** destroys the content keys of every day before `day` (YYYY-MM-DD); identity keys stay */
-  destroyContentBefore(day: string): Promise<number>;
+  /**
+   * destroys the content keys of every day before `day` (YYYY-MM-DD); identity keys stay. `cutoffMoved`:
+   * the recorded cut-off moved forward, so content in clear (events from before crypto-shredding) of the
+   * days up to it now reads as "[erased]" too, even when no key was destroyed
+   */
+  destroyContentBefore(day: string): Promise<{ keysDestroyed: number; cutoffMoved: boolean }>;
   /** re-wraps every key not under the newest FERNET_KEYS key (`chatbot secrets rotate`) */
   rewrap(): Promise<{ checked: number; rewrapped: number; failed: number }>;
 }

@@ -70,7 +70,9 @@ export const forgetContact = async (
 
 /**
  * Retention: destroys the content keys of the days older than `retentionDays` (message texts of those
- * days then read as "[erased]"); an audited MessageContentExpired when anything was destroyed.
+ * days then read as "[erased]"); an audited MessageContentExpired when anything was destroyed, or when the
+ * cut-off moved (legacy content in clear of those days reads as "[erased]" from then on, and the read
+ * models erase their copies when they apply the event).
  */
 export const expireMessageContent = async (
   deps: PrivacyDeps,
@@ -78,7 +80,7 @@ export const expireMessageContent = async (
   context: CommandContext,
 ): Promise<{ before: string; keysDestroyed: number }> => {
   const before = retentionCutoff(deps.runtime.clock(), retentionDays);
-  const keysDestroyed = await deps.keys.destroyContentBefore(before);
+  const { keysDestroyed, cutoffMoved } = await deps.keys.destroyContentBefore(before);
   await handleCommand(
     deps.store,
     RETENTION_STREAM,
@@ -86,6 +88,7 @@ export const expireMessageContent = async (
     () => ({
       type: 'RecordContentExpiry' as const,
       data: { before, retentionDays, keysDestroyed, by: context.actor },
+      cutoffMoved,
     }),
     context,
     { runtime: deps.runtime },

@@ -27,12 +27,16 @@ export type RetentionState = Readonly<{ runs: number }>;
 export type RecordContentExpiry = Readonly<{
   type: 'RecordContentExpiry';
   data: Readonly<{ before: string; retentionDays: number; keysDestroyed: number; by: string }>;
+  /** the cut-off moved: content in clear (from before crypto-shredding) of the days before it is erased too */
+  cutoffMoved?: boolean;
 }>;
 
 export const retentionDecider: Decider<RetentionState, RecordContentExpiry, MessageContentExpired> = {
   initialState: () => ({ runs: 0 }),
   decide: (command) =>
-    command.data.keysDestroyed > 0 ? [{ type: 'MessageContentExpired', data: { ...command.data } }] : [],
+    command.data.keysDestroyed > 0 || command.cutoffMoved === true
+      ? [{ type: 'MessageContentExpired', data: { ...command.data } }]
+      : [],
   evolve: (state, event) => (event.type === 'MessageContentExpired' ? { runs: state.runs + 1 } : state),
 };
 

@@ -99,13 +99,55 @@ const keyIdsOf = (events: readonly RecordedEvent[]): string[] => {
   return ids;
 };
 
-const decryptEvent = <R extends RecordedEvent>(event: R, keys: ReadonlyMap<string, Buffer>): R => {
+/** The chats of events holding a personal field in clear (appended before crypto-shredding existed). */
+const legacyChatsOf = (events: readonly RecordedEvent[]): string[] => {
+  const chats: string[] = [];
+  for (const event of events) {
+    const data = event.data as Record<string, unknown>;
+    if (typeof data.chatId !== 'string') continue;
+    for (const [field] of personalFieldsOf(event.type)) {
+      const value = data[field];
+      if (value !== null && value !== undefined && !isEnvelope(value)) {
+        chats.push(data.chatId);
+        break;
+      }
+    }
+  }
+  return chats;
+};
+
+type Redactions = { forgotten: ReadonlySet<string>; contentBefore: string | null };
+
+/**
+ * A personal field in clear reads as erased when what would have destroyed its key has happened: its
+ * contact was forgotten, or (content) its day is before the retention cut-off. The redaction applies on
+ * every read path because they all come through here; `chatbot contacts encrypt-legacy` removes the
+ * plaintext itself from the SQL stores.
+ */
+const legacyErased = (event: RecordedEvent, fieldClass: string, redactions: Redactions): boolean => {
+  const data = event.data as Record<string, unknown>;
+  if (typeof data.chatId === 'string' && redactions.forgotten.has(data.chatId)) return true;
+  if (fieldClass !== 'content' || redactions.contentBefore === null) return false;
+  return contentTime(event.type, data, event.metadata.occurredAt).slice(0, 10) < redactions.contentBefore;
+};
+
+const decryptEvent = <R extends RecordedEvent>(
+  event: R,
+  keys: ReadonlyMap<string, Buffer>,
+  redactions: Redactions | null,
+): R => {
   const fields = personalFieldsOf(event.type);
   if (fields.length === 0) return event;
   let data: Record<string, unknown> | null = null;
   for (const [field, spec] of fields) {
     const value = (event.data as Record<string, unknown>)[field];
-    if (!isEnvelope(value)) continue;
+    if (!isEnvelope(value)) {
+      if (value === null || value === undefined || redactions === null) continue;
+      if (!legacyErased(event, spec.class, redactions)) continue;
+      data ??= { ...(event.data as Record<string, unknown>) };
+      data[field] = spec.erased;
+      continue;
+    }
     data ??= { ...(event.data as Record<string, unknown>) };
     const key = keys.get(value.$enc);
     data[field] = key === undefined ? spec.erased : decryptField(key, event.id, field, value.v);
@@ -116,9 +158,11 @@ const decryptEvent = <R extends RecordedEvent>(event: R, keys: ReadonlyMap<strin
 export const withShredding = (inner: EventStore, keys: ContactKeys): EventStore => {
   const decryptAll = async <R extends RecordedEvent>(events: R[]): Promise<R[]> => {
     const ids = keyIdsOf(events);
-    if (ids.length === 0) return events;
-    const found = await keys.load(ids);
-    return events.map((event) => decryptEvent(event, found));
+    const legacyChats = legacyChatsOf(events);
+    if (ids.length === 0 && legacyChats.length === 0) return events;
+    const found = ids.length === 0 ? new Map<string, Buffer>() : await keys.load(ids);
+    const redactions = legacyChats.length === 0 ? null : await keys.redactions(legacyChats);
+    return events.map((event) => decryptEvent(event, found, redactions));
   };
   return {
     kind: inner.kind,

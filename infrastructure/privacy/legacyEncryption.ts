@@ -86,13 +86,21 @@ export const createLegacyPersonalData = (options: {
     };
     const encryptedChats = new Set<string>();
 
+    // the key store's own record of what was destroyed (forgotten_chats, the retention cut-off) counts too
+    let recorded: Awaited<ReturnType<ContactKeys['redactions']>> = { forgotten: new Set(), contentBefore: null };
     const shredded = (event: RecordedEvent, chatId: string, fieldClass: string, time: string): boolean => {
       const forgotten = destroyed.forgottenAt.get(chatId);
-      if (forgotten !== undefined && forgotten > event.position) return true;
-      return fieldClass === 'content' && destroyed.contentBefore !== '' && time.slice(0, 10) < destroyed.contentBefore;
+      if ((forgotten !== undefined && forgotten > event.position) || recorded.forgotten.has(chatId)) return true;
+      const before = [destroyed.contentBefore, recorded.contentBefore ?? ''].sort().at(-1)!;
+      return fieldClass === 'content' && before !== '' && time.slice(0, 10) < before;
     };
 
-    for await (const page of pages(store, [...PERSONAL_EVENT_TYPES], head, batchSize))
+    for await (const page of pages(store, [...PERSONAL_EVENT_TYPES], head, batchSize)) {
+      recorded = await keys.redactions(
+        page
+          .map((event) => (event.data as Record<string, unknown>).chatId)
+          .filter((c): c is string => typeof c === 'string'),
+      );
       for (const event of page) {
         counts.eventsScanned += 1;
         const data = event.data as Record<string, unknown>;
@@ -121,13 +129,14 @@ export const createLegacyPersonalData = (options: {
           if (encrypted > 0) encryptedChats.add(chatId);
         } else counts.eventsChangedMeanwhile += 1;
       }
+    }
 
     // a forget that ran while we re-created keys for its chat: destroy them again
     const meanwhile = await destroyedBy(store, head, await store.headPosition());
     for (const chatId of meanwhile.forgottenAt.keys())
       if (encryptedChats.has(chatId)) counts.keysDestroyedAgain += await keys.destroyChat(chatId);
     if (meanwhile.contentBefore !== '')
-      counts.keysDestroyedAgain += await keys.destroyContentBefore(meanwhile.contentBefore);
+      counts.keysDestroyedAgain += (await keys.destroyContentBefore(meanwhile.contentBefore)).keysDestroyed;
     return counts;
   },
 });

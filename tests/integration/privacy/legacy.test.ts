@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
 import { chatIdFor } from '#application/messaging/ids.js';
+import { expireMessageContent } from '#application/privacy/privacy.js';
 import type { EventStore, NewEvent } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
+import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
 import { ADMIN_PASSWORD, createTestSchema, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { runCliIn } from '../../support/cli.js';
@@ -22,6 +24,8 @@ const CARL = '34633333333';
 const CARL_STRINGS = [CARL, 'Carl Antiguo', 'CARL-LEGACY-INBOUND'];
 const BRUNO = '34632222222';
 const BRUNO_STRINGS = [BRUNO, 'Bruno Antiguo', 'BRUNO-LEGACY-INBOUND'];
+// a text of BRUNO's from before the retention window: expired, though BRUNO is not forgotten
+const ANCIENT = 'BRUNO-ANCIENT-TEXT';
 const ANA_CHAT = chatIdFor('simulator', ANA);
 const CARL_CHAT = chatIdFor('simulator', CARL);
 const BRUNO_CHAT = chatIdFor('simulator', BRUNO);
@@ -102,6 +106,7 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
   let rawStore: EventStore;
   let anaInboundId: string;
   let carlInboundId: string;
+  let ancientId: string;
   const anaCorrelationId = randomUUID();
   const env = () => ({
     NODE_ENV: 'test',
@@ -154,6 +159,8 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
     ]);
     carlInboundId = await legacyInbound(rawStore, CARL, 'Carl Antiguo', 'CARL-LEGACY-INBOUND', randomUUID(), yesterday);
     await legacyInbound(rawStore, BRUNO, 'Bruno Antiguo', 'BRUNO-LEGACY-INBOUND', randomUUID(), yesterday);
+    const longAgo = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    ancientId = await legacyInbound(rawStore, BRUNO, 'Bruno Antiguo', ANCIENT, randomUUID(), longAgo);
     await waitFor(
       async () => {
         const chats = await request(t.baseUrl, 'GET', '/api/chats', { token });
@@ -174,28 +181,57 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
     await rm(cwd, { recursive: true, force: true });
   });
 
-  it('the problem: forgetting a contact destroys its keys, but its legacy events still read in clear', async () => {
+  it('before encrypt-legacy: the legacy plaintext of a forgotten contact, and of an expired day, already reads [erased] (still in the table)', async () => {
+    const before = await get(`/api/events/${carlInboundId}`);
+    expect(containsAny(before, CARL_STRINGS)).to.have.members(CARL_STRINGS);
     await forget(CARL);
-    const one = await get(`/api/events/${carlInboundId}`);
-    expect(containsAny(one, CARL_STRINGS)).to.have.members(CARL_STRINGS);
+    const carl = JSON.parse(await get(`/api/events/${carlInboundId}`)) as { data: Record<string, unknown> };
+    expect(carl.data).to.include({ contact: '[erased]', contactName: '[erased]', text: '[erased]', chatId: CARL_CHAT });
+    expect(containsAny(await get('/api/events?format=ndjson'), CARL_STRINGS)).to.deep.equal([]);
+
+    const expired = await expireMessageContent(
+      { store: t.app.infra.store, keys: t.app.infra.contactKeys, runtime: systemRuntime },
+      300,
+      { correlationId: randomUUID(), actor: 'system', userAgent: null, ip: null },
+    );
+    expect(expired.before).to.match(/^\d{4}-\d{2}-\d{2}$/);
+    const ancient = JSON.parse(await get(`/api/events/${ancientId}`)) as { data: Record<string, unknown> };
+    expect(ancient.data).to.include({ text: '[erased]', contact: BRUNO, contactName: 'Bruno Antiguo' });
+
+    // the cut-off moved (no key was destroyed): recorded, so the live read models erase their copy too
+    await waitFor(
+      async () => {
+        const messages = await request(t.baseUrl, 'GET', `/api/chats/${BRUNO_CHAT}/messages?limit=100`, { token });
+        const body = JSON.stringify(messages.body);
+        return body.includes('BRUNO-LEGACY-INBOUND') && !body.includes(ANCIENT);
+      },
+      20_000,
+      'the expired legacy text erased from the live read model',
+    );
+    // the plaintext is still stored: that is what encrypt-legacy is for
+    const dump = await dumpSchema(schema.schema);
+    expect(containsAny(dump.es_events!, [...CARL_STRINGS, ANCIENT])).to.have.members([...CARL_STRINGS, ANCIENT]);
   });
 
   it('encrypt-legacy rewrites them in place: nothing in clear in the events table, live contacts read back unchanged, the forgotten one as [erased]', async () => {
     const run = await cli('contacts', 'encrypt-legacy', '--json');
     expect(run.code, run.err).to.equal(0);
     const counts = JSON.parse(run.out) as Record<string, number>;
-    // ANA: inbound (contact, name, text) + outbound (to, text); BRUNO: 3; CARL, already forgotten: 3 shredded
+    // ANA: inbound (contact, name, text) + outbound (to, text); BRUNO: 3, and contact + name of the ancient
+    // one; shredded: CARL's 3 (already forgotten) and the ancient text (past the retention cut-off)
     expect(counts).to.include({
-      eventsRewritten: 4,
-      fieldsEncrypted: 8,
-      fieldsShredded: 3,
+      eventsRewritten: 5,
+      fieldsEncrypted: 10,
+      fieldsShredded: 4,
       eventsChangedMeanwhile: 0,
       keysDestroyedAgain: 0,
     });
     expect(counts.eventsScanned).to.be.at.least(4);
 
     const dump = await dumpSchema(schema.schema);
-    expect(containsAny(dump.es_events!, [...ANA_STRINGS, ...BRUNO_STRINGS, ...CARL_STRINGS])).to.deep.equal([]);
+    expect(containsAny(dump.es_events!, [...ANA_STRINGS, ...BRUNO_STRINGS, ...CARL_STRINGS, ANCIENT])).to.deep.equal(
+      [],
+    );
 
     const all = await get('/api/events?limit=500');
     expect(containsAny(all, ANA_STRINGS)).to.have.members(ANA_STRINGS);
@@ -215,7 +251,7 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
       20_000,
       'the audit entry of the run',
     );
-    expect(audit!.details).to.include({ eventsRewritten: 4, fieldsEncrypted: 8, fieldsShredded: 3 });
+    expect(audit!.details).to.include({ eventsRewritten: 5, fieldsEncrypted: 10, fieldsShredded: 4 });
 
     // a second run finds nothing left to do
     const again = await cli('contacts', 'encrypt-legacy', '--json');
@@ -247,14 +283,14 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
     expect(containsAny(show.out, ANA_STRINGS)).to.deep.equal([]);
     const exported = await cli('events', 'export');
     expect(exported.code, exported.err).to.equal(0);
-    expect(containsAny(exported.out, [...ANA_STRINGS, ...CARL_STRINGS])).to.deep.equal([]);
+    expect(containsAny(exported.out, [...ANA_STRINGS, ...CARL_STRINGS, ANCIENT])).to.deep.equal([]);
     expect(containsAny(exported.out, BRUNO_STRINGS)).to.have.members(BRUNO_STRINGS);
 
     const rebuilt = await cli('projections', 'rebuild', '--all');
     expect(rebuilt.code, rebuilt.err).to.equal(0);
     const dump = await dumpSchema(schema.schema);
     for (const [table, rows] of Object.entries(dump))
-      expect(containsAny(rows, [...ANA_STRINGS, ...CARL_STRINGS]), table).to.deep.equal([]);
+      expect(containsAny(rows, [...ANA_STRINGS, ...CARL_STRINGS, ANCIENT]), table).to.deep.equal([]);
     expect(containsAny(dump.chats! + dump.chat_messages!, BRUNO_STRINGS)).to.have.members(BRUNO_STRINGS);
 
     const verified = await cli('audit', 'verify');
