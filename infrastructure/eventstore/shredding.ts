@@ -13,7 +13,9 @@ import type { ContactKeys } from '#infrastructure/privacy/contactKeys.js';
  * Crypto-shredding at the event store boundary: a decorator of the port, the same for every adapter.
  * On append, each personal field (domain/privacy/personalData.ts) becomes `{ "$enc": <key id>, "v": <ciphertext> }`
  * under a key of the event's chat; on read and subscription it is decrypted back, and a field whose key
- * was destroyed reads as its erased value ("[erased]"). Nothing else of the event changes: stream names,
+ * was destroyed reads as its erased value ("[erased]"); so does a field still in clear (appended before
+ * crypto-shredding existed) whose chat was forgotten or whose day is past the retention cut-off. Nothing
+ * else of the event changes: stream names,
  * types, metadata and the other fields stay readable (and contain no personal data by the catalogue's rule).
  *
  * Encryption is deterministic per event and field (AES-256-GCM, IV = HMAC(key, event id, field, value)):
