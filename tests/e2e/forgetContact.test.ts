@@ -46,7 +46,8 @@ describe('Forgetting a contact from the console (Conversations, admins only)', f
 
   const focused = () =>
     page.evaluate(
-      () => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
+      () =>
+        (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id,
     );
   const logout = async () => {
     await page.click('#logout');
