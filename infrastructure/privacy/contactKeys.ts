@@ -22,6 +22,8 @@ export type ContactKeys = ContactKeyStore & {
    * and the latest retention cut-off (YYYY-MM-DD, or null). Cached like the keys, dropped when the epoch moves.
    */
   redactions(chatIds: readonly string[]): Promise<{ forgotten: Set<string>; contentBefore: string | null }>;
+  /** records chats as forgotten (tombstones) without destroying anything; how many were new */
+  recordForgotten(chatIds: readonly string[]): Promise<number>;
 };
 
 const PLAIN = 'plain:';
@@ -190,6 +192,20 @@ export const createContactKeys = (options: {
       });
       clear();
       return count;
+    },
+
+    async recordForgotten(chatIds) {
+      if (chatIds.length === 0) return 0;
+      const added = await knex.transaction(async (trx) => {
+        const rows = await trx('forgotten_chats')
+          .insert([...new Set(chatIds)].map((chatId) => ({ chat_id: chatId })))
+          .onConflict('chat_id')
+          .ignore()
+          .returning('chat_id');
+        return destroyed(trx, rows.length);
+      });
+      clear();
+      return added;
     },
 
     async redactions(chatIds) {

@@ -9,7 +9,7 @@ export class LegacyRewriteUnsupportedError extends Error {
   readonly code = 'legacy_rewrite_unsupported';
   constructor(kind: string) {
     super(
-      `the ${kind} event store cannot rewrite an event: personal data appended before crypto-shredding stays in clear there (docs/architecture.md "Personal data")`,
+      `the ${kind} event store cannot rewrite an event: personal data appended before crypto-shredding stays stored in clear there; that of every contact forgotten so far now reads as [erased] (docs/architecture.md "Personal data")`,
     );
     this.name = 'LegacyRewriteUnsupportedError';
   }
@@ -71,11 +71,13 @@ export const createLegacyPersonalData = (options: {
 }): LegacyPersonalData => ({
   async encryptAll(): Promise<LegacyEncryptionCounts> {
     const { store, keys } = options;
-    const rewrite = store.rewriteEventData?.bind(store);
-    if (rewrite === undefined) throw new LegacyRewriteUnsupportedError(store.kind);
     const batchSize = options.batchSize ?? 500;
     const head = await store.headPosition();
     const destroyed = await destroyedBy(store, 0, head);
+    // contacts forgotten before forgotten_chats existed: their legacy plaintext reads as [erased] from now on
+    await keys.recordForgotten([...destroyed.forgottenAt.keys()]);
+    const rewrite = store.rewriteEventData?.bind(store);
+    if (rewrite === undefined) throw new LegacyRewriteUnsupportedError(store.kind);
     const counts: LegacyEncryptionCounts = {
       eventsScanned: 0,
       eventsRewritten: 0,

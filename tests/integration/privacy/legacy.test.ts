@@ -214,6 +214,8 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
   });
 
   it('encrypt-legacy rewrites them in place: nothing in clear in the events table, live contacts read back unchanged, the forgotten one as [erased]', async () => {
+    // as if CARL had been forgotten before forgotten_chats existed: the run records the tombstone again
+    await raw.knex('forgotten_chats').where({ chat_id: CARL_CHAT }).delete();
     const run = await cli('contacts', 'encrypt-legacy', '--json');
     expect(run.code, run.err).to.equal(0);
     const counts = JSON.parse(run.out) as Record<string, number>;
@@ -228,6 +230,7 @@ describe('personal data appended before crypto-shredding (chatbot contacts encry
     });
     expect(counts.eventsScanned).to.be.at.least(4);
 
+    expect(await raw.knex('forgotten_chats').where({ chat_id: CARL_CHAT }).first()).to.not.equal(undefined);
     const dump = await dumpSchema(schema.schema);
     expect(containsAny(dump.es_events!, [...ANA_STRINGS, ...BRUNO_STRINGS, ...CARL_STRINGS, ANCIENT])).to.deep.equal(
       [],
