@@ -22,6 +22,13 @@ export type ContactKeys = ContactKeyStore & {
    * a full cache): whoever keeps what those keys opened drops it too.
    */
   generation(): number;
+  /**
+   * For personal data in clear (events from before crypto-shredding): which of `chatIds` were forgotten,
+   * and the latest retention cut-off (YYYY-MM-DD, or null). Cached like the keys, dropped when the epoch moves.
+   */
+  redactions(chatIds: readonly string[]): Promise<{ forgotten: Set<string>; contentBefore: string | null }>;
+  /** records chats as forgotten (tombstones) without destroying anything; how many were new */
+  recordForgotten(chatIds: readonly string[]): Promise<number>;
 };
 
 const PLAIN = 'plain:';
@@ -58,6 +65,9 @@ export const createContactKeys = (options: {
   const now = options.now ?? (() => Date.now());
   const byId = new Map<string, Buffer>();
   const idByPeriod = new Map<string, string>();
+  /** chat id -> forgotten, for the chats asked about since the epoch last moved */
+  const forgottenChats = new Map<string, boolean>();
+  let contentBefore: string | null | undefined;
   let epoch: string | null = null;
   let checkedAt = -Infinity;
   let checking: Promise<void> | null = null;
@@ -67,9 +77,11 @@ export const createContactKeys = (options: {
     generation += 1;
     byId.clear();
     idByPeriod.clear();
+    forgottenChats.clear();
+    contentBefore = undefined;
   };
   const remember = (keyId: string, key: Buffer, chatPeriod?: string) => {
-    if (byId.size >= cacheSize) clear(); // crude but bounded: a full cache starts over
+    if (byId.size >= cacheSize || forgottenChats.size >= cacheSize) clear(); // crude but bounded: a full cache starts over
     byId.set(keyId, key);
     if (chatPeriod !== undefined) idByPeriod.set(chatPeriod, keyId);
   };
@@ -172,22 +184,67 @@ export const createContactKeys = (options: {
     },
 
     async destroyChat(chatId) {
-      const count = await knex.transaction(async (trx) =>
-        destroyed(trx, affected(await trx('contact_keys').where({ chat_id: chatId }).delete())),
-      );
+      const count = await knex.transaction(async (trx) => {
+        const deleted = affected(await trx('contact_keys').where({ chat_id: chatId }).delete());
+        // the tombstone erases what no key covers (legacy plaintext); the epoch moves even with no key
+        await trx('forgotten_chats').insert({ chat_id: chatId }).onConflict('chat_id').merge(['forgotten_at']);
+        await trx('contact_keys_epoch').where({ id: 1 }).increment('epoch', 1);
+        return deleted;
+      });
       clear();
       return count;
     },
 
     async destroyContentBefore(day) {
-      const count = await knex.transaction(async (trx) =>
-        destroyed(
-          trx,
-          affected(await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete()),
-        ),
-      );
+      const count = await knex.transaction(async (trx) => {
+        const deleted = affected(
+          await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete(),
+        );
+        const moved = affected(
+          await trx('contact_keys_epoch')
+            .where({ id: 1 })
+            .andWhere((w) => w.whereNull('content_expired_before').orWhere('content_expired_before', '<', day))
+            .update({ content_expired_before: day }),
+        );
+        await destroyed(trx, deleted + moved);
+        return { keysDestroyed: deleted, cutoffMoved: moved > 0 };
+      });
       clear();
       return count;
+    },
+
+    async recordForgotten(chatIds) {
+      if (chatIds.length === 0) return 0;
+      const added = await knex.transaction(async (trx) => {
+        const rows = await trx('forgotten_chats')
+          .insert([...new Set(chatIds)].map((chatId) => ({ chat_id: chatId })))
+          .onConflict('chat_id')
+          .ignore()
+          .returning('chat_id');
+        return destroyed(trx, rows.length);
+      });
+      clear();
+      return added;
+    },
+
+    async redactions(chatIds) {
+      await checkEpoch();
+      const unknown = [...new Set(chatIds)].filter((chatId) => !forgottenChats.has(chatId));
+      if (unknown.length > 0) {
+        const rows = await knex('forgotten_chats').whereIn('chat_id', unknown).select<{ chat_id: string }[]>('chat_id');
+        const found = new Set(rows.map((row) => row.chat_id));
+        for (const chatId of unknown) forgottenChats.set(chatId, found.has(chatId));
+      }
+      if (contentBefore === undefined) {
+        const row = await knex('contact_keys_epoch')
+          .where({ id: 1 })
+          .first<{ content_expired_before: string | null } | undefined>('content_expired_before');
+        contentBefore = row?.content_expired_before ?? null;
+      }
+      return {
+        forgotten: new Set(chatIds.filter((chatId) => forgottenChats.get(chatId) === true)),
+        contentBefore,
+      };
     },
 
     async rewrap() {
