@@ -244,7 +244,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     closers.push(() => projectionAdmin.stop());
 
     // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
-    const timings = monitorTimings(options.process?.timings);
+    const timings = monitorTimings(config, options.process?.timings);
     const heartbeats = sqlProcessHeartbeats(infra.db.knex);
     const monitor = startProcessReporting({
       store,
@@ -253,6 +253,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
       names: options.process?.names ?? ['app'],
       role: options.process?.role ?? 'app',
+      config,
       timings,
     });
     closers.push(() => monitor.stop());

@@ -4,7 +4,7 @@ import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
 import { ERASED } from '#domain/privacy/events.js';
 import { withPrivacy } from './privacyEvent.js';
 import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
-import { deleteByKeys, RowBatch } from '../shared/batchRows.js';
+import { RowBatch } from '../shared/batchRows.js';
 import { isShadowTransaction } from '../shared/shadow.js';
 
 const TABLE = 'outbound_queue';
@@ -29,13 +29,31 @@ const COLUMNS = [
 ];
 
 /**
+ * Deletes the claims of messages that left the queue, locking them in key order first. The worker's
+ * claim (one insert of many rows, `order by id`) and its holds lock claims in that order too; a delete
+ * that locked them in the order it found them (a sequential scan follows the heap) could hold one claim
+ * the worker's claim statement wants while waiting for another that statement already holds, which
+ * PostgreSQL breaks as a deadlock (40P01), rolling the projection's batch back.
+ */
+export const deleteClaims = async (trx: Knex.Transaction | Knex, messageIds: readonly string[]): Promise<void> => {
+  if (messageIds.length === 0) return;
+  await trx.raw(
+    `delete from outbound_claims c
+     using (select message_id from outbound_claims where message_id = any(?::text[])
+            order by message_id for update) l
+     where c.message_id = l.message_id`,
+    [[...messageIds]],
+  );
+};
+
+/**
  * The worker's claims (live worker state, not part of this read model) of messages that left the queue
  * or were requeued. Not in a blue/green rebuild's batch: there the events are old, the live runner
  * released those claims when it applied them, and a claim a worker holds now must stay.
  */
 const releaseClaims = async (trx: Knex.Transaction, messageIds: readonly string[]): Promise<void> => {
-  if (messageIds.length === 0 || isShadowTransaction(trx)) return;
-  await deleteByKeys(trx, 'outbound_claims', 'message_id', messageIds);
+  if (isShadowTransaction(trx)) return;
+  await deleteClaims(trx, messageIds);
 };
 
 /**
@@ -191,10 +209,8 @@ const outboundQueueFold: Projection = {
  */
 export const outboundQueueProjection: Projection = withPrivacy(outboundQueueFold, 2, {
   forget: async (trx, chatId) => {
-    if (!isShadowTransaction(trx))
-      await trx('outbound_claims')
-        .whereIn('message_id', trx(TABLE).where({ chat_id: chatId }).select('message_id'))
-        .delete();
+    const pending = await trx(TABLE).where({ chat_id: chatId }).pluck<string[]>('message_id');
+    await releaseClaims(trx, pending);
     await trx(TABLE).where({ chat_id: chatId }).delete();
   },
   expire: async (trx, before) =>
