@@ -17,7 +17,7 @@ import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { auditRoutes } from '#interfaces/http/audit/auditRoutes.js';
 import { eventRoutes } from '#interfaces/http/events/eventRoutes.js';
-import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
+import { authMeRoutes, authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
 import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
 import { openApiRoutes } from '#interfaces/http/openapi.js';
@@ -246,7 +246,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     closers.push(() => projectionAdmin.stop());
 
     // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
-    const timings = monitorTimings(options.process?.timings);
+    const timings = monitorTimings(config, options.process?.timings);
     const heartbeats = sqlProcessHeartbeats(infra.db.knex);
     const monitor = startProcessReporting({
       store,
@@ -255,6 +255,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
       names: options.process?.names ?? ['app'],
       role: options.process?.role ?? 'app',
+      config,
       timings,
     });
     closers.push(() => monitor.stop());
@@ -269,6 +270,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       corsOrigins: config.http.corsOrigins,
       bodyLimit: config.http.bodyLimit,
       trustProxy: config.http.trustProxy,
+      // GET /api/auth/me: the console's most frequent call, early in the chain (see createHttpApp).
+      hotRouters: [authMeRoutes({ identity })],
       routers: [
         webRoutes(),
         healthRoutes(checks, [
