@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ChannelFactory } from '#application/messaging/ports.js';
+import type { WebSettings } from '#infrastructure/channels/web/webChannel.js';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { startMessagingWorker } from '#interfaces/process/messaging.js';
@@ -23,7 +24,12 @@ export const testWorkerConfig = (t: TestApp, env: Record<string, string> = {}) =
 /** worker-web's send loop in this process, on the test app's database and store (as embedded mode wires it). */
 export const startTestWorker = (
   t: TestApp,
-  options: { env?: Record<string, string>; channels?: ChannelFactory } = {},
+  options: {
+    env?: Record<string, string>;
+    channels?: ChannelFactory;
+    printQr?: (qr: string) => void;
+    webSettings?: Partial<WebSettings>;
+  } = {},
 ) => {
   const config = testWorkerConfig(t, options.env);
   const { logger, logs } = capturedLogger('worker-web');
@@ -34,6 +40,8 @@ export const startTestWorker = (
     db: t.app.infra.db,
     runtime: systemRuntime,
     channels: options.channels,
+    printQr: options.printQr,
+    webSettings: options.webSettings,
   });
   return { dispatcher, logs, stop: () => dispatcher.stop() };
 };
