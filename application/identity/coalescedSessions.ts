@@ -23,11 +23,11 @@ export const coalescedSessionReads = (readModel: SessionReadModel): SessionReadM
     find(sessionId) {
       const slot = slots.get(sessionId);
       if (slot === undefined) return start(sessionId);
-      const settled = slot.running.then(
-        () => undefined,
-        () => undefined,
+      // One queued read per running one, however many lookups wait for it.
+      slot.queued ??= slot.running.then(
+        () => start(sessionId),
+        () => start(sessionId),
       );
-      slot.queued ??= settled.then(() => start(sessionId));
       return slot.queued;
     },
     endedAmong: (sessionIds, now) => readModel.endedAmong(sessionIds, now),

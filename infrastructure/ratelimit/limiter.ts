@@ -39,6 +39,12 @@ export type Limiter = {
   readonly windowSeconds: number;
   /** counts one request for `key`; throws LimiterUnavailableError when the store cannot be used */
   consume(key: string): Promise<LimitDecision>;
+  /**
+   * Counts one request for `key` against this process's lease of it when there is one (see leasing
+   * below), without a promise or a turn of the event loop; `undefined` when the store must be asked
+   * (then call `consume`). Never refuses: a refusal is always the store's answer.
+   */
+  consumeLeased(key: string): LimitDecision | undefined;
 };
 
 export type LimiterOptions = {
@@ -144,14 +150,19 @@ export const createLimiter = (options: LimiterOptions): Limiter => {
       ? 1
       : Math.max(1, Math.min(maxLease, Math.floor(lease.remaining / LEASE_HEADROOM)));
 
+  const consumeLeased = (key: string): LimitDecision | undefined => {
+    if (maxLease === 1) return undefined;
+    const lease = leases.get(key);
+    if (lease === undefined || lease.left <= 0 || lease.expiresAt <= Date.now()) return undefined;
+    lease.left -= 1;
+    return { kind: 'allowed', remaining: lease.remaining };
+  };
+
   const consume = async (key: string): Promise<LimitDecision> => {
     if (maxLease === 1) return strip(await consumeInStore(key, 1));
     for (;;) {
-      const lease = leases.get(key);
-      if (lease !== undefined && lease.left > 0 && lease.expiresAt > Date.now()) {
-        lease.left -= 1;
-        return { kind: 'allowed', remaining: lease.remaining };
-      }
+      const leased = consumeLeased(key);
+      if (leased !== undefined) return leased;
       // Requests of a key that arrive while its lease is being fetched wait for it instead of fetching their own.
       const pending = inflight.get(key);
       if (pending === undefined) break;
@@ -168,5 +179,5 @@ export const createLimiter = (options: LimiterOptions): Limiter => {
     }
   };
 
-  return { name: options.name, points: options.points, windowSeconds: options.windowSeconds, consume };
+  return { name: options.name, points: options.points, windowSeconds: options.windowSeconds, consume, consumeLeased };
 };

@@ -12,6 +12,13 @@ export type HttpAppOptions = {
   bodyLimit: string;
   /** routers mounted in order, after security middleware and body parsing */
   routers: readonly Router[];
+  /**
+   * Routers of cheap, frequent reads (GET /api/auth/me), mounted twice: right after the API rate limiter
+   * for requests without a body or a query string, which need neither the raw-body routers, nor the JSON
+   * parser, nor the text check, nor a walk through every other router; and first among `routers` for
+   * any other request (a body, a query to check), which goes the whole way as before.
+   */
+  hotRouters?: readonly Router[];
   /** routers that read the raw body themselves (signed webhooks), mounted before the JSON body parser */
   rawBodyRouters?: readonly Router[];
   /** observes every finished request (Prometheus histogram) */
@@ -90,13 +97,14 @@ export const createHttpApp = (options: HttpAppOptions): express.Express => {
       }),
     );
   });
-  if (options.apiLimiter) app.use('/api', options.apiLimiter);
+  if (options.apiLimiter) app.use(underApi(options.apiLimiter));
+  for (const router of options.hotRouters ?? []) app.use(plainOnly(gated(router)));
   for (const router of options.rawBodyRouters ?? []) app.use(router);
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
   // Every API route refuses NUL, lone surrogates and control characters in its body and query (400
   // invalid_text), whichever router serves it; the login records odd credentials itself.
   app.use('/api', rejectOddText({ 'POST /auth/login': ['username', 'password'] }));
-  for (const router of options.routers) app.use(gated(router));
+  for (const router of [...(options.hotRouters ?? []), ...options.routers]) app.use(gated(router));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;
@@ -123,6 +131,37 @@ const staticHeaders = (middleware: RequestHandler): RequestHandler => {
     for (const [name, value] of set) res.setHeader(name, value);
     next();
   };
+};
+
+/**
+ * `app.use('/api', handler)` without Express's mount (which rewrites req.url and parses it again, and
+ * puts it back afterwards): the same requests, `/api` and `/api/...` in any letter case, enter it.
+ */
+const underApi = (handler: RequestHandler): RequestHandler => {
+  return (req, res, next) => {
+    const path = req.path;
+    const under =
+      path.length >= 4 &&
+      path.slice(0, 4).toLowerCase() === '/api' &&
+      (path.length === 4 || path.charCodeAt(4) === 47); /* '/' */
+    return under ? handler(req, res, next) : next();
+  };
+};
+
+/**
+ * Enters `handler` only for a request without a body (no Content-Length, no Transfer-Encoding: what the
+ * JSON parser would skip too) and without a query string (what the text check would find nothing in).
+ */
+const plainOnly = (handler: RequestHandler): RequestHandler => {
+  const wrapped: RequestHandler & { stack?: unknown } = (req, res, next) => {
+    const headers = req.headers;
+    if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return next();
+    if (req.url.includes('?')) return next();
+    return handler(req, res, next);
+  };
+  // Visible to whatever walks the app's layers, like gated's.
+  wrapped.stack = (handler as { stack?: unknown }).stack;
+  return wrapped;
 };
 
 /** The matched route pattern (bounded label set for metrics), not the raw path. */

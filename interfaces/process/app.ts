@@ -17,7 +17,7 @@ import { migrateLatest } from '#infrastructure/sql/migrate.js';
 import { createHttpApp } from '#interfaces/http/app.js';
 import { auditRoutes } from '#interfaces/http/audit/auditRoutes.js';
 import { eventRoutes } from '#interfaces/http/events/eventRoutes.js';
-import { authRoutes } from '#interfaces/http/identity/authRoutes.js';
+import { authMeRoutes, authRoutes } from '#interfaces/http/identity/authRoutes.js';
 import { usersRoutes } from '#interfaces/http/identity/usersRoutes.js';
 import { secretsRoutes } from '#interfaces/http/secrets/secretsRoutes.js';
 import { openApiRoutes } from '#interfaces/http/openapi.js';
@@ -267,6 +267,8 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       corsOrigins: config.http.corsOrigins,
       bodyLimit: config.http.bodyLimit,
       trustProxy: config.http.trustProxy,
+      // GET /api/auth/me: the console's most frequent call, early in the chain (see createHttpApp).
+      hotRouters: [authMeRoutes({ identity })],
       routers: [
         webRoutes(),
         healthRoutes(checks, [

@@ -37,7 +37,26 @@ export type AuthRoutesOptions = {
   loginLimiter: RequestHandler;
 };
 
-/** /api/auth/*: login, refresh, logout, me, ws-token. */
+/**
+ * GET /api/auth/me alone, for createHttpApp's `hotRouters`: the console asks it on every view, and it is
+ * the cheapest authenticated read (the access token's check and the session allowlist, nothing else).
+ */
+export const authMeRoutes = ({ identity }: Pick<AuthRoutesOptions, 'identity'>): Router => {
+  const router = Router();
+  router.get('/api/auth/me', noStore, requireAuth(identity), (req, res) => {
+    const auth = authOf(req);
+    res.status(200).json({
+      id: auth.accountId,
+      username: auth.username,
+      role: auth.role,
+      session_id: auth.sessionId,
+      expires_at: new Date(auth.expiresAt * 1000).toISOString(),
+    });
+  });
+  return router;
+};
+
+/** /api/auth/*: login, refresh, logout, ws-token (me: authMeRoutes). */
 export const authRoutes = ({ identity, loginLimiter }: AuthRoutesOptions): Router => {
   const router = Router();
   // A login's odd name is recorded (escaped) as an attempt and answered 401, not refused unrecorded.
@@ -65,17 +84,6 @@ export const authRoutes = ({ identity, loginLimiter }: AuthRoutesOptions): Route
     const auth = authOf(req);
     await logout(identity, auth, commandContext(req, auth.accountId));
     res.status(204).end();
-  });
-
-  router.get('/api/auth/me', authenticated, (req, res) => {
-    const auth = authOf(req);
-    res.status(200).json({
-      id: auth.accountId,
-      username: auth.username,
-      role: auth.role,
-      session_id: auth.sessionId,
-      expires_at: new Date(auth.expiresAt * 1000).toISOString(),
-    });
   });
 
   router.post('/api/auth/ws-token', authenticated, async (req, res) => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Authenticator } from '#application/identity/sessions.js';
 import type { AccessClaims, Principal, TokenIssuer } from '#application/identity/ports.js';
@@ -64,7 +64,7 @@ const verifiedTokens = (tokens: TokenIssuer, clock: Clock | undefined): Verified
   return {
     claims(token) {
       if (token === null || token.length === 0 || token.length > 4096) return tokens.verify(token, 'access');
-      const key = createHash('sha256').update(token).digest('base64');
+      const key = hash('sha256', token, 'base64');
       const nowSeconds = Math.floor(clock().getTime() / 1000);
       const hit = verified.get(key);
       // Within [iat, exp): what verify would accept (it tolerates no clock skew on exp).

@@ -199,14 +199,21 @@ export const createRateLimiting = (options: RateLimitingOptions): RateLimiting =
     return endpoint;
   };
 
-  const apiLimiter: RequestHandler = async (req, _res, next: NextFunction) => {
+  const apiLimiter: RequestHandler = (req, _res, next: NextFunction) => {
     const route = endpointFor(req);
     if (route === LOGIN_ROUTE) return next(); // it has its own, stricter, fail-closed limiter
     // The request context has req.ip already (interfaces/http/app.ts reads it once per request).
     const ip = currentContext()?.ip ?? req.ip ?? 'unknown';
+    const key = `${ip}|${route}`;
+    // Counted against this process's lease of the key: no promise, no turn of the event loop.
+    if (api.consumeLeased(key) !== undefined) return next();
+    return apiFromStore(req, next, ip, route, key);
+  };
+
+  const apiFromStore = async (req: Request, next: NextFunction, ip: string, route: string, key: string) => {
     let decision;
     try {
-      decision = await api.consume(`${ip}|${route}`);
+      decision = await api.consume(key);
     } catch (error) {
       warnApiOpen('rate limit store unavailable: /api requests let through unlimited', {
         ip,

@@ -71,14 +71,18 @@ const printablePath = (path: string): string => path.replace(ODD_IN_PATH, '?').s
  * body fields that a route handles itself, per "METHOD path": the login's username and password,
  * which must still be recorded (escaped) as an attempt rather than refused unrecorded.
  */
-export const rejectOddText =
-  (skip: Readonly<Record<string, readonly string[]>> = {}): RequestHandler =>
-  (req, _res, next) => {
+export const rejectOddText = (skip: Readonly<Record<string, readonly string[]>> = {}): RequestHandler => {
+  const skipped = new Map(Object.entries(skip).map(([route, fields]) => [route, new Set(fields)]));
+  const none: ReadonlySet<string> = new Set();
+  return (req, _res, next) => {
     try {
-      checkText(req.query, 'query');
-      checkText(req.body, 'body', new Set(skip[`${req.method} ${req.path}`] ?? []));
+      // Express parses req.query anew on every read: without a query string there is nothing to parse.
+      if (req.url.includes('?')) checkText(req.query, 'query');
+      // No body (a GET, or a type the JSON parser does not read): nothing to check either.
+      if (req.body !== undefined) checkText(req.body, 'body', skipped.get(`${req.method} ${req.path}`) ?? none);
       next();
     } catch (error) {
       next(error);
     }
   };
+};

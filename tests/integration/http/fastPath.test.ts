@@ -136,3 +136,84 @@ describe('HTTP fast path: routers skipped only where they cannot match', () => {
     expect(options.headers.get('allow')).to.include('GET');
   });
 });
+
+describe('HTTP fast path: hot routes early for plain requests, the whole way for the rest', () => {
+  let app: { url: string; server: http.Server };
+  const limited: string[] = [];
+  let rawRouterSeen = 0;
+  before(async () => {
+    const hot = Router().get('/api/hot', (req, res) => void res.json({ from: 'hot', body: req.body ?? null }));
+    // Mounted after the early hot mount and before the JSON parser: only the long way passes here.
+    const raw = Router().use((_req, _res, next) => {
+      rawRouterSeen += 1;
+      next();
+    });
+    app = await listen(
+      createHttpApp({
+        logger,
+        corsOrigins: [],
+        bodyLimit: '10kb',
+        hotRouters: [hot],
+        routers: [],
+        rawBodyRouters: [raw],
+        apiLimiter: (req, res, next) => {
+          limited.push(req.originalUrl);
+          if (req.headers['x-refuse'] === undefined) next();
+          else res.status(429).json({ error: { code: 'rate_limited' } });
+        },
+      }),
+    );
+  });
+  after(() => app.server.close());
+  const call = async (path: string, init?: RequestInit) => {
+    const res = await fetch(`${app.url}${path}`, init);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const codeOf = (body: Record<string, unknown>) => (body['error'] as { code?: string } | undefined)?.code;
+
+  it('serves a plain GET early, after the rate limiter, and anything with a query or a body the whole way', async () => {
+    rawRouterSeen = 0;
+    expect(await call('/api/hot')).to.deep.equal({ status: 200, body: { from: 'hot', body: null } });
+    expect(await call('/API/Hot/')).to.deep.equal({ status: 200, body: { from: 'hot', body: null } });
+    expect(rawRouterSeen).to.equal(0);
+    expect(await call('/api/hot?a=1')).to.deep.equal({ status: 200, body: { from: 'hot', body: null } });
+    expect(rawRouterSeen).to.equal(1);
+    // the limiter runs before the early mount
+    expect((await call('/api/hot', { headers: { 'x-refuse': '1' } })).status).to.equal(429);
+  });
+
+  it('still refuses odd text in the query and a malformed or odd body of the same route', async () => {
+    const odd = await call('/api/hot?name=%00');
+    expect([odd.status, codeOf(odd.body)]).to.deep.equal([400, 'invalid_text']);
+    const { request } = await import('node:http');
+    const send = (body: string) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const req = request(
+          `${app.url}/api/hot`,
+          { method: 'GET', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const malformed = await send('{"a":');
+    expect([malformed.status, codeOf(malformed.body)]).to.deep.equal([400, 'malformed_json']);
+    const oddBody = await send('{"a":"x\\u0000y"}');
+    expect([oddBody.status, codeOf(oddBody.body)]).to.deep.equal([400, 'invalid_text']);
+    const parsed = await send('{"a":"b"}');
+    expect(parsed).to.deep.equal({ status: 200, body: { from: 'hot', body: { a: 'b' } } });
+  });
+
+  it('the API limiter sees /api and /api/... in any case, and nothing else', async () => {
+    limited.length = 0;
+    for (const path of ['/api', '/API/hot', '/api/nowhere', '/apix', '/healthz', '/x/api/hot'])
+      await fetch(`${app.url}${path}`);
+    expect(limited).to.deep.equal(['/api', '/API/hot', '/api/nowhere']);
+  });
+});

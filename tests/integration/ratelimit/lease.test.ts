@@ -74,5 +74,20 @@ describe('API rate limiter with leases on Redis', function () {
     const login = limiter(redis, 10_000, 1);
     for (let i = 0; i < 5; i++) await login.consume('k');
     expect(await stored()).to.equal(5);
+    expect(login.consumeLeased('k'), 'nothing is ever counted locally').to.equal(undefined);
+  });
+
+  it('consumeLeased counts synchronously within a lease only, and the lease is shared with consume', async () => {
+    const api = limiter(redis, 10_000);
+    expect(api.consumeLeased('k'), 'no lease yet: the store must be asked').to.equal(undefined);
+    await api.consume('k');
+    await api.consume('k');
+    expect(await stored(), 'a lease of 32 taken').to.equal(33);
+    let local = 0;
+    while (api.consumeLeased('k') !== undefined) local += 1;
+    expect(local, 'the lease left after its own request').to.equal(31);
+    expect(api.consumeLeased('other'), 'leases are per key').to.equal(undefined);
+    await api.consume('k');
+    expect(await stored(), 'the used-up lease sends the next request to Redis').to.equal(65);
   });
 });
