@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/pipeline.ts            # full run: bench/results/pipeline.json and bench/README.md's pipeline section
  *   npx tsx bench/pipeline.ts --quick    # smoke run, writes nothing
- *   options: --rates=50,100,200,400,800,1000 --seconds=8 --contacts=500 --stores=postgres,pglite, BENCH_PG_URL
+ *   options: --rates=50,100,200,400,800,1000 --seconds=8 --contacts=500 --stores=postgres,pglite --concurrency=64, BENCH_PG_URL
  *   --count-queries: counts the SQL statements sent to PostgreSQL per delivered message (pg's Client.query)
  *   npx tsx bench/pipeline.ts --llm      # the LLM responder's row only (its own key in pipeline.json,
  *                                        # its own README section); see runLlm below
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '50,100,200,400,800,1000' },
     seconds: { type: 'string', default: '8' },
     contacts: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '64' },
     stores: { type: 'string', default: 'postgres,pglite' },
     'count-queries': { type: 'boolean', default: false },
     llm: { type: 'boolean', default: false },
@@ -68,14 +69,19 @@ if (args['count-queries']) {
   pg.Client.prototype.query = function (this: unknown, ...rest: unknown[]) {
     queries += 1;
     const first = rest[0] as string | { text?: string } | undefined;
-    const text = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 70);
+    const full = (typeof first === 'string' ? first : (first?.text ?? '?')).replace(/\s+/g, ' ');
+    let text = full.slice(0, 70);
+    // stream reads by the kind of stream they read (message-, chat-, number-...)
+    const params = rest[1];
+    if (full.startsWith('select position, id,') && full.includes('where stream_id = $1') && Array.isArray(params))
+      text = `read stream ${String(params[0]).split('-')[0]}-*${params.length > 1 ? ' (tail)' : ''}`;
     queryKinds.set(text, (queryKinds.get(text) ?? 0) + 1);
     return original.apply(this, rest);
   };
 }
 const seconds = quick ? 3 : Number(args.seconds);
 /** worker-web's sends in flight (WHATSAPP_SEND_CONCURRENCY) in the event-sourced pipeline */
-const SEND_CONCURRENCY = 64;
+const SEND_CONCURRENCY = Number(args.concurrency);
 const contacts = Number(args.contacts);
 
 /** The local "provider": records when each message id arrives. */

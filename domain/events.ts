@@ -7,7 +7,7 @@ import type { SecretEvent } from '#domain/secrets/events.js';
 import type { SchedulingEvent } from '#domain/scheduling/events.js';
 import type { OperationsEvent } from '#domain/operations/events.js';
 import type { WhatsAppEvent } from '#domain/whatsapp/events.js';
-import type { PrivacyEvent } from '#domain/privacy/events.js';
+import type { PrivacyContextEvent } from '#domain/privacy/events.js';
 
 /**
  * RateLimited (sampled: one per client and window, never one per refused request), stream
@@ -34,7 +34,7 @@ export type AppEvent =
   | SchedulingEvent
   | OperationsEvent
   | WhatsAppEvent
-  | PrivacyEvent;
+  | PrivacyContextEvent;
 export type AppEventType = AppEvent['type'];
 
 /** The event of one type: `EventOfType<'ProcessStarted'>['data']['instance']`. */

@@ -303,6 +303,21 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
 
   // ---- one message -------------------------------------------------------------------------------
   /**
+   * The claim's hold after the outcome is recorded, off the send's slot: the outcome is in the store
+   * already (the message's stream decides whether it is sent again), the claim still runs from the
+   * claim, and the holds of sends that finish together are written in one statement (sqlQueue.ts).
+   * `stop` waits for them.
+   */
+  const holds = new Set<Promise<void>>();
+  const holdLater = (messageId: string, until: Date) => {
+    const held = queue.hold(messageId, worker.workerId, until).catch((error: unknown) => {
+      // The claim runs out on its own: at worst the poll offers the message again and its stream refuses it.
+      log.warn('claim hold failed', { messageId, error });
+    });
+    holds.add(held);
+    void held.finally(() => holds.delete(held));
+  };
+  /**
    * `queued`: the MessageQueued the fast path saw. A message just queued has that one event (revision
    * 0), so the attempt decides on it without reading the stream; anything written since (another
    * worker's attempt, a drop) makes the append conflict and the attempt re-read and decide again.
@@ -344,7 +359,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       // Sent, dead-lettered or dropped meanwhile, or an in-doubt attempt resolved from a status.
       if (first?.type === 'MessageSent')
         log.info('in-doubt send resolved from a status', { messageId: message.messageId });
-      await queue.hold(message.messageId, worker.workerId, new Date(runtime.clock().getTime() + claimMs));
+      holdLater(message.messageId, new Date(runtime.clock().getTime() + claimMs));
       return;
     }
     const attempt = first.data.attempt;
@@ -408,11 +423,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
         delayMs: delay,
       });
     const retry = outcome.status === 'failed' && !types.includes('MessageDeadLettered');
-    await queue.hold(
-      message.messageId,
-      worker.workerId,
-      retry ? nextAttemptAt : new Date(runtime.clock().getTime() + claimMs),
-    );
+    holdLater(message.messageId, retry ? nextAttemptAt : new Date(runtime.clock().getTime() + claimMs));
   };
 
   const launch = (message: DueMessage, adapter: ChannelAdapter, queued?: RecordedEvent<MessageQueued>) => {
@@ -559,6 +570,7 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       nudge();
       for (const wakeUp of [...sleepers]) wakeUp();
       await Promise.all([leaseLoop, drainLoop, ...sending.values()]);
+      await Promise.all([...holds]);
       await subscription?.stop();
       await fresh.stop();
       // Close every channel (sessions are kept: the next holder resumes them), after any step under way.

@@ -92,6 +92,8 @@ export const answerInbound = async (
         messageId: replyPartMessageIdFor(event.id, index),
         inReplyTo: d.messageId,
         number,
+        // the first part's stream was read above and found empty; the others are read as usual
+        streamAbsent: index === 0,
       },
       context,
     );
@@ -133,13 +135,23 @@ export const startResponder = (
     const perChat = new Map<string, Promise<void>>();
     let saved = after;
     let saving: Promise<void> = Promise.resolve();
+    let queuedSave = false;
     let failed: unknown = null;
     const advance = () => {
       let position = saved;
       while (pending.length > 0 && pending[0]!.done) position = pending.shift()!.position;
       if (position > saved && run === generation) {
         saved = position;
-        saving = saving.then(() => deps.checkpoints.save(RESPONDER_CHECKPOINT, position)).catch(() => undefined);
+        // One write at a time, of the newest position: the positions passed while a write is in flight
+        // are covered by the next one (a crash replays at most what the last write did not cover).
+        if (queuedSave) return;
+        queuedSave = true;
+        saving = saving
+          .then(() => {
+            queuedSave = false;
+            return run === generation ? deps.checkpoints.save(RESPONDER_CHECKPOINT, saved) : undefined;
+          })
+          .catch(() => undefined);
       }
     };
     subscription = deps.store.subscribeToAll({

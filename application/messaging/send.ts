@@ -32,6 +32,12 @@ export type SendInput = {
   inReplyTo?: string | null;
   /** the number as the caller has just read it from its stream, active (the responder): not read again */
   number?: NumberInfo;
+  /**
+   * The caller has just read the message's stream and found none (the responder): the append expects no
+   * stream without reading it again; if one was written since, the append conflicts and the command
+   * handler reads it and decides again.
+   */
+  streamAbsent?: boolean;
 };
 
 export type SendResult = { messageId: string; chatId: string; numberId: string; duplicate: boolean };
@@ -82,7 +88,10 @@ export const queueMessage = async (deps: SendDeps, input: SendInput, context: Co
       },
     }),
     context,
-    { runtime: deps.runtime },
+    {
+      runtime: deps.runtime,
+      ...(input.streamAbsent === true ? { known: { state: outboundDecider.initialState(), revision: -1 } } : {}),
+    },
   );
   const duplicate = result.events.length === 0;
   if (!duplicate)

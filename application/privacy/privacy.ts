@@ -3,11 +3,11 @@ import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import { chatIdFor } from '#application/messaging/ids.js';
 import { normaliseRecipient } from '#domain/messaging/recipient.js';
-import { contactDecider, retentionDecider } from '#domain/privacy/contact.js';
-import { contactStreamId, RETENTION_STREAM } from '#domain/privacy/events.js';
+import { contactDecider, legacyEncryptionDecider, retentionDecider } from '#domain/privacy/contact.js';
+import { contactStreamId, LEGACY_STREAM, RETENTION_STREAM } from '#domain/privacy/events.js';
 import { retentionCutoff } from '#domain/privacy/personalData.js';
 import { DomainError } from '#domain/shared/event.js';
-import type { ContactKeyStore, NumberIds } from './ports.js';
+import type { ContactKeyStore, LegacyEncryptionCounts, LegacyPersonalData, NumberIds } from './ports.js';
 
 export type PrivacyDeps = { store: EventStore; keys: ContactKeyStore; runtime: Runtime };
 
@@ -70,7 +70,9 @@ export const forgetContact = async (
 
 /**
  * Retention: destroys the content keys of the days older than `retentionDays` (message texts of those
- * days then read as "[erased]"); an audited MessageContentExpired when anything was destroyed.
+ * days then read as "[erased]"); an audited MessageContentExpired when anything was destroyed, or when the
+ * cut-off moved (legacy content in clear of those days reads as "[erased]" from then on, and the read
+ * models erase their copies when they apply the event).
  */
 export const expireMessageContent = async (
   deps: PrivacyDeps,
@@ -78,7 +80,7 @@ export const expireMessageContent = async (
   context: CommandContext,
 ): Promise<{ before: string; keysDestroyed: number }> => {
   const before = retentionCutoff(deps.runtime.clock(), retentionDays);
-  const keysDestroyed = await deps.keys.destroyContentBefore(before);
+  const { keysDestroyed, cutoffMoved } = await deps.keys.destroyContentBefore(before);
   await handleCommand(
     deps.store,
     RETENTION_STREAM,
@@ -86,9 +88,31 @@ export const expireMessageContent = async (
     () => ({
       type: 'RecordContentExpiry' as const,
       data: { before, retentionDays, keysDestroyed, by: context.actor },
+      cutoffMoved,
     }),
     context,
     { runtime: deps.runtime },
   );
   return { before, keysDestroyed };
+};
+
+/**
+ * Encrypts in place the personal data of the events appended before crypto-shredding existed (once, after
+ * upgrading; again is harmless), then records the run with its counts, audited (LegacyPersonalDataEncrypted).
+ * Until it has run, forgetting a contact leaves its legacy events readable.
+ */
+export const encryptLegacyPersonalData = async (
+  deps: Omit<PrivacyDeps, 'keys'> & { legacy: LegacyPersonalData },
+  context: CommandContext,
+): Promise<LegacyEncryptionCounts & { eventId: string }> => {
+  const counts = await deps.legacy.encryptAll();
+  const result = await handleCommand(
+    deps.store,
+    LEGACY_STREAM,
+    legacyEncryptionDecider,
+    () => ({ type: 'RecordLegacyEncryption' as const, data: { ...counts, by: context.actor } }),
+    context,
+    { runtime: deps.runtime },
+  );
+  return { ...counts, eventId: result.eventIds[0]! };
 };

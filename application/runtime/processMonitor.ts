@@ -48,13 +48,13 @@ export type ProcessMonitorOptions = {
   heartbeats: ProcessHeartbeats;
   log: ProcessMonitorLog;
   self: readonly ProcessIdentity[];
-  /** how often this process beats and looks at the others (default 5 s) */
-  heartbeatMs?: number;
-  /** an instance silent for longer is crashed (default 30 s: six missed beats) */
-  crashAfterMs?: number;
-  /** runtime requests nobody answered within this are marked timed out (default 30 s); omit `requests` to skip */
+  /** how often this process beats and looks at the others (PROCESS_HEARTBEAT_MS, default 5 s) */
+  heartbeatMs: number;
+  /** an instance silent for longer is crashed (PROCESS_HEARTBEAT_MS x PROCESS_CRASH_MISSED_HEARTBEATS, default 30 s) */
+  crashAfterMs: number;
+  /** runtime requests nobody answered within this are marked timed out (RUNTIME_REQUEST_TIMEOUT_MS, default 30 s); omit `requests` to skip */
   requests?: PendingRuntimeRequests;
-  requestTimeoutMs?: number;
+  requestTimeoutMs: number;
   newCorrelationId: () => string;
 };
 
@@ -71,9 +71,7 @@ export type ProcessMonitor = {
  */
 export const startProcessMonitor = (options: ProcessMonitorOptions): ProcessMonitor => {
   const { store, runtime, heartbeats, log, self } = options;
-  const heartbeatMs = options.heartbeatMs ?? 5_000;
-  const crashAfterMs = options.crashAfterMs ?? 30_000;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const { heartbeatMs, crashAfterMs, requestTimeoutMs } = options;
   const own = new Set(self.map((s) => `${s.name}|${s.instance}`));
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;

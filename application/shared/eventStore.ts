@@ -150,6 +150,19 @@ export interface EventStore {
   /** cheap round trip for /healthz; adapters keep at most one in flight */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional, and for one use only: the one sanctioned rewrite of the log, `chatbot contacts encrypt-legacy`
+   * (infrastructure/privacy/legacyEncryption.ts), which encrypts in place the personal fields of events
+   * appended before crypto-shredding existed. Replaces the data of the event `eventId` if it is still
+   * exactly `expected` (compare-and-set); true when it did. Type, ids, metadata and positions never change.
+   * The SQL stores have it; EventStoreDB's log is immutable and has not. The crypto-shredding decorator does
+   * not pass it on, so nothing that holds the application's store can rewrite an event.
+   */
+  rewriteEventData?(
+    eventId: string,
+    expected: Record<string, unknown>,
+    data: Record<string, unknown>,
+  ): Promise<boolean>;
 }
 
 /** The append was refused before anything was written: see the port's list above. */

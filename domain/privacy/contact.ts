@@ -1,5 +1,5 @@
 import type { Decider } from '#domain/shared/event.js';
-import type { ContactForgotten, MessageContentExpired } from './events.js';
+import type { ContactForgotten, LegacyPersonalDataEncrypted, MessageContentExpired } from './events.js';
 
 /**
  * Contact aggregate, stream `contact-<chatId>`: forgetting. Forgetting is always allowed, again too (a
@@ -27,11 +27,32 @@ export type RetentionState = Readonly<{ runs: number }>;
 export type RecordContentExpiry = Readonly<{
   type: 'RecordContentExpiry';
   data: Readonly<{ before: string; retentionDays: number; keysDestroyed: number; by: string }>;
+  /** the cut-off moved: content in clear (from before crypto-shredding) of the days before it is erased too */
+  cutoffMoved?: boolean;
 }>;
 
 export const retentionDecider: Decider<RetentionState, RecordContentExpiry, MessageContentExpired> = {
   initialState: () => ({ runs: 0 }),
   decide: (command) =>
-    command.data.keysDestroyed > 0 ? [{ type: 'MessageContentExpired', data: { ...command.data } }] : [],
+    command.data.keysDestroyed > 0 || command.cutoffMoved === true
+      ? [{ type: 'MessageContentExpired', data: { ...command.data } }]
+      : [],
   evolve: (state, event) => (event.type === 'MessageContentExpired' ? { runs: state.runs + 1 } : state),
+};
+
+/** Legacy encryption runs, stream `privacy-legacy`: every run is recorded, with its counts (zero too). */
+export type LegacyEncryptionState = Readonly<{ runs: number }>;
+export type RecordLegacyEncryption = Readonly<{
+  type: 'RecordLegacyEncryption';
+  data: LegacyPersonalDataEncrypted['data'];
+}>;
+
+export const legacyEncryptionDecider: Decider<
+  LegacyEncryptionState,
+  RecordLegacyEncryption,
+  LegacyPersonalDataEncrypted
+> = {
+  initialState: () => ({ runs: 0 }),
+  decide: (command) => [{ type: 'LegacyPersonalDataEncrypted', data: { ...command.data } }],
+  evolve: (state, event) => (event.type === 'LegacyPersonalDataEncrypted' ? { runs: state.runs + 1 } : state),
 };

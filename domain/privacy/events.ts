@@ -32,12 +32,34 @@ export type MessageContentExpired = Event<
   }
 >;
 
+/**
+ * One run of `chatbot contacts encrypt-legacy` (stream `privacy-legacy`): the personal fields of events
+ * appended before crypto-shredding existed were rewritten in place, encrypted (or shredded when their key
+ * was already destroyed). The only rewrite of the log; the counts say what it did.
+ */
+export type LegacyPersonalDataEncrypted = Event<
+  'LegacyPersonalDataEncrypted',
+  {
+    eventsScanned: number;
+    eventsRewritten: number;
+    fieldsEncrypted: number;
+    fieldsShredded: number;
+    eventsChangedMeanwhile: number;
+    keysDestroyedAgain: number;
+    by: string;
+  }
+>;
+
+/** The privacy events the read models apply (they erase what they copied). */
 export type PrivacyEvent = ContactForgotten | MessageContentExpired;
+/** Every event of the privacy context. */
+export type PrivacyContextEvent = PrivacyEvent | LegacyPersonalDataEncrypted;
 export const PRIVACY_EVENT_TYPES: readonly PrivacyEvent['type'][] = ['ContactForgotten', 'MessageContentExpired'];
 
 export const CONTACT_STREAM_PREFIX = 'contact-';
 export const contactStreamId = (chatId: string): string => `${CONTACT_STREAM_PREFIX}${chatId}`;
 export const RETENTION_STREAM = 'privacy-retention';
+export const LEGACY_STREAM = 'privacy-legacy';
 
 /** What a destroyed data key leaves in place of a text. */
 export const ERASED = '[erased]';

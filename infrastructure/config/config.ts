@@ -318,6 +318,12 @@ const buildSchema = (env: Env) => {
       );
       return null;
     }),
+    // liveness (interfaces/process/runtime.ts): every process beats this often and watches the others
+    PROCESS_HEARTBEAT_MS: integer({ fallback: 5_000, min: 50, max: 600_000, unit: 'ms' }),
+    // an instance that missed this many beats in a row is recorded ProcessCrashed
+    PROCESS_CRASH_MISSED_HEARTBEATS: integer({ fallback: 6, min: 2, max: 1_000 }),
+    // a runtime control request (start/stop/logout of a number) nobody obeyed within this is marked timed out
+    RUNTIME_REQUEST_TIMEOUT_MS: integer({ fallback: 30_000, min: 100, max: 3_600_000, unit: 'ms' }),
     LOGIN_MAX_FAILURES: integer({ fallback: 5, min: 1, max: 1000 }),
     LOGIN_ACCOUNT_MAX_FAILURES: integer({ fallback: 50, min: 1, max: 100000 }),
     LOGIN_FAILURE_WINDOW_SECONDS: seconds(900, 7 * 86400),
@@ -402,6 +408,13 @@ const toConfig = (e: Parsed) => {
     redis: e.REDIS_URL === null ? null : withPassword(e.REDIS_URL, e.REDIS_PASSWORD),
     fernetKeys: e.FERNET_KEYS,
     privacy: { messageRetentionDays: e.MESSAGE_RETENTION_DAYS },
+    processes: {
+      heartbeatMs: e.PROCESS_HEARTBEAT_MS,
+      crashMissedHeartbeats: e.PROCESS_CRASH_MISSED_HEARTBEATS,
+      /** silent for longer than this is crashed: the missed beats times the interval */
+      crashAfterMs: e.PROCESS_HEARTBEAT_MS * e.PROCESS_CRASH_MISSED_HEARTBEATS,
+      runtimeRequestTimeoutMs: e.RUNTIME_REQUEST_TIMEOUT_MS,
+    },
     login: {
       maxFailures: e.LOGIN_MAX_FAILURES,
       accountMaxFailures: Math.max(e.LOGIN_ACCOUNT_MAX_FAILURES, e.LOGIN_MAX_FAILURES),

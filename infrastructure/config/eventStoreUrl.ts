@@ -1,5 +1,15 @@
-import { parseConnectionString } from '@eventstore/db-client/dist/Client/parseConnectionString.js';
+import { createRequire } from 'node:module';
+import type { parseConnectionString as ParseConnectionString } from '@eventstore/db-client/dist/Client/parseConnectionString.js';
 import { envVar } from './fields.js';
+
+// The client's parser pulls in its gRPC stack (about 80 modules): required only when EVENTSTORE_URL is set.
+const require = createRequire(import.meta.url);
+const parseConnectionString: typeof ParseConnectionString = (connectionString) =>
+  (
+    require('@eventstore/db-client/dist/Client/parseConnectionString.js') as {
+      parseConnectionString: typeof ParseConnectionString;
+    }
+  ).parseConnectionString(connectionString);
 
 /**
  * EVENTSTORE_URL: whatever the EventStoreDB client accepts, checked by the client's own parser (a cluster

@@ -76,6 +76,9 @@ export const redactedConfigSummary = (config: Config): Record<string, SummaryVal
   LOCKOUT_MULTIPLIER: config.login.lockoutMultiplier,
   RATE_LIMIT_LOGIN_PER_MINUTE: config.rateLimits.loginPerMinute,
   RATE_LIMIT_API_PER_MINUTE: config.rateLimits.apiPerMinute,
+  PROCESS_HEARTBEAT_MS: config.processes.heartbeatMs,
+  PROCESS_CRASH_MISSED_HEARTBEATS: config.processes.crashMissedHeartbeats,
+  RUNTIME_REQUEST_TIMEOUT_MS: config.processes.runtimeRequestTimeoutMs,
   METRICS_TOKEN: presence(config.metrics.token),
   METRICS_BIND:
     config.metrics.bind === null

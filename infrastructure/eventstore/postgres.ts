@@ -260,6 +260,14 @@ export const createPostgresEventStore = async (options: PostgresEventStoreOption
       return Number(rows[0]?.head ?? 0);
     },
 
+    async rewriteEventData(eventId, expected, data) {
+      const { rows } = await executor.query<{ id: string }>(
+        `update ${tables.events} set data = $3::jsonb where id = $1 and data = $2::jsonb returning id`,
+        [eventId, JSON.stringify(expected), JSON.stringify(data)],
+      );
+      return rows.length === 1;
+    },
+
     ping() {
       // /healthz gives up after its own timeout; the query does not: callers share the one in flight.
       probe ??= executor

@@ -13,7 +13,9 @@ import type { ContactKeys } from '#infrastructure/privacy/contactKeys.js';
  * Crypto-shredding at the event store boundary: a decorator of the port, the same for every adapter.
  * On append, each personal field (domain/privacy/personalData.ts) becomes `{ "$enc": <key id>, "v": <ciphertext> }`
  * under a key of the event's chat; on read and subscription it is decrypted back, and a field whose key
- * was destroyed reads as its erased value ("[erased]"). Nothing else of the event changes: stream names,
+ * was destroyed reads as its erased value ("[erased]"); so does a field still in clear (appended before
+ * crypto-shredding existed) whose chat was forgotten or whose day is past the retention cut-off. Nothing
+ * else of the event changes: stream names,
  * types, metadata and the other fields stay readable (and contain no personal data by the catalogue's rule).
  *
  * Encryption is deterministic per event and field (AES-256-GCM, IV = HMAC(key, event id, field, value)):
@@ -23,10 +25,21 @@ import type { ContactKeys } from '#infrastructure/privacy/contactKeys.js';
  */
 export type Envelope = { $enc: string; v: string };
 
+/**
+ * The key id of a field shredded without ever being readable under a key: what `chatbot contacts
+ * encrypt-legacy` writes in place of a legacy plaintext field whose contact was already forgotten (or whose
+ * day was already past retention). No key has this id (real ids are 16 base64url characters), so it reads as
+ * the field's erased value.
+ */
+export const SHREDDED_KEY_ID = 'shredded';
+export const shreddedEnvelope = (): Envelope => ({ $enc: SHREDDED_KEY_ID, v: '' });
+
 const IV_BYTES = 12;
+/** decrypted fields kept per process (see PlaintextCache) */
+const PLAINTEXT_CACHE_SIZE = 20_000;
 const TAG_BYTES = 16;
 
-const isEnvelope = (value: unknown): value is Envelope =>
+export const isEnvelope = (value: unknown): value is Envelope =>
   typeof value === 'object' &&
   value !== null &&
   typeof (value as Envelope).$enc === 'string' &&
@@ -85,31 +98,106 @@ const keyIdsOf = (events: readonly RecordedEvent[]): string[] => {
   for (const event of events)
     for (const [field] of personalFieldsOf(event.type)) {
       const value = (event.data as Record<string, unknown>)[field];
-      if (isEnvelope(value)) ids.push(value.$enc);
+      if (isEnvelope(value) && value.$enc !== SHREDDED_KEY_ID) ids.push(value.$enc);
     }
   return ids;
 };
 
-const decryptEvent = <R extends RecordedEvent>(event: R, keys: ReadonlyMap<string, Buffer>): R => {
+/**
+ * Fields this process decrypted lately, by everything the decryption depends on (event id, field, key id,
+ * ciphertext): every subscriber of the process (projections, the responder, the worker's feed) reads the
+ * same new events, and AES-GCM per field per reader was a large share of the pipeline's CPU. Only used
+ * while the key still exists (each read asks `load`, so a destroyed key reads as erased at once), only
+ * for primitive values (no shared objects), bounded, and dropped whenever the key cache is.
+ */
+class PlaintextCache {
+  private readonly values = new Map<string, unknown>();
+  private generation = -1;
+  constructor(private readonly limit: number) {}
+  sync(generation: number) {
+    if (generation === this.generation) return;
+    this.generation = generation;
+    this.values.clear();
+  }
+  decrypt(key: Buffer, eventId: string, field: string, envelope: Envelope): unknown {
+    const id = `${eventId}\u0000${field}\u0000${envelope.$enc}\u0000${envelope.v}`;
+    if (this.values.has(id)) return this.values.get(id);
+    const value = decryptField(key, eventId, field, envelope.v);
+    if (value === null || typeof value !== 'object') {
+      if (this.values.size >= this.limit) this.values.delete(this.values.keys().next().value!);
+      this.values.set(id, value);
+    }
+    return value;
+  }
+}
+
+/** The chats of events holding a personal field in clear (appended before crypto-shredding existed). */
+const legacyChatsOf = (events: readonly RecordedEvent[]): string[] => {
+  const chats: string[] = [];
+  for (const event of events) {
+    const data = event.data as Record<string, unknown>;
+    if (typeof data.chatId !== 'string') continue;
+    for (const [field] of personalFieldsOf(event.type)) {
+      const value = data[field];
+      if (value !== null && value !== undefined && !isEnvelope(value)) {
+        chats.push(data.chatId);
+        break;
+      }
+    }
+  }
+  return chats;
+};
+
+type Redactions = { forgotten: ReadonlySet<string>; contentBefore: string | null };
+
+/**
+ * A personal field in clear reads as erased when what would have destroyed its key has happened: its
+ * contact was forgotten, or (content) its day is before the retention cut-off. The redaction applies on
+ * every read path because they all come through here; `chatbot contacts encrypt-legacy` removes the
+ * plaintext itself from the SQL stores.
+ */
+const legacyErased = (event: RecordedEvent, fieldClass: string, redactions: Redactions): boolean => {
+  const data = event.data as Record<string, unknown>;
+  if (typeof data.chatId === 'string' && redactions.forgotten.has(data.chatId)) return true;
+  if (fieldClass !== 'content' || redactions.contentBefore === null) return false;
+  return contentTime(event.type, data, event.metadata.occurredAt).slice(0, 10) < redactions.contentBefore;
+};
+
+const decryptEvent = <R extends RecordedEvent>(
+  event: R,
+  keys: ReadonlyMap<string, Buffer>,
+  redactions: Redactions | null,
+  cache: PlaintextCache,
+): R => {
   const fields = personalFieldsOf(event.type);
   if (fields.length === 0) return event;
   let data: Record<string, unknown> | null = null;
   for (const [field, spec] of fields) {
     const value = (event.data as Record<string, unknown>)[field];
-    if (!isEnvelope(value)) continue;
+    if (!isEnvelope(value)) {
+      if (value === null || value === undefined || redactions === null) continue;
+      if (!legacyErased(event, spec.class, redactions)) continue;
+      data ??= { ...(event.data as Record<string, unknown>) };
+      data[field] = spec.erased;
+      continue;
+    }
     data ??= { ...(event.data as Record<string, unknown>) };
     const key = keys.get(value.$enc);
-    data[field] = key === undefined ? spec.erased : decryptField(key, event.id, field, value.v);
+    data[field] = key === undefined ? spec.erased : cache.decrypt(key, event.id, field, value);
   }
   return data === null ? event : { ...event, data };
 };
 
 export const withShredding = (inner: EventStore, keys: ContactKeys): EventStore => {
+  const cache = new PlaintextCache(PLAINTEXT_CACHE_SIZE);
   const decryptAll = async <R extends RecordedEvent>(events: R[]): Promise<R[]> => {
     const ids = keyIdsOf(events);
-    if (ids.length === 0) return events;
-    const found = await keys.load(ids);
-    return events.map((event) => decryptEvent(event, found));
+    const legacyChats = legacyChatsOf(events);
+    if (ids.length === 0 && legacyChats.length === 0) return events;
+    const found = ids.length === 0 ? new Map<string, Buffer>() : await keys.load(ids);
+    const redactions = legacyChats.length === 0 ? null : await keys.redactions(legacyChats);
+    cache.sync(keys.generation());
+    return events.map((event) => decryptEvent(event, found, redactions, cache));
   };
   return {
     kind: inner.kind,

@@ -1,4 +1,5 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type * as OpenAiModule from 'openai';
+import type OpenAI from 'openai';
 import { LlmCallError, type Completion, type CompletionRequest, type LlmProvider } from '#application/llm/ports.js';
 import { estimateMessageTokens, estimateTokens } from '#domain/llm/prompt.js';
 
@@ -28,7 +29,18 @@ export const retryAfterMs = (headers: Headers | undefined, now = Date.now()): nu
   return Number.isFinite(at) ? Math.max(0, at - now) : null;
 };
 
-const classify = (error: unknown, timedOut: boolean): LlmCallError => {
+type OpenAiSdk = typeof OpenAiModule;
+
+// The SDK (about 150 modules) is loaded when a provider is configured (createOpenAiProvider), not with
+// this module: a process without an LLM provider never loads it.
+let sdkLoading: Promise<OpenAiSdk> | null = null;
+const loadSdk = (): Promise<OpenAiSdk> => (sdkLoading ??= import('openai'));
+
+const classify = (
+  { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError }: OpenAiSdk,
+  error: unknown,
+  timedOut: boolean,
+): LlmCallError => {
   if (error instanceof LlmCallError) return error;
   if (timedOut || error instanceof APIConnectionTimeoutError)
     return new LlmCallError('timeout', null, null, 'the provider did not answer in time');
@@ -55,12 +67,19 @@ const classify = (error: unknown, timedOut: boolean): LlmCallError => {
  * retries are off (the chain retries, with events); the timeout covers the whole call, body included.
  */
 export const createOpenAiProvider = (options: OpenAiProviderOptions): LlmProvider => {
+  // loaded now, in the background, so the first call does not wait for it; a failure shows at that call
+  loadSdk().catch(() => undefined);
   let client: { key: string; sdk: OpenAI } | null = null;
-  const clientFor = (key: string): OpenAI => {
+  const clientFor = (sdkModule: OpenAiSdk, key: string): OpenAI => {
     if (client?.key !== key)
       client = {
         key,
-        sdk: new OpenAI({ apiKey: key, baseURL: options.baseUrl, maxRetries: 0, timeout: options.timeoutMs }),
+        sdk: new sdkModule.default({
+          apiKey: key,
+          baseURL: options.baseUrl,
+          maxRetries: 0,
+          timeout: options.timeoutMs,
+        }),
       };
     return client.sdk;
   };
@@ -72,7 +91,8 @@ export const createOpenAiProvider = (options: OpenAiProviderOptions): LlmProvide
     maxRetries: options.maxRetries,
     async complete(request: CompletionRequest): Promise<Completion> {
       // The SDK refuses an empty key; servers that need none accept any.
-      const sdk = clientFor((await options.apiKey()) ?? 'not-needed');
+      const sdkModule = await loadSdk();
+      const sdk = clientFor(sdkModule, (await options.apiKey()) ?? 'not-needed');
       const controller = new AbortController();
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -102,7 +122,7 @@ export const createOpenAiProvider = (options: OpenAiProviderOptions): LlmProvide
           tokensOut: typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : estimateTokens(text),
         };
       } catch (error) {
-        throw classify(error, timedOut);
+        throw classify(sdkModule, error, timedOut);
       } finally {
         clearTimeout(timer);
       }

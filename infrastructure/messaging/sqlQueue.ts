@@ -16,57 +16,99 @@ import type { ChannelKind, MessageTemplate } from '#domain/messaging/events.js';
  * `insert ... on conflict do update ... where <expired or ours>`: when two workers race for one row,
  * PostgreSQL re-checks the condition against the row the other committed, so exactly one wins.
  */
-export const sqlOutboundQueue = (knex: Knex): OutboundQueue => ({
-  async due(numberIds, now, limit) {
-    if (numberIds.length === 0) return [];
-    const rows = await knex('outbound_queue as q')
-      .leftJoin('outbound_claims as c', 'c.message_id', 'q.message_id')
-      .where('q.status', 'queued')
-      .andWhere('q.next_attempt_at', '<=', now)
-      .whereIn('q.number_id', numberIds)
-      .andWhere((w) => w.whereNull('c.message_id').orWhere('c.lease_until', '<', now))
-      .orderBy([{ column: 'q.next_attempt_at' }, { column: 'q.position' }])
-      .limit(limit)
-      .select<Record<string, unknown>[]>(
-        'q.message_id',
-        'q.number_id',
-        'q.chat_id',
-        'q.recipient',
-        'q.text',
-        'q.template',
-        'q.correlation_id',
-        'q.queued_event_id',
+export const sqlOutboundQueue = (knex: Knex): OutboundQueue => {
+  /** holds asked for in this tick and the next ones while a write is in flight: written together */
+  let holds: Array<{ messageId: string; worker: string; until: Date; done: () => void; failed: (e: unknown) => void }> =
+    [];
+  let writing = false;
+  const writeHolds = async () => {
+    writing = true;
+    try {
+      while (holds.length > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const batch = holds;
+        holds = [];
+        // The newest hold per message wins; rows are locked in key order, as the claim and the queue
+        // projection's delete lock them, so the three never deadlock.
+        const latest = new Map(batch.map((h) => [`${h.worker}\u0000${h.messageId}`, h]));
+        const rows = [...latest.values()];
+        try {
+          await knex.raw(
+            `update outbound_claims c set lease_until = v.until
+             from (select o.message_id, h.until
+                   from outbound_claims o
+                   join unnest(?::text[], ?::text[], ?::timestamptz[]) as h(id, worker, until)
+                     on o.message_id = h.id and o.worker_id = h.worker
+                   order by o.message_id
+                   for update of o) v
+             where c.message_id = v.message_id`,
+            [rows.map((h) => h.messageId), rows.map((h) => h.worker), rows.map((h) => h.until.toISOString())],
+          );
+          for (const h of batch) h.done();
+        } catch (error) {
+          for (const h of batch) h.failed(error);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  };
+  return {
+    async due(numberIds, now, limit) {
+      if (numberIds.length === 0) return [];
+      const rows = await knex('outbound_queue as q')
+        .leftJoin('outbound_claims as c', 'c.message_id', 'q.message_id')
+        .where('q.status', 'queued')
+        .andWhere('q.next_attempt_at', '<=', now)
+        .whereIn('q.number_id', numberIds)
+        .andWhere((w) => w.whereNull('c.message_id').orWhere('c.lease_until', '<', now))
+        .orderBy([{ column: 'q.next_attempt_at' }, { column: 'q.position' }])
+        .limit(limit)
+        .select<Record<string, unknown>[]>(
+          'q.message_id',
+          'q.number_id',
+          'q.chat_id',
+          'q.recipient',
+          'q.text',
+          'q.template',
+          'q.correlation_id',
+          'q.queued_event_id',
+        );
+      return rows.map((row): DueMessage => ({
+        messageId: row.message_id as string,
+        numberId: row.number_id as string,
+        chatId: row.chat_id as string,
+        to: row.recipient as string,
+        text: (row.text as string | null) ?? null,
+        template: (row.template as MessageTemplate | null) ?? null,
+        correlationId: (row.correlation_id as string | null) ?? null,
+        queuedEventId: (row.queued_event_id as string | null) ?? null,
+      }));
+    },
+    async claim(messageIds, worker, now, until) {
+      if (messageIds.length === 0) return [];
+      const result = await knex.raw<{ rows: Array<{ message_id: string }> }>(
+        `insert into outbound_claims (message_id, worker_id, lease_until)
+         select id, ?, ? from unnest(?::text[]) as ids(id) order by id
+         on conflict (message_id) do update set worker_id = excluded.worker_id, lease_until = excluded.lease_until
+         where outbound_claims.lease_until < ? or outbound_claims.worker_id = excluded.worker_id
+         returning message_id`,
+        [worker, until, [...new Set(messageIds)], now],
       );
-    return rows.map((row): DueMessage => ({
-      messageId: row.message_id as string,
-      numberId: row.number_id as string,
-      chatId: row.chat_id as string,
-      to: row.recipient as string,
-      text: (row.text as string | null) ?? null,
-      template: (row.template as MessageTemplate | null) ?? null,
-      correlationId: (row.correlation_id as string | null) ?? null,
-      queuedEventId: (row.queued_event_id as string | null) ?? null,
-    }));
-  },
-  async claim(messageIds, worker, now, until) {
-    if (messageIds.length === 0) return [];
-    const result = await knex.raw<{ rows: Array<{ message_id: string }> }>(
-      `insert into outbound_claims (message_id, worker_id, lease_until)
-       select id, ?, ? from unnest(?::text[]) as ids(id) order by id
-       on conflict (message_id) do update set worker_id = excluded.worker_id, lease_until = excluded.lease_until
-       where outbound_claims.lease_until < ? or outbound_claims.worker_id = excluded.worker_id
-       returning message_id`,
-      [worker, until, [...messageIds], now],
-    );
-    return result.rows.map((row) => row.message_id);
-  },
-  async hold(messageId, worker, until) {
-    await knex('outbound_claims').where({ message_id: messageId, worker_id: worker }).update({ lease_until: until });
-  },
-  async release(messageId, worker) {
-    await knex('outbound_claims').where({ message_id: messageId, worker_id: worker }).delete();
-  },
-});
+      return result.rows.map((row) => row.message_id);
+    },
+    /** Coalesced: the holds of the sends that finish together go in one statement. */
+    hold(messageId, worker, until) {
+      return new Promise<void>((done, failed) => {
+        holds.push({ messageId, worker, until, done, failed });
+        if (!writing) void writeHolds();
+      });
+    },
+    async release(messageId, worker) {
+      await knex('outbound_claims').where({ message_id: messageId, worker_id: worker }).delete();
+    },
+  };
+};
 
 export const sqlNumberLeases = (knex: Knex): NumberLeases => ({
   async heartbeat(worker: WorkerInfo, now) {

@@ -12,6 +12,7 @@ import whatsappWeb from './202511291341_whatsapp_web.js';
 import runtimeControl from './202511291501_runtime_control.js';
 import projectionRebuilds from './202511291801_projection_rebuilds.js';
 import contactKeys from './202511291802_contact_keys.js';
+import legacyRedaction from './202511301715_legacy_redaction.js';
 
 /**
  * EVERY migration, oldest first: add yours at the END (one file each, named
@@ -32,6 +33,7 @@ export const migrations: readonly Migration[] = checkMigrationList([
   runtimeControl,
   projectionRebuilds,
   contactKeys,
+  legacyRedaction,
 ]);
 
 export type { Migration } from './migration.js';

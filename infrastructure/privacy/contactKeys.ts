@@ -17,6 +17,18 @@ export type ContactKeys = ContactKeyStore & {
   keyFor(chatId: string, period: string): Promise<DataKey>;
   /** the keys that still exist among `keyIds` */
   load(keyIds: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
+   * Moves whenever this process drops its cached keys (a destruction here, one seen through the epoch,
+   * a full cache): whoever keeps what those keys opened drops it too.
+   */
+  generation(): number;
+  /**
+   * For personal data in clear (events from before crypto-shredding): which of `chatIds` were forgotten,
+   * and the latest retention cut-off (YYYY-MM-DD, or null). Cached like the keys, dropped when the epoch moves.
+   */
+  redactions(chatIds: readonly string[]): Promise<{ forgotten: Set<string>; contentBefore: string | null }>;
+  /** records chats as forgotten (tombstones) without destroying anything; how many were new */
+  recordForgotten(chatIds: readonly string[]): Promise<number>;
 };
 
 const PLAIN = 'plain:';
@@ -53,16 +65,23 @@ export const createContactKeys = (options: {
   const now = options.now ?? (() => Date.now());
   const byId = new Map<string, Buffer>();
   const idByPeriod = new Map<string, string>();
+  /** chat id -> forgotten, for the chats asked about since the epoch last moved */
+  const forgottenChats = new Map<string, boolean>();
+  let contentBefore: string | null | undefined;
   let epoch: string | null = null;
   let checkedAt = -Infinity;
   let checking: Promise<void> | null = null;
 
+  let generation = 0;
   const clear = () => {
+    generation += 1;
     byId.clear();
     idByPeriod.clear();
+    forgottenChats.clear();
+    contentBefore = undefined;
   };
   const remember = (keyId: string, key: Buffer, chatPeriod?: string) => {
-    if (byId.size >= cacheSize) clear(); // crude but bounded: a full cache starts over
+    if (byId.size >= cacheSize || forgottenChats.size >= cacheSize) clear(); // crude but bounded: a full cache starts over
     byId.set(keyId, key);
     if (chatPeriod !== undefined) idByPeriod.set(chatPeriod, keyId);
   };
@@ -103,31 +122,43 @@ export const createContactKeys = (options: {
     return count;
   };
 
+  /** a chat's key being fetched or created: the messages of one chat that arrive meanwhile share it */
+  const fetching = new Map<string, Promise<{ keyId: string; key: Buffer }>>();
+  const fetchKey = async (chatId: string, period: string, chatPeriod: string) => {
+    let row = await knex('contact_keys')
+      .where({ chat_id: chatId, period })
+      .first<{ key_id: string; wrapped_key: string } | undefined>('key_id', 'wrapped_key');
+    if (row === undefined) {
+      const key = randomBytes(KEY_BYTES);
+      const keyId = randomBytes(12).toString('base64url');
+      await knex('contact_keys')
+        .insert({ key_id: keyId, chat_id: chatId, period, ...wrap(key) })
+        .onConflict(['chat_id', 'period'])
+        .ignore();
+      // another process may have won the race: everyone uses the stored one
+      row = await knex('contact_keys')
+        .where({ chat_id: chatId, period })
+        .first<{ key_id: string; wrapped_key: string }>('key_id', 'wrapped_key');
+    }
+    const key = unwrap(row.wrapped_key);
+    remember(row.key_id, key, chatPeriod);
+    return { keyId: row.key_id, key };
+  };
+
   return {
+    generation: () => generation,
     async keyFor(chatId, period) {
       await checkEpoch();
       const chatPeriod = `${chatId}|${period}`;
       const cachedId = idByPeriod.get(chatPeriod);
       const cached = cachedId === undefined ? undefined : byId.get(cachedId);
       if (cachedId !== undefined && cached !== undefined) return { keyId: cachedId, key: cached };
-      let row = await knex('contact_keys')
-        .where({ chat_id: chatId, period })
-        .first<{ key_id: string; wrapped_key: string } | undefined>('key_id', 'wrapped_key');
-      if (row === undefined) {
-        const key = randomBytes(KEY_BYTES);
-        const keyId = randomBytes(12).toString('base64url');
-        await knex('contact_keys')
-          .insert({ key_id: keyId, chat_id: chatId, period, ...wrap(key) })
-          .onConflict(['chat_id', 'period'])
-          .ignore();
-        // another process may have won the race: everyone uses the stored one
-        row = await knex('contact_keys')
-          .where({ chat_id: chatId, period })
-          .first<{ key_id: string; wrapped_key: string }>('key_id', 'wrapped_key');
+      let pending = fetching.get(chatPeriod);
+      if (pending === undefined) {
+        pending = fetchKey(chatId, period, chatPeriod).finally(() => fetching.delete(chatPeriod));
+        fetching.set(chatPeriod, pending);
       }
-      const key = unwrap(row.wrapped_key);
-      remember(row.key_id, key, chatPeriod);
-      return { keyId: row.key_id, key };
+      return pending;
     },
 
     async load(keyIds) {
@@ -153,22 +184,67 @@ export const createContactKeys = (options: {
     },
 
     async destroyChat(chatId) {
-      const count = await knex.transaction(async (trx) =>
-        destroyed(trx, affected(await trx('contact_keys').where({ chat_id: chatId }).delete())),
-      );
+      const count = await knex.transaction(async (trx) => {
+        const deleted = affected(await trx('contact_keys').where({ chat_id: chatId }).delete());
+        // the tombstone erases what no key covers (legacy plaintext); the epoch moves even with no key
+        await trx('forgotten_chats').insert({ chat_id: chatId }).onConflict('chat_id').merge(['forgotten_at']);
+        await trx('contact_keys_epoch').where({ id: 1 }).increment('epoch', 1);
+        return deleted;
+      });
       clear();
       return count;
     },
 
     async destroyContentBefore(day) {
-      const count = await knex.transaction(async (trx) =>
-        destroyed(
-          trx,
-          affected(await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete()),
-        ),
-      );
+      const count = await knex.transaction(async (trx) => {
+        const deleted = affected(
+          await trx('contact_keys').whereNot('period', 'identity').andWhere('period', '<', day).delete(),
+        );
+        const moved = affected(
+          await trx('contact_keys_epoch')
+            .where({ id: 1 })
+            .andWhere((w) => w.whereNull('content_expired_before').orWhere('content_expired_before', '<', day))
+            .update({ content_expired_before: day }),
+        );
+        await destroyed(trx, deleted + moved);
+        return { keysDestroyed: deleted, cutoffMoved: moved > 0 };
+      });
       clear();
       return count;
+    },
+
+    async recordForgotten(chatIds) {
+      if (chatIds.length === 0) return 0;
+      const added = await knex.transaction(async (trx) => {
+        const rows = await trx('forgotten_chats')
+          .insert([...new Set(chatIds)].map((chatId) => ({ chat_id: chatId })))
+          .onConflict('chat_id')
+          .ignore()
+          .returning('chat_id');
+        return destroyed(trx, rows.length);
+      });
+      clear();
+      return added;
+    },
+
+    async redactions(chatIds) {
+      await checkEpoch();
+      const unknown = [...new Set(chatIds)].filter((chatId) => !forgottenChats.has(chatId));
+      if (unknown.length > 0) {
+        const rows = await knex('forgotten_chats').whereIn('chat_id', unknown).select<{ chat_id: string }[]>('chat_id');
+        const found = new Set(rows.map((row) => row.chat_id));
+        for (const chatId of unknown) forgottenChats.set(chatId, found.has(chatId));
+      }
+      if (contentBefore === undefined) {
+        const row = await knex('contact_keys_epoch')
+          .where({ id: 1 })
+          .first<{ content_expired_before: string | null } | undefined>('content_expired_before');
+        contentBefore = row?.content_expired_before ?? null;
+      }
+      return {
+        forgotten: new Set(chatIds.filter((chatId) => forgottenChats.get(chatId) === true)),
+        contentBefore,
+      };
     },
 
     async rewrap() {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
@@ -101,6 +102,17 @@ export const PGLITE_LOW_MEMORY_SETTINGS = [
   'temp_buffers=2MB',
 ] as const;
 
+/**
+ * V8 compiles PGlite's WebAssembly (PostgreSQL) with its baseline compiler only, without the optimizing
+ * tier-up. Optimizing PostgreSQL's big hot functions (the parser, the executor) takes tens of MiB of
+ * compiler memory in background threads, which the C allocator keeps after the compile (about 60 MiB
+ * of an idle embedded process), and CPU that competes with the start-up itself; on the 2 shared cores
+ * of bench/startup.ts the baseline code opened the database, created one (initdb) and ran the same
+ * inserts and queries faster, not slower. Process-wide V8 flags, set before the first PGlite is made:
+ * they apply to the WebAssembly compiled after them.
+ */
+export const PGLITE_V8_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'] as const;
+
 const startParams = (): string[] => [
   ...((PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? []),
   ...PGLITE_LOW_MEMORY_SETTINGS.flatMap((setting) => ['-c', setting]),
@@ -120,7 +132,7 @@ const initDataDirInChild = (dir: string): void => {
   const script =
     `import { PGlite } from ${JSON.stringify(pgliteSpecifier())};\n` +
     `const db = new PGlite(${JSON.stringify(dir)});\nawait db.waitReady;\nawait db.close();\n`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+  const result = spawnSync(process.execPath, [...PGLITE_V8_FLAGS, '--input-type=module', '-e', script], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
     timeout: 300_000,
@@ -142,6 +154,7 @@ export const openPgliteDatabase = (dataDir: string | null): Database => {
     unlock();
     throw error;
   }
+  v8.setFlagsFromString(PGLITE_V8_FLAGS.join(' '));
   const pglite = new PGlite(dir ?? undefined, { startParams: startParams() });
   const connection = { pglite } as unknown as Knex.StaticConnectionConfig;
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection, useNullAsDefault: false });

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ensureAdminAccount } from '#application/identity/accounts.js';
 import { createSessionAllowlist } from '#application/identity/allowlist.js';
 import { coalescedSessionReads } from '#application/identity/coalescedSessions.js';
@@ -94,8 +94,10 @@ export type StartAppOptions = {
   process?: { names?: readonly ProcessName[]; role?: ProcessRole; timings?: Partial<ProcessMonitorTimings> };
 };
 
-export const connectRedis = (config: Config, logger: Logger, name: string): Redis | null => {
+/** ioredis is loaded only when REDIS_URL is set (the embedded product runs without Redis). */
+export const connectRedis = async (config: Config, logger: Logger, name: string): Promise<Redis | null> => {
   if (!config.redis) return null;
+  const { Redis } = await import('ioredis');
   const redis = new Redis(config.redis.url, {
     connectionName: name,
     // Fail fast while Redis is down instead of queueing commands: login fails closed, reads go on.
@@ -143,7 +145,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     // Every append of this process goes through the instrumented store (append latency histogram).
     const store = prometheus.instrumentStore(infra.store);
 
-    const redis = connectRedis(config, logger, 'chatbot-app');
+    const redis = await connectRedis(config, logger, 'chatbot-app');
     if (redis) closers.push(() => Promise.resolve(redis.disconnect()));
 
     const rateLimiting = createRateLimiting({
@@ -244,7 +246,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
     closers.push(() => projectionAdmin.stop());
 
     // Liveness: this process beats, watches the others (ProcessCrashed) and times out unanswered runtime requests.
-    const timings = monitorTimings(options.process?.timings);
+    const timings = monitorTimings(config, options.process?.timings);
     const heartbeats = sqlProcessHeartbeats(infra.db.knex);
     const monitor = startProcessReporting({
       store,
@@ -253,6 +255,7 @@ export const startApp = async (options: StartAppOptions): Promise<AppProcess> =>
       logger,
       names: options.process?.names ?? ['app'],
       role: options.process?.role ?? 'app',
+      config,
       timings,
     });
     closers.push(() => monitor.stop());

@@ -1,7 +1,9 @@
 import type { EventStore, Upcaster } from '#application/shared/eventStore.js';
 import { createPostgresEventStore } from '#infrastructure/eventstore/postgres.js';
 import { withShredding } from '#infrastructure/eventstore/shredding.js';
+import type { LegacyPersonalData } from '#application/privacy/ports.js';
 import { createContactKeys, type ContactKeys } from '#infrastructure/privacy/contactKeys.js';
+import { createLegacyPersonalData } from '#infrastructure/privacy/legacyEncryption.js';
 import { optionalSecretCipher } from '#infrastructure/secrets/secretCipher.js';
 import { openPgliteDatabase, openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
 
@@ -15,6 +17,8 @@ export type Infrastructure = {
   store: EventStore;
   /** the contacts' data keys (in `db`): forgetting and retention destroy them */
   contactKeys: ContactKeys;
+  /** `chatbot contacts encrypt-legacy`: the raw store's events from before crypto-shredding, encrypted in place */
+  legacyPersonalData: LegacyPersonalData;
   close(): Promise<void>;
 };
 
@@ -33,9 +37,12 @@ export const openInfrastructure = async (
       : openPgliteDatabase(settings.database.dataDir);
   let store: EventStore;
   let contactKeys: ContactKeys;
+  let legacyPersonalData: LegacyPersonalData;
   try {
     contactKeys = createContactKeys({ knex: db.knex, cipher: optionalSecretCipher(settings.fernetKeys ?? []) });
-    store = withShredding(await openEventStore(settings.eventStore, db, options.upcaster), contactKeys);
+    const raw = await openEventStore(settings.eventStore, db, options.upcaster);
+    legacyPersonalData = createLegacyPersonalData({ store: raw, keys: contactKeys });
+    store = withShredding(raw, contactKeys);
   } catch (error) {
     await db.close();
     throw error;
@@ -44,6 +51,7 @@ export const openInfrastructure = async (
     db,
     store,
     contactKeys,
+    legacyPersonalData,
     close: async () => {
       await store.close();
       await db.close();

@@ -68,7 +68,7 @@ const run = async (role: Role, config: Config, logger: Logger): Promise<() => Pr
     closers.push(() => infra.close());
     await migrateLatest(infra.db);
     await recordProcessEvent(infra.store, runtime, 'ProcessStarted', { name: names[0]!, role });
-    const monitor = startProcessReporting({ store: infra.store, db: infra.db, runtime, logger, names, role });
+    const monitor = startProcessReporting({ store: infra.store, db: infra.db, runtime, logger, names, role, config });
     closers.push(() => monitor.stop());
     if (role === 'scheduler') {
       const scheduler = startScheduler({

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { startProcessMonitor, type ProcessMonitor } from '#application/runtime/processMonitor.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
+import type { Config } from '#infrastructure/config/config.js';
 import type { ProcessName, ProcessRole } from '#domain/runtime/events.js';
 import type { Logger } from '#infrastructure/logging/logger.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
@@ -10,19 +11,21 @@ import type { Database } from '#infrastructure/sql/database.js';
 import { pendingRuntimeRequests } from '#projections/runtime/numberRuntime.js';
 import { processInstance } from './lifecycle.js';
 
-/** Heartbeat every 5 s; silent for 30 s (six beats) is crashed; a runtime request unanswered for 30 s timed out. */
+/**
+ * Heartbeat interval, silence after which an instance is crashed, and runtime request timeout. They come
+ * from the configuration (PROCESS_HEARTBEAT_MS, PROCESS_CRASH_MISSED_HEARTBEATS, RUNTIME_REQUEST_TIMEOUT_MS;
+ * defaults 5 s, six missed beats = 30 s, 30 s: docs/configuration.md).
+ */
 export type ProcessMonitorTimings = { heartbeatMs: number; crashAfterMs: number; requestTimeoutMs: number };
-export const PROCESS_MONITOR_DEFAULTS: ProcessMonitorTimings = {
-  heartbeatMs: 5_000,
-  crashAfterMs: 30_000,
-  requestTimeoutMs: 30_000,
-};
 
-/** The defaults, overridden by the given timings that are set. */
-export const monitorTimings = (given: Partial<ProcessMonitorTimings> = {}): ProcessMonitorTimings => ({
-  heartbeatMs: given.heartbeatMs ?? PROCESS_MONITOR_DEFAULTS.heartbeatMs,
-  crashAfterMs: given.crashAfterMs ?? PROCESS_MONITOR_DEFAULTS.crashAfterMs,
-  requestTimeoutMs: given.requestTimeoutMs ?? PROCESS_MONITOR_DEFAULTS.requestTimeoutMs,
+/** The configured timings, overridden by the given ones that are set (tests). */
+export const monitorTimings = (
+  config: Pick<Config, 'processes'>,
+  given: Partial<ProcessMonitorTimings> = {},
+): ProcessMonitorTimings => ({
+  heartbeatMs: given.heartbeatMs ?? config.processes.heartbeatMs,
+  crashAfterMs: given.crashAfterMs ?? config.processes.crashAfterMs,
+  requestTimeoutMs: given.requestTimeoutMs ?? config.processes.runtimeRequestTimeoutMs,
 });
 
 /**
@@ -36,9 +39,10 @@ export const startProcessReporting = (deps: {
   logger: Logger;
   names: readonly ProcessName[];
   role: ProcessRole;
+  config: Pick<Config, 'processes'>;
   timings?: Partial<ProcessMonitorTimings>;
 }): ProcessMonitor => {
-  const timings = monitorTimings(deps.timings);
+  const timings = monitorTimings(deps.config, deps.timings);
   const instance = processInstance();
   return startProcessMonitor({
     store: deps.store,

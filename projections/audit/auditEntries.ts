@@ -478,6 +478,20 @@ const SPECS: Specs = {
     target: (d) => id(d.chatId),
     details: (d) => ({ numberId: text(d.numberId), keysDestroyed: int(d.keysDestroyed), by: text(d.by) }),
   },
+  // the one rewrite of the log: who encrypted the legacy plaintext in place, and what it touched
+  LegacyPersonalDataEncrypted: {
+    action: 'events.legacy_encrypted',
+    target: () => 'event-store',
+    details: (d) => ({
+      eventsScanned: int(d.eventsScanned),
+      eventsRewritten: int(d.eventsRewritten),
+      fieldsEncrypted: int(d.fieldsEncrypted),
+      fieldsShredded: int(d.fieldsShredded),
+      eventsChangedMeanwhile: int(d.eventsChangedMeanwhile),
+      keysDestroyedAgain: int(d.keysDestroyedAgain),
+      by: text(d.by),
+    }),
+  },
   MessageContentExpired: {
     action: 'messages.content_expired',
     target: () => 'retention',

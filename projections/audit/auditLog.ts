@@ -45,7 +45,7 @@ const lastLink = async (trx: Knex.Transaction): Promise<{ seq: number; hash: str
  */
 export const auditLogProjection: Projection = {
   name: AUDIT_PROJECTION_NAME,
-  version: 9,
+  version: 10,
   handles: AUDIT_EVENT_TYPES,
   tables: [AUDIT_TABLE],
   async apply(trx, event) {

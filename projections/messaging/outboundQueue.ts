@@ -4,7 +4,7 @@ import { OUTBOUND_EVENT_TYPES } from '#domain/messaging/events.js';
 import { ERASED } from '#domain/privacy/events.js';
 import { withPrivacy } from './privacyEvent.js';
 import { asMessagingEvent, isoOrNull, messageKey } from './messagingEvent.js';
-import { deleteByKeys, RowBatch } from '../shared/batchRows.js';
+import { RowBatch } from '../shared/batchRows.js';
 
 const TABLE = 'outbound_queue';
 const COLUMNS = [
@@ -28,6 +28,24 @@ const COLUMNS = [
 ];
 
 /**
+ * Deletes the claims of messages that left the queue, locking them in key order first. The worker's
+ * claim (one insert of many rows, `order by id`) and its holds lock claims in that order too; a delete
+ * that locked them in the order it found them (a sequential scan follows the heap) could hold one claim
+ * the worker's claim statement wants while waiting for another that statement already holds, which
+ * PostgreSQL breaks as a deadlock (40P01), rolling the projection's batch back.
+ */
+export const deleteClaims = async (trx: Knex.Transaction | Knex, messageIds: readonly string[]): Promise<void> => {
+  if (messageIds.length === 0) return;
+  await trx.raw(
+    `delete from outbound_claims c
+     using (select message_id from outbound_claims where message_id = any(?::text[])
+            order by message_id for update) l
+     where c.message_id = l.message_id`,
+    [[...messageIds]],
+  );
+};
+
+/**
  * The outbound queue as a read model: queued and retrying messages with their next attempt time, and
  * dead letters until an admin requeues or drops them. Sent and dropped messages leave it (and so do
  * their claims). The worker claims rows of this table; the message's own stream stays the authority.
@@ -45,7 +63,7 @@ const outboundQueueFold: Projection = {
     const byId = (messageId: string) => trx(TABLE).where({ message_id: messageId });
     const leave = async (messageId: string) => {
       await byId(messageId).delete();
-      await trx('outbound_claims').where({ message_id: messageId }).delete();
+      await deleteClaims(trx, [messageId]);
     };
     switch (event.type) {
       case 'MessageQueued': {
@@ -86,7 +104,7 @@ const outboundQueueFold: Projection = {
           dead_at: at,
         }));
       case 'MessageRequeued':
-        await trx('outbound_claims').where({ message_id: event.data.messageId }).delete();
+        await deleteClaims(trx, [event.data.messageId]);
         return void (await byId(event.data.messageId).update({
           status: 'queued',
           attempts: 0,
@@ -170,7 +188,7 @@ const outboundQueueFold: Projection = {
       }
     }
     await rows.flush(trx);
-    await deleteByKeys(trx, 'outbound_claims', 'message_id', [...unclaimed]);
+    await deleteClaims(trx, [...unclaimed]);
   },
 };
 
@@ -180,9 +198,8 @@ const outboundQueueFold: Projection = {
  */
 export const outboundQueueProjection: Projection = withPrivacy(outboundQueueFold, 2, {
   forget: async (trx, chatId) => {
-    await trx('outbound_claims')
-      .whereIn('message_id', trx(TABLE).where({ chat_id: chatId }).select('message_id'))
-      .delete();
+    const pending = await trx(TABLE).where({ chat_id: chatId }).pluck<string[]>('message_id');
+    await deleteClaims(trx, pending);
     await trx(TABLE).where({ chat_id: chatId }).delete();
   },
   expire: async (trx, before) =>

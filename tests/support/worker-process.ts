@@ -1,7 +1,7 @@
 // worker-web's send loop in a process of its own (multi-process and kill tests), as interfaces/process/main.ts
 // wires the role (ProcessStarted, heartbeats and the crash monitor included), with the channel double of
-// tests/support/httpChannel.ts when CHANNEL_URL is set. Heartbeat timings from TEST_HEARTBEAT_MS and
-// TEST_CRASH_AFTER_MS (defaults: production's). Prints {"ready":true,"workerPid":N} once started, then
+// tests/support/httpChannel.ts when CHANNEL_URL is set. Heartbeat timings from the configuration, as in
+// production (PROCESS_HEARTBEAT_MS, PROCESS_CRASH_MISSED_HEARTBEATS, RUNTIME_REQUEST_TIMEOUT_MS). Prints {"ready":true,"workerPid":N} once started, then
 // the numbers it holds and runs every 250 ms; closes cleanly on SIGTERM.
 import { loadConfig } from '#infrastructure/config/config.js';
 import { createLogger } from '#infrastructure/logging/logger.js';
@@ -17,7 +17,6 @@ const logger = createLogger({ level: 'warn', service: 'worker-web', stream: proc
 const infra = await openInfrastructure(config, { applicationName: 'chatbot-worker-web' });
 const role = { name: 'worker-web', role: 'worker-web' } as const;
 await recordProcessEvent(infra.store, systemRuntime, 'ProcessStarted', role);
-const timing = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
 const monitor = startProcessReporting({
   store: infra.store,
   db: infra.db,
@@ -25,11 +24,7 @@ const monitor = startProcessReporting({
   logger,
   names: ['worker-web'],
   role: 'worker-web',
-  timings: {
-    heartbeatMs: timing('TEST_HEARTBEAT_MS'),
-    crashAfterMs: timing('TEST_CRASH_AFTER_MS'),
-    requestTimeoutMs: timing('TEST_REQUEST_TIMEOUT_MS'),
-  },
+  config,
 });
 const worker = startMessagingWorker({
   config,

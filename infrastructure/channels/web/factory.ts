@@ -4,9 +4,21 @@ import type { SecretCipher } from '#application/secrets/ports.js';
 import type { EventStore } from '#application/shared/eventStore.js';
 import type { Runtime } from '#application/shared/runtime.js';
 import type { KindFactory } from '../registry.js';
-import { pgWebAuthStore } from './authState.js';
 import { guardLibsignalConsole } from './consoleGuard.js';
-import { createWebChannel, type WebChannel, type WebSettings } from './webChannel.js';
+import type { WebChannel } from './webChannel.js';
+import type { WebSettings } from './webSettings.js';
+
+/**
+ * baileys (with libsignal, its protobuf definitions and a WebAssembly bridge: about 50 MiB of a process)
+ * is loaded when the first number of kind `web` gets an adapter, not when the process starts.
+ */
+const loadWebAdapter = async () => {
+  const [{ createWebChannel }, { pgWebAuthStore }] = await Promise.all([
+    import('./webChannel.js'),
+    import('./authState.js'),
+  ]);
+  return { createWebChannel, pgWebAuthStore };
+};
 
 export type WebChannels = {
   /** the registry's factory for kind `web` */
@@ -45,6 +57,7 @@ export const createWebChannels = (deps: {
       warned = true;
       return null;
     }
+    const { createWebChannel, pgWebAuthStore } = await loadWebAdapter();
     guardLibsignalConsole(deps.log);
     const previous = made.get(number.numberId);
     // the dispatcher dropped the adapter (lease lost) and asks again: the old socket must not linger

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { forgetContact, numberIdsFromStore } from '#application/privacy/privacy.js';
+import { encryptLegacyPersonalData, forgetContact, numberIdsFromStore } from '#application/privacy/privacy.js';
 import { newCorrelationId } from '#infrastructure/logging/context.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import type { CliCommand } from '../context.js';
@@ -49,5 +49,42 @@ export const contactsCommand: CliCommand = (program: Command, context) => {
         ),
       );
       io.err('the read models drop the contact when they apply ContactForgotten (the app does it within seconds)');
+    });
+
+  contacts
+    .command('encrypt-legacy')
+    .description(
+      'once after upgrading: encrypt in place the phone numbers, names and texts of events appended before crypto-shredding existed (the only rewrite of the log, audited); fields of contacts already forgotten read as [erased]',
+    )
+    .option('--json', 'one JSON document instead of lines')
+    .action(async (options: { json?: boolean }) => {
+      const { io } = context;
+      const result = await context.withInfrastructure((infra) =>
+        encryptLegacyPersonalData(
+          { store: infra.store, legacy: infra.legacyPersonalData, runtime: systemRuntime },
+          { correlationId: newCorrelationId(), actor: 'system', userAgent: 'chatbot-cli', ip: null },
+        ),
+      );
+      if (options.json) {
+        io.out(JSON.stringify(result, null, 2));
+        return;
+      }
+      io.out(
+        table(
+          ['SCANNED', 'REWRITTEN', 'FIELDS ENCRYPTED', 'FIELDS SHREDDED', 'CHANGED MEANWHILE', 'KEYS DESTROYED AGAIN'],
+          [
+            [
+              result.eventsScanned,
+              result.eventsRewritten,
+              result.fieldsEncrypted,
+              result.fieldsShredded,
+              result.eventsChangedMeanwhile,
+              result.keysDestroyedAgain,
+            ].map(String),
+          ],
+        ),
+      );
+      if (result.eventsChangedMeanwhile > 0) io.err('some events changed during the run: run it again');
+      io.err(`recorded as LegacyPersonalDataEncrypted ${result.eventId} (audit action events.legacy_encrypted)`);
     });
 };

@@ -4,11 +4,13 @@ import { waitFor } from '../../support/events.js';
 import { startChannelServer } from '../../support/httpChannel.js';
 import { killHard, spawnWorker } from '../../support/messaging.js';
 
+// short liveness timings through the configuration, as an operator would set them
 const HEARTBEAT_MS = 300;
-const CRASH_AFTER_MS = 1_500;
+const MISSED_HEARTBEATS = 5;
+const CRASH_AFTER_MS = HEARTBEAT_MS * MISSED_HEARTBEATS;
 const timings = {
-  TEST_HEARTBEAT_MS: String(HEARTBEAT_MS),
-  TEST_CRASH_AFTER_MS: String(CRASH_AFTER_MS),
+  PROCESS_HEARTBEAT_MS: String(HEARTBEAT_MS),
+  PROCESS_CRASH_MISSED_HEARTBEATS: String(MISSED_HEARTBEATS),
 };
 
 describe('process heartbeats: a worker-web that stops reporting is recorded crashed by another process, once', function () {
@@ -18,8 +20,7 @@ describe('process heartbeats: a worker-web that stops reporting is recorded cras
   const children: Array<Awaited<ReturnType<typeof spawnWorker>>['child']> = [];
   before(async () => {
     t = await startTestApp({
-      env: { LOG_LEVEL: 'warn' },
-      processTimings: { heartbeatMs: HEARTBEAT_MS, crashAfterMs: CRASH_AFTER_MS },
+      env: { LOG_LEVEL: 'warn', ...timings },
     });
     channel = await startChannelServer();
   });

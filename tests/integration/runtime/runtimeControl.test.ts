@@ -254,6 +254,7 @@ describe('runtime control: requests are events, the worker holding the number ob
         log: silentLog,
         self: [{ name: 'scheduler', instance: `monitor-${i}`, role: 'scheduler', host: 'test', pid: i }],
         heartbeatMs: 100,
+        crashAfterMs: 30_000,
         requests: { requestedBefore: (before) => pendingRuntimeRequests(t.app.infra.db.knex, before) },
         requestTimeoutMs: 500,
         newCorrelationId: () => crypto.randomUUID(),

@@ -331,6 +331,36 @@ describe('configuration', () => {
     expect(loadConfig({ ...minimal, ADMIN_PASSWORD: 'changeme' }).admin.password).to.equal('changeme');
   });
 
+  it('process liveness and runtime control timings: defaults are the former constants; set, validated, derived', () => {
+    expect(loadConfig(minimal).processes).to.deep.equal({
+      heartbeatMs: 5_000,
+      crashMissedHeartbeats: 6,
+      crashAfterMs: 30_000,
+      runtimeRequestTimeoutMs: 30_000,
+    });
+    expect(
+      loadConfig({
+        ...minimal,
+        PROCESS_HEARTBEAT_MS: '300',
+        PROCESS_CRASH_MISSED_HEARTBEATS: '5',
+        RUNTIME_REQUEST_TIMEOUT_MS: '500',
+      }).processes,
+    ).to.deep.equal({ heartbeatMs: 300, crashMissedHeartbeats: 5, crashAfterMs: 1_500, runtimeRequestTimeoutMs: 500 });
+    const error = configError({
+      ...minimal,
+      PROCESS_HEARTBEAT_MS: '10',
+      PROCESS_CRASH_MISSED_HEARTBEATS: '1',
+      RUNTIME_REQUEST_TIMEOUT_MS: 'soon',
+    });
+    expect(variables(error)).to.have.members([
+      'PROCESS_HEARTBEAT_MS',
+      'PROCESS_CRASH_MISSED_HEARTBEATS',
+      'RUNTIME_REQUEST_TIMEOUT_MS',
+    ]);
+    expect(error.message).to.include('from 50 to 600000 ms (default 5000)');
+    expect(error.message).to.include('from 2 to 1000 (default 6)');
+  });
+
   it('LOCKOUT_MAX_SECONDS below LOCKOUT_BASE_SECONDS is refused', () => {
     expect(
       variables(configError({ ...minimal, LOCKOUT_BASE_SECONDS: '600', LOCKOUT_MAX_SECONDS: '300' })),
