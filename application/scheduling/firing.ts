@@ -2,6 +2,7 @@ import type { MessagingLog } from '#application/messaging/ports.js';
 import type { EventStore, RecordedEvent, Subscription } from '#application/shared/eventStore.js';
 import type { MessageScheduled } from '#domain/scheduling/events.js';
 import type { Runtime } from '#application/shared/runtime.js';
+import { wakeableSleep } from '#application/shared/wakeableSleep.js';
 import { fireScheduledMessage, type DueSchedule } from './scheduled.js';
 
 /** What the firing loop reads: the scheduled-messages read model (projections/scheduling/scheduledMessages.ts). */
@@ -53,20 +54,7 @@ export const startScheduledMessageFiring = (options: FiringOptions): Firing => {
   const waiting: DueSchedule[] = [];
   const running = new Set<Promise<void>>();
   let stopped = false;
-  let wake: (() => void) | null = null;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+  const { sleep, wake } = wakeableSleep();
 
   const fireOne = async (due: DueSchedule) => {
     try {
@@ -152,7 +140,7 @@ export const startScheduledMessageFiring = (options: FiringOptions): Firing => {
   return {
     async stop() {
       stopped = true;
-      wake?.();
+      wake();
       for (const timer of armed.values()) clearTimeout(timer);
       armed.clear();
       await loop;

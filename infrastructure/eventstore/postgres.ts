@@ -16,7 +16,13 @@ import {
 } from '#application/shared/eventStore.js';
 import type { SqlExecutor, SqlSession } from '#infrastructure/sql/executor.js';
 import { Wakeup } from './notifier.js';
-import { ensureEventStoreSchema, eventStoreTables, orderingLockKey, type EventStoreTables } from './schema.js';
+import {
+  ensureEventStoreSchema,
+  eventStoreTables,
+  notifyChannel,
+  orderingLockKey,
+  type EventStoreTables,
+} from './schema.js';
 import { pollingSubscription } from './subscription.js';
 import { prepareAppend, type PreparedAppend } from './validation.js';
 
@@ -93,8 +99,9 @@ const isLockTimeout = (error: unknown): boolean => sqlState(error) === '55P03';
  */
 export const createPostgresEventStore = async (options: PostgresEventStoreOptions): Promise<EventStore> => {
   const { executor } = options;
-  const tables = eventStoreTables(options.schema);
-  await ensureEventStoreSchema(executor, tables);
+  const named = eventStoreTables(options.schema);
+  await ensureEventStoreSchema(executor, named);
+  const tables = { ...named, channel: await notifyChannel(executor, named) };
   const lockKey = await orderingLockKey(executor, tables);
   const wakeup = new Wakeup();
   if (options.listenConnectionString) await wakeup.listen(options.listenConnectionString, tables.channel);

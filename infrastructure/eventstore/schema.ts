@@ -7,7 +7,7 @@ export type EventStoreTables = {
   schema: string | null;
   events: string;
   streams: string;
-  /** LISTEN/NOTIFY channel */
+  /** LISTEN/NOTIFY channel (as named before the server resolves the table: see notifyChannel) */
   channel: string;
   /** the PL/pgSQL function that appends a batch in one round trip */
   appendFunction: string;
@@ -45,6 +45,20 @@ const LOCK_SPACE = 0x4553; // 'ES'
 export const orderingLockKey = async (executor: SqlSession, tables: EventStoreTables): Promise<number> => {
   const { rows } = await executor.query<{ oid: string | number }>(`select $1::regclass::oid as oid`, [tables.events]);
   return LOCK_SPACE * 2 ** 32 + Number(rows[0]!.oid);
+};
+
+/**
+ * The LISTEN/NOTIFY channel of the events table, named after the schema the server resolved it in (like
+ * the ordering lock, not after the name it was reached by): stores reaching one table through a qualified
+ * name or the search_path wake each other, and stores on tables in other schemas of the same database
+ * (tests, benchmarks, side-by-side deployments) do not wake each other for nothing.
+ */
+export const notifyChannel = async (executor: SqlSession, tables: EventStoreTables): Promise<string> => {
+  const { rows } = await executor.query<{ schema: string }>(
+    `select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = $1::regclass`,
+    [tables.events],
+  );
+  return `chatbot_events_${rows[0]!.schema}`.slice(0, 63);
 };
 
 /**

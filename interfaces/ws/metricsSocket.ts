@@ -321,6 +321,8 @@ export const attachMetricsSocket = (server: http.Server, options: MetricsSocketO
    * sessions projection. Close 4401 `session_ended`, after a `closing` notice.
    */
   const endSession = (client: Client) => {
+    // the event and a sweep can both find it ended: one close, one log line
+    if (client.state === 'closing') return;
     logger.info('ws client closed: its session ended', who(client));
     const message = 'The session of this connection has ended (logout, password or role change, or disabled account).';
     closeClient(client, CloseCode.unauthorized, 'session_ended', {

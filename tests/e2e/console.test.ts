@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
-import { uniqueName } from '../support/events.js';
+import { uniqueName, waitFor } from '../support/events.js';
 import { startOpenAiServer, type FakeOpenAi } from '../support/openaiServer.js';
 import {
   skipWithoutChromium,
@@ -161,12 +161,12 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
     await page.unroute('**/api/auth/login');
   });
 
-  it('an admin logs in and sees a live snapshot within 3 s, with no token in localStorage', async () => {
-    const started = Date.now();
+  it('an admin logs in and sees a live snapshot, with no token in localStorage', async () => {
+    // Conditions, not a stopwatch: on a loaded machine (CI's 2 cores) the login's password hash alone
+    // can take seconds; how fast a snapshot arrives is the WebSocket benchmark's business.
     await submitLogin('admin', ADMIN_PASSWORD);
-    await page.locator('#process-list [data-process="app"]').waitFor({ timeout: 3_000 });
-    await waitForText(page, '#live-state', (text) => text === 'En vivo', 3_000 - (Date.now() - started));
-    expect(Date.now() - started).to.be.below(3_000);
+    await page.locator('#process-list [data-process="app"]').waitFor({ timeout: 30_000 });
+    await waitForText(page, '#live-state', (text) => text === 'En vivo', 30_000);
     expect(await page.locator('#process-list [data-process]').count()).to.be.at.least(3);
     expect(await page.textContent('#projection-position')).to.match(/^\d[\d.]*$/);
     expect(await page.isVisible('#view-login')).to.equal(false);
@@ -367,11 +367,11 @@ describe('admin console in a real browser (Chromium, real app, Postgres)', funct
       body.style.color = 'red';
       body.style.removeProperty('color');
     });
-    await page.waitForTimeout(200);
-    expect(problems.csp).to.deep.equal([]);
-    // Control: a style attribute must be refused and reported, or the checks above prove nothing.
+    // Control: a style attribute must be refused and reported, or the checks above prove nothing. Reports
+    // arrive in order, so once the control's is in, one for the CSSOM assignment would be in too.
     await page.evaluate(() => (globalThis as unknown as PageGlobals).document.body.setAttribute('style', 'color: red'));
-    await page.waitForTimeout(200);
-    expect(problems.csp.join('\n')).to.include('style-src-attr');
+    await waitFor(() => problems.csp.length > 0, 10_000, 'the CSP report of the style attribute');
+    expect(problems.csp).to.have.length(1);
+    expect(problems.csp[0]).to.include('style-src-attr');
   });
 });

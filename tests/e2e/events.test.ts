@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, loginAs, request } from '../support/app.js';
+import { waitFor } from '../support/events.js';
 import {
   skipWithoutChromium,
   openConsole,
@@ -114,13 +115,14 @@ describe('console Events page in a real browser (Chromium, real app)', function 
     expect(sent.status).to.equal(202);
     const messageChain = sent.headers.get('x-correlation-id')!;
     // the answer is appended by the bot after the 202: wait until the chain holds it
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const chain = await request(app.baseUrl, 'GET', `/api/events/chain/${messageChain}`, { token: adminToken });
-      if (JSON.stringify(chain.body).includes('"MessageQueued"')) break;
-      if (Date.now() > deadline) throw new Error('the bot never answered the simulated message');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(
+      async () => {
+        const chain = await request(app.baseUrl, 'GET', `/api/events/chain/${messageChain}`, { token: adminToken });
+        return JSON.stringify(chain.body).includes('"MessageQueued"');
+      },
+      20_000,
+      'the bot to answer the simulated message',
+    );
     await page.goto(`${app.baseUrl}/#/events?correlation=${messageChain}`);
     await page.locator('#ev-tree li[data-type="MessageReceived"] li[data-type="MessageQueued"]').waitFor();
     expect(await page.locator('#ev-tree li[data-type="MessageQueued"] .ev-gap-pill').first().textContent()).to.match(

@@ -14,6 +14,7 @@ import {
   type ConsoleApp,
   type PageGlobals,
   type Problems,
+  localDateTimeIn,
 } from './support.js';
 
 describe('console Scheduled page in a real browser (Chromium, real app, scheduler and worker-web)', function () {
@@ -39,15 +40,7 @@ describe('console Scheduled page in a real browser (Chromium, real app, schedule
     await ui?.close();
   });
 
-  /** a datetime-local value `seconds` from now, in the browser's own zone */
-  const localIn = (seconds: number): Promise<string> =>
-    // a string, not a function: tsx would wrap an inner arrow function in a helper the page does not have
-    page.evaluate(`(() => {
-      const d = new Date(Date.now() + ${seconds * 1000});
-      const p = (n) => String(n).padStart(2, '0');
-      return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +
-        p(d.getMinutes()) + ':' + p(d.getSeconds());
-    })()`);
+  const localIn = (seconds: number) => localDateTimeIn(page, seconds);
   const focusedId = () =>
     page.evaluate(() => {
       const d = (globalThis as unknown as { document: { activeElement: { id: string; tagName: string } | null } })

@@ -303,3 +303,13 @@ export const waitForText = async (
     `timed out after ${timeoutMs} ms waiting for the text of ${selector}; last seen: ${JSON.stringify(last)}`,
   );
 };
+
+/** A datetime-local input value `seconds` from now, in the browser's own time zone. */
+export const localDateTimeIn = (page: Page, seconds: number): Promise<string> =>
+  // a string, not a function: tsx would wrap an inner arrow function in a helper the page does not have
+  page.evaluate(`(() => {
+    const d = new Date(Date.now() + ${seconds * 1000});
+    const p = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +
+      p(d.getMinutes()) + ':' + p(d.getSeconds());
+  })()`);

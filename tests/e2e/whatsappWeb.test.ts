@@ -20,6 +20,7 @@ import {
   watchProblems,
   type ConsoleApp,
   type Problems,
+  localDateTimeIn,
 } from './support.js';
 
 type AxeResult = {
@@ -95,14 +96,7 @@ describe('console WhatsApp Web end to end in a real browser (Chromium, app, work
     }));
   };
   const row = () => page.locator(`#wa-numbers tr[data-number="${NUMBER}"]`);
-  /** a datetime-local value `seconds` from now, in the browser's own zone */
-  const localIn = (seconds: number): Promise<string> =>
-    page.evaluate(`(() => {
-      const d = new Date(Date.now() + ${seconds * 1000});
-      const p = (n) => String(n).padStart(2, '0');
-      return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +
-        p(d.getMinutes()) + ':' + p(d.getSeconds());
-    })()`);
+  const localIn = (seconds: number) => localDateTimeIn(page, seconds);
 
   it('adds a web number; its QR (from the real pair-device exchange) shows in the pairing panel; the peer scans it; the page says connected', async () => {
     const added = await request(app.baseUrl, 'POST', '/api/numbers', {

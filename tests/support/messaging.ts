@@ -1,9 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ChannelFactory } from '#application/messaging/ports.js';
+import type { WebSettings } from '#infrastructure/channels/web/webChannel.js';
 import { loadConfig } from '#infrastructure/config/config.js';
 import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { startMessagingWorker } from '#interfaces/process/messaging.js';
-import { request, type TestApp } from './app.js';
+import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from './app.js';
+import { PHONE_NUMBER_ID } from './cloudPayloads.js';
+import { startGraphServer, type GraphServer } from './graphServer.js';
 import { waitFor } from './events.js';
 import { capturedLogger, spawnTsx } from './processes.js';
 
@@ -21,7 +24,12 @@ export const testWorkerConfig = (t: TestApp, env: Record<string, string> = {}) =
 /** worker-web's send loop in this process, on the test app's database and store (as embedded mode wires it). */
 export const startTestWorker = (
   t: TestApp,
-  options: { env?: Record<string, string>; channels?: ChannelFactory } = {},
+  options: {
+    env?: Record<string, string>;
+    channels?: ChannelFactory;
+    printQr?: (qr: string) => void;
+    webSettings?: Partial<WebSettings>;
+  } = {},
 ) => {
   const config = testWorkerConfig(t, options.env);
   const { logger, logs } = capturedLogger('worker-web');
@@ -32,6 +40,8 @@ export const startTestWorker = (
     db: t.app.infra.db,
     runtime: systemRuntime,
     channels: options.channels,
+    printQr: options.printQr,
+    webSettings: options.webSettings,
   });
   return { dispatcher, logs, stop: () => dispatcher.stop() };
 };
@@ -93,4 +103,41 @@ export const spawnWorker = async (databaseUrl: string, channelUrl: string, extra
 export const killHard = async (child: ChildProcess) => {
   child.kill('SIGKILL');
   if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+};
+
+export const CLOUD_APP_SECRET = 'cloud-app-secret-for-tests';
+
+/**
+ * The app and worker-web in this process, configured for one Cloud API number whose Graph API is a local
+ * server, and the admin's access token; close() stops the worker, the app and the Graph server.
+ */
+export const startCloudTestApp = async (): Promise<{
+  t: TestApp;
+  graph: GraphServer;
+  worker: ReturnType<typeof startTestWorker>;
+  token: string;
+  close: () => Promise<void>;
+}> => {
+  const graph = await startGraphServer();
+  const env = {
+    WHATSAPP_MODE: 'cloud',
+    WHATSAPP_APP_SECRET: CLOUD_APP_SECRET,
+    WHATSAPP_GRAPH_URL: graph.url,
+    WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+    WHATSAPP_ACCESS_TOKEN: 'EAAG-cloud-test-token',
+  };
+  const t = await startTestApp({ env });
+  const worker = startTestWorker(t, { env });
+  const token = (await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD)).access;
+  return {
+    t,
+    graph,
+    worker,
+    token,
+    close: async () => {
+      await worker.stop();
+      await t.close();
+      await graph.close();
+    },
+  };
 };

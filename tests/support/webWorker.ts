@@ -1,12 +1,9 @@
 import type { RecordedEvent } from '#application/shared/eventStore.js';
 import { whatsappStreamId, type WhatsAppEvent } from '#domain/whatsapp/events.js';
 import type { WebSettings } from '#infrastructure/channels/web/webChannel.js';
-import { systemRuntime } from '#infrastructure/shared/runtime.js';
-import { startMessagingWorker } from '#interfaces/process/messaging.js';
 import type { TestApp } from './app.js';
 import { waitFor } from './events.js';
-import { testWorkerConfig } from './messaging.js';
-import { capturedLogger } from './processes.js';
+import { startTestWorker } from './messaging.js';
 
 /**
  * worker-web in this process (as embedded mode wires it) with the Web channel pointed at a local peer.
@@ -16,23 +13,13 @@ export const startWebWorker = (
   t: TestApp,
   options: { peerUrl: string; fernetKeys: string; env?: Record<string, string>; web?: Partial<WebSettings> },
 ) => {
-  const config = testWorkerConfig(t, {
-    FERNET_KEYS: options.fernetKeys,
-    WHATSAPP_WEB_URL: options.peerUrl,
-    ...options.env,
-  });
-  const { logger, logs } = capturedLogger('worker-web');
   const printed: string[] = [];
-  const dispatcher = startMessagingWorker({
-    config,
-    logger,
-    store: t.app.infra.store,
-    db: t.app.infra.db,
-    runtime: systemRuntime,
+  const worker = startTestWorker(t, {
+    env: { FERNET_KEYS: options.fernetKeys, WHATSAPP_WEB_URL: options.peerUrl, ...options.env },
     printQr: (qr) => printed.push(qr),
     webSettings: { pollMs: 100, backoff: { baseMs: 50, maxMs: 500 }, ...options.web },
   });
-  return { dispatcher, printed, logs, stop: () => dispatcher.stop() };
+  return { ...worker, printed };
 };
 
 export const whatsappEvents = async (t: TestApp, numberId: string): Promise<RecordedEvent<WhatsAppEvent>[]> =>

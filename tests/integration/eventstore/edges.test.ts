@@ -7,7 +7,7 @@ import {
   type NewEvent,
 } from '#application/shared/eventStore.js';
 import { createPostgresEventStore, type PostgresEventStoreOptions } from '#infrastructure/eventstore/postgres.js';
-import { eventStoreTables, orderingLockKey } from '#infrastructure/eventstore/schema.js';
+import { eventStoreTables, notifyChannel, orderingLockKey } from '#infrastructure/eventstore/schema.js';
 import { createPgExecutor, type SqlExecutor } from '#infrastructure/sql/executor.js';
 import { TEST_DATABASE_URL, newEvent, uniqueName } from '../../support/events.js';
 
@@ -119,7 +119,7 @@ describe('event store edges on PostgreSQL', function () {
     expect(huge.nextExpectedRevision).to.equal(0);
   });
 
-  it('the ordering lock belongs to the table: a store reaching it through the search_path takes the same lock', async () => {
+  it('the ordering lock and the NOTIFY channel belong to the table: a store reaching it through the search_path shares both', async () => {
     const qualified = await open({ lockTimeoutMs: 300 });
     const viaSearchPath = await open(
       { schema: undefined, lockTimeoutMs: 300 },
@@ -127,11 +127,15 @@ describe('event store edges on PostgreSQL', function () {
     );
     const key = await orderingLockKey(qualified.executor, eventStoreTables(schema));
     expect(await orderingLockKey(viaSearchPath.executor, eventStoreTables())).to.equal(key);
-    // Another table's store does not share it.
+    // So is the NOTIFY channel: the two wake each other.
+    const channel = await notifyChannel(qualified.executor, eventStoreTables(schema));
+    expect(await notifyChannel(viaSearchPath.executor, eventStoreTables())).to.equal(channel);
+    // Another table's store does not share them: its appends wake nobody here.
     const otherSchema = uniqueName('es_edges_other');
     const other = await createPostgresEventStore({ executor: qualified.executor, schema: otherSchema });
     try {
       expect(await orderingLockKey(qualified.executor, eventStoreTables(otherSchema))).to.not.equal(key);
+      expect(await notifyChannel(qualified.executor, eventStoreTables(otherSchema))).to.not.equal(channel);
       await admin.query('select pg_advisory_lock($1)', [key]);
       try {
         let error: unknown = null;

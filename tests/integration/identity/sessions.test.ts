@@ -15,6 +15,7 @@ import {
   type TestApp,
 } from '../../support/app.js';
 import { manualRuntime } from '../../support/runtime.js';
+import { waitFor } from '../../support/events.js';
 import { authenticated, wsToken } from '../ws/harness.js';
 
 const me = (t: TestApp, token: string) => request(t.baseUrl, 'GET', '/api/auth/me', { token });
@@ -107,8 +108,11 @@ for (const wiring of WIRINGS) {
       await loginAs(t.baseUrl, 'toggle-me', 'password-one-1');
     });
 
-    it('4. an open WebSocket closes within a second of a logout, a disable or a reset (close 4401 session_ended)', async () => {
+    it('4. an open WebSocket is closed as a logout, a disable or a reset is answered (close 4401 session_ended)', async () => {
       const id = await createUser('watcher', 'viewer');
+      const socketsEnded = () =>
+        t.logs().filter((line) => line.message === 'ws client closed: its session ended' && line.accountId === id)
+          .length;
       const url = `ws://127.0.0.1:${t.app.port}/ws/metrics`;
       const endings: Array<[string, (access: string) => Promise<unknown>]> = [
         ['logout', (access) => request(t.baseUrl, 'POST', '/api/auth/logout', { token: access })],
@@ -126,15 +130,15 @@ for (const wiring of WIRINGS) {
         await request(t.baseUrl, 'POST', `/api/users/${id}/enable`, { token: admin.access });
         const { access } = await loginAs(t.baseUrl, 'watcher', 'password-one-1');
         const client = await authenticated(url, await wsToken(t.baseUrl, access));
-        const started = Date.now();
+        const closedBefore = socketsEnded();
         await end(access);
-        const closed = await Promise.race([
-          client.closed,
-          new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_000)),
-        ]);
-        expect(closed, `${name}: still open after 1 s`).not.to.equal(null);
+        // The process that ended the session closed the socket before it answered: no sweep, no delay to
+        // wait out. (A wall-clock bound here measured the loaded machine, the request included.)
+        expect(socketsEnded(), `${name}: the socket was closed before the answer`).to.equal(closedBefore + 1);
+        let closed: { code: number; reason: string } | null = null;
+        void client.closed.then((value) => (closed = value));
+        await waitFor(() => closed !== null, 30_000, `${name}: the close frame`);
         expect(closed, name).to.deep.equal({ code: 4401, reason: 'session_ended' });
-        expect(Date.now() - started).to.be.below(1_000);
         expect(client.messages.some((m) => m.type === 'closing' && m.reason === 'session_ended')).to.equal(true);
       }
     });

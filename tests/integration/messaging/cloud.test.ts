@@ -7,35 +7,22 @@ import {
   signedWebhook,
   webhookOf,
 } from '../../support/cloudPayloads.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
-import { startGraphServer, type GraphServer } from '../../support/graphServer.js';
-import { startTestWorker, waitForMessages } from '../../support/messaging.js';
-
-const APP_SECRET = 'cloud-app-secret-for-tests';
+import { request, type TestApp } from '../../support/app.js';
+import type { GraphServer } from '../../support/graphServer.js';
+import { CLOUD_APP_SECRET, startCloudTestApp, waitForMessages } from '../../support/messaging.js';
 
 describe('the Cloud API channel through startApp and worker-web (local Graph server)', function () {
   this.timeout(90_000);
   let t: TestApp;
   let graph: GraphServer;
-  let worker: ReturnType<typeof startTestWorker>;
   let token: string;
+  let stack: Awaited<ReturnType<typeof startCloudTestApp>>;
   before(async () => {
-    graph = await startGraphServer();
-    const env = {
-      WHATSAPP_MODE: 'cloud',
-      WHATSAPP_APP_SECRET: APP_SECRET,
-      WHATSAPP_GRAPH_URL: graph.url,
-      WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
-      WHATSAPP_ACCESS_TOKEN: 'EAAG-cloud-test-token',
-    };
-    t = await startTestApp({ env });
-    worker = startTestWorker(t, { env });
-    token = (await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD)).access;
+    stack = await startCloudTestApp();
+    ({ t, graph, token } = stack);
   });
   after(async () => {
-    await worker.stop();
-    await t.close();
-    await graph.close();
+    await stack?.close();
   });
 
   it('a signed inbound webhook is answered by the bot through the Graph API, carrying our message id', async () => {
@@ -52,7 +39,7 @@ describe('the Cloud API channel through startApp and worker-web (local Graph ser
         },
       ],
     });
-    const { body, headers } = signedWebhook(payload, APP_SECRET);
+    const { body, headers } = signedWebhook(payload, CLOUD_APP_SECRET);
     const delivered = await fetch(`${t.baseUrl}/webhooks/whatsapp`, { method: 'POST', body, headers });
     expect(delivered.status).to.equal(200);
     // the same delivery again (Meta retries) appends nothing new

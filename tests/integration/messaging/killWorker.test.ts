@@ -6,9 +6,24 @@ import { startChannelServer } from '../../support/httpChannel.js';
 import { killHard, spawnWorker } from '../../support/messaging.js';
 
 const CONCURRENCY = 8;
+const MESSAGES = 500;
+/** requests in flight while queueing: the queue fills in seconds on an idle machine, not one batch of 10 at a time */
+const QUEUEING_CONCURRENCY = 25;
+// Each phase waits on its own condition with its own deadline; the test's budget is their sum, so a loaded
+// machine (CI's 2 cores running everything) fails on the phase that is stuck, never on an overall clock that
+// the slow-but-progressing phases before it used up.
+const DEADLINES = {
+  queue: 240_000,
+  /** spawnTsx's own deadline for a worker to say it is ready */
+  workerStart: 60_000,
+  beforeKill: 60_000,
+  drain: 120_000,
+  emptyQueue: 30_000,
+  checks: 60_000,
+};
 
 describe('worker-web killed with SIGKILL mid-drain', function () {
-  this.timeout(180_000);
+  this.timeout(Object.values(DEADLINES).reduce((sum, ms) => sum + ms, 0) + DEADLINES.workerStart);
   let t: TestApp;
   let channel: Awaited<ReturnType<typeof startChannelServer>>;
   const children: ChildProcess[] = [];
@@ -23,43 +38,42 @@ describe('worker-web killed with SIGKILL mid-drain', function () {
     await t.close();
   });
 
-  it('loses nothing: every one of 500 queued messages reaches the channel; duplicates are only sends in flight at the kill', async () => {
+  it(`loses nothing: every one of ${MESSAGES} queued messages reaches the channel; duplicates are only sends in flight at the kill`, async () => {
     const { access } = await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD);
     const accepted = new Set<string>();
-    for (let batch = 0; batch < 50; batch++) {
-      const responses = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          request(t.baseUrl, 'POST', '/api/whatsapp/send', {
-            token: access,
-            headers: { 'Idempotency-Key': `kill-${batch}-${i}` },
-            body: {
-              to: `3460000${String(batch * 10 + i).padStart(4, '0')}`,
-              text: `mensaje ${batch * 10 + i}`,
-              number: 'simulator',
-            },
-          }),
-        ),
-      );
-      for (const response of responses) {
+    let next = 0;
+    const queueing = Date.now();
+    const queueSome = async () => {
+      for (let n = next++; n < MESSAGES; n = next++) {
+        if (Date.now() - queueing > DEADLINES.queue) throw new Error(`queueing ${MESSAGES} messages timed out`);
+        const response = await request(t.baseUrl, 'POST', '/api/whatsapp/send', {
+          token: access,
+          headers: { 'Idempotency-Key': `kill-${n}` },
+          body: { to: `3460000${String(n).padStart(4, '0')}`, text: `mensaje ${n}`, number: 'simulator' },
+        });
         expect(response.status).to.equal(202);
         accepted.add(response.body.messageId as string);
       }
-    }
-    expect(accepted.size).to.equal(500);
+    };
+    await Promise.all(Array.from({ length: QUEUEING_CONCURRENCY }, queueSome));
+    expect(accepted.size).to.equal(MESSAGES);
 
     const first = await spawnWorker(t.databaseUrl, channel.url, { WHATSAPP_SEND_CONCURRENCY: String(CONCURRENCY) });
     children.push(first.child);
-    await waitFor(() => channel.received.length >= 150, 60_000, '150 sends before the kill');
+    await waitFor(() => channel.received.length >= 150, DEADLINES.beforeKill, '150 sends before the kill');
     await killHard(first.child);
     const atKill = channel.received.length;
-    expect(atKill, 'killed mid-drain').to.be.below(500);
+    expect(atKill, 'killed mid-drain').to.be.below(MESSAGES);
 
     const second = await spawnWorker(t.databaseUrl, channel.url, { WHATSAPP_SEND_CONCURRENCY: String(CONCURRENCY) });
     children.push(second.child);
-    const distinct = () => new Set(channel.received.map((r) => r.messageId));
+    // one set a poll (not one per accepted id): the channel double the worker sends to runs in this process
     await waitFor(
-      () => [...accepted].every((id) => distinct().has(id)),
-      90_000,
+      () => {
+        const distinct = new Set(channel.received.map((r) => r.messageId));
+        return [...accepted].every((id) => distinct.has(id));
+      },
+      DEADLINES.drain,
       'every accepted message at the channel',
     );
     // every message's own stream says sent
@@ -68,7 +82,7 @@ describe('worker-web killed with SIGKILL mid-drain', function () {
         const status = await request(t.baseUrl, 'GET', '/api/whatsapp/status', { token: access });
         return status.body.numbers.find((n: any) => n.numberId === 'simulator')?.queueDepth === 0;
       },
-      30_000,
+      DEADLINES.emptyQueue,
       'an empty queue',
     );
     for (const id of accepted) {

@@ -1,34 +1,23 @@
 import { expect } from 'chai';
-import { PHONE_NUMBER_ID } from '../../support/cloudPayloads.js';
-import { ADMIN_PASSWORD, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
+import { request, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/events.js';
-import { startGraphServer, type GraphServer } from '../../support/graphServer.js';
-import { startTestWorker } from '../../support/messaging.js';
+import type { GraphServer } from '../../support/graphServer.js';
+import { startCloudTestApp } from '../../support/messaging.js';
 
 describe('runtime control of a Cloud API number (real adapter, local Graph server)', function () {
   this.timeout(120_000);
   let t: TestApp;
   let graph: GraphServer;
-  let worker: ReturnType<typeof startTestWorker>;
+  let worker: Awaited<ReturnType<typeof startCloudTestApp>>['worker'];
   let token: string;
+  let stack: Awaited<ReturnType<typeof startCloudTestApp>>;
   before(async () => {
-    graph = await startGraphServer();
-    const env = {
-      WHATSAPP_MODE: 'cloud',
-      WHATSAPP_APP_SECRET: 'cloud-app-secret-for-tests',
-      WHATSAPP_GRAPH_URL: graph.url,
-      WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
-      WHATSAPP_ACCESS_TOKEN: 'EAAG-cloud-test-token',
-    };
-    t = await startTestApp({ env });
-    worker = startTestWorker(t, { env });
-    token = (await loginAs(t.baseUrl, 'admin', ADMIN_PASSWORD)).access;
+    stack = await startCloudTestApp();
+    ({ t, graph, worker, token } = stack);
     await waitFor(() => worker.dispatcher.runningNumbers().includes('cloud'), 30_000, 'the worker to run cloud');
   });
   after(async () => {
-    await worker.stop();
-    await t.close();
-    await graph.close();
+    await stack?.close();
   });
 
   const runtimeOf = async () =>
