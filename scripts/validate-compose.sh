@@ -50,7 +50,9 @@ for service in app worker-web scheduler eventstore postgres redis; do
   case " $services" in *" $service "*) ;; *) fail "service $service is missing (runbook: docker compose logs/exec $service)";; esac
 done
 
-if ! compose config 2>/dev/null | grep -Eq '^\s+(- |)(published: 8003|"?8003:8003"?)'; then fail "app does not publish port 8003"; fi
+# Captured first: under pipefail, grep -q leaving early would make docker-compose's write fail (SIGPIPE).
+rendered="$(compose config 2>/dev/null || true)"
+if ! grep -Eq '^\s+(- |)(published: 8003|"?8003:8003"?)' <<<"$rendered"; then fail "app does not publish port 8003"; fi
 
 if [ "$failed" -ne 0 ]; then exit 1; fi
 echo "validate-compose: required secrets enforced, services and port 8003 present"
