@@ -24,6 +24,7 @@ import type {
   OutboundQueue,
   WorkerInfo,
 } from './ports.js';
+import { wakeableSleep } from '#application/shared/wakeableSleep.js';
 
 export type DispatcherOptions = {
   store: EventStore;
@@ -102,9 +103,9 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
   let subscription: Subscription | null = null;
   let held: string[] = [];
   let stopped = false;
-  let wake: (() => void) | null = null;
+  // The drain loop's pause between rounds, cut short by news (a fresh message, a freed slot, a stop).
+  const { sleep: pause, wake: nudge } = wakeableSleep();
   const sleepers = new Set<() => void>();
-  const nudge = () => wake?.();
   // Sleeps that end early when the dispatcher stops.
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -115,18 +116,6 @@ export const startDispatcher = (options: DispatcherOptions): Dispatcher => {
       };
       const timer = setTimeout(done, ms);
       sleepers.add(done);
-    });
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
     });
 
   // ---- runtime: the channel's lifecycle per number, one step after the other ---------------------

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import pg from 'pg';
 import { chatIdFor } from '#application/messaging/ids.js';
 import { Fernet } from '#infrastructure/secrets/fernet.js';
 import { ADMIN_PASSWORD, createTestSchema, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { runCliIn } from '../../support/cli.js';
-import { TEST_DATABASE_URL, waitFor } from '../../support/events.js';
+import { waitFor } from '../../support/events.js';
+import { containsAny, dumpSchema } from '../../support/privacy.js';
 
 // Two contacts of the simulator number; everything personal of ANA must vanish, BRUNO's must stay.
 const ANA = '34611111111';
@@ -16,30 +16,6 @@ const BRUNO = '34622222222';
 const BRUNO_STRINGS = [BRUNO, 'Bruno Sigue', 'BRUNO-KEEP-INBOUND'];
 const ANA_CHAT = chatIdFor('simulator', ANA);
 const BRUNO_CHAT = chatIdFor('simulator', BRUNO);
-
-const containsAny = (text: string, needles: readonly string[]) => needles.filter((n) => text.includes(n));
-
-/** Every row of every table of the schema, as text: the events, the keys and every read model. */
-const dumpSchema = async (schema: string): Promise<Record<string, string>> => {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    const { rows: tables } = await client.query<{ table_name: string }>(
-      `select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'`,
-      [schema],
-    );
-    const dump: Record<string, string> = {};
-    for (const { table_name } of tables) {
-      const { rows } = await client.query<{ row: string }>(
-        `select row_to_json(t)::text as row from "${schema}"."${table_name}" t`,
-      );
-      dump[table_name] = rows.map((r) => r.row).join('\n');
-    }
-    return dump;
-  } finally {
-    await client.end();
-  }
-};
 
 describe('forgetting a contact (crypto-shredding), PostgreSQL', function () {
   this.timeout(120_000);

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import pg from 'pg';
 import { chatIdFor } from '#application/messaging/ids.js';
 import { expireMessageContent } from '#application/privacy/privacy.js';
 import type { EventStore, NewEvent } from '#application/shared/eventStore.js';
@@ -13,7 +12,8 @@ import { systemRuntime } from '#infrastructure/shared/runtime.js';
 import { openPostgresDatabase, type Database } from '#infrastructure/sql/database.js';
 import { ADMIN_PASSWORD, createTestSchema, loginAs, request, startTestApp, type TestApp } from '../../support/app.js';
 import { runCliIn } from '../../support/cli.js';
-import { TEST_DATABASE_URL, waitFor } from '../../support/events.js';
+import { waitFor } from '../../support/events.js';
+import { containsAny, dumpSchema } from '../../support/privacy.js';
 
 // Events appended before crypto-shredding existed hold their personal fields in clear. Three contacts of
 // the simulator number, each with such legacy events: CARL is forgotten before `encrypt-legacy` runs, ANA
@@ -29,29 +29,6 @@ const ANCIENT = 'BRUNO-ANCIENT-TEXT';
 const ANA_CHAT = chatIdFor('simulator', ANA);
 const CARL_CHAT = chatIdFor('simulator', CARL);
 const BRUNO_CHAT = chatIdFor('simulator', BRUNO);
-
-const containsAny = (text: string, needles: readonly string[]) => needles.filter((n) => text.includes(n));
-
-const dumpSchema = async (schema: string): Promise<Record<string, string>> => {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    const { rows: tables } = await client.query<{ table_name: string }>(
-      `select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE'`,
-      [schema],
-    );
-    const dump: Record<string, string> = {};
-    for (const { table_name } of tables) {
-      const { rows } = await client.query<{ row: string }>(
-        `select row_to_json(t)::text as row from "${schema}"."${table_name}" t`,
-      );
-      dump[table_name] = rows.map((r) => r.row).join('\n');
-    }
-    return dump;
-  } finally {
-    await client.end();
-  }
-};
 
 const metadata = (correlationId: string, occurredAt: string): NewEvent['metadata'] => ({
   correlationId,
