@@ -2,6 +2,7 @@
  * Shared helpers for the benchmarks under bench/: the throwaway databases they run on, what the
  * machine and the server are, and plain-text tables. Only loopback servers are ever contacted.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 
@@ -49,6 +50,27 @@ const withAdmin = async <T>(admin: string, fn: (client: pg.Client) => Promise<T>
     await client.end();
   }
 };
+
+/**
+ * utime + stime, in ms, of the PostgreSQL backends now connected to `database` (the server runs on this
+ * machine; read from /proc). Backends that ended before the call are not counted.
+ */
+export const backendsCpuMs = (admin: string, database: string): Promise<number> =>
+  withAdmin(admin, async (client) => {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
+      database,
+    ]);
+    let ticks = 0;
+    for (const { pid } of rows) {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the backend ended in between
+      }
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  });
 
 /** Drops (disconnecting its sessions) and recreates a benchmark database; returns its URL. */
 export const recreateDatabase = (admin: string, name: string): Promise<string> => {

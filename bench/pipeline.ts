@@ -38,6 +38,7 @@ import {
   percentile,
   recreateDatabase,
   replaceBetweenMarkers,
+  backendsCpuMs,
 } from './bench-support.js';
 
 const { values: args } = parseArgs({
@@ -50,6 +51,8 @@ const { values: args } = parseArgs({
     stores: { type: 'string', default: 'postgres,pglite' },
     'count-queries': { type: 'boolean', default: false },
     llm: { type: 'boolean', default: false },
+    /** print the steps, write nothing (a run for one figure, e.g. CPU per message at a low rate) */
+    'no-write': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -136,6 +139,13 @@ type Step = {
   queriesPerMessage?: number;
   /** median time per stage, from the events' occurredAt (event-sourced only) */
   stagesP50Ms?: { responder: number; queueToAttempt: number; attemptToSent: number };
+  /**
+   * CPU spent per delivered message over the step, until the projections caught up: this process (app,
+   * worker-web, the load generator and the local channel server) and the PostgreSQL backends of the
+   * bench database (utime + stime from /proc; the server's WAL writer and checkpointer are not counted,
+   * so the PostgreSQL figure is a lower bound). CPU time, unlike wall time, barely moves with the load.
+   */
+  cpuMsPerMessage?: { node: number; postgres: number | null };
 };
 
 const drive = async (
@@ -219,6 +229,8 @@ const runStore = async (store: 'postgres' | 'pglite', withRelay: boolean, steps:
       if (saturated && !withRelay) break;
       const before = queries;
       const replies: string[] = [];
+      const cpuBefore = process.cpuUsage();
+      const pgCpuBefore = store === 'postgres' ? await backendsCpuMs(admin, dbName) : null;
       const ours = saturated
         ? null
         : await drive(
@@ -242,12 +254,23 @@ const runStore = async (store: 'postgres' | 'pglite', withRelay: boolean, steps:
             sampleLag,
           );
       if (ours) {
+        // the projections finish the step's events: their work is part of a message's cost
+        const caughtUp = performance.now() + 60_000;
+        while (((await sampleLag()) ?? 0) > 0 && performance.now() < caughtUp)
+          await new Promise((r) => setTimeout(r, 50));
+        const cpu = process.cpuUsage(cpuBefore);
+        const pgCpu = pgCpuBefore === null ? null : (await backendsCpuMs(admin, dbName)) - pgCpuBefore;
+        const perMessage = (ms: number) => Math.round((ms / Math.max(1, ours.delivered)) * 100) / 100;
         const step: Step = {
           pipeline: 'event-sourced',
           store,
           offeredPerSecond: rate,
           loadAverage: os.loadavg()[0]!,
           ...ours,
+          cpuMsPerMessage: {
+            node: perMessage((cpu.user + cpu.system) / 1000),
+            postgres: pgCpu === null ? null : perMessage(pgCpu),
+          },
         };
         // where the time went, on a sample of the step's replies
         const stages = { responder: [] as number[], queueToAttempt: [] as number[], attemptToSent: [] as number[] };
@@ -280,6 +303,7 @@ const runStore = async (store: 'postgres' | 'pglite', withRelay: boolean, steps:
         if (ours.delivered < ours.sent * 0.9) saturated = true;
       }
       if (withRelay) {
+        const relayCpuBefore = process.cpuUsage();
         const relay = await drive(
           rate,
           async () => {
@@ -307,6 +331,13 @@ const runStore = async (store: 'postgres' | 'pglite', withRelay: boolean, steps:
           offeredPerSecond: rate,
           loadAverage: os.loadavg()[0]!,
           ...relay,
+          cpuMsPerMessage: (() => {
+            const cpu = process.cpuUsage(relayCpuBefore);
+            return {
+              node: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, relay.delivered)) * 100) / 100,
+              postgres: null,
+            };
+          })(),
         });
       }
       if (withRelay) console.log(JSON.stringify(steps.at(-1)));
@@ -326,7 +357,7 @@ const main = async () => {
   if (args['count-queries'])
     for (const [text, count] of [...queryKinds].sort((a, b) => b[1] - a[1]).slice(0, 40))
       console.log(String(count).padStart(7), text);
-  if (quick) return;
+  if (quick || args['no-write']) return;
   const machine = machineInfo();
   const result = {
     measuredAt: new Date().toISOString(),
