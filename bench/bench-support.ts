@@ -51,25 +51,30 @@ const withAdmin = async <T>(admin: string, fn: (client: pg.Client) => Promise<T>
   }
 };
 
+/** utime + stime, in ms, of these processes (from /proc; a process that has ended counts 0). */
+export const processesCpuMs = (pids: readonly number[]): number => {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended in between
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+};
+
 /**
  * utime + stime, in ms, of the PostgreSQL backends now connected to `database` (the server runs on this
- * machine; read from /proc). Backends that ended before the call are not counted.
+ * machine). Backends that ended before the call are not counted.
  */
 export const backendsCpuMs = (admin: string, database: string): Promise<number> =>
   withAdmin(admin, async (client) => {
     const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
       database,
     ]);
-    let ticks = 0;
-    for (const { pid } of rows) {
-      try {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]);
-      } catch {
-        // the backend ended in between
-      }
-    }
-    return ticks * 10; // USER_HZ is 100 on Linux
+    return processesCpuMs(rows.map((r) => r.pid));
   });
 
 /** Drops (disconnecting its sessions) and recreates a benchmark database; returns its URL. */

@@ -6,7 +6,7 @@
  * paths, for comparison), `export` (every event as NDJSON, the CLI's export path).
  * Prints one JSON line with the figures and the process's peak RSS.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { eventView, exportEvents } from '../application/forensics/eventQuery.js';
 import { createPostgresEventStore } from '../infrastructure/eventstore/postgres.js';
@@ -16,6 +16,7 @@ import { optionalSecretCipher } from '../infrastructure/secrets/secretCipher.js'
 import { openPgliteDatabase, openPostgresDatabase, type Database } from '../infrastructure/sql/database.js';
 import { migrateLatest } from '../infrastructure/sql/migrate.js';
 import { allProjections } from '../projections/registry.js';
+import { processesCpuMs } from './bench-support.js';
 import { rebuildProjections } from '../projections/shared/rebuild.js';
 import { appendWorkload } from '../tests/support/replayWorkload.js';
 
@@ -28,18 +29,13 @@ type Task = {
   batchSize?: number;
 };
 
-/** utime + stime of this process's PostgreSQL backends (the server runs on this machine), from /proc. */
+/** utime + stime of this process's PostgreSQL backends (the server runs on this machine), in seconds. */
 const backendsCpuSeconds = async (database: Database): Promise<number | null> => {
   try {
     const { rows } = await database.knex.raw<{ rows: Array<{ pid: number }> }>(
       `select pid from pg_stat_activity where application_name = 'bench-replay'`,
     );
-    let ticks = 0;
-    for (const { pid } of rows) {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    return Math.round(ticks) / 100;
+    return processesCpuMs(rows.map((r) => r.pid)) / 1000;
   } catch {
     return null;
   }

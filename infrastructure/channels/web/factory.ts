@@ -1,12 +1,8 @@
 import type { Knex } from 'knex';
-import type { MessagingLog, MessagingQueries } from '#application/messaging/ports.js';
 import type { SecretCipher } from '#application/secrets/ports.js';
-import type { EventStore } from '#application/shared/eventStore.js';
-import type { Runtime } from '#application/shared/runtime.js';
 import type { KindFactory } from '../registry.js';
 import { guardLibsignalConsole } from './consoleGuard.js';
-import type { WebChannel } from './webChannel.js';
-import type { WebSettings } from './webSettings.js';
+import type { WebChannel, WebChannelDeps } from './webChannel.js';
 
 /**
  * baileys (with libsignal, its protobuf definitions and a WebAssembly bridge: about 50 MiB of a process)
@@ -34,20 +30,17 @@ export type WebChannels = {
  * there is nowhere safe to keep a session, so no adapter is built (the number is then not served, and
  * the worker says why once).
  */
-export const createWebChannels = (deps: {
-  knex: Knex;
-  cipher: SecretCipher | null;
-  store: EventStore;
-  runtime: Runtime;
-  log: MessagingLog;
-  queries: Pick<MessagingQueries, 'messageIdForProviderId'>;
-  workerId: string;
-  settings: WebSettings;
-  newCorrelationId: () => string;
-  printQr?: (qr: string) => void;
-  /** open the socket when the adapter is made; default false (the dispatcher opens it when it takes the number) */
-  openOnCreate?: boolean;
-}): WebChannels => {
+export const createWebChannels = (
+  deps: Pick<
+    WebChannelDeps,
+    'store' | 'runtime' | 'log' | 'queries' | 'workerId' | 'settings' | 'newCorrelationId' | 'printQr'
+  > & {
+    knex: Knex;
+    cipher: SecretCipher | null;
+    /** open the socket when the adapter is made; default false (the dispatcher opens it when it takes the number) */
+    openOnCreate?: boolean;
+  },
+): WebChannels => {
   const made = new Map<string, WebChannel>();
   let warned = false;
   const factory: KindFactory = async (number, sink) => {
